@@ -1,0 +1,51 @@
+// Package ngxconf reads nginx configuration files: the lexer, the parser,
+// include expansion, the directive table and nginx-style errors with
+// file:line. It knows the language and which directives exist where; what
+// the directives mean is the proxy's business.
+package ngxconf
+
+import "fmt"
+
+// Directive is one simple or block directive, with includes already expanded.
+type Directive struct {
+	Name string
+	// Args are the argument values with quotes removed and escapes resolved.
+	// Variables ($var, ${var}) are left in place for the consumer to compile.
+	Args []string
+	// Quoted reports, per argument, whether it was written in quotes; some
+	// directives (if, map, server_name) treat quoted and bare tokens apart.
+	Quoted []bool
+	// Block holds the children of a block directive; nil for a simple one.
+	Block []*Directive
+	// IsBlock distinguishes "name {}" (empty block) from "name;".
+	IsBlock bool
+	Pos     Pos
+}
+
+// Pos is where a directive starts.
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Error is a configuration error worded like nginx's, e.g.
+// `unknown directive "foo" in /etc/nginx/nginx.conf:3`.
+type Error struct {
+	Msg string
+	Pos Pos
+}
+
+func (e *Error) Error() string {
+	if e.Pos.File == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s in %s", e.Msg, e.Pos)
+}
+
+// Errorf builds an *Error at pos; consumers such as the proxy use it so that
+// their semantic errors read exactly like parse errors.
+func Errorf(pos Pos, format string, args ...any) *Error {
+	return &Error{Msg: fmt.Sprintf(format, args...), Pos: pos}
+}
