@@ -39,7 +39,7 @@ func Unix(path string) (Addr, error) {
 	// sun_path holds 108 bytes including the terminating NUL; the kernel's
 	// own error for a longer path (EINVAL) does not say what is wrong.
 	if len(abs) > maxUnixPath {
-		return Addr{}, fmt.Errorf("unix socket path %q is %d bytes long, the limit is %d", abs, len(abs), maxUnixPath)
+		return Addr{}, fmt.Errorf("unix socket path %s is %d bytes long; it must be shorter than %d bytes", abs, len(abs), maxUnixPath+1)
 	}
 	return Addr{Network: "unix", Address: abs}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 )
@@ -31,8 +32,9 @@ type handoff struct {
 }
 
 // Opener opens listeners, preferring one that a parent handed down for the
-// same address. Servers should open every listener through an Opener so
-// that they work both on their own and under wisp up.
+// same address: wisp up through EnvListeners, or systemd through
+// LISTEN_FDS. Servers open every listener through an Opener so that they
+// work alike on their own, under wisp up and under systemd.
 type Opener struct {
 	log *slog.Logger
 
@@ -40,60 +42,113 @@ type Opener struct {
 	inherited map[string]net.Listener // by Addr.String()
 }
 
-// NewOpener adopts the listeners named in EnvListeners, if any. getenv is
+// NewOpener adopts the listeners a parent passed, if any. getenv is
 // os.Getenv outside tests.
 func NewOpener(getenv func(string) string, log *slog.Logger) (*Opener, error) {
 	o := &Opener{log: log, inherited: map[string]net.Listener{}}
-	v := getenv(EnvListeners)
-	if v == "" {
-		return o, nil
+	names, err := inheritedNames(getenv, log)
+	if err != nil {
+		return nil, err
 	}
-	var h handoff
-	if err := json.Unmarshal([]byte(v), &h); err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvListeners, err)
-	}
-	if h.Parent != os.Getppid() {
-		log.Warn("ignoring listeners passed to another process", "env", EnvListeners, "parent", h.Parent, "ppid", os.Getppid())
-		return o, nil
-	}
-	for i, name := range h.Addrs {
-		l, err := adopt(firstFD+i, name)
+	for i, name := range names {
+		l, a, err := adopt(firstFD+i, name)
 		if err != nil {
 			o.Close()
-			return nil, fmt.Errorf("%s: %w", EnvListeners, err)
+			return nil, fmt.Errorf("inherited listeners: %w", err)
 		}
-		o.inherited[name] = l
+		o.inherited[a.String()] = l
 	}
 	return o, nil
+}
+
+// inheritedNames returns one entry per inherited descriptor, from fd 3 on:
+// the address wisp up named, or "" for a systemd socket, which is known by
+// the address it is bound to.
+func inheritedNames(getenv func(string) string, log *slog.Logger) ([]string, error) {
+	if v := getenv(EnvListeners); v != "" {
+		var h handoff
+		if err := json.Unmarshal([]byte(v), &h); err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvListeners, err)
+		}
+		if h.Parent != os.Getppid() {
+			log.Warn("ignoring listeners passed to another process", "env", EnvListeners, "parent", h.Parent, "ppid", os.Getppid())
+			return nil, nil
+		}
+		return h.Addrs, nil
+	}
+	// systemd's sd_listen_fds protocol: the descriptors are ours only if
+	// LISTEN_PID names this process.
+	fds := getenv("LISTEN_FDS")
+	if fds == "" || getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(fds)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("LISTEN_FDS=%q is not a count of descriptors", fds)
+	}
+	return make([]string, n), nil
 }
 
 // adopt turns an inherited descriptor into a listener. It checks the
 // descriptor is a socket before wrapping it, because closing a wrapped
 // descriptor that turns out to be something else (the runtime's epoll
 // descriptor, say) would break the process.
-func adopt(fd int, name string) (net.Listener, error) {
-	a, err := ParseAddr(name)
-	if err != nil {
-		return nil, fmt.Errorf("listener %q: %w", name, err)
+func adopt(fd int, name string) (net.Listener, Addr, error) {
+	what := fmt.Sprintf("fd %d", fd)
+	if name != "" {
+		what = fmt.Sprintf("%s (fd %d)", name, fd)
 	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
-		return nil, fmt.Errorf("listener %s on fd %d: %w", name, fd, err)
+		return nil, Addr{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
-		return nil, fmt.Errorf("listener %s: fd %d is not a socket", name, fd)
+		return nil, Addr{}, fmt.Errorf("%s is not a socket", what)
 	}
-	f := os.NewFile(uintptr(fd), name)
+	f := os.NewFile(uintptr(fd), what)
 	l, err := net.FileListener(f) // a close-on-exec duplicate
 	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("listener %s on fd %d: %w", name, fd, err)
+		return nil, Addr{}, fmt.Errorf("%s: %w", what, err)
 	}
-	if ul, ok := l.(*net.UnixListener); ok {
-		ul.SetUnlinkOnClose(false)
-		return &unixListener{UnixListener: ul, addr: &net.UnixAddr{Name: a.Address, Net: "unix"}}, nil
+	a, err := AddrOf(l)
+	if name != "" && err == nil {
+		a, err = ParseAddr(name)
 	}
-	return l, nil
+	if err != nil {
+		l.Close()
+		return nil, Addr{}, fmt.Errorf("%s: %w", what, err)
+	}
+	ul, ok := l.(*net.UnixListener)
+	if !ok {
+		return l, a, nil
+	}
+	ul.SetUnlinkOnClose(false)
+	// The kernel names as the peer of a Unix connection the process that
+	// last called listen(); calling it again makes that this process rather
+	// than the parent, so that tools (and the stale-socket check) see who
+	// really serves.
+	if err := relisten(ul); err != nil {
+		ul.Close()
+		return nil, Addr{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return &unixListener{UnixListener: ul, addr: &net.UnixAddr{Name: a.Address, Net: "unix"}}, a, nil
+}
+
+func relisten(ul *net.UnixListener) error {
+	raw, err := ul.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var lerr error
+	if err := raw.Control(func(fd uintptr) {
+		// The kernel caps the backlog at net.core.somaxconn, as Go's own
+		// listen does.
+		lerr = syscall.Listen(int(fd), 1<<16-1)
+	}); err != nil {
+		return err
+	}
+	return lerr
 }
 
 // Listen returns the inherited listener for a if there is one, else opens

@@ -87,8 +87,12 @@ func checkStale(ctx context.Context, path string) error {
 	c, err := d.DialContext(ctx, "unix", path)
 	switch {
 	case err == nil:
-		c.Close()
-		return fmt.Errorf("another process is listening on %s: %w", path, syscall.EADDRINUSE)
+		defer c.Close()
+		owner := "another process"
+		if pid := peerPID(c.(*net.UnixConn)); pid > 0 {
+			owner = fmt.Sprintf("another process (pid %d)", pid)
+		}
+		return fmt.Errorf("%s is listening on %s: %w", owner, path, syscall.EADDRINUSE)
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, fs.ErrNotExist):
 		return nil
 	case errors.Is(err, syscall.EAGAIN):
@@ -97,6 +101,22 @@ func checkStale(ctx context.Context, path string) error {
 	default:
 		return fmt.Errorf("cannot tell whether %s is in use: %w", path, err)
 	}
+}
+
+// peerPID returns the pid of the process that called listen() on the
+// socket c is connected to, or 0 if the kernel will not say.
+func peerPID(c *net.UnixConn) int {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	pid := 0
+	raw.Control(func(fd uintptr) {
+		if cred, err := syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
+			pid = int(cred.Pid)
+		}
+	})
+	return pid
 }
 
 // unixListener reports the socket's public path as its address (the kernel
