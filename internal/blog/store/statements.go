@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// queryer is what *sql.DB and *sql.Tx share, so one helper serves both.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// statements are the queries of every page view, prepared once.
+type statements struct {
+	listPublished  *sql.Stmt
+	countPublished *sql.Stmt
+	bySlug         *sql.Stmt
+	authorsOf      *sql.Stmt
+	tagsOf         *sql.Stmt
+	settings       *sql.Stmt
+}
+
+func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&st.listPublished, listPublishedSQL},
+		{&st.countPublished, countPublishedSQL},
+		{&st.bySlug, bySlugSQL},
+		{&st.authorsOf, authorsOfSQL},
+		{&st.tagsOf, tagsOfSQL},
+		{&st.settings, settingsSQL},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+		*p.dst = stmt
+	}
+	return nil
+}
+
+func (st *statements) close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{st.listPublished, st.countPublished, st.bySlug, st.authorsOf, st.tagsOf, st.settings} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

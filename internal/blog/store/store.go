@@ -1,0 +1,212 @@
+// Package store keeps a site's content in SQLite (modernc.org/sqlite, no
+// cgo) with Ghost-shaped tables. It opens the database in WAL mode so the
+// server reads while `wisp post new` writes, applies embedded versioned
+// migrations, seeds a fresh site, and reports a cheap change counter that
+// lets callers cache rendered pages until the data changes.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"wisp/internal/blog/render"
+)
+
+// ErrNotFound is returned when a row asked for by key does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is an open site database. It is safe for concurrent use.
+type Store struct {
+	db *sql.DB
+	md *render.Markdown
+	// now is the clock; tests replace it to get stable timestamps.
+	now func() time.Time
+
+	// versionConn is held apart from the pool because PRAGMA data_version
+	// only changes between two calls on the same connection.
+	versionMu   sync.Mutex
+	versionConn *sql.Conn
+
+	stmts statements
+}
+
+// Options tune Open; the zero value is fine.
+type Options struct {
+	// BusyTimeout is how long a statement waits for another writer's lock.
+	BusyTimeout time.Duration
+	// Now replaces time.Now (tests).
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database at path, migrates it, and
+// seeds a fresh site with an owner and a welcome post.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("database path %q: '?' and '#' are not allowed in the file name", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Writers take the write lock at BEGIN, so two writers never deadlock
+	// upgrading read locks; busy_timeout then makes one wait.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(0)
+	s := &Store{db: db, md: render.NewMarkdown(), now: opts.Now}
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	if err := migrate(ctx, s.db, binaryMigrations()); err != nil {
+		return err
+	}
+	if err := s.seed(ctx); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if err := s.stmts.prepare(ctx, s.db); err != nil {
+		return err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	s.versionConn = conn
+	return nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error {
+	var errs []error
+	if s.versionConn != nil {
+		errs = append(errs, s.versionConn.Close())
+	}
+	errs = append(errs, s.stmts.close(), s.db.Close())
+	return errors.Join(errs...)
+}
+
+// DataVersion returns a number that changes whenever another connection
+// (another process, or another connection of this one) commits a change.
+// Comparing it costs one tiny query, not a table read.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	s.versionMu.Lock()
+	defer s.versionMu.Unlock()
+	var v int64
+	err := s.versionConn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+	return v, err
+}
+
+// timeLayout is how Ghost stores datetimes in SQLite.
+const timeLayout = "2006-01-02 15:04:05"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// parseTime reads the datetime forms found in Ghost databases and exports.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{timeLayout, "2006-01-02 15:04:05.000", time.RFC3339Nano, "2006-01-02T15:04:05.000Z"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised datetime %q", s)
+}
+
+// newID returns a 24-hex id shaped like a MongoDB ObjectId, as Ghost uses:
+// 4 bytes of seconds then 8 random bytes, so ids sort roughly by creation.
+func newID(now time.Time) string {
+	var b [12]byte
+	sec := uint32(now.Unix())
+	b[0], b[1], b[2], b[3] = byte(sec>>24), byte(sec>>16), byte(sec>>8), byte(sec)
+	rand.Read(b[4:])
+	return hex.EncodeToString(b[:])
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// nullable scans a possibly NULL text column into a string ("" for NULL).
+type nullable struct{ p *string }
+
+func (n nullable) Scan(v any) error {
+	switch t := v.(type) {
+	case nil:
+		*n.p = ""
+	case string:
+		*n.p = t
+	case []byte:
+		*n.p = string(t)
+	default:
+		*n.p = fmt.Sprint(t)
+	}
+	return nil
+}
+
+// nullTime scans a possibly NULL datetime column.
+type nullTime struct{ p *time.Time }
+
+func (n nullTime) Scan(v any) error {
+	var s string
+	if err := (nullable{&s}).Scan(v); err != nil {
+		return err
+	}
+	if tt, ok := v.(time.Time); ok {
+		*n.p = tt.UTC()
+		return nil
+	}
+	if s == "" {
+		*n.p = time.Time{}
+		return nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return err
+	}
+	*n.p = t
+	return nil
+}
+
+// nullIfEmpty stores "" as NULL, as Ghost does for unset optional fields.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"wisp/internal/blog/slug"
+)
+
+// Tag is a tag as the site shows it. Internal tags (names starting with
+// "#") have Visibility "internal" and are not shown.
+type Tag struct {
+	ID, Name, Slug, Description, Visibility string
+}
+
+type postTag struct {
+	postID string
+	Tag
+}
+
+const tagsOfSQL = `SELECT pt.post_id, t.id, t.name, t.slug, t.description, t.visibility
+	FROM posts_tags pt JOIN tags t ON t.id = pt.tag_id
+	WHERE pt.post_id IN (SELECT value FROM json_each(?))
+	ORDER BY pt.post_id, pt.sort_order`
+
+func (s *Store) tagsOf(ctx context.Context, idJSON string) ([]postTag, error) {
+	rows, err := s.stmts.tagsOf.QueryContext(ctx, idJSON)
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	defer rows.Close()
+	var out []postTag
+	for rows.Next() {
+		var t postTag
+		if err := rows.Scan(&t.postID, &t.ID, &t.Name, &t.Slug, nullable{&t.Description}, &t.Visibility); err != nil {
+			return nil, fmt.Errorf("tags: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ensureTag returns the tag with this name's slug, creating it if needed;
+// Ghost matches tags by slug, so "Go" and "go" are one tag.
+func (s *Store) ensureTag(ctx context.Context, q queryer, name string) (Tag, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return Tag{}, errors.New("empty tag name")
+	}
+	t := Tag{Name: name, Slug: slug.Make(name, slug.Tag), Visibility: "public"}
+	if strings.HasPrefix(name, "#") {
+		t.Visibility = "internal"
+	}
+	err := q.QueryRowContext(ctx, `SELECT id, name, description, visibility FROM tags WHERE slug = ?`, t.Slug).
+		Scan(&t.ID, &t.Name, nullable{&t.Description}, &t.Visibility)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Tag{}, fmt.Errorf("tag %q: %w", name, err)
+	}
+	now := s.now()
+	t.ID = newID(now)
+	_, err = q.ExecContext(ctx, `INSERT INTO tags (id, name, slug, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, t.Slug, t.Visibility, formatTime(now), formatTime(now))
+	if err != nil {
+		return Tag{}, fmt.Errorf("tag %q: %w", name, err)
+	}
+	return t, nil
+}
