@@ -22,13 +22,21 @@ type Directive struct {
 	Pos     Pos
 }
 
-// Pos is where a directive starts.
+// Pos is where nginx places a directive in its messages: the file, and the
+// line of the directive's terminating ";" or "{" (for most directives the
+// line it is written on). Line 0 with File "command line" is the -g string,
+// which nginx names without a line.
 type Pos struct {
 	File string
 	Line int
 }
 
-func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
 
 // Error is a configuration error worded like nginx's, e.g.
 // `unknown directive "foo" in /etc/nginx/nginx.conf:3`.
