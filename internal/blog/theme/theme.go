@@ -74,8 +74,8 @@ type PostPage struct {
 type ErrorPage struct {
 	Site      Site
 	Canonical string
-	Status  int
-	Message string
+	Status    int
+	Message   string
 }
 
 //go:embed templates/*.html
