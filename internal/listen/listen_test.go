@@ -116,7 +116,7 @@ func TestListenUnixAppliesTheModeAndRemovesThePathOnClose(t *testing.T) {
 	for _, mode := range []fs.FileMode{0o666, 0o660, 0o600} {
 		t.Run(mode.String(), func(t *testing.T) {
 			path := sockPath(t, "a.sock")
-			l, err := Listen(context.Background(), mustUnix(t, path), mode)
+			l, err := bind(context.Background(), mustUnix(t, path), mode)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +146,7 @@ func TestListenUnixAppliesTheModeAndRemovesThePathOnClose(t *testing.T) {
 
 func TestListenUnixServesConnections(t *testing.T) {
 	path := sockPath(t, "a.sock")
-	l, err := Listen(context.Background(), mustUnix(t, path), 0o660)
+	l, err := bind(context.Background(), mustUnix(t, path), 0o660)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestListenUnixServesConnections(t *testing.T) {
 func TestListenUnixReplacesAStaleSocket(t *testing.T) {
 	path := sockPath(t, "a.sock")
 	staleSocket(t, path)
-	l, err := Listen(context.Background(), mustUnix(t, path), 0o660)
+	l, err := bind(context.Background(), mustUnix(t, path), 0o660)
 	if err != nil {
 		t.Fatalf("stale socket blocked the bind: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestListenUnixRefusesALiveSocketNamingItsOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	_, err = Listen(context.Background(), mustUnix(t, path), 0o660)
+	_, err = bind(context.Background(), mustUnix(t, path), 0o660)
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("error = %v, want EADDRINUSE", err)
 	}
@@ -242,7 +242,7 @@ func TestListenUnixNeverReplacesWhatIsNotASocket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Listen(context.Background(), mustUnix(t, path), 0o660)
+			_, err = bind(context.Background(), mustUnix(t, path), 0o660)
 			if !errors.Is(err, ErrNotSocket) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("error = %v, want ErrNotSocket naming %s", err, path)
 			}
@@ -256,7 +256,7 @@ func TestListenUnixNeverReplacesWhatIsNotASocket(t *testing.T) {
 
 func TestListenUnixReportsAMissingDirectory(t *testing.T) {
 	path := filepath.Join(sockPath(t, "missing"), "a.sock")
-	_, err := Listen(context.Background(), mustUnix(t, path), 0o660)
+	_, err := bind(context.Background(), mustUnix(t, path), 0o660)
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("error = %v, want ENOENT naming %s", err, path)
 	}
@@ -264,7 +264,7 @@ func TestListenUnixReportsAMissingDirectory(t *testing.T) {
 
 func TestCloseLeavesASocketThatReplacedOurs(t *testing.T) {
 	path := sockPath(t, "a.sock")
-	l, err := Listen(context.Background(), mustUnix(t, path), 0o660)
+	l, err := bind(context.Background(), mustUnix(t, path), 0o660)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestCloseLeavesASocketThatReplacedOurs(t *testing.T) {
 }
 
 func TestListenTCP(t *testing.T) {
-	l, err := Listen(context.Background(), Addr{Network: "tcp4", Address: "127.0.0.1:0"}, 0)
+	l, err := bind(context.Background(), Addr{Network: "tcp4", Address: "127.0.0.1:0"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func askChild(t *testing.T, network, addr string) (pid int, inherited bool, serv
 func TestHandoffPassesAUnixListenerToAChild(t *testing.T) {
 	path := sockPath(t, "a.sock")
 	a := mustUnix(t, path)
-	l, err := Listen(context.Background(), a, 0o660)
+	l, err := bind(context.Background(), a, 0o660)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestHandoffPassesAUnixListenerToAChild(t *testing.T) {
 }
 
 func TestHandoffPassesATCPListenerToAChild(t *testing.T) {
-	l, err := Listen(context.Background(), Addr{Network: "tcp4", Address: "127.0.0.1:0"}, 0)
+	l, err := bind(context.Background(), Addr{Network: "tcp4", Address: "127.0.0.1:0"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestHandoffPassesATCPListenerToAChild(t *testing.T) {
 func TestOpenerAdoptsSystemdSockets(t *testing.T) {
 	path := sockPath(t, "a.sock")
 	a := mustUnix(t, path)
-	l, err := Listen(context.Background(), a, 0o660)
+	l, err := bind(context.Background(), a, 0o660)
 	if err != nil {
 		t.Fatal(err)
 	}

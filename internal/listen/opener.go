@@ -45,6 +45,9 @@ type Opener struct {
 // NewOpener adopts the listeners a parent passed, if any. getenv is
 // os.Getenv outside tests.
 func NewOpener(getenv func(string) string, log *slog.Logger) (*Opener, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	o := &Opener{log: log, inherited: map[string]net.Listener{}}
 	names, err := inheritedNames(getenv, log)
 	if err != nil {
@@ -163,7 +166,7 @@ func (o *Opener) Listen(ctx context.Context, a Addr, mode fs.FileMode) (net.List
 		o.log.Info("using inherited listener", "addr", a.String())
 		return l, nil
 	}
-	return Listen(ctx, a, mode)
+	return bind(ctx, a, mode)
 }
 
 // Close closes the inherited listeners nobody asked for, so that a child
@@ -179,8 +182,10 @@ func (o *Opener) Close() error {
 	return errors.Join(errs...)
 }
 
-// Listen opens a new listener on a; see Opener.Listen for the mode.
-func Listen(ctx context.Context, a Addr, mode fs.FileMode) (net.Listener, error) {
+// bind opens a new listener on a. It is not exported: a server that bound
+// its sockets without an Opener would fail under wisp up, where the socket
+// is already open, held by the parent.
+func bind(ctx context.Context, a Addr, mode fs.FileMode) (net.Listener, error) {
 	if a.Network == "unix" {
 		return listenUnix(ctx, a, mode)
 	}

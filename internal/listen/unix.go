@@ -32,16 +32,16 @@ func listenUnix(ctx context.Context, a Addr, mode fs.FileMode) (net.Listener, er
 	if err := checkStale(ctx, path); err != nil {
 		return nil, wrap(err)
 	}
-	bind := filepath.Join(filepath.Dir(path), fmt.Sprintf(".wisp-%08x.sock", rand.Uint32()))
-	if len(bind) > maxUnixPath {
+	at := filepath.Join(filepath.Dir(path), fmt.Sprintf(".wisp-%08x.sock", rand.Uint32()))
+	if len(at) > maxUnixPath {
 		// The path fits but the temporary name does not: bind in place.
-		bind = path
+		at = path
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, wrap(err)
 		}
 	}
 	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "unix", bind)
+	l, err := lc.Listen(ctx, "unix", at)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -50,16 +50,16 @@ func listenUnix(ctx context.Context, a Addr, mode fs.FileMode) (net.Listener, er
 	ul.SetUnlinkOnClose(false)
 	fail := func(err error) (net.Listener, error) {
 		ul.Close()
-		os.Remove(bind)
+		os.Remove(at)
 		return nil, wrap(err)
 	}
 	if mode != 0 {
-		if err := os.Chmod(bind, mode); err != nil {
+		if err := os.Chmod(at, mode); err != nil {
 			return fail(err)
 		}
 	}
-	if bind != path {
-		if err := os.Rename(bind, path); err != nil {
+	if at != path {
+		if err := os.Rename(at, path); err != nil {
 			return fail(err)
 		}
 	}
