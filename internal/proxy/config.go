@@ -1,0 +1,622 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"wisp/internal/ngxconf"
+)
+
+// Config is a configuration compiled for serving: every directive checked,
+// every value parsed, every header value turned into a program.
+type Config struct {
+	PidFile   string // "" when no pid file is wanted
+	ErrorLog  LogTarget
+	sockets   []*listenSocket
+	upstreams []*upstream
+}
+
+// LogTarget is where error_log writes.
+type LogTarget struct {
+	Path  string // "stderr" or a file path
+	Level slog.Level
+}
+
+// listenSocket is one socket to bind. Servers listening on a specific
+// address of a port that also has a wildcard listener share the wildcard's
+// socket (nginx §2.2) and are told apart by the connection's local address.
+type listenSocket struct {
+	network, address string
+	wildcard         *vhostGroup
+	specific         map[string]*vhostGroup // local IP text -> group
+}
+
+// group returns the vhost group for a connection accepted on s.
+func (s *listenSocket) group(local net.Addr) *vhostGroup {
+	if len(s.specific) > 0 {
+		if ta, ok := local.(*net.TCPAddr); ok {
+			if g, ok := s.specific[ta.IP.String()]; ok {
+				return g
+			}
+		}
+	}
+	return s.wildcard
+}
+
+// CompileOptions carries what the compiler needs besides the AST.
+type CompileOptions struct {
+	Prefix string // nginx -p, for relative pid/error_log paths
+	// DefaultPort is the port of a server without listen: nginx uses 80
+	// as root and 8000 otherwise.
+	DefaultPort int
+}
+
+// proxyConf holds the directives inherited http -> server -> location.
+// Zero values mean "not set at this level".
+type proxyConf struct {
+	setHeaders          []*ngxconf.Directive
+	setHeadersSet       bool
+	connect, read, send time.Duration
+	httpVersion         string
+	maxBody             int64
+	maxBodySet          bool
+	seen                map[string]bool // for "directive is duplicate"
+}
+
+func (c proxyConf) inherit(parent proxyConf) proxyConf {
+	if !c.setHeadersSet {
+		c.setHeaders = parent.setHeaders
+	}
+	if c.connect == 0 {
+		c.connect = parent.connect
+	}
+	if c.read == 0 {
+		c.read = parent.read
+	}
+	if c.send == 0 {
+		c.send = parent.send
+	}
+	if c.httpVersion == "" {
+		c.httpVersion = parent.httpVersion
+	}
+	if !c.maxBodySet {
+		c.maxBody, c.maxBodySet = parent.maxBody, parent.maxBodySet
+	}
+	c.seen = nil
+	return c
+}
+
+// compiler turns the directive tree into a Config.
+type compiler struct {
+	ctx       context.Context
+	opts      CompileOptions
+	cfg       *Config
+	upstreams map[string]*upstream
+	// pending proxy_pass targets, resolved once all upstream blocks are known
+	handlers []pendingHandler
+	groups   map[string]*vhostGroup // listen key -> group
+	order    []listenAddr
+}
+
+type pendingHandler struct {
+	h    *proxyHandler
+	d    *ngxconf.Directive
+	host string // host part of proxy_pass
+	port string
+}
+
+// Compile checks main-context directives and builds the serving config.
+func Compile(ctx context.Context, main []*ngxconf.Directive, opts CompileOptions) (*Config, error) {
+	if opts.DefaultPort == 0 {
+		opts.DefaultPort = 8000
+		if os.Geteuid() == 0 {
+			opts.DefaultPort = 80
+		}
+	}
+	c := &compiler{
+		ctx: ctx, opts: opts,
+		cfg:       &Config{ErrorLog: LogTarget{Path: "stderr", Level: slog.LevelError}},
+		upstreams: map[string]*upstream{},
+		groups:    map[string]*vhostGroup{},
+	}
+	var https []*ngxconf.Directive
+	for _, d := range main {
+		switch d.Name {
+		case "pid":
+			if err := argCount(d, 1); err != nil {
+				return nil, err
+			}
+			if d.Args[0] != "off" {
+				c.cfg.PidFile = c.path(d.Args[0])
+			}
+		case "error_log":
+			t, err := c.errorLog(d)
+			if err != nil {
+				return nil, err
+			}
+			c.cfg.ErrorLog = t
+		case "events":
+			// Its directives only tune nginx's event loop.
+		case "http":
+			https = append(https, d)
+		default:
+			return nil, unsupported(d)
+		}
+	}
+	if len(https) > 1 {
+		return nil, ngxconf.Errorf(https[1].Pos, "\"http\" directive is duplicate")
+	}
+	if len(https) == 1 {
+		if err := c.http(https[0]); err != nil {
+			return nil, err
+		}
+	}
+	return c.cfg, nil
+}
+
+func unsupported(d *ngxconf.Directive) error {
+	return ngxconf.Errorf(d.Pos, "%q directive is not supported by wisp", d.Name)
+}
+
+func argCount(d *ngxconf.Directive, n int) error {
+	if len(d.Args) != n {
+		return ngxconf.Errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+	}
+	return nil
+}
+
+func (c *compiler) path(p string) string {
+	if filepath.IsAbs(p) || p == "stderr" {
+		return p
+	}
+	return filepath.Join(c.opts.Prefix, p)
+}
+
+func (c *compiler) errorLog(d *ngxconf.Directive) (LogTarget, error) {
+	if len(d.Args) < 1 || len(d.Args) > 2 {
+		return LogTarget{}, ngxconf.Errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+	}
+	t := LogTarget{Path: c.path(d.Args[0]), Level: slog.LevelError}
+	if len(d.Args) == 2 {
+		lv, ok := parseLevel(d.Args[1])
+		if !ok {
+			return t, ngxconf.Errorf(d.Pos, "invalid log level %q", d.Args[1])
+		}
+		t.Level = lv
+	}
+	return t, nil
+}
+
+func (c *compiler) http(hd *ngxconf.Directive) error {
+	conf := proxyConf{seen: map[string]bool{}}
+	var servers []*ngxconf.Directive
+	for _, d := range hd.Block {
+		switch d.Name {
+		case "server":
+			servers = append(servers, d)
+		case "upstream":
+			if err := c.upstreamBlock(d); err != nil {
+				return err
+			}
+		default:
+			if ok, err := c.common(d, &conf); err != nil {
+				return err
+			} else if !ok {
+				return unsupported(d)
+			}
+		}
+	}
+	base := conf.inherit(proxyConf{connect: 60 * time.Second, read: 60 * time.Second,
+		send: 60 * time.Second, httpVersion: "1.0", maxBody: 1 << 20, maxBodySet: true})
+	for _, sd := range servers {
+		if err := c.server(sd, base); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.handlers {
+		if err := c.resolveTarget(p); err != nil {
+			return err
+		}
+	}
+	c.buildSockets()
+	for _, u := range c.upstreams {
+		c.cfg.upstreams = append(c.cfg.upstreams, u)
+	}
+	return nil
+}
+
+// common handles the directives valid at http, server and location level.
+func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
+	switch d.Name {
+	case "proxy_set_header", "proxy_connect_timeout", "proxy_read_timeout",
+		"proxy_send_timeout", "proxy_http_version", "client_max_body_size":
+	default:
+		return false, nil
+	}
+	if d.Name != "proxy_set_header" {
+		if conf.seen[d.Name] {
+			return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+		}
+		conf.seen[d.Name] = true
+	}
+	switch d.Name {
+	case "proxy_set_header":
+		if err := argCount(d, 2); err != nil {
+			return true, err
+		}
+		conf.setHeaders = append(conf.setHeaders, d)
+		conf.setHeadersSet = true
+	case "proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		t, err := ngxconf.ParseDuration(d.Args[0])
+		if err != nil || t <= 0 {
+			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+		switch d.Name {
+		case "proxy_connect_timeout":
+			conf.connect = t
+		case "proxy_read_timeout":
+			conf.read = t
+		default:
+			conf.send = t
+		}
+	case "proxy_http_version":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		if d.Args[0] != "1.0" && d.Args[0] != "1.1" {
+			return true, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive", d.Args[0], d.Name)
+		}
+		conf.httpVersion = d.Args[0]
+	case "client_max_body_size":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		n, err := ngxconf.ParseSize(d.Args[0])
+		if err != nil {
+			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+		conf.maxBody, conf.maxBodySet = n, true
+	}
+	return true, nil
+}
+
+// listenAddr is one parsed listen directive.
+type listenAddr struct {
+	network  string // "tcp" or "unix"
+	ip       string // "" for the wildcard; IPv6 without brackets
+	v6       bool
+	port     int
+	path     string // unix
+	def      bool
+	pos      ngxconf.Pos
+	resolved bool // came from a host name
+}
+
+func (l listenAddr) key() string {
+	switch {
+	case l.network == "unix":
+		return "unix:" + l.path
+	case l.v6:
+		return "[" + l.ip + "]:" + strconv.Itoa(l.port)
+	case l.ip == "":
+		return "0.0.0.0:" + strconv.Itoa(l.port)
+	}
+	return l.ip + ":" + strconv.Itoa(l.port)
+}
+
+func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
+	conf := proxyConf{seen: map[string]bool{}}
+	s := &vserver{}
+	var listens []listenAddr
+	var names []string
+	namesSet := false
+	var locs []*ngxconf.Directive
+	for _, d := range sd.Block {
+		switch d.Name {
+		case "listen":
+			ls, err := c.listen(d)
+			if err != nil {
+				return err
+			}
+			listens = append(listens, ls...)
+		case "server_name":
+			if len(d.Args) == 0 {
+				return ngxconf.Errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+			}
+			for _, n := range d.Args {
+				n = strings.ToLower(n)
+				if strings.ContainsAny(n, "*~") || strings.HasPrefix(n, ".") {
+					return ngxconf.Errorf(d.Pos, "wildcard and regex server names (%q) are not supported by wisp yet", n)
+				}
+				names = append(names, n)
+			}
+			namesSet = true
+		case "location":
+			locs = append(locs, d)
+		default:
+			if ok, err := c.common(d, &conf); err != nil {
+				return err
+			} else if !ok {
+				return unsupported(d)
+			}
+		}
+	}
+	if !namesSet {
+		names = []string{""}
+	}
+	s.name = []byte(names[0])
+	conf = conf.inherit(parent)
+	level, err := c.locations(locs, conf, "", false)
+	if err != nil {
+		return err
+	}
+	s.locs = level
+	if len(listens) == 0 {
+		listens = []listenAddr{{network: "tcp", port: c.opts.DefaultPort, pos: sd.Pos}}
+	}
+	for _, l := range listens {
+		key := l.key()
+		g, ok := c.groups[key]
+		if !ok {
+			g = &vhostGroup{addr: key, exact: map[string]*vserver{}}
+			c.groups[key] = g
+			c.order = append(c.order, l)
+		}
+		if l.def {
+			if g.def != nil && g.def != s && g.explicitDefault {
+				return ngxconf.Errorf(l.pos, "a duplicate default server for %s", key)
+			}
+			g.def, g.explicitDefault = s, true
+		} else if g.def == nil {
+			g.def = s
+		}
+		for _, n := range names {
+			if _, taken := g.exact[n]; !taken {
+				g.exact[n] = s
+			}
+			// A name already taken keeps its first server; nginx warns
+			// "conflicting server name" and so do we at startup (todo).
+		}
+	}
+	return nil
+}
+
+// listen parses one listen directive (§2.1).
+func (c *compiler) listen(d *ngxconf.Directive) ([]listenAddr, error) {
+	if len(d.Args) == 0 {
+		return nil, ngxconf.Errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+	}
+	l := listenAddr{network: "tcp", pos: d.Pos}
+	for _, p := range d.Args[1:] {
+		switch {
+		case p == "default_server" || p == "default":
+			l.def = true
+		case strings.HasPrefix(p, "backlog="), strings.HasPrefix(p, "rcvbuf="),
+			strings.HasPrefix(p, "sndbuf="), p == "deferred", p == "bind",
+			p == "reuseport", strings.HasPrefix(p, "so_keepalive="),
+			strings.HasPrefix(p, "ipv6only="), strings.HasPrefix(p, "fastopen="):
+			// Socket tuning; the defaults serve the same requests.
+		case p == "ssl" || p == "http2" || p == "proxy_protocol" || p == "quic":
+			return nil, ngxconf.Errorf(d.Pos, "listen parameter %q is not supported by wisp yet", p)
+		default:
+			return nil, ngxconf.Errorf(d.Pos, "invalid parameter %q", p)
+		}
+	}
+	a := d.Args[0]
+	if path, ok := strings.CutPrefix(a, "unix:"); ok {
+		if path == "" {
+			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket")
+		}
+		l.network, l.path = "unix", c.path(path)
+		return []listenAddr{l}, nil
+	}
+	host, port := a, "80"
+	switch {
+	case strings.HasPrefix(a, "["):
+		end := strings.IndexByte(a, ']')
+		if end < 0 {
+			return nil, ngxconf.Errorf(d.Pos, "invalid host in %q of the \"listen\" directive", a)
+		}
+		host = a[1:end]
+		if rest := a[end+1:]; rest != "" {
+			if !strings.HasPrefix(rest, ":") {
+				return nil, ngxconf.Errorf(d.Pos, "invalid host in %q of the \"listen\" directive", a)
+			}
+			port = rest[1:]
+		}
+		l.v6 = true
+		if ip := net.ParseIP(host); ip == nil {
+			return nil, ngxconf.Errorf(d.Pos, "invalid host in %q of the \"listen\" directive", a)
+		} else if !ip.IsUnspecified() {
+			l.ip = ip.String()
+		} else {
+			l.ip = "::"
+		}
+	case isDigits(a):
+		host, port = "", a
+	default:
+		if i := strings.LastIndexByte(a, ':'); i >= 0 {
+			host, port = a[:i], a[i+1:]
+		} else {
+			port = "80"
+		}
+	}
+	pn, err := strconv.Atoi(port)
+	if err != nil || pn < 1 || pn > 65535 {
+		return nil, ngxconf.Errorf(d.Pos, "invalid port in %q of the \"listen\" directive", a)
+	}
+	l.port = pn
+	if l.v6 {
+		return []listenAddr{l}, nil
+	}
+	if host == "" || host == "*" || host == "0.0.0.0" {
+		return []listenAddr{l}, nil
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		l.ip = ip.String()
+		return []listenAddr{l}, nil
+	}
+	ips, err := net.DefaultResolver.LookupIP(c.ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return nil, ngxconf.Errorf(d.Pos, "host not found in %q of the \"listen\" directive", a)
+	}
+	var out []listenAddr
+	for _, ip := range ips {
+		one := l
+		one.ip, one.v6, one.resolved = ip.String(), ip.To4() == nil, true
+		out = append(out, one)
+	}
+	return out, nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// locations compiles one level of location blocks.
+func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer string, outerRegex bool) (locationLevel, error) {
+	lv := locationLevel{exact: map[string]*location{}, redirects: map[string]*location{}}
+	names := map[string]bool{}
+	for _, d := range ds {
+		l, err := c.location(d, parent, outer, outerRegex)
+		if err != nil {
+			return lv, err
+		}
+		switch l.kind {
+		case locExact:
+			if _, dup := lv.exact[l.name]; dup {
+				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
+			}
+			lv.exact[l.name] = l
+		case locRegex:
+			lv.regexes = append(lv.regexes, l)
+		default:
+			if names[l.name] {
+				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
+			}
+			names[l.name] = true
+			lv.prefixes = append(lv.prefixes, l)
+		}
+	}
+	slices.SortStableFunc(lv.prefixes, func(a, b *location) int { return len(b.name) - len(a.name) })
+	// §3.4: "/x" is redirected to a proxied "/x/" unless "/x" exists.
+	for _, l := range lv.prefixes {
+		short := strings.TrimSuffix(l.name, "/")
+		if l.handler == nil || short == l.name || short == "" || names[short] {
+			continue
+		}
+		if _, ok := lv.exact[short]; ok {
+			continue
+		}
+		lv.redirects[short] = &location{name: short, kind: locRedirect, target: l}
+	}
+	return lv, nil
+}
+
+func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string, outerRegex bool) (*location, error) {
+	l := &location{}
+	args := d.Args
+	if len(args) == 1 {
+		a := args[0]
+		switch {
+		case strings.HasPrefix(a, "^~"):
+			args = []string{"^~", a[2:]}
+		case strings.HasPrefix(a, "~*"):
+			args = []string{"~*", a[2:]}
+		case strings.HasPrefix(a, "=") || strings.HasPrefix(a, "~"):
+			args = []string{a[:1], a[1:]}
+		}
+	}
+	switch len(args) {
+	case 1:
+		l.kind, l.name = locPrefix, args[0]
+	case 2:
+		l.name = args[1]
+		switch args[0] {
+		case "=":
+			l.kind = locExact
+		case "^~":
+			l.kind = locNoRegex
+		case "~", "~*":
+			l.kind = locRegex
+			expr := args[1]
+			if args[0] == "~*" {
+				expr = "(?i)" + expr
+			}
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return nil, ngxconf.Errorf(d.Pos, "%s", err)
+			}
+			l.re = re
+		default:
+			return nil, ngxconf.Errorf(d.Pos, "invalid location modifier %q", args[0])
+		}
+	default:
+		return nil, ngxconf.Errorf(d.Pos, "invalid number of arguments in \"location\" directive")
+	}
+	if strings.HasPrefix(l.name, "@") {
+		return nil, ngxconf.Errorf(d.Pos, "named locations are not supported by wisp yet")
+	}
+	if l.kind != locRegex && outer != "" && !outerRegex && !strings.HasPrefix(l.name, outer) {
+		return nil, ngxconf.Errorf(d.Pos, "location %q is outside location %q", l.name, outer)
+	}
+	conf := proxyConf{seen: map[string]bool{}}
+	var pass *ngxconf.Directive
+	var nested []*ngxconf.Directive
+	for _, cd := range d.Block {
+		switch cd.Name {
+		case "location":
+			if l.kind == locExact {
+				return nil, ngxconf.Errorf(cd.Pos, "location %q cannot be inside the exact location %q", strings.Join(cd.Args, " "), l.name)
+			}
+			nested = append(nested, cd)
+		case "proxy_pass":
+			if pass != nil {
+				return nil, ngxconf.Errorf(cd.Pos, "\"proxy_pass\" directive is duplicate")
+			}
+			if err := argCount(cd, 1); err != nil {
+				return nil, err
+			}
+			pass = cd
+		default:
+			if ok, err := c.common(cd, &conf); err != nil {
+				return nil, err
+			} else if !ok {
+				return nil, unsupported(cd)
+			}
+		}
+	}
+	conf = conf.inherit(parent)
+	if pass != nil {
+		h, err := c.proxyPass(pass, l, conf)
+		if err != nil {
+			return nil, err
+		}
+		l.handler = h
+	}
+	children, err := c.locations(nested, conf, l.name, l.kind == locRegex)
+	if err != nil {
+		return nil, err
+	}
+	l.children = children
+	return l, nil
+}

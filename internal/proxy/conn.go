@@ -1,0 +1,448 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Client-side timers, nginx's defaults.
+const (
+	clientHeaderTimeout = 60 * time.Second
+	keepaliveTimeout    = 75 * time.Second
+	sendTimeout         = 60 * time.Second
+	keepaliveRequests   = 1000
+	readBufSize         = 4 << 10
+	writeBufSize        = 8 << 10
+	copyBufSize         = 32 << 10
+)
+
+// ListenFunc opens a listener; Server uses it so that wisp up can hand
+// over inherited sockets and tests can pick free ports.
+type ListenFunc func(ctx context.Context, network, address string) (net.Listener, error)
+
+// ServerOptions configures a Server beyond its Config.
+type ServerOptions struct {
+	Log    *slog.Logger
+	Token  string        // Server header and error page footer
+	Listen ListenFunc    // nil: net.ListenConfig
+	Drain  time.Duration // how long in-flight requests may finish on shutdown; 0: 10s
+}
+
+// Server runs the HTTP/1.1 front proxy for one compiled Config.
+type Server struct {
+	cfg   *Config
+	log   *slog.Logger
+	token string
+	open  ListenFunc
+	drain time.Duration
+
+	readBufs  sync.Pool // []byte of readBufSize, held only while a head is parsed/forwarded
+	writeBufs sync.Pool // *bufio.Writer
+	copyBufs  sync.Pool // *[]byte of copyBufSize
+	date      dateCache
+	connSeq   atomic.Uint64
+
+	mu        sync.Mutex
+	listeners []boundListener
+	conns     map[*clientConn]struct{}
+	stopping  bool
+	wg        sync.WaitGroup
+}
+
+type boundListener struct {
+	net.Listener
+	sock *listenSocket
+}
+
+// NewServer prepares a server; Listen binds, Serve runs.
+func NewServer(cfg *Config, opts ServerOptions) *Server {
+	s := &Server{cfg: cfg, log: opts.Log, token: opts.Token, open: opts.Listen, drain: opts.Drain,
+		conns: map[*clientConn]struct{}{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.token == "" {
+		s.token = "wisp"
+	}
+	if s.drain == 0 {
+		s.drain = 10 * time.Second
+	}
+	if s.open == nil {
+		s.open = func(ctx context.Context, network, address string) (net.Listener, error) {
+			var lc net.ListenConfig
+			return lc.Listen(ctx, network, address)
+		}
+	}
+	s.readBufs.New = func() any { return make([]byte, readBufSize) }
+	s.writeBufs.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
+	s.copyBufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	return s
+}
+
+// Listen binds every socket of the config. On error nothing stays bound.
+func (s *Server) Listen(ctx context.Context) error {
+	var ls []boundListener
+	for _, sock := range s.cfg.sockets {
+		l, err := s.open(ctx, sock.network, sock.address)
+		if err != nil {
+			for _, b := range ls {
+				b.Close()
+			}
+			return err
+		}
+		ls = append(ls, boundListener{l, sock})
+	}
+	s.mu.Lock()
+	s.listeners = ls
+	s.mu.Unlock()
+	return nil
+}
+
+// Addrs returns the bound addresses, in config order.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, l := range s.listeners {
+		out = append(out, l.Addr())
+	}
+	return out
+}
+
+// Serve accepts until ctx is done, then stops gracefully: listeners are
+// closed, idle connections dropped, in-flight requests given s.drain to
+// finish, and whatever is left closed.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	ls := s.listeners
+	s.mu.Unlock()
+	acceptErr := make(chan error, len(ls))
+	var accepting sync.WaitGroup
+	for _, l := range ls {
+		accepting.Add(1)
+		go func() {
+			defer accepting.Done()
+			acceptErr <- s.acceptLoop(l)
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-acceptErr:
+	}
+	s.shutdown()
+	accepting.Wait()
+	return err
+}
+
+func (s *Server) acceptLoop(l boundListener) error {
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isStopping() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// nginx keeps running when out of descriptors; so do we.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Error("accept() failed", "err", err)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := s.newConn(nc, l.sock)
+		if c == nil {
+			nc.Close()
+			return nil
+		}
+		go c.serve()
+	}
+}
+
+func (s *Server) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
+}
+
+// newConn registers a connection, or returns nil once stopping.
+func (s *Server) newConn(nc net.Conn, sock *listenSocket) *clientConn {
+	c := &clientConn{srv: s, nc: nc, id: s.connSeq.Add(1)}
+	c.group = sock.group(nc.LocalAddr())
+	c.setAddrs()
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.raw = rc
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return c
+}
+
+func (s *Server) removeConn(c *clientConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) shutdown() {
+	s.mu.Lock()
+	s.stopping = true
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.closeIfIdle()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	timer := time.NewTimer(s.drain)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	s.closePools()
+}
+
+func (s *Server) closePools() {
+	for _, u := range s.cfg.upstreams {
+		if u.pool != nil {
+			u.pool.close()
+		}
+	}
+}
+
+// clientConn is one client connection.
+type clientConn struct {
+	srv   *Server
+	nc    net.Conn
+	raw   syscall.RawConn // nil when nc is not a socket
+	id    uint64
+	group *vhostGroup
+
+	remoteAddr, remotePort, serverPort []byte
+
+	buf        []byte // pooled; nil while idle with nothing buffered
+	start, end int    // unparsed data is buf[start:end]
+	bodyPos    int    // next unread body byte once a head is parsed
+	uriBuf     []byte // scratch for a decoded $uri
+	tried      []*peer
+	resp       respHead
+	scratch    [24]byte
+	req        request
+	requests   int
+	active     atomic.Bool // a request is being handled
+	closed     atomic.Bool
+}
+
+func (c *clientConn) setAddrs() {
+	switch a := c.nc.RemoteAddr().(type) {
+	case *net.TCPAddr:
+		c.remoteAddr = []byte(a.IP.String())
+		c.remotePort = []byte(strconv.Itoa(a.Port))
+	default:
+		c.remoteAddr = []byte("unix:")
+	}
+	if a, ok := c.nc.LocalAddr().(*net.TCPAddr); ok {
+		c.serverPort = []byte(strconv.Itoa(a.Port))
+	}
+}
+
+// closeIfIdle closes the connection unless a request is in flight; the
+// in-flight ones see s.stopping when they finish and close themselves.
+// Called with srv.mu held.
+func (c *clientConn) closeIfIdle() {
+	if !c.active.Load() {
+		c.closed.Store(true)
+		c.nc.Close()
+	}
+}
+
+func (c *clientConn) serve() {
+	defer c.srv.removeConn(c)
+	defer c.nc.Close()
+	defer c.releaseBuf()
+	for {
+		err := c.readHead()
+		if err != nil {
+			var pe *parseError
+			if errors.As(err, &pe) {
+				c.active.Store(true)
+				c.sendError(pe.status, nil, false)
+				c.srv.log.Info(pe.msg, "conn", c.id, "client", string(c.remoteAddr))
+			}
+			return
+		}
+		keep := c.handle()
+		c.active.Store(false)
+		c.requests++
+		if !keep || c.srv.isStopping() {
+			return
+		}
+		c.start = c.bodyPos
+		if c.start == c.end {
+			c.start, c.end = 0, 0
+			c.releaseBuf()
+		}
+	}
+}
+
+// readHead reads until a complete head is buffered and parsed. While no
+// byte of the next request has arrived the connection holds no buffer.
+func (c *clientConn) readHead() error {
+	first := c.start == c.end
+	for {
+		if c.start < c.end {
+			err := c.req.parse(c.buf[c.start:c.end])
+			if err == nil {
+				c.active.Store(true)
+				c.bodyPos = c.start + c.req.headLen
+				return nil
+			}
+			if !errors.Is(err, errIncomplete) {
+				return err
+			}
+			if c.end-c.start >= headMax {
+				return &parseError{494, "client sent too large request"}
+			}
+		}
+		timeout := clientHeaderTimeout
+		if first && c.requests > 0 {
+			timeout = keepaliveTimeout
+		}
+		first = false
+		c.nc.SetReadDeadline(time.Now().Add(timeout))
+		if err := c.fill(); err != nil {
+			return err
+		}
+		if c.closed.Load() {
+			return net.ErrClosed
+		}
+	}
+}
+
+func (c *clientConn) releaseBuf() {
+	if c.buf != nil && c.start == c.end {
+		if len(c.buf) == readBufSize {
+			c.srv.readBufs.Put(c.buf) //nolint:staticcheck // slices are fine here
+		}
+		c.buf, c.start, c.end = nil, 0, 0
+	}
+}
+
+// fill reads more bytes into the buffer, growing it up to headMax. When
+// there is no buffer it waits for readability first, so idle keep-alive
+// connections pin no memory.
+func (c *clientConn) fill() error {
+	if c.buf == nil && c.raw != nil {
+		var n int
+		var rerr error
+		err := c.raw.Read(func(fd uintptr) bool {
+			buf := c.srv.readBufs.Get().([]byte)
+			n, rerr = syscall.Read(int(fd), buf)
+			if rerr == syscall.EAGAIN {
+				c.srv.readBufs.Put(buf) //nolint:staticcheck
+				return false
+			}
+			c.buf = buf
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if rerr != nil {
+			return rerr
+		}
+		if n <= 0 {
+			return io.EOF
+		}
+		c.start, c.end = 0, n
+		return nil
+	}
+	if c.buf == nil {
+		c.buf = c.srv.readBufs.Get().([]byte)
+	}
+	if c.start > 0 && c.end == len(c.buf) {
+		copy(c.buf, c.buf[c.start:c.end])
+		c.end -= c.start
+		c.start = 0
+	}
+	if c.end == len(c.buf) {
+		nb := make([]byte, min(2*len(c.buf), headMax))
+		copy(nb, c.buf[:c.end])
+		if len(c.buf) == readBufSize {
+			c.srv.readBufs.Put(c.buf) //nolint:staticcheck
+		}
+		c.buf = nb
+	}
+	n, err := c.nc.Read(c.buf[c.end:])
+	c.end += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// bodyReader reads a request body: first what is already buffered, then
+// from the socket, never past the body's end (pipelined requests stay
+// buffered).
+type bodyReader struct {
+	c       *clientConn
+	remain  int64
+	timeout time.Duration
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.remain <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remain {
+		p = p[:b.remain]
+	}
+	c := b.c
+	if c.bodyPos < c.end {
+		n := copy(p, c.buf[c.bodyPos:c.end])
+		c.bodyPos += n
+		b.remain -= int64(n)
+		return n, nil
+	}
+	c.nc.SetReadDeadline(time.Now().Add(b.timeout))
+	n, err := c.nc.Read(p)
+	b.remain -= int64(n)
+	if err == io.EOF && b.remain > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}

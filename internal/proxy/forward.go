@@ -1,0 +1,436 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httputil"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// upstreamReadBuf sizes the per-connection upstream reader; a response
+// head must fit in it ("upstream sent too big header", as nginx's
+// proxy_buffer_size).
+const upstreamReadBuf = 16 << 10
+
+// handle answers one parsed request and reports whether the connection
+// may serve another one.
+func (c *clientConn) handle() bool {
+	r := &c.req
+	uri, ok := c.normalisedURI()
+	if !ok {
+		c.sendError(400, nil, false)
+		return false
+	}
+	srv, loc := route(c.group, r.host, uri)
+	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target}
+	if r.absHost != nil {
+		ec.requestURI = r.path
+		if r.hasQuery {
+			ec.requestURI = r.target[len(r.target)-len(r.path)-1-len(r.query):]
+		}
+	}
+	keep := r.keepAlive() && !r.hasBody()
+	switch {
+	case loc == nil || (loc.handler == nil && loc.kind != locRedirect):
+		return c.sendError(404, &ec, keep)
+	case loc.kind == locRedirect:
+		return c.redirect(&ec, loc.target.name, keep)
+	}
+	h := loc.handler
+	ec.handler = h
+	if h.maxBody > 0 && r.contentLength > h.maxBody {
+		c.srv.log.Error(fmt.Sprintf("client intended to send too large body: %d bytes", r.contentLength), c.logCtx(&ec)...)
+		return c.sendError(413, &ec, false)
+	}
+	return c.forward(h, &ec)
+}
+
+// normalisedURI returns $uri: the path decoded and with "//", "/./" and
+// "/../" resolved (§3.1). Paths needing none of that are returned as is.
+func (c *clientConn) normalisedURI() ([]byte, bool) {
+	p := c.req.path
+	if bytes.IndexByte(p, '%') < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
+		return p, true
+	}
+	out := c.uriBuf[:0]
+	for i := 0; i < len(p); i++ {
+		ch := p[i]
+		if ch == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
+			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
+			i += 2
+		}
+		out = append(out, ch)
+	}
+	// Resolve segments on the decoded path (slow path, allocates).
+	res := make([]byte, 0, len(out))
+	for i := 0; i < len(out); {
+		if out[i] != '/' {
+			res = append(res, out[i])
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(out) && out[j] == '/' {
+			j++
+		}
+		k := j
+		for k < len(out) && out[k] != '/' {
+			k++
+		}
+		seg := out[j:k]
+		switch {
+		case string(seg) == ".":
+			if k == len(out) {
+				res = append(res, '/')
+			}
+		case string(seg) == "..":
+			if len(res) == 0 {
+				return nil, false
+			}
+			res = res[:bytes.LastIndexByte(res, '/')]
+			if k == len(out) {
+				res = append(res, '/')
+			}
+		default:
+			res = append(res, '/')
+			res = append(res, seg...)
+		}
+		i = k
+	}
+	if len(res) == 0 {
+		res = append(res, '/')
+	}
+	c.uriBuf = out
+	return res, true
+}
+
+func isHex(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
+}
+
+func unhex(b byte) byte {
+	switch {
+	case b >= 'a':
+		return b - 'a' + 10
+	case b >= 'A':
+		return b - 'A' + 10
+	}
+	return b - '0'
+}
+
+// attemptError is why one try at an upstream failed.
+type attemptError struct {
+	timeout bool
+	msg     string // nginx's wording
+	crit    bool
+}
+
+func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
+	r := &c.req
+	var body io.Reader
+	bodyLen := int64(-1)
+	keepClient := r.keepAlive()
+	switch {
+	case r.chunked:
+		data, status := c.readChunked(h.maxBody)
+		if status != 0 {
+			return c.sendError(status, ec, false)
+		}
+		// The chunk decoder may have read past the body; do not trust the
+		// rest of the stream.
+		keepClient = false
+		body, bodyLen = bytes.NewReader(data), int64(len(data))
+	case r.contentLength > 0:
+		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: clientHeaderTimeout}, r.contentLength
+	case r.contentLength == 0:
+		bodyLen = 0
+	}
+	head := c.srv.readBufs.Get().([]byte)[:0]
+	head = c.appendUpstreamHead(head, h, ec, bodyLen)
+	defer func() { c.srv.readBufs.Put(head[:cap(head)]) }() //nolint:staticcheck
+
+	filter := peerFilter{now: time.Now().Unix(), tried: c.tried[:0]}
+	tries := h.up.tries()
+	var last *attemptError
+	for {
+		p := h.up.get(&filter)
+		if p == nil {
+			c.srv.log.Error("no live upstreams while connecting to upstream", c.logCtx(ec)...)
+			return c.sendError(502, ec, keepClient && body == nil)
+		}
+		filter.tried = append(filter.tried, p)
+		uc, resp, sent, aerr := c.attempt(h, p, head, body, ec)
+		if aerr == nil {
+			h.up.free(p, false, time.Now())
+			return c.relay(h, ec, uc, resp, keepClient)
+		}
+		last = aerr
+		h.up.free(p, true, time.Now())
+		tries--
+		if lvl := levelCrit; aerr.crit {
+			c.srv.log.Log(nil, lvl, aerr.msg, c.logCtxPeer(ec, p)...)
+		} else {
+			c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
+		}
+		retry := tries > 0 && (!sent || (idempotent(r.method) && (bodyLen <= 0 || r.chunked)))
+		if !retry {
+			break
+		}
+		if br, ok := body.(*bytes.Reader); ok {
+			br.Seek(0, io.SeekStart)
+		}
+	}
+	c.tried = filter.tried[:0]
+	status := 502
+	if last != nil && last.timeout {
+		status = 504
+	}
+	return c.sendError(status, ec, keepClient && (body == nil || r.chunked))
+}
+
+func idempotent(m []byte) bool {
+	s := string(m)
+	return s != "POST" && s != "LOCK" && s != "PATCH"
+}
+
+// attempt sends the request to p and reads the response head. sent reports
+// whether any of the request reached the upstream (which limits retries).
+func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Reader, ec *evalCtx) (uc *upConn, resp *respHead, sent bool, aerr *attemptError) {
+	for fresh := false; ; fresh = true {
+		var reused bool
+		uc, reused, aerr = c.upstreamConn(h, p, fresh)
+		if aerr != nil {
+			return nil, nil, false, aerr
+		}
+		uc.SetWriteDeadline(time.Now().Add(h.send))
+		_, err := uc.Write(head)
+		if err == nil && body != nil {
+			if c.req.expect100 && c.req.minor >= 1 {
+				c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+			}
+			err = c.copyToUpstream(uc, body, h)
+		}
+		if err != nil {
+			uc.Close()
+			if reused && !sent && body == nil {
+				continue // a cached connection the peer had closed
+			}
+			return nil, nil, true, ioFailure(err, "while sending request to upstream")
+		}
+		sent = true
+		resp, err = readResponseHead(uc, h.read, &c.resp)
+		if err != nil {
+			uc.Close()
+			if reused && body == nil && errors.Is(err, io.EOF) {
+				sent = false
+				continue
+			}
+			if errors.Is(err, errTooBigHeader) || errors.Is(err, errBadHeader) {
+				return nil, nil, true, &attemptError{msg: err.Error() + " while reading response header from upstream"}
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, nil, true, &attemptError{msg: "upstream prematurely closed connection while reading response header from upstream"}
+			}
+			return nil, nil, true, ioFailure(err, "while reading response header from upstream")
+		}
+		return uc, resp, true, nil
+	}
+}
+
+func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler) error {
+	bp := c.srv.copyBufs.Get().(*[]byte)
+	defer c.srv.copyBufs.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			uc.SetWriteDeadline(time.Now().Add(h.send))
+			if _, err := uc.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			// The client went away mid-body; the upstream cannot get a
+			// whole request, so this attempt is over.
+			return fmt.Errorf("client body: %w", rerr)
+		}
+	}
+}
+
+// upstreamConn returns a pooled connection to p (unless fresh) or dials one.
+func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool) (*upConn, bool, *attemptError) {
+	if h.reuse && !fresh {
+		if uc := h.up.pool.get(p, time.Now()); uc != nil {
+			return uc, true, nil
+		}
+	}
+	d := net.Dialer{Timeout: h.connect}
+	nc, err := d.Dial(p.network, p.address)
+	if err != nil {
+		var ne net.Error
+		ae := &attemptError{msg: "connect() to " + p.name + " failed " + errnoText(err) + " while connecting to upstream"}
+		if errors.As(err, &ne) && ne.Timeout() {
+			ae = &attemptError{timeout: true, msg: "upstream timed out (110: Connection timed out) while connecting to upstream"}
+		}
+		ae.crit = errors.Is(err, syscall.ENOENT)
+		return nil, false, ae
+	}
+	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, upstreamReadBuf), peer: p}, false, nil
+}
+
+// errnoText renders an error as nginx does: "(2: No such file or directory)".
+func errnoText(err error) string {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		s := en.Error()
+		if s != "" {
+			s = strings.ToUpper(s[:1]) + s[1:]
+		}
+		return "(" + strconv.Itoa(int(en)) + ": " + s + ")"
+	}
+	return "(" + err.Error() + ")"
+}
+
+func ioFailure(err error, while string) *attemptError {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		return &attemptError{timeout: true, msg: "upstream timed out (110: Connection timed out) " + while}
+	}
+	return &attemptError{msg: "upstream failed " + errnoText(err) + " " + while}
+}
+
+// appendUpstreamHead writes the request line and headers sent upstream
+// (§4.4): the set-header program, then the client's headers minus those
+// named in the set list, all from the raw bytes.
+func (c *clientConn) appendUpstreamHead(b []byte, h *proxyHandler, ec *evalCtx, bodyLen int64) []byte {
+	r := &c.req
+	b = append(b, r.method...)
+	b = append(b, ' ')
+	b = c.appendUpstreamURI(b, h, ec)
+	if h.http11 {
+		b = append(b, " HTTP/1.1\r\n"...)
+	} else {
+		b = append(b, " HTTP/1.0\r\n"...)
+	}
+	for i := range h.headers {
+		sh := &h.headers[i]
+		if sh.kind == hdrContentLength {
+			if bodyLen >= 0 && (bodyLen > 0 || r.contentLength == 0) {
+				b = append(b, sh.name...)
+				b = append(b, ": "...)
+				b = strconv.AppendInt(b, bodyLen, 10)
+				b = append(b, "\r\n"...)
+			}
+			continue
+		}
+		mark := len(b)
+		b = append(b, sh.name...)
+		b = append(b, ": "...)
+		vstart := len(b)
+		b = sh.value.appendTo(b, ec)
+		if len(b) == vstart {
+			b = b[:mark] // an empty value means "do not send"
+			continue
+		}
+		b = append(b, "\r\n"...)
+	}
+	for i := range r.headers {
+		hd := &r.headers[i]
+		if hd.ignored || h.skips(hd.name) {
+			continue
+		}
+		b = append(b, hd.name...)
+		b = append(b, ": "...)
+		b = append(b, hd.value...)
+		b = append(b, "\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+func (h *proxyHandler) skips(name []byte) bool {
+	for _, s := range h.skip {
+		if len(s) == len(name) && bytes.EqualFold(s, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendUpstreamURI applies §4.3: without a URI part the raw request URI
+// goes as is; with one, the matched prefix of $uri is replaced, re-escaped
+// when the client's URI was escaped, and the args appended.
+func (c *clientConn) appendUpstreamURI(b []byte, h *proxyHandler, ec *evalCtx) []byte {
+	if !h.hasURI {
+		return append(b, ec.requestURI...)
+	}
+	r := &c.req
+	b = append(b, h.uri...)
+	rest := ec.uri
+	if len(rest) >= len(h.prefix) {
+		rest = rest[len(h.prefix):]
+	}
+	if bytes.IndexByte(r.path, '%') >= 0 {
+		b = appendEscapedURI(b, rest)
+	} else {
+		b = append(b, rest...)
+	}
+	if len(r.query) > 0 {
+		b = append(b, '?')
+		b = append(b, r.query...)
+	}
+	return b
+}
+
+// appendEscapedURI escapes like nginx's NGX_ESCAPE_URI: space, '#', '%',
+// '?', control bytes and bytes >= 0x7f; '/' stays.
+func appendEscapedURI(b, s []byte) []byte {
+	const hexd = "0123456789ABCDEF"
+	for _, ch := range s {
+		if ch <= ' ' || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?' {
+			b = append(b, '%', hexd[ch>>4], hexd[ch&15])
+			continue
+		}
+		b = append(b, ch)
+	}
+	return b
+}
+
+// readChunked reads a whole chunked request body (nginx buffers these too,
+// then sends Content-Length). The status is non-zero on a bad or too big
+// body.
+func (c *clientConn) readChunked(limit int64) ([]byte, int) {
+	cr := httputil.NewChunkedReader(bufio.NewReaderSize(rawBody{c}, 4096))
+	var buf bytes.Buffer
+	lim := limit
+	if lim <= 0 {
+		lim = 1 << 62
+	}
+	n, err := io.Copy(&buf, io.LimitReader(cr, lim+1))
+	switch {
+	case err != nil:
+		c.srv.log.Info("client sent invalid chunked body", "err", err, "conn", c.id)
+		return nil, 400
+	case n > lim:
+		return nil, 413
+	}
+	return buf.Bytes(), 0
+}
+
+// rawBody exposes the bytes after the head to the chunk decoder.
+type rawBody struct{ c *clientConn }
+
+func (r rawBody) Read(p []byte) (int, error) {
+	b := bodyReader{c: r.c, remain: int64(len(p)), timeout: clientHeaderTimeout}
+	return b.Read(p)
+}

@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"time"
+)
+
+// upConn is one connection to an upstream peer with its read buffer.
+type upConn struct {
+	net.Conn
+	br       *bufio.Reader
+	peer     *peer
+	requests int       // requests served, for keepalive_requests
+	idleAt   time.Time // when it was put in the pool
+}
+
+// pool caches idle upstream connections of one group (upstream keepalive N,
+// ngx_http_upstream_keepalive_module): at most max idle connections, the
+// oldest closed first; one is reused only for the same peer.
+type pool struct {
+	max     int
+	idle    time.Duration // keepalive_timeout
+	maxReqs int           // keepalive_requests
+
+	mu    sync.Mutex
+	conns []*upConn // oldest first
+}
+
+func newPool(max int, idle time.Duration, maxReqs int) *pool {
+	return &pool{max: max, idle: idle, maxReqs: maxReqs}
+}
+
+// get returns an idle connection to p, or nil.
+func (pl *pool) get(p *peer, now time.Time) *upConn {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for i := len(pl.conns) - 1; i >= 0; i-- {
+		c := pl.conns[i]
+		if c.peer != p {
+			continue
+		}
+		pl.conns = append(pl.conns[:i], pl.conns[i+1:]...)
+		if now.Sub(c.idleAt) > pl.idle {
+			c.Close()
+			continue
+		}
+		return c
+	}
+	return nil
+}
+
+// put offers a connection whose last exchange ended cleanly; it reports
+// false (and the caller closes it) when it cannot be kept.
+func (pl *pool) put(c *upConn, now time.Time) bool {
+	if c.requests >= pl.maxReqs || c.br.Buffered() > 0 {
+		return false
+	}
+	c.idleAt = now
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if len(pl.conns) >= pl.max {
+		pl.conns[0].Close()
+		pl.conns = append(pl.conns[:0], pl.conns[1:]...)
+	}
+	pl.conns = append(pl.conns, c)
+	return true
+}
+
+// close drops every idle connection (shutdown).
+func (pl *pool) close() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for _, c := range pl.conns {
+		c.Close()
+	}
+	pl.conns = nil
+}

@@ -1,0 +1,456 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http/httputil"
+	"strconv"
+	"time"
+)
+
+var (
+	errTooBigHeader = errors.New("upstream sent too big header")
+	errBadHeader    = errors.New("upstream sent invalid header")
+)
+
+// respHead is a parsed upstream response head; slices point into the
+// upstream connection's read buffer and are valid until it is advanced.
+type respHead struct {
+	statusLine    []byte // "200 OK"
+	status        int
+	minor         int
+	headers       []header
+	contentLength int64
+	chunked       bool
+	closeConn     bool
+	contentType   int // index into headers, -1 if absent
+	headLen       int
+}
+
+// readResponseHead buffers and parses the upstream's head without copying.
+func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead) (*respHead, error) {
+	br := uc.br
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if end := headEnd(buf); end > 0 {
+			if err := rh.parse(buf[:end]); err != nil {
+				return nil, err
+			}
+			return rh, nil
+		}
+		if br.Buffered() == br.Size() {
+			return nil, errTooBigHeader
+		}
+		uc.SetReadDeadline(time.Now().Add(timeout))
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			if errors.Is(err, io.EOF) && br.Buffered() > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+}
+
+// headEnd returns the length of the head in buf (through the blank line),
+// or 0 when it is not complete.
+func headEnd(buf []byte) int {
+	for i := 0; i < len(buf); {
+		j := bytes.IndexByte(buf[i:], '\n')
+		if j < 0 {
+			return 0
+		}
+		line := buf[i : i+j]
+		i += j + 1
+		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			return i
+		}
+	}
+	return 0
+}
+
+func (rh *respHead) parse(buf []byte) error {
+	*rh = respHead{headers: rh.headers[:0], contentLength: -1, contentType: -1, headLen: len(buf)}
+	eol := bytes.IndexByte(buf, '\n')
+	line := trimCR(buf[:eol])
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
+		return errBadHeader
+	}
+	rh.minor = int(line[7] - '0')
+	code, ok := parseDecimal(line[9:12])
+	if !ok || code < 100 || code > 999 || (len(line) > 12 && line[12] != ' ') {
+		return errBadHeader
+	}
+	rh.status, rh.statusLine = int(code), line[9:]
+	for pos := eol + 1; pos < len(buf); {
+		j := bytes.IndexByte(buf[pos:], '\n')
+		line := trimCR(buf[pos : pos+j])
+		pos += j + 1
+		if len(line) == 0 {
+			break
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || line[0] == ' ' || line[0] == '\t' {
+			return errBadHeader
+		}
+		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
+		for _, ch := range name {
+			if ch <= ' ' || ch == 0x7f {
+				return errBadHeader
+			}
+		}
+		rh.headers = append(rh.headers, header{name: name, value: value})
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, ok := parseDecimal(value)
+			if !ok {
+				return errBadHeader
+			}
+			rh.contentLength = n
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			rh.chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			forEachToken(value, func(tok []byte) {
+				if bytes.EqualFold(tok, []byte("close")) {
+					rh.closeConn = true
+				}
+			})
+		case bytes.EqualFold(name, []byte("Content-Type")):
+			rh.contentType = len(rh.headers) - 1
+		}
+	}
+	if rh.chunked {
+		rh.contentLength = -1
+	}
+	if rh.minor == 0 {
+		rh.chunked = false
+	}
+	return nil
+}
+
+// hiddenResponseHeader lists what nginx never passes to the client
+// (proxy_hide_header defaults and the hop-by-hop headers it regenerates).
+func hiddenResponseHeader(name []byte) bool {
+	switch len(name) {
+	case 4:
+		return bytes.EqualFold(name, []byte("Date"))
+	case 5:
+		return bytes.EqualFold(name, []byte("X-Pad"))
+	case 6:
+		return bytes.EqualFold(name, []byte("Server"))
+	case 10:
+		return bytes.EqualFold(name, []byte("Connection")) || bytes.EqualFold(name, []byte("Keep-Alive"))
+	case 12:
+		return bytes.EqualFold(name, []byte("Content-Type"))
+	case 14:
+		return bytes.EqualFold(name, []byte("Content-Length"))
+	case 17:
+		return bytes.EqualFold(name, []byte("Transfer-Encoding"))
+	}
+	return len(name) > 8 && bytes.EqualFold(name[:8], []byte("X-Accel-"))
+}
+
+// relay streams the upstream response to the client and reports whether
+// the client connection stays open.
+func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHead, keepClient bool) bool {
+	r := &c.req
+	noBody := string(r.method) == "HEAD" || rh.status < 200 || rh.status == 204 || rh.status == 304
+	clientChunked := !noBody && rh.contentLength < 0 && r.minor >= 1
+	if !noBody && rh.contentLength < 0 && !clientChunked {
+		keepClient = false // HTTP/1.0 client: the end of the body is the close
+	}
+	if c.requests+1 >= keepaliveRequests || c.srv.isStopping() {
+		keepClient = false
+	}
+	bw := c.srv.writeBufs.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
+	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
+
+	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(rh.statusLine)
+	c.writeCommonHeaders(bw)
+	if rh.contentType >= 0 {
+		bw.WriteString("Content-Type: ")
+		bw.Write(rh.headers[rh.contentType].value)
+		bw.WriteString("\r\n")
+	}
+	if rh.contentLength >= 0 {
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(c.scratch[:0], rh.contentLength, 10))
+		bw.WriteString("\r\n")
+	}
+	if clientChunked {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	writeConnection(bw, keepClient)
+	for i := range rh.headers {
+		hd := &rh.headers[i]
+		if hiddenResponseHeader(hd.name) {
+			continue
+		}
+		bw.Write(hd.name)
+		bw.WriteString(": ")
+		if bytes.EqualFold(hd.name, []byte("Location")) {
+			c.writeLocation(bw, h, ec, hd.value)
+		} else {
+			bw.Write(hd.value)
+		}
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("\r\n")
+	uc.br.Discard(rh.headLen)
+
+	upDone := noBody
+	var err error
+	if !noBody {
+		var src io.Reader
+		switch {
+		case rh.chunked:
+			src = httputil.NewChunkedReader(uc.br)
+		case rh.contentLength >= 0:
+			src = &limitedReader{r: uc.br, n: rh.contentLength}
+		default:
+			src = uc.br
+		}
+		err = c.copyBody(bw, uc, src, h, clientChunked)
+		upDone = err == nil && (rh.chunked || rh.contentLength >= 0)
+		if err == nil && rh.chunked {
+			err = skipTrailer(uc.br)
+		}
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		keepClient = false
+		c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
+	}
+	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody)
+	uc.requests++
+	if !reuse || !h.up.pool.put(uc, time.Now()) {
+		uc.Close()
+	}
+	return keepClient && err == nil
+}
+
+// copyBody copies the response body to the client, re-chunking it when
+// the client gets chunked framing.
+func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *proxyHandler, chunked bool) error {
+	bp := c.srv.copyBufs.Get().(*[]byte)
+	defer c.srv.copyBufs.Put(bp)
+	buf := *bp
+	for {
+		uc.SetReadDeadline(time.Now().Add(h.read))
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+			if chunked {
+				bw.Write(strconv.AppendInt(c.scratch[:0], int64(n), 16))
+				bw.WriteString("\r\n")
+			}
+			if _, err := bw.Write(buf[:n]); err != nil {
+				return err
+			}
+			if chunked {
+				bw.WriteString("\r\n")
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			if chunked {
+				bw.WriteString("0\r\n\r\n")
+			}
+			return nil
+		case rerr != nil:
+			if errors.Is(rerr, io.ErrUnexpectedEOF) {
+				return errors.New("upstream prematurely closed connection while reading upstream")
+			}
+			return ioFailure(rerr, "while reading upstream").asError()
+		}
+	}
+}
+
+func (a *attemptError) asError() error { return errors.New(a.msg) }
+
+// limitedReader is io.LimitReader that reports a short body as
+// io.ErrUnexpectedEOF and needs no allocation per call site.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if err == io.EOF && l.n > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
+
+// skipTrailer consumes the trailer section after the last chunk.
+func skipTrailer(br *bufio.Reader) error {
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(trimCR(line[:len(line)-1])) == 0 {
+			return nil
+		}
+	}
+}
+
+func (c *clientConn) writeCommonHeaders(bw *bufio.Writer) {
+	bw.WriteString("\r\nServer: ")
+	bw.WriteString(c.srv.token)
+	bw.WriteString("\r\nDate: ")
+	bw.Write(c.srv.date.get(time.Now()))
+	bw.WriteString("\r\n")
+}
+
+func writeConnection(bw *bufio.Writer, keep bool) {
+	if keep {
+		bw.WriteString("Connection: keep-alive\r\n")
+	} else {
+		bw.WriteString("Connection: close\r\n")
+	}
+}
+
+// writeLocation applies proxy_redirect default (§4.6): a Location that
+// starts with the proxy_pass URL is mapped back to the location and made
+// absolute with the request's host and port.
+func (c *clientConn) writeLocation(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, v []byte) {
+	rest, ok := bytes.CutPrefix(v, []byte("http://"))
+	if ok {
+		rest, ok = bytes.CutPrefix(rest, h.proxyHostInURL())
+	}
+	from, to := []byte("/"), []byte("/")
+	if h.hasURI {
+		from, to = h.uri, []byte(h.prefix)
+	}
+	if ok {
+		rest, ok = bytes.CutPrefix(rest, from)
+	}
+	if !ok {
+		bw.Write(v)
+		return
+	}
+	c.writeAbsolute(bw, ec, to)
+	bw.Write(rest)
+}
+
+// writeAbsolute writes "http://host[:port]" + path as nginx's header
+// filter does for relative redirects.
+func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
+	bw.WriteString("http://")
+	if ec.req.host != nil {
+		bw.Write(ec.req.host)
+	} else {
+		bw.Write(ec.server.name)
+	}
+	if p := c.serverPort; len(p) > 0 && string(p) != "80" {
+		bw.WriteByte(':')
+		bw.Write(p)
+	}
+	bw.Write(path)
+}
+
+// proxyHostInURL is the host part of the proxy_pass URL as written.
+func (h *proxyHandler) proxyHostInURL() []byte {
+	if string(h.proxyHost) == "localhost" && h.up != nil && len(h.up.peers) == 1 && h.up.peers[0].network == "unix" {
+		return []byte("unix:" + h.up.peers[0].address + ":")
+	}
+	return h.proxyHost
+}
+
+// sendError answers with one of nginx's generated pages.
+func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
+	r := &c.req
+	if c.requests+1 >= keepaliveRequests || c.srv.isStopping() {
+		keep = false
+	}
+	page := errorPage(status, c.srv.token)
+	if status >= 400 && r.userAgent >= 0 && wantsPadding(r.headers[r.userAgent].value) {
+		page += msiePadding
+	}
+	code := status
+	if status == 494 {
+		code = 400
+	}
+	return c.writeSimple(code, page, nil, ec, keep)
+}
+
+// redirect answers 301 to the location name (§3.4).
+func (c *clientConn) redirect(ec *evalCtx, name string, keep bool) bool {
+	return c.writeSimple(301, errorPage(301, c.srv.token), []byte(name), ec, keep)
+}
+
+func (c *clientConn) writeSimple(code int, page string, location []byte, ec *evalCtx, keep bool) bool {
+	r := &c.req
+	bw := c.srv.writeBufs.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
+	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
+	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteString(" ")
+	bw.WriteString(statusText(code))
+	c.writeCommonHeaders(bw)
+	bw.WriteString("Content-Type: text/html\r\nContent-Length: ")
+	bw.WriteString(strconv.Itoa(len(page)))
+	bw.WriteString("\r\n")
+	if location != nil {
+		bw.WriteString("Location: ")
+		c.writeAbsolute(bw, ec, location)
+		if len(r.query) > 0 {
+			bw.WriteByte('?')
+			bw.Write(r.query)
+		}
+		bw.WriteString("\r\n")
+	}
+	writeConnection(bw, keep)
+	bw.WriteString("\r\n")
+	if string(r.method) != "HEAD" {
+		bw.WriteString(page)
+	}
+	return bw.Flush() == nil && keep
+}
+
+// logCtx is the context nginx appends to request errors.
+func (c *clientConn) logCtx(ec *evalCtx) []any {
+	args := []any{"conn", c.id, "client", string(c.remoteAddr)}
+	if ec != nil {
+		args = append(args, "server", string(ec.server.name))
+	}
+	args = append(args, "request", c.requestLine())
+	if c.req.hostHeader >= 0 {
+		args = append(args, "host", string(c.req.headers[c.req.hostHeader].value))
+	}
+	return args
+}
+
+func (c *clientConn) logCtxPeer(ec *evalCtx, p *peer) []any {
+	args := c.logCtx(ec)
+	up := "http://" + p.name
+	if p.network == "unix" {
+		up += ":"
+	}
+	return append(args, "upstream", up+string(ec.requestURI))
+}
+
+func (c *clientConn) requestLine() string {
+	r := &c.req
+	return string(r.method) + " " + string(r.target) + " HTTP/1." + strconv.Itoa(r.minor)
+}

@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"bytes"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// statusText holds the reason phrases and page titles nginx uses for the
+// responses the proxy generates itself.
+func statusText(code int) string {
+	switch code {
+	case 100:
+		return "Continue"
+	case 301:
+		return "Moved Permanently"
+	case 400:
+		return "Bad Request"
+	case 404:
+		return "Not Found"
+	case 413:
+		return "Request Entity Too Large"
+	case 414:
+		return "Request-URI Too Large"
+	case 500:
+		return "Internal Server Error"
+	case 501:
+		return "Not Implemented"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Temporarily Unavailable"
+	case 504:
+		return "Gateway Time-out"
+	case 505:
+		return "HTTP Version Not Supported"
+	}
+	return "Error"
+}
+
+// msiePadding is appended to error pages for MSIE and Chrome, whose
+// "friendly" error pages would otherwise hide short bodies.
+const msiePadding = "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+
+// errorPage builds nginx's default error body for code; 494 is nginx's
+// internal code for an oversized header, answered as 400.
+func errorPage(code int, token string) string {
+	title := strconv.Itoa(code) + " " + statusText(code)
+	extra := ""
+	if code == 494 {
+		title = "400 Request Header Or Cookie Too Large"
+		extra = "<center>Request Header Or Cookie Too Large</center>\r\n"
+		code = 400
+	}
+	h1 := strconv.Itoa(code) + " " + statusText(code)
+	return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" +
+		h1 + "</h1></center>\r\n" + extra + "<hr><center>" + token + "</center>\r\n</body>\r\n</html>\r\n"
+}
+
+// wantsPadding reproduces nginx's User-Agent sniffing for msie_padding.
+func wantsPadding(ua []byte) bool {
+	return bytes.Contains(ua, []byte("MSIE ")) && !bytes.Contains(ua, []byte("Opera")) ||
+		bytes.Contains(ua, []byte("Chrome/")) && !bytes.Contains(ua, []byte("Gecko/"))
+}
+
+// dateCache formats the Date header once per second rather than per
+// response.
+type dateCache struct {
+	v atomic.Pointer[dateEntry]
+}
+
+type dateEntry struct {
+	sec  int64
+	text []byte
+}
+
+func (d *dateCache) get(now time.Time) []byte {
+	sec := now.Unix()
+	if e := d.v.Load(); e != nil && e.sec == sec {
+		return e.text
+	}
+	e := &dateEntry{sec: sec, text: now.UTC().AppendFormat(nil, "Mon, 02 Jan 2006 15:04:05 GMT")}
+	d.v.Store(e)
+	return e.text
+}

@@ -1,0 +1,100 @@
+package proxy
+
+import "regexp"
+
+// vhostGroup is the set of servers listening on one exact address:port,
+// with its default server (nginx §2.2).
+type vhostGroup struct {
+	addr  string
+	exact map[string]*vserver // lowercased names; "" for servers without server_name
+	def   *vserver
+	// explicitDefault: def was named by default_server, not by order.
+	explicitDefault bool
+}
+
+// find selects the virtual server for a normalised host (nil: no host).
+func (g *vhostGroup) find(host []byte) *vserver {
+	if s, ok := g.exact[string(host)]; ok {
+		return s
+	}
+	return g.def
+}
+
+// vserver is one compiled server block.
+type vserver struct {
+	name []byte // the first server_name, as $server_name
+	locs locationLevel
+}
+
+type locKind uint8
+
+const (
+	locPrefix   locKind = iota
+	locExact            // location = /x
+	locNoRegex          // location ^~ /x
+	locRegex            // location ~ re / ~* re
+	locRedirect         // synthetic: "/x" redirecting to the proxied "/x/" (§3.4)
+)
+
+// location is one compiled location block.
+type location struct {
+	name     string
+	kind     locKind
+	re       *regexp.Regexp
+	children locationLevel
+	handler  *proxyHandler // nil: nothing to proxy, answered 404
+	target   *location     // for locRedirect: the location redirected to
+}
+
+// locationLevel holds the locations of one nesting level.
+type locationLevel struct {
+	exact     map[string]*location
+	redirects map[string]*location // "/x" -> location "/x/" that has proxy_pass
+	prefixes  []*location          // longest name first
+	regexes   []*location          // config order
+}
+
+// find implements nginx's location search for one level (§3.3). definitive
+// reports an exact, redirect or regex match that ends the search.
+func (lv *locationLevel) find(uri []byte) (loc *location, definitive bool) {
+	if l, ok := lv.exact[string(uri)]; ok {
+		return l, true
+	}
+	if l, ok := lv.redirects[string(uri)]; ok {
+		return l, true
+	}
+	var best *location
+	for _, l := range lv.prefixes {
+		if len(uri) >= len(l.name) && string(uri[:len(l.name)]) == l.name {
+			best = l
+			break
+		}
+	}
+	noregex := false
+	if best != nil {
+		noregex = best.kind == locNoRegex
+		if inner, def := best.children.find(uri); def {
+			return inner, true
+		} else if inner != nil {
+			best = inner
+		}
+	}
+	if !noregex {
+		for _, l := range lv.regexes {
+			if l.re.Match(uri) {
+				if inner, _ := l.children.find(uri); inner != nil {
+					return inner, true
+				}
+				return l, true
+			}
+		}
+	}
+	return best, false
+}
+
+// route picks the server and location for a request.
+func route(g *vhostGroup, host, uri []byte) (*vserver, *location) {
+	s := g.find(host)
+	loc, _ := s.locs.find(uri)
+	return s, loc
+}

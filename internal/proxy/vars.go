@@ -1,0 +1,246 @@
+package proxy
+
+import (
+	"bytes"
+	"strings"
+
+	"wisp/internal/ngxconf"
+)
+
+// varID names one of the variables a value program can refer to.
+type varID uint8
+
+const (
+	varNone varID = iota // a literal part
+	varHost
+	varHTTP // $http_NAME; the part's name holds NAME
+	varRemoteAddr
+	varRemotePort
+	varProxyAddXFF
+	varScheme
+	varRequestURI
+	varURI
+	varArgs
+	varIsArgs
+	varServerName
+	varServerPort
+	varRequestMethod
+	varProxyHost
+	varProxyPort
+)
+
+// builtinVars maps the supported variable names to their ids.
+func builtinVar(name string) (varID, bool) {
+	switch name {
+	case "host":
+		return varHost, true
+	case "remote_addr":
+		return varRemoteAddr, true
+	case "remote_port":
+		return varRemotePort, true
+	case "proxy_add_x_forwarded_for":
+		return varProxyAddXFF, true
+	case "scheme":
+		return varScheme, true
+	case "request_uri":
+		return varRequestURI, true
+	case "uri", "document_uri":
+		return varURI, true
+	case "args", "query_string":
+		return varArgs, true
+	case "is_args":
+		return varIsArgs, true
+	case "server_name":
+		return varServerName, true
+	case "server_port":
+		return varServerPort, true
+	case "request_method":
+		return varRequestMethod, true
+	case "proxy_host":
+		return varProxyHost, true
+	case "proxy_port":
+		return varProxyPort, true
+	}
+	return varNone, false
+}
+
+// part is one piece of a compiled value: a literal or a variable.
+type part struct {
+	lit  []byte
+	v    varID
+	name []byte // for varHTTP: the header name with '_' turned into '-'
+}
+
+// program is a directive value compiled once at load time, so requests only
+// concatenate parts and never parse the text again.
+type program struct {
+	parts []part
+}
+
+// compileValue compiles text containing $var and ${var} references.
+// Unknown variables are load-time errors, as in nginx.
+func compileValue(text string, pos ngxconf.Pos) (program, error) {
+	var p program
+	lit := []byte{}
+	flush := func() {
+		if len(lit) > 0 {
+			p.parts = append(p.parts, part{lit: lit})
+			lit = []byte{}
+		}
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c != '$' {
+			lit = append(lit, c)
+			i++
+			continue
+		}
+		i++
+		var name string
+		if i < len(text) && text[i] == '{' {
+			end := strings.IndexByte(text[i:], '}')
+			if end < 0 {
+				return p, ngxconf.Errorf(pos, "the closing bracket in %q variable is missing", text[i+1:])
+			}
+			name = text[i+1 : i+end]
+			i += end + 1
+		} else {
+			j := i
+			for j < len(text) && isVarChar(text[j]) {
+				j++
+			}
+			name = text[i:j]
+			i = j
+		}
+		if name == "" {
+			return p, ngxconf.Errorf(pos, "invalid variable name")
+		}
+		flush()
+		pt, err := resolveVar(name, pos)
+		if err != nil {
+			return p, err
+		}
+		p.parts = append(p.parts, pt)
+	}
+	flush()
+	return p, nil
+}
+
+func isVarChar(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func resolveVar(name string, pos ngxconf.Pos) (part, error) {
+	if id, ok := builtinVar(strings.ToLower(name)); ok {
+		return part{v: id}, nil
+	}
+	if rest, ok := strings.CutPrefix(strings.ToLower(name), "http_"); ok && rest != "" {
+		return part{v: varHTTP, name: []byte(strings.ReplaceAll(rest, "_", "-"))}, nil
+	}
+	// nginx prints this one without file:line; we keep the position since
+	// it only helps.
+	return part{}, ngxconf.Errorf(pos, "unknown %q variable", name)
+}
+
+// evalCtx is what variables are evaluated against for one request.
+type evalCtx struct {
+	req        *request
+	conn       *clientConn
+	server     *vserver
+	handler    *proxyHandler
+	uri        []byte // normalised path ($uri)
+	requestURI []byte // the raw target path+query ($request_uri)
+}
+
+// appendTo appends the program's value for ec to dst.
+func (p *program) appendTo(dst []byte, ec *evalCtx) []byte {
+	for i := range p.parts {
+		pt := &p.parts[i]
+		if pt.v == varNone {
+			dst = append(dst, pt.lit...)
+			continue
+		}
+		dst = ec.appendVar(dst, pt)
+	}
+	return dst
+}
+
+func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
+	r := ec.req
+	switch pt.v {
+	case varHost:
+		if r.host != nil {
+			return append(dst, r.host...)
+		}
+		return append(dst, ec.server.name...)
+	case varHTTP:
+		return appendHTTPVar(dst, r, pt.name)
+	case varRemoteAddr:
+		return append(dst, ec.conn.remoteAddr...)
+	case varRemotePort:
+		return append(dst, ec.conn.remotePort...)
+	case varProxyAddXFF:
+		n := len(dst)
+		dst = appendHTTPVar(dst, r, []byte("x-forwarded-for"))
+		if len(dst) > n {
+			dst = append(dst, ", "...)
+		}
+		return append(dst, ec.conn.remoteAddr...)
+	case varScheme:
+		return append(dst, "http"...)
+	case varRequestURI:
+		return append(dst, ec.requestURI...)
+	case varURI:
+		return append(dst, ec.uri...)
+	case varArgs:
+		return append(dst, r.query...)
+	case varIsArgs:
+		if len(r.query) > 0 {
+			return append(dst, '?')
+		}
+		return dst
+	case varServerName:
+		return append(dst, ec.server.name...)
+	case varServerPort:
+		return append(dst, ec.conn.serverPort...)
+	case varRequestMethod:
+		return append(dst, r.method...)
+	case varProxyHost:
+		if ec.handler != nil {
+			return append(dst, ec.handler.proxyHost...)
+		}
+	case varProxyPort:
+		if ec.handler != nil {
+			return append(dst, ec.handler.proxyPort...)
+		}
+	}
+	return dst
+}
+
+// appendHTTPVar appends $http_NAME: the first matching header, except that
+// X-Forwarded-For and Cookie join every occurrence as nginx 1.22 does.
+func appendHTTPVar(dst []byte, r *request, name []byte) []byte {
+	sep := ""
+	switch {
+	case bytes.EqualFold(name, []byte("x-forwarded-for")):
+		sep = ", "
+	case bytes.EqualFold(name, []byte("cookie")):
+		sep = "; "
+	}
+	found := false
+	for i := range r.headers {
+		h := &r.headers[i]
+		if h.ignored || !bytes.EqualFold(h.name, name) {
+			continue
+		}
+		if found {
+			if sep == "" {
+				break
+			}
+			dst = append(dst, sep...)
+		}
+		dst = append(dst, h.value...)
+		found = true
+	}
+	return dst
+}
