@@ -27,10 +27,11 @@ type Site struct {
 	AccentColor string
 }
 
-// Author is a post's author as linked from the page.
+// Author is a post's author; URL is empty while the site has no author
+// pages, and the name is then shown without a link.
 type Author struct{ Name, URL string }
 
-// Tag is a public tag as linked from the page.
+// Tag is a public tag; URL is empty while the site has no tag pages.
 type Tag struct{ Name, URL string }
 
 // Post is a post or page prepared for display.
