@@ -1,0 +1,261 @@
+// Package up runs a directory of sites as wisp up does: one wisp serve
+// process per site on its own Unix socket, and the front proxy in front of
+// them, restarting what crashes and stopping everything in order.
+package up
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"wisp/internal/listen"
+)
+
+// Child is one process the Supervisor keeps running.
+type Child struct {
+	Name string
+	// Command builds the command for each start; the Supervisor adds the
+	// listeners, process group and parent-death signal.
+	Command func() *exec.Cmd
+	// Listeners are handed to every start of the child (see listen.Handoff).
+	// The Supervisor holds them open across restarts, so that connections
+	// wait in the backlog for the next start instead of being refused.
+	Listeners []net.Listener
+	// Stop asks the child to finish its requests and exit.
+	Stop syscall.Signal
+}
+
+// Policy says how eagerly children are restarted and how long they get to
+// stop.
+type Policy struct {
+	// MinBackoff is the first wait before a restart; each further crash
+	// within Stable doubles it, up to MaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+	// Stable is how long a start must last to count as working: it resets
+	// the backoff.
+	Stable time.Duration
+	// GiveUp is how many crashes in a row, each before Stable, make the
+	// Supervisor give up on a child that has never yet run for Stable. A
+	// child that cannot start at all has a problem (a bad config, a port in
+	// use) that restarting will not fix; one that has worked is restarted
+	// for as long as it takes.
+	GiveUp int
+	// Grace bounds the wait for a child to exit after Stop; then it is
+	// killed.
+	Grace time.Duration
+}
+
+// DefaultPolicy suits sites and a proxy that start in well under a second.
+func DefaultPolicy() Policy {
+	return Policy{
+		MinBackoff: 100 * time.Millisecond,
+		MaxBackoff: 10 * time.Second,
+		Stable:     10 * time.Second,
+		GiveUp:     5,
+		Grace:      30 * time.Second,
+	}
+}
+
+// Supervisor runs children and restarts them when they exit.
+type Supervisor struct {
+	Policy Policy
+	Log    *slog.Logger
+	// Stdout and Stderr receive the children's output, each line prefixed
+	// with the child's name.
+	Stdout, Stderr io.Writer
+
+	outMu sync.Mutex
+}
+
+// ErrGaveUp reports a child that kept crashing before it ever worked.
+var ErrGaveUp = errors.New("kept exiting right after start; gave up")
+
+// Run starts the layers in order, every child of a layer at once, and
+// keeps them running until ctx is done. Then it stops the layers in
+// reverse order, each fully before the next, so that the front proxy
+// (the last layer) finishes its requests while the sites behind it still
+// answer. If a child is given up on, Run stops everything and returns an
+// error naming it.
+func (s *Supervisor) Run(ctx context.Context, layers ...[]Child) error {
+	// failed stops everything early when a child is given up on.
+	runCtx, failed := context.WithCancelCause(ctx)
+	defer failed(nil)
+	type layer struct {
+		stop context.CancelFunc
+		wg   sync.WaitGroup
+	}
+	running := make([]*layer, len(layers))
+	for i, children := range layers {
+		// Each layer gets its own stop signal, so that they can be stopped
+		// one after the other; none of them derives from ctx.
+		stopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		l := &layer{stop: stop}
+		running[i] = l
+		for _, c := range children {
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				if err := s.keep(stopCtx, c); err != nil {
+					failed(err)
+				}
+			}()
+		}
+	}
+	<-runCtx.Done()
+	for i := len(running) - 1; i >= 0; i-- {
+		running[i].stop()
+		running[i].wg.Wait()
+	}
+	if err := context.Cause(runCtx); ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// keep runs c until stop is done, restarting it after each exit.
+func (s *Supervisor) keep(stop context.Context, c Child) error {
+	backoff := s.Policy.MinBackoff
+	everStable := false
+	quick := 0
+	for {
+		began := time.Now()
+		err := s.runOnce(stop, c)
+		if stop.Err() != nil {
+			return nil
+		}
+		ran := time.Since(began)
+		if ran >= s.Policy.Stable {
+			everStable, quick, backoff = true, 0, s.Policy.MinBackoff
+		} else {
+			quick++
+		}
+		if !everStable && quick >= s.Policy.GiveUp {
+			s.Log.Error("giving up", "child", c.Name, "crashes", quick, "last", err)
+			return fmt.Errorf("%s %w (last exit: %v)", c.Name, ErrGaveUp, err)
+		}
+		s.Log.Warn("exited; restarting", "child", c.Name, "after", ran.Round(time.Millisecond), "exit", err, "in", backoff)
+		select {
+		case <-stop.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		if ran < s.Policy.Stable {
+			backoff = min(2*backoff, s.Policy.MaxBackoff)
+		}
+	}
+}
+
+// runOnce starts c and waits for it to exit, asking it to stop when stop is
+// done. It returns why the child exited.
+func (s *Supervisor) runOnce(stop context.Context, c Child) error {
+	cmd := c.Command()
+	files, env, err := listen.Handoff(c.Listeners)
+	if err != nil {
+		return err
+	}
+	if len(files) > 0 {
+		cmd.ExtraFiles = files
+		cmd.Env = append(cmd.Env, env)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group: a Ctrl+C at the terminal reaches only wisp
+		// up, which then stops the children in order.
+		Setpgid: true,
+		// Should wisp up itself be killed, the children stop too rather
+		// than hold the sockets forever.
+		Pdeathsig: syscall.SIGTERM,
+	}
+	stdout := &prefixWriter{mu: &s.outMu, w: s.Stdout, prefix: "[" + c.Name + "] "}
+	stderr := &prefixWriter{mu: &s.outMu, w: s.Stderr, prefix: "[" + c.Name + "] "}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	defer stdout.flush()
+	defer stderr.flush()
+	// A grandchild that keeps the output pipe open must not hang Wait.
+	cmd.WaitDelay = time.Second
+	err = cmd.Start()
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	s.Log.Info("started", "child", c.Name, "pid", cmd.Process.Pid)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return exitReason(err)
+	case <-stop.Done():
+	}
+	cmd.Process.Signal(c.Stop)
+	timer := time.NewTimer(s.Policy.Grace)
+	defer timer.Stop()
+	select {
+	case err := <-exited:
+		s.Log.Info("stopped", "child", c.Name, "exit", exitReason(err))
+		return exitReason(err)
+	case <-timer.C:
+	}
+	s.Log.Warn("did not stop in time; killing", "child", c.Name, "grace", s.Policy.Grace)
+	cmd.Process.Kill()
+	return exitReason(<-exited)
+}
+
+// exitReason turns Wait's result into something worth logging: nil for a
+// clean exit, else the status or signal.
+func exitReason(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Errorf("killed by %v", ws.Signal())
+		}
+		return fmt.Errorf("exit status %d", ee.ExitCode())
+	}
+	return err
+}
+
+// prefixWriter writes each line of a child's output with the child's name
+// in front, so that the interleaved output of several sites can be read.
+type prefixWriter struct {
+	mu     *sync.Mutex // one per Supervisor: lines of different children never mix
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if err := p.emit(p.buf[:i+1]); err != nil {
+			return len(b), err
+		}
+		p.buf = p.buf[i+1:]
+	}
+}
+
+// flush writes a last line that lacked its newline.
+func (p *prefixWriter) flush() {
+	if len(p.buf) > 0 {
+		p.emit(append(p.buf, '\n'))
+		p.buf = nil
+	}
+}
+
+func (p *prefixWriter) emit(line []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := io.WriteString(p.w, p.prefix+string(line))
+	return err
+}

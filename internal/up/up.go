@@ -1,0 +1,135 @@
+package up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"wisp/internal/listen"
+)
+
+// Options are the inputs of Run.
+type Options struct {
+	// Dir holds one folder per site; it is created, with a demo site, when
+	// it holds none.
+	Dir string
+	// Listen is the proxy's address, in nginx's listen syntax.
+	Listen string
+	// Env picks each site's config.<env>.json.
+	Env string
+	// Exe is the wisp binary the children run.
+	Exe string
+	// Environ is the environment the children start from; Getenv reads it.
+	Environ []string
+	Getenv  func(string) string
+	// Stdout gets the site URLs and the children's output; Stderr their
+	// errors.
+	Stdout, Stderr io.Writer
+	Log            *slog.Logger
+	Policy         Policy
+}
+
+// Run runs every site of o.Dir and the proxy in front of them until ctx
+// is done, then stops them (the proxy first) and removes the sockets.
+func Run(ctx context.Context, o Options) error {
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return err
+	}
+	if _, err := listen.ParseAddr(o.Listen); err != nil {
+		return fmt.Errorf("-listen %s: %w", o.Listen, err)
+	}
+	sites, err := Discover(dir, o.Env, o.Listen, o.Getenv, o.Environ)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(runDir(dir), 0o755); err != nil {
+		return err
+	}
+	// wisp up holds every site's socket itself and hands it to each start
+	// of the site: a site that crashes or restarts leaves connections
+	// waiting in the backlog, never refused, and the socket file is removed
+	// once, when wisp up stops.
+	opener, err := listen.NewOpener(o.Getenv, o.Log)
+	if err != nil {
+		return err
+	}
+	defer opener.Close()
+	listeners := make([]net.Listener, 0, len(sites))
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for _, s := range sites {
+		l, err := opener.Listen(ctx, s.Socket, s.Perm)
+		if err != nil {
+			return fmt.Errorf("site %s: %w", s.Name, err)
+		}
+		listeners = append(listeners, l)
+	}
+	conf := filepath.Join(runDir(dir), "proxy.conf")
+	if err := os.WriteFile(conf, []byte(ProxyConfig(dir, o.Listen, sites)), 0o644); err != nil {
+		return err
+	}
+
+	children := make([]Child, len(sites))
+	for i, s := range sites {
+		children[i] = Child{
+			Name:      s.Name,
+			Command:   o.command(s.Dir, []string{socketEnv + "=" + s.Socket.Address}, "serve", "--dir", s.Dir, "--env", o.Env),
+			Listeners: []net.Listener{listeners[i]},
+			Stop:      syscall.SIGTERM,
+		}
+	}
+	proxy := Child{
+		Name:    "proxy",
+		Command: o.command(runDir(dir), nil, "proxy", "-c", conf),
+		// Graceful for wisp proxy; nginx itself would take SIGTERM as a
+		// fast shutdown (SIGQUIT is its graceful one).
+		Stop: syscall.SIGTERM,
+	}
+	o.announce(sites)
+	sup := &Supervisor{Policy: o.Policy, Log: o.Log, Stdout: o.Stdout, Stderr: o.Stderr}
+	err = sup.Run(ctx, children, []Child{proxy})
+	if errors.Is(err, ErrGaveUp) {
+		return fmt.Errorf("%w; its output above says why", err)
+	}
+	return err
+}
+
+// command returns a builder of `wisp args...` run in dir, with wisp up's
+// environment minus anything meant for wisp up itself, plus env.
+func (o Options) command(dir string, env []string, args ...string) func() *exec.Cmd {
+	return func() *exec.Cmd {
+		cmd := exec.Command(o.Exe, args...)
+		cmd.Dir = dir
+		for _, kv := range o.Environ {
+			name, _, _ := strings.Cut(kv, "=")
+			switch name {
+			case listen.EnvListeners, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", socketEnv:
+				continue
+			}
+			cmd.Env = append(cmd.Env, kv)
+		}
+		cmd.Env = append(cmd.Env, env...)
+		return cmd
+	}
+}
+
+// announce prints where each site answers.
+func (o Options) announce(sites []Site) {
+	a, _ := listen.ParseAddr(o.Listen)
+	fmt.Fprintf(o.Stdout, "wisp up: proxy on http://%s/\n", a.Address)
+	for _, s := range sites {
+		fmt.Fprintf(o.Stdout, "  %-12s %s  (%s)\n", s.Name, s.URL, s.Socket)
+	}
+}
