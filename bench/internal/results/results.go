@@ -32,9 +32,11 @@ type Run struct {
 // Noise is the share of the machine that was not ours during the run.
 func (r Run) Noise() float64 { return r.OutsidePct + r.StealPct }
 
-// Failed says whether wrk saw errors; such a run is not a measurement of
-// the proxy's speed.
-func (r Run) Failed() bool { return r.Wrk.SocketErrors() > 0 || r.Wrk.Non2xx > 0 }
+// Failed says whether wrk saw errors or completed nothing; such a run is
+// not a measurement of the proxy's speed.
+func (r Run) Failed() bool {
+	return r.Wrk.Requests == 0 || r.Wrk.SocketErrors() > 0 || r.Wrk.Non2xx > 0
+}
 
 // TSVHeader and TSV are the raw runs file, one run a line.
 const TSVHeader = "phase\tround\tpath\ttarget\trps\tp50_ms\tp99_ms\trequests\tsock_err\tnon2xx\tproxy_cpu_s\tbackend_cpu_s\twrk_cpu_s\toutside_pct\tsteal_pct\tnew_upstream"

@@ -4,6 +4,7 @@ package wrkparse
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -151,5 +152,5 @@ func ParseDuration(s string) (time.Duration, error) {
 	default:
 		return 0, fmt.Errorf("bad duration unit in %q", s)
 	}
-	return time.Duration(v * float64(unit)), nil
+	return time.Duration(math.Round(v * float64(unit))), nil
 }
