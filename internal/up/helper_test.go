@@ -53,6 +53,12 @@ func TestMain(m *testing.M) {
 // the Supervisor), or just waits when it has none, as the proxy stand-in.
 func helperMain(args []string) error {
 	name := os.Getenv(helperName)
+	for i, a := range args {
+		// As wisp up runs it: wisp serve --dir <site folder>.
+		if name == "" && a == "--dir" && i+1 < len(args) {
+			name = filepath.Base(args[i+1])
+		}
+	}
 	if name == "" && len(args) > 0 {
 		name = args[0]
 	}

@@ -155,7 +155,7 @@ func TestSupervisorKillsAChildThatIgnoresStop(t *testing.T) {
 	}
 }
 
-// lineWaiter closes seen when a line equal to want is written.
+// lineWaiter closes seen when a line starting with want is written.
 type lineWaiter struct {
 	want string
 	seen chan struct{}
@@ -163,7 +163,7 @@ type lineWaiter struct {
 }
 
 func (w *lineWaiter) Write(b []byte) (int, error) {
-	if strings.TrimSpace(string(b)) == w.want {
+	if strings.HasPrefix(string(b), w.want) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return len(b), nil

@@ -1,0 +1,279 @@
+package up
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func writeSite(t *testing.T, dir, name, cfg string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name, "config.production.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func noEnv(string) string { return "" }
+
+func TestDiscoverCreatesADemoSiteServedWhereTheProxyListens(t *testing.T) {
+	tests := []struct {
+		listen string
+		url    string
+	}{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080/"},
+		{"8080", "http://localhost:8080/"},
+		{"80", "http://localhost/"},
+		{"[::1]:8080", "http://[::1]:8080/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.listen, func(t *testing.T) {
+			dir := filepath.Join(shortDir(t), "sites")
+			sites, err := Discover(dir, "production", tc.listen, noEnv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sites) != 1 || sites[0].Name != "demo" || sites[0].URL != tc.url {
+				t.Fatalf("sites = %+v, want the demo site at %s", sites, tc.url)
+			}
+			if want := filepath.Join(dir, "run", "demo.sock"); sites[0].Socket.Address != want {
+				t.Errorf("socket = %s, want %s", sites[0].Socket, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "demo", "config.production.json")); err != nil {
+				t.Errorf("demo config not written: %v", err)
+			}
+			// A second run finds the demo as an ordinary site.
+			again, err := Discover(dir, "production", "9999", noEnv, nil)
+			if err != nil || len(again) != 1 || again[0].URL != tc.url {
+				t.Errorf("second Discover = %+v, %v", again, err)
+			}
+		})
+	}
+}
+
+func TestDiscoverFindsTheSiteFoldersInOrder(t *testing.T) {
+	dir := shortDir(t)
+	writeSite(t, dir, "b", `{"url": "https://B.example/", "server": {"socket": {"permissions": "0666"}}}`)
+	writeSite(t, dir, "a", `{"url": "http://a.example:2368"}`)
+	writeSite(t, dir, ".hidden", `{}`)
+	writeSite(t, dir, "run", `{}`)
+	if err := os.MkdirAll(filepath.Join(dir, "no-config"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sites, err := Discover(dir, "production", "8080", noEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		name, url, host string
+		perm            fs.FileMode
+	}
+	want := []got{
+		{"a", "http://a.example:2368/", "a.example", 0o660},
+		{"b", "https://B.example/", "b.example", 0o666},
+	}
+	if len(sites) != len(want) {
+		t.Fatalf("found %d sites, want %d: %+v", len(sites), len(want), sites)
+	}
+	for i, s := range sites {
+		if g := (got{s.Name, s.URL, s.Host(), s.Perm}); g != want[i] {
+			t.Errorf("site %d = %+v, want %+v", i, g, want[i])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "demo")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a demo site was created beside real ones")
+	}
+}
+
+func TestDiscoverRefusesWhatCannotWork(t *testing.T) {
+	tests := []struct {
+		name   string
+		dir    string // relative to a short temp dir
+		sites  map[string]string
+		listen string
+		want   []string
+	}{
+		{
+			name:  "two sites with one host name",
+			sites: map[string]string{"a": `{"url": "http://same.example/"}`, "b": `{"url": "http://SAME.example:8080/"}`},
+			want:  []string{"sites a and b", `"same.example"`},
+		},
+		{
+			name:  "a broken config names its file and line",
+			sites: map[string]string{"a": "{\n  \"url\": \"http://a/\",\n}\n"},
+			want:  []string{"site a", "config.production.json:3"},
+		},
+		{
+			name:  "a url without protocol",
+			sites: map[string]string{"a": `{"url": "a.example"}`},
+			want:  []string{"site a", "URL in config must be provided with protocol"},
+		},
+		{
+			name:  "a socket path over the kernel limit",
+			dir:   strings.Repeat("d", 100),
+			sites: map[string]string{"a": `{}`},
+			want:  []string{"site a", "must be shorter than 108 bytes"},
+		},
+		{
+			name:   "a demo site for a proxy on a unix socket",
+			listen: "unix:/tmp/p.sock",
+			want:   []string{"-listen unix:/tmp/p.sock", "TCP"},
+		},
+		{
+			name:   "a demo site for a bad listen address",
+			listen: "localhost:http",
+			want:   []string{"-listen localhost:http", "invalid port"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(shortDir(t), tc.dir)
+			for name, cfg := range tc.sites {
+				writeSite(t, dir, name, cfg)
+			}
+			listenAddr := tc.listen
+			if listenAddr == "" {
+				listenAddr = "8080"
+			}
+			_, err := Discover(dir, "production", listenAddr, noEnv, nil)
+			if err == nil {
+				t.Fatal("Discover succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// syncBuffer collects the output of concurrently running children.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
+	dir := shortDir(t)
+	state := shortDir(t)
+	writeSite(t, dir, "a", `{"url": "http://a.example/"}`)
+	writeSite(t, dir, "b", `{"url": "http://b.example/", "server": {"socket": {"path": "/elsewhere.sock", "permissions": "0666"}}}`)
+	var out syncBuffer
+	// Run announces the sites once their sockets exist.
+	announced := &lineWaiter{want: "wisp up: proxy on", seen: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{
+			Dir:     dir,
+			Listen:  "127.0.0.1:8080", // the stand-in proxy binds nothing
+			Env:     "production",
+			Exe:     os.Args[0],
+			Environ: append(os.Environ(), helperEnv+"=1", helperState+"="+state),
+			Getenv:  noEnv,
+			Stdout:  io.MultiWriter(&out, announced),
+			Stderr:  &out,
+			Log:     slog.New(slog.DiscardHandler),
+			Policy:  testPolicy(),
+		})
+	}()
+	select {
+	case <-announced.seen:
+	case err := <-done:
+		t.Fatalf("Run ended before announcing the sites: %v\n%s", err, out.String())
+	}
+	run := filepath.Join(dir, "run")
+	for _, tc := range []struct {
+		site string
+		mode fs.FileMode
+	}{{"a", 0o660}, {"b", 0o666}} {
+		sock := filepath.Join(run, tc.site+".sock")
+		// The socket exists from before the child starts; the request waits
+		// for it. wisp up's socket wins over the one in b's config.
+		if got := getUnix(t, sock); !strings.HasPrefix(got, tc.site+" start 1 ") {
+			t.Errorf("%s answered %q", sock, got)
+		}
+		if fi, err := os.Lstat(sock); err != nil || fi.Mode() != fs.ModeSocket|tc.mode {
+			t.Errorf("%s: mode %v, %v; want %v", sock, fi.Mode(), err, fs.ModeSocket|tc.mode)
+		}
+	}
+	conf, err := os.ReadFile(filepath.Join(run, "proxy.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"server unix:" + filepath.Join(run, "a.sock") + ";", "server_name b.example;"} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("proxy.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"http://a.example/", "http://b.example/", "http://127.0.0.1:8080/"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output does not announce %s:\n%s", want, out.String())
+		}
+	}
+	if socks, _ := filepath.Glob(filepath.Join(run, "*.sock")); len(socks) != 0 {
+		t.Errorf("sockets left after Run: %v", socks)
+	}
+	if stops := readLines(t, filepath.Join(state, "stops")); len(stops) != 3 || stops[0] != "proxy" {
+		t.Errorf("stops = %v, want the proxy first, then both sites", stops)
+	}
+}
+
+func TestRunFailsWithoutStartingAnythingOnABadSite(t *testing.T) {
+	dir := shortDir(t)
+	writeSite(t, dir, "a", `{"url": "ftp://a.example/"}`)
+	err := Run(context.Background(), Options{
+		Dir: dir, Listen: "8080", Env: "production", Exe: "/nonexistent/wisp",
+		Getenv: noEnv, Log: slog.New(slog.DiscardHandler), Policy: testPolicy(),
+	})
+	if err == nil || !strings.Contains(err.Error(), "site a") {
+		t.Fatalf("Run = %v, want the site's config error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run", "a.sock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a socket was created for a site that cannot start")
+	}
+}
+
+func TestRunGivesUpWhenTheBinaryCannotRun(t *testing.T) {
+	dir := shortDir(t)
+	writeSite(t, dir, "a", `{}`)
+	p := testPolicy()
+	p.GiveUp = 2
+	err := Run(context.Background(), Options{
+		Dir: dir, Listen: "8080", Env: "production", Exe: "/nonexistent/wisp",
+		Getenv: noEnv, Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Policy: p,
+	})
+	if !errors.Is(err, ErrGaveUp) || !strings.Contains(err.Error(), "/nonexistent/wisp") {
+		t.Fatalf("Run = %v, want ErrGaveUp naming the binary", err)
+	}
+}
