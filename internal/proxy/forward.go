@@ -47,7 +47,7 @@ func (c *clientConn) handle() bool {
 	h := loc.handler
 	ec.handler = h
 	if h.maxBody > 0 && r.contentLength > h.maxBody {
-		c.srv.log.Error(fmt.Sprintf("client intended to send too large body: %d bytes", r.contentLength), c.logCtx(&ec)...)
+		c.srv.log.Error(fmt.Sprintf("client intended to send too large body: %d bytes", r.contentLength), c.withHost(c.logCtx(&ec))...)
 		return c.sendError(413, &ec, false)
 	}
 	return c.forward(h, &ec)
@@ -163,7 +163,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	for {
 		p := h.up.get(&filter)
 		if p == nil {
-			c.srv.log.Error("no live upstreams while connecting to upstream", c.logCtx(ec)...)
+			c.srv.log.Error("no live upstreams while connecting to upstream", c.withHost(append(c.logCtx(ec), "upstream", "http://"+h.up.name+string(ec.requestURI)))...)
 			return c.sendError(502, ec, keepClient && body == nil)
 		}
 		filter.tried = append(filter.tried, p)

@@ -434,7 +434,11 @@ func (c *clientConn) logCtx(ec *evalCtx) []any {
 	if ec != nil {
 		args = append(args, "server", string(ec.server.name))
 	}
-	args = append(args, "request", c.requestLine())
+	return append(args, "request", c.requestLine())
+}
+
+// withHost ends the context with the Host header, which nginx prints last.
+func (c *clientConn) withHost(args []any) []any {
 	if c.req.hostHeader >= 0 {
 		args = append(args, "host", string(c.req.headers[c.req.hostHeader].value))
 	}
@@ -447,7 +451,7 @@ func (c *clientConn) logCtxPeer(ec *evalCtx, p *peer) []any {
 	if p.network == "unix" {
 		up += ":"
 	}
-	return append(args, "upstream", up+string(ec.requestURI))
+	return c.withHost(append(args, "upstream", up+string(ec.requestURI)))
 }
 
 func (c *clientConn) requestLine() string {
