@@ -238,7 +238,7 @@ func (s *Store) insertPost(ctx context.Context, q queryer, np NewPost, authorID 
 		return Post{}, err
 	}
 	p := Post{
-		ID: newID(now), UUID: newUUID(), Title: title, Slug: sl,
+		ID: s.ids.next(now), UUID: newUUID(), Title: title, Slug: sl,
 		HTML: html, Plaintext: render.Plaintext(html), Markdown: np.Markdown,
 		Type: typ, Status: status, Visibility: "public",
 		CreatedAt: now, UpdatedAt: now,
@@ -260,7 +260,7 @@ func (s *Store) insertPost(ctx context.Context, q queryer, np NewPost, authorID 
 		return Post{}, err
 	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO posts_authors (id, post_id, author_id, sort_order) VALUES (?, ?, ?, 0)`,
-		newID(now), p.ID, authorID); err != nil {
+		s.ids.next(now), p.ID, authorID); err != nil {
 		return Post{}, err
 	}
 	for i, name := range np.Tags {
@@ -269,7 +269,7 @@ func (s *Store) insertPost(ctx context.Context, q queryer, np NewPost, authorID 
 			return Post{}, err
 		}
 		if _, err := q.ExecContext(ctx, `INSERT OR IGNORE INTO posts_tags (id, post_id, tag_id, sort_order) VALUES (?, ?, ?, ?)`,
-			newID(now), p.ID, t.ID, i); err != nil {
+			s.ids.next(now), p.ID, t.ID, i); err != nil {
 			return Post{}, err
 		}
 		p.Tags = append(p.Tags, t)

@@ -47,7 +47,7 @@ func setSetting(ctx context.Context, q queryer, s *Store, group, key, value stri
 	_, err := q.ExecContext(ctx, `INSERT INTO settings (id, "group", key, value, type, created_at, updated_at)
 		VALUES (?, ?, ?, ?, 'string', ?, ?)
 		ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		newID(s.now()), group, key, value, now, now)
+		s.ids.next(s.now()), group, key, value, now, now)
 	if err != nil {
 		return fmt.Errorf("setting %s: %w", key, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -39,6 +40,7 @@ type Store struct {
 	versionMu   sync.Mutex
 	versionConn *sql.Conn
 
+	ids   *idSource
 	stmts statements
 }
 
@@ -80,7 +82,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, md: render.NewMarkdown(), now: opts.Now}
+	s := &Store{db: db, md: render.NewMarkdown(), now: opts.Now, ids: newIDSource()}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -142,13 +144,32 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unrecognised datetime %q", s)
 }
 
-// newID returns a 24-hex id shaped like a MongoDB ObjectId, as Ghost uses:
-// 4 bytes of seconds then 8 random bytes, so ids sort roughly by creation.
-func newID(now time.Time) string {
+// idSource makes 24-hex ids shaped like MongoDB ObjectIds, as Ghost uses:
+// 4 bytes of seconds, 5 random bytes fixed per store, and a 3-byte
+// counter, so ids made by one process sort by creation order.
+type idSource struct {
+	random [5]byte
+	count  atomic.Uint32
+}
+
+func newIDSource() *idSource {
+	s := &idSource{}
+	rand.Read(s.random[:])
+	var c [4]byte
+	rand.Read(c[:])
+	// Start in the lower half so the 24-bit counter cannot wrap (and break
+	// the ordering) before millions of ids.
+	s.count.Store((uint32(c[0])<<16 | uint32(c[1])<<8 | uint32(c[2])) & 0x7fffff)
+	return s
+}
+
+func (s *idSource) next(now time.Time) string {
 	var b [12]byte
 	sec := uint32(now.Unix())
 	b[0], b[1], b[2], b[3] = byte(sec>>24), byte(sec>>16), byte(sec>>8), byte(sec)
-	rand.Read(b[4:])
+	copy(b[4:9], s.random[:])
+	n := s.count.Add(1)
+	b[9], b[10], b[11] = byte(n>>16), byte(n>>8), byte(n)
 	return hex.EncodeToString(b[:])
 }
 

@@ -63,7 +63,7 @@ func (s *Store) ensureTag(ctx context.Context, q queryer, name string) (Tag, err
 		return Tag{}, fmt.Errorf("tag %q: %w", name, err)
 	}
 	now := s.now()
-	t.ID = newID(now)
+	t.ID = s.ids.next(now)
 	_, err = q.ExecContext(ctx, `INSERT INTO tags (id, name, slug, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Name, t.Slug, t.Visibility, formatTime(now), formatTime(now))
 	if err != nil {

@@ -65,7 +65,7 @@ func (s *Store) createOwner(ctx context.Context, q queryer, name, slug, email st
 	now := s.now()
 	var ownerRole string
 	for _, r := range builtinRoles {
-		id := newID(now)
+		id := s.ids.next(now)
 		if _, err := q.ExecContext(ctx, `INSERT INTO roles (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
 			id, r.name, r.description, formatTime(now), formatTime(now)); err != nil {
 			return "", err
@@ -74,13 +74,13 @@ func (s *Store) createOwner(ctx context.Context, q queryer, name, slug, email st
 			ownerRole = id
 		}
 	}
-	userID := newID(now)
+	userID := s.ids.next(now)
 	if _, err := q.ExecContext(ctx, `INSERT INTO users (id, name, slug, email, status, created_at, updated_at)
 		VALUES (?, ?, ?, ?, 'inactive', ?, ?)`, userID, name, slug, email, formatTime(now), formatTime(now)); err != nil {
 		return "", err
 	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO roles_users (id, role_id, user_id) VALUES (?, ?, ?)`,
-		newID(now), ownerRole, userID); err != nil {
+		s.ids.next(now), ownerRole, userID); err != nil {
 		return "", err
 	}
 	return userID, nil
