@@ -78,6 +78,9 @@ func Load(opts Options) (*Config, error) {
 		dumped:     map[string]bool{},
 	}
 	main := &frame{ctx: ctxMain, out: &l.cfg.Main, seen: map[string]bool{}, top: true}
+	if data, err := os.ReadFile(conf); err == nil {
+		main.bare = isBareSite(data)
+	}
 	if opts.Globals != "" {
 		// nginx parses -g before the file, so a file's "pid" after "-g 'pid
 		// ...;'" is the duplicate, as there.
@@ -109,11 +112,12 @@ type frame struct {
 	entries entryKind // non-zero: the block holds key/value lines, not directives
 	out     *[]*Directive
 	seen    map[string]bool // names set once at this level, for "is duplicate"
-	// top marks the main context, where a bare site file's http-level
-	// directives are collected into wrap, a synthesized http block.
-	top     bool
-	wrap    *frame
-	sawHTTP bool
+	// top marks the main context. When bare (the main file has neither an
+	// http nor an events block), http-level directives found there are
+	// collected into wrap, a synthesized http block.
+	top  bool
+	bare bool
+	wrap *frame
 	// inIgnored marks the inside of an ignored block (events): its children
 	// stay in that block rather than being listed in Ignored themselves.
 	inIgnored bool
@@ -263,7 +267,7 @@ func (l *loader) directive(lx *lexer, st stmt, f *frame) error {
 		return Errorf(pos, `unknown directive "%s"`, d.Name)
 	}
 	sp, ok := specFor(specs, f.ctx)
-	if !ok && f.top && !f.sawHTTP && !l.inParam(lx) {
+	if !ok && f.top && f.bare && !lx.param {
 		if _, inHTTP := specFor(specs, ctxHTTP); inHTTP {
 			// A bare site file: collect its http-level directives into one
 			// synthesized http block, where Debian's nginx.conf would have
@@ -290,12 +294,6 @@ func (l *loader) directive(lx *lexer, st stmt, f *frame) error {
 	}
 	if d.Name == "include" {
 		return l.include(d, f)
-	}
-	if d.Name == "http" && f.top {
-		if f.wrap != nil {
-			return Errorf(pos, `"http" directive is duplicate`)
-		}
-		f.sawHTTP = true
 	}
 	if sp.unique {
 		if f.seen[d.Name] {
@@ -333,7 +331,30 @@ func (l *loader) directive(lx *lexer, st stmt, f *frame) error {
 	return l.parse(lx, inner, true)
 }
 
-func (l *loader) inParam(lx *lexer) bool { return lx.param }
+// isBareSite reports whether a main file is a sites-available fragment
+// rather than a full nginx.conf: no http or events block at its top level.
+// Deciding this per file, before parsing, keeps a full config's errors
+// exactly nginx's (a stray "server" at its top level is "not allowed here").
+// Syntax errors are left for the real parse to report.
+func isBareSite(data []byte) bool {
+	lx := newLexer("", data)
+	depth := 0
+	for {
+		st, err := lx.next()
+		if err != nil || st.end == endEOF {
+			return true
+		}
+		switch st.end {
+		case endBlockStart:
+			if depth == 0 && (st.words[0].text == "http" || st.words[0].text == "events") {
+				return false
+			}
+			depth++
+		case endBlockDone:
+			depth--
+		}
+	}
+}
 
 // include expands an include directive into f, in nginx's way: relative to
 // the main config file's directory; a glob (any of *?[) may match nothing,
