@@ -36,7 +36,7 @@ func TestSeedSiteMatchesNginx(t *testing.T) {
 		{name: "plain GET", raw: "GET / HTTP/1.1\r\nHost: igu.io\r\nConnection: close\r\n\r\n",
 			want: "GET / HTTP/1.0\r\nHost: igu\r\nConnection: close\r\n\r\n"},
 		{name: "hop-by-hop dropped, forwarded headers kept",
-			raw: "GET /c?q=1 HTTP/1.1\r\nHost: IGU.io:18090\r\nUser-Agent: curl/7.88.1\r\nX-Forwarded-For: 1.2.3.4\r\nConnection: close\r\nUpgrade: foo\r\nProxy-Connection: x\r\nKeep-Alive: 5\r\nTE: trailers\r\n\r\n",
+			raw:  "GET /c?q=1 HTTP/1.1\r\nHost: IGU.io:18090\r\nUser-Agent: curl/7.88.1\r\nX-Forwarded-For: 1.2.3.4\r\nConnection: close\r\nUpgrade: foo\r\nProxy-Connection: x\r\nKeep-Alive: 5\r\nTE: trailers\r\n\r\n",
 			want: "GET /c?q=1 HTTP/1.0\r\nHost: igu\r\nConnection: close\r\nUser-Agent: curl/7.88.1\r\nX-Forwarded-For: 1.2.3.4\r\nProxy-Connection: x\r\n\r\n"},
 		{name: "raw URI sent unchanged", raw: "GET /a%20b/../c//d?q=%20x HTTP/1.1\r\nHost: igu.io\r\nConnection: close\r\n\r\n",
 			want: "GET /a%20b/../c//d?q=%20x HTTP/1.0\r\nHost: igu\r\nConnection: close\r\n\r\n"},
