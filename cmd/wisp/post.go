@@ -3,12 +3,111 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"wisp/internal/blog"
+	"wisp/internal/blog/store"
 )
 
+// maxPostBytes bounds a post read from a file or stdin.
+const maxPostBytes = 16 << 20
+
 func runPost(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "post", "[flags]")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(env.stderr, "Usage: wisp post new --title TITLE [flags] [FILE.md | -]\n\nSubcommands:\n  new    publish a Markdown post (from FILE, or stdin when FILE is - or missing)\n\nRun 'wisp post new -h' for its flags.")
+		if len(args) == 0 {
+			return &exitError{code: 2}
+		}
+		return nil
+	}
+	if args[0] != "new" {
+		return &exitError{code: 2, msg: fmt.Sprintf("wisp post: unknown subcommand %q (want \"new\")", args[0])}
+	}
+	return runPostNew(ctx, env, args[1:])
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func runPostNew(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "post new", "--title TITLE [flags] [FILE.md | -]")
+	title := fs.String("title", "", "post title (required)")
+	slug := fs.String("slug", "", "URL slug (default: made from the title; de-duplicated like Ghost)")
+	draft := fs.Bool("draft", false, "save as a draft instead of publishing")
+	page := fs.Bool("page", false, "create a static page instead of a post")
+	var tags stringList
+	fs.Var(&tags, "tag", "tag name, repeatable; the first is the primary tag")
+	site := addSiteFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return errors.New("not implemented yet")
+	if strings.TrimSpace(*title) == "" {
+		fs.Usage()
+		return &exitError{code: 2, msg: "wisp post new: --title is required"}
+	}
+	if fs.NArg() > 1 {
+		return &exitError{code: 2, msg: "wisp post new: give at most one file"}
+	}
+	src, err := readSource(env, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cfg, err := site.load(env)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Database.Filename, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	np := store.NewPost{Title: *title, Slug: *slug, Markdown: src, Tags: tags}
+	if *draft {
+		np.Status = store.StatusDraft
+	}
+	if *page {
+		np.Type = store.TypePage
+	}
+	p, err := st.CreatePost(ctx, np)
+	if err != nil {
+		return err
+	}
+	if *draft {
+		fmt.Fprintf(env.stdout, "Saved draft %q (slug %s); it is not public until published.\n", p.Title, p.Slug)
+		return nil
+	}
+	fmt.Fprintln(env.stdout, blog.PostURL(cfg, p.Slug))
+	return nil
+}
+
+// readSource reads the Markdown from path, or stdin for "" and "-".
+func readSource(env *cliEnv, path string) (string, error) {
+	var r io.Reader = env.stdin
+	name := "standard input"
+	if path != "" && path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r, name = f, path
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxPostBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(b) > maxPostBytes {
+		return "", fmt.Errorf("read %s: the post is larger than %d MiB", name, maxPostBytes>>20)
+	}
+	if !utf8.Valid(b) {
+		return "", errors.New("read " + name + ": the post is not valid UTF-8 text")
+	}
+	return string(b), nil
 }
