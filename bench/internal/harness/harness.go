@@ -335,30 +335,40 @@ func (b *bench) header(ctx context.Context) string {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&h, "# host: Linux %s, %d CPUs; load average at start: %s\n", strings.TrimSpace(string(osrel)),
 		runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
+	kinds := map[targets.Kind]bool{}
+	for _, t := range b.targets {
+		kinds[t.Kind] = true
+	}
 	var tools []string
-	version := func(name string, args ...string) {
-		if args[0] == "" {
+	// version keeps the first line of a tool's version output.
+	version := func(use bool, args ...string) {
+		if !use {
 			return
 		}
 		out, _ := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-		tools = append(tools, name+" "+strings.TrimSpace(line))
+		line = strings.TrimPrefix(line, "nginx version: ")
+		line, _, _ = strings.Cut(line, " [epoll]")
+		line, _, _ = strings.Cut(line, " - https://")
+		tools = append(tools, strings.TrimSpace(line))
 	}
-	version("wrk:", b.cfg.Wrk, "-v")
-	version("nginx:", b.cfg.Nginx, "-v")
-	version("caddy:", b.cfg.Caddy, "version")
-	version("haproxy:", b.cfg.HAProxy, "-v")
+	version(true, b.cfg.Wrk, "-v")
+	version(kinds[targets.Nginx], b.cfg.Nginx, "-v")
+	version(kinds[targets.Caddy], b.cfg.Caddy, "version")
+	version(kinds[targets.HAProxy], b.cfg.HAProxy, "-v")
 	fmt.Fprintf(&h, "# tools: %s; harness %s\n", strings.Join(tools, "; "), runtime.Version())
-	if b.cfg.RepoDir != "" {
-		if out, err := exec.CommandContext(ctx, "git", "-C", b.cfg.RepoDir, "rev-parse", "--short", "HEAD").Output(); err == nil {
-			fmt.Fprintf(&h, "# wisp: %s at commit %s\n", b.cfg.WispBin, strings.TrimSpace(string(out)))
+	if kinds[targets.Wisp] {
+		commit := "unknown"
+		if out, err := exec.CommandContext(ctx, "git", "-C", b.cfg.RepoDir, "rev-parse", "--short", "HEAD").Output(); err == nil && b.cfg.RepoDir != "" {
+			commit = strings.TrimSpace(string(out))
 		}
+		fmt.Fprintf(&h, "# wisp: %s (repository at commit %s)\n", b.cfg.WispBin, commit)
 	}
 	names := make([]string, len(b.targets))
 	for i, t := range b.targets {
 		names[i] = t.Name
 	}
-	fmt.Fprintf(&h, "# wrk -t%d -c%d -d%s --latency; %d rounds (+ up to %d extra for disturbed cells); warm-up %s;\n",
+	fmt.Fprintf(&h, "# wrk -t%d -c%d -d%s --latency; rounds: %d (+ up to %d extra for disturbed cells); warm-up %s;\n",
 		b.cfg.Threads, b.cfg.Conns, b.cfg.Duration, b.cfg.Rounds, b.cfg.ExtraRounds, b.cfg.Warmup)
 	fmt.Fprintf(&h, "# order per round: for path in (%s): for target in (%s)\n", strings.Join(b.cfg.Paths, " "), strings.Join(names, " "))
 	fmt.Fprintf(&h, "# noise gate: before each run wait (at most %s) until outside CPU <= %g%%; a run is disturbed above %g%%\n",

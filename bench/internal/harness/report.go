@@ -38,7 +38,7 @@ func (b *bench) report(stdout io.Writer, header string) error {
 		return nil
 	}
 	chart := plot.BarChart{
-		Title: fmt.Sprintf("req/s by proxy and path: median of %d rounds of wrk -t%d -c%d -d%s",
+		Title: fmt.Sprintf("req/s by proxy and path: median over rounds (%d) of wrk -t%d -c%d -d%s",
 			b.cfg.Rounds, b.cfg.Threads, b.cfg.Conns, b.cfg.Duration),
 		YLabel: "requests/s",
 		XLabel: "request path (each panel has its own scale; grey stub = not measured)",
