@@ -187,6 +187,8 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 	var out syncBuffer
 	// Run announces the sites once their sockets exist.
 	announced := &lineWaiter{want: "wisp up: proxy on", seen: make(chan struct{})}
+	// The stand-in proxy says so once it handles SIGTERM.
+	proxyReady := &lineWaiter{want: "[proxy] ready", seen: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -197,7 +199,7 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 			Exe:     os.Args[0],
 			Environ: append(os.Environ(), helperEnv+"=1", helperState+"="+state),
 			Getenv:  noEnv,
-			Stdout:  io.MultiWriter(&out, announced),
+			Stdout:  io.MultiWriter(&out, announced, proxyReady),
 			Stderr:  &out,
 			Log:     slog.New(slog.DiscardHandler),
 			Policy:  testPolicy(),
@@ -232,6 +234,7 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 			t.Errorf("proxy.conf lacks %q:\n%s", want, conf)
 		}
 	}
+	<-proxyReady.seen
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
