@@ -142,4 +142,3 @@ func TestPostHelpExitsZero(t *testing.T) {
 		}
 	}
 }
-
