@@ -134,6 +134,12 @@ func (l *loader) parseFile(path string, at Pos, f *frame) error {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Op == "read" {
+			// nginx logs a failed read (a directory, say) at crit level
+			// from its file layer, which names no config position.
+			return &Error{Msg: sysErrorText(path, err)}
+		}
 		return Errorf(at, "%s", sysErrorText(path, err))
 	}
 	if !l.dumped[path] {

@@ -33,7 +33,7 @@ func writeTree(t *testing.T, files tree) string {
 	return dir
 }
 
-var emergLine = regexp.MustCompile(`\[emerg\] (?:\d+#\d+: )?(.*)`)
+var emergLine = regexp.MustCompile(`\[(?:emerg|crit)\] (?:\d+#\d+: )?(.*)`)
 
 // baseGlobals keeps the real nginx off system paths; Load gets the same
 // string, so both parse exactly the same directives.
@@ -41,7 +41,7 @@ func baseGlobals(dir string) string {
 	return "pid " + dir + "/nginx.pid; error_log stderr;"
 }
 
-// nginxTest runs the real "nginx -t" and returns its [emerg] text with dir
+// nginxTest runs the real "nginx -t" and returns its [emerg] (or [crit]) text with dir
 // replaced by DIR, or "" when the test passed.
 func nginxTest(t *testing.T, dir, prefix, conf, globals string) string {
 	t.Helper()
