@@ -114,10 +114,10 @@ func (s *Supervisor) Run(ctx context.Context, layers ...[]Child) error {
 		running[i].stop()
 		running[i].wg.Wait()
 	}
-	if err := context.Cause(runCtx); ctx.Err() == nil {
-		return err
+	if ctx.Err() != nil {
+		return nil // asked to stop, not failed
 	}
-	return nil
+	return context.Cause(runCtx)
 }
 
 // keep runs c until stop is done, restarting it after each exit.

@@ -44,7 +44,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if _, err := listen.ParseAddr(o.Listen); err != nil {
+	front, err := listen.ParseAddr(o.Listen)
+	if err != nil {
 		return fmt.Errorf("-listen %s: %w", o.Listen, err)
 	}
 	sites, err := Discover(dir, o.Env, o.Listen, o.Getenv, o.Environ)
@@ -76,6 +77,14 @@ func Run(ctx context.Context, o Options) error {
 		}
 		listeners = append(listeners, l)
 	}
+	// The proxy's port too: a port in use is reported now, once, rather
+	// than by a proxy that fails to start over and over, and a restarting
+	// proxy leaves no moment in which connections are refused.
+	frontL, err := opener.Listen(ctx, front, 0o666)
+	if err != nil {
+		return fmt.Errorf("-listen %s: %w", o.Listen, err)
+	}
+	listeners = append(listeners, frontL)
 	conf := filepath.Join(runDir(dir), "proxy.conf")
 	if err := os.WriteFile(conf, []byte(ProxyConfig(dir, o.Listen, sites)), 0o644); err != nil {
 		return err
@@ -91,8 +100,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	proxy := Child{
-		Name:    "proxy",
-		Command: o.command(runDir(dir), nil, "proxy", "-c", conf),
+		Name:      "proxy",
+		Command:   o.command(runDir(dir), nil, "proxy", "-c", conf),
+		Listeners: []net.Listener{frontL},
 		// Graceful for wisp proxy; nginx itself would take SIGTERM as a
 		// fast shutdown (SIGQUIT is its graceful one).
 		Stop: syscall.SIGTERM,

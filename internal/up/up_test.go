@@ -7,10 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -25,6 +27,17 @@ func writeSite(t *testing.T, dir, name, cfg string) {
 }
 
 func noEnv(string) string { return "" }
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
 
 func TestDiscoverCreatesADemoSiteServedWhereTheProxyListens(t *testing.T) {
 	tests := []struct {
@@ -184,6 +197,7 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 	state := shortDir(t)
 	writeSite(t, dir, "a", `{"url": "http://a.example/"}`)
 	writeSite(t, dir, "b", `{"url": "http://b.example/", "server": {"socket": {"path": "/elsewhere.sock", "permissions": "0666"}}}`)
+	front := freeAddr(t)
 	var out syncBuffer
 	// Run announces the sites once their sockets exist.
 	announced := &lineWaiter{want: "wisp up: proxy on", seen: make(chan struct{})}
@@ -194,7 +208,7 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{
 			Dir:     dir,
-			Listen:  "127.0.0.1:8080", // the stand-in proxy binds nothing
+			Listen:  front,
 			Env:     "production",
 			Exe:     os.Args[0],
 			Environ: append(os.Environ(), helperEnv+"=1", helperState+"="+state),
@@ -239,7 +253,7 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"http://a.example/", "http://b.example/", "http://127.0.0.1:8080/"} {
+	for _, want := range []string{"http://a.example/", "http://b.example/", "http://" + front + "/"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output does not announce %s:\n%s", want, out.String())
 		}
@@ -249,6 +263,30 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 	}
 	if stops := readLines(t, filepath.Join(state, "stops")); len(stops) != 3 || stops[0] != "proxy" {
 		t.Errorf("stops = %v, want the proxy first, then both sites", stops)
+	}
+	if c, err := net.Dial("tcp", front); err == nil {
+		c.Close()
+		t.Errorf("the proxy's port %s still accepts connections after Run", front)
+	}
+}
+
+func TestRunReportsAPortInUseBeforeStartingAnything(t *testing.T) {
+	dir := shortDir(t)
+	writeSite(t, dir, "a", `{}`)
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	err = Run(context.Background(), Options{
+		Dir: dir, Listen: busy.Addr().String(), Env: "production", Exe: "/nonexistent/wisp",
+		Getenv: noEnv, Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Policy: testPolicy(),
+	})
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), "-listen "+busy.Addr().String()) {
+		t.Fatalf("Run = %v, want EADDRINUSE naming -listen", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run", "a.sock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the site's socket was left behind")
 	}
 }
 
@@ -273,7 +311,7 @@ func TestRunGivesUpWhenTheBinaryCannotRun(t *testing.T) {
 	p := testPolicy()
 	p.GiveUp = 2
 	err := Run(context.Background(), Options{
-		Dir: dir, Listen: "8080", Env: "production", Exe: "/nonexistent/wisp",
+		Dir: dir, Listen: freeAddr(t), Env: "production", Exe: "/nonexistent/wisp",
 		Getenv: noEnv, Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler), Policy: p,
 	})
 	if !errors.Is(err, ErrGaveUp) || !strings.Contains(err.Error(), "/nonexistent/wisp") {
