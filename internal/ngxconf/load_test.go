@@ -288,3 +288,10 @@ func TestPrefixDefaultsToTheConfigDirectory(t *testing.T) {
 		t.Error("Load without a file must fail")
 	}
 }
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Error(err)
+	}
+}
