@@ -138,6 +138,14 @@ func helperCommand(state, name string, env ...string) func() *exec.Cmd {
 // getUnix asks whoever serves the socket at path for "/".
 func getUnix(t *testing.T, path string) string {
 	t.Helper()
+	body, err := tryGetUnix(path)
+	if err != nil {
+		t.Fatalf("GET over %s: %v", path, err)
+	}
+	return body
+}
+
+func tryGetUnix(path string) (string, error) {
 	client := &http.Client{Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -147,14 +155,11 @@ func getUnix(t *testing.T, path string) string {
 	}}
 	resp, err := client.Get("http://site/")
 	if err != nil {
-		t.Fatalf("GET over %s: %v", path, err)
+		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(b), err
 }
 
 func readLines(t *testing.T, path string) []string {

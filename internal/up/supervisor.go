@@ -42,11 +42,12 @@ type Policy struct {
 	// Stable is how long a start must last to count as working: it resets
 	// the backoff.
 	Stable time.Duration
-	// GiveUp is how many crashes in a row, each before Stable, make the
-	// Supervisor give up on a child that has never yet run for Stable. A
-	// child that cannot start at all has a problem (a bad config, a port in
-	// use) that restarting will not fix; one that has worked is restarted
-	// for as long as it takes.
+	// GiveUp is how many exits in a row, each before Stable and each the
+	// child's own (an exit status, not a signal), make the Supervisor give
+	// up on a child that has never yet run for Stable. A child that cannot
+	// start at all has a problem (a bad config, a port in use) that
+	// restarting will not fix; one that has worked, or that something
+	// else killed, is restarted for as long as it takes.
 	GiveUp int
 	// Grace bounds the wait for a child to exit after Stop; then it is
 	// killed.
@@ -132,9 +133,11 @@ func (s *Supervisor) keep(stop context.Context, c Child) error {
 			return nil
 		}
 		ran := time.Since(began)
-		if ran >= s.Policy.Stable {
+		var killed *killedError
+		switch {
+		case ran >= s.Policy.Stable:
 			everStable, quick, backoff = true, 0, s.Policy.MinBackoff
-		} else {
+		case !errors.As(err, &killed):
 			quick++
 		}
 		if !everStable && quick >= s.Policy.GiveUp {
@@ -210,17 +213,23 @@ func (s *Supervisor) runOnce(stop context.Context, c Child) error {
 }
 
 // exitReason turns Wait's result into something worth logging: nil for a
-// clean exit, else the status or signal.
+// clean exit, else the status or a *killedError.
 func exitReason(err error) error {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return fmt.Errorf("killed by %v", ws.Signal())
+			return &killedError{ws.Signal()}
 		}
 		return fmt.Errorf("exit status %d", ee.ExitCode())
 	}
 	return err
 }
+
+// killedError is a child's death by a signal: something outside the child
+// ended it, so it says nothing about whether the child can start.
+type killedError struct{ sig syscall.Signal }
+
+func (e *killedError) Error() string { return "killed by " + e.sig.String() }
 
 // prefixWriter writes each line of a child's output with the child's name
 // in front, so that the interleaved output of several sites can be read.

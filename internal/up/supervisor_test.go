@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -196,4 +197,47 @@ func TestPrefixWriterPrefixesEveryLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSupervisorNeverGivesUpOnAChildKilledFromOutside(t *testing.T) {
+	state := shortDir(t)
+	p := testPolicy()
+	p.GiveUp = 1
+	site := socketChild(t, state, "site")
+	stop := runInBackground(newSupervisor(p), []Child{site})
+	sock := filepath.Join(state, "site.sock")
+	for start := 1; start <= 3; start++ {
+		var name string
+		var n, pid int
+		got := getAfterKill(t, sock)
+		if _, err := fmt.Sscanf(got, "%s start %d pid %d", &name, &n, &pid); err != nil || n != start {
+			t.Fatalf("answer %q, want one from start %d", got, start)
+		}
+		// As the OOM killer or an admin would.
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := getAfterKill(t, sock); !strings.HasPrefix(got, "site start 4 ") {
+		t.Errorf("answer = %q, want it from the fourth start", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// getAfterKill is getUnix for right after a SIGKILL, which the kernel
+// delivers a moment later: the dying process may still accept a connection
+// and then drop it, so a few attempts are allowed.
+func getAfterKill(t *testing.T, sock string) string {
+	t.Helper()
+	var err error
+	for range 5 {
+		var body string
+		if body, err = tryGetUnix(sock); err == nil {
+			return body
+		}
+	}
+	t.Fatalf("GET over %s: %v", sock, err)
+	return ""
 }
