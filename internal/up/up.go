@@ -137,8 +137,11 @@ func (o Options) command(dir string, env []string, args ...string) func() *exec.
 
 // announce prints where each site answers.
 func (o Options) announce(sites []Site) {
-	a, _ := listen.ParseAddr(o.Listen)
-	fmt.Fprintf(o.Stdout, "wisp up: proxy on http://%s/\n", a.Address)
+	where := o.Listen
+	if a, err := listen.ParseAddr(o.Listen); err == nil && a.Network != "unix" {
+		where = "http://" + a.Address + "/"
+	}
+	fmt.Fprintf(o.Stdout, "wisp up: proxy on %s\n", where)
 	for _, s := range sites {
 		fmt.Fprintf(o.Stdout, "  %-12s %s  (%s)\n", s.Name, s.URL, s.Socket)
 	}
