@@ -54,6 +54,14 @@ func (e *Error) Error() string {
 
 // Errorf builds an *Error at pos; consumers such as the proxy use it so that
 // their semantic errors read exactly like parse errors.
+// Like nginx's, the message is cut at 1024 bytes (NGX_MAX_CONF_ERRSTR).
 func Errorf(pos Pos, format string, args ...any) *Error {
-	return &Error{Msg: fmt.Sprintf(format, args...), Pos: pos}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxErrorText {
+		msg = msg[:maxErrorText]
+	}
+	return &Error{Msg: msg, Pos: pos}
 }
+
+// maxErrorText is nginx's NGX_MAX_CONF_ERRSTR.
+const maxErrorText = 1024

@@ -1,7 +1,5 @@
 package ngxconf
 
-import "fmt"
-
 // maxWord is nginx's NGX_CONF_BUFFER: the read buffer a single token (from
 // its first byte up to its terminator) must fit in.
 const maxWord = 4096
@@ -55,7 +53,7 @@ func newParamLexer(src []byte) *lexer {
 }
 
 func (lx *lexer) errorf(line int, format string, args ...any) *Error {
-	return &Error{Msg: fmt.Sprintf(format, args...), Pos: Pos{File: lx.file, Line: line}}
+	return Errorf(Pos{File: lx.file, Line: line}, format, args...)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -2,6 +2,7 @@ package ngxconf
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,7 +79,7 @@ func Load(opts Options) (*Config, error) {
 		dumped:     map[string]bool{},
 	}
 	main := &frame{ctx: ctxMain, out: &l.cfg.Main, seen: map[string]bool{}, top: true}
-	if data, err := os.ReadFile(conf); err == nil {
+	if data, err := readConfFile(conf); err == nil {
 		main.bare = isBareSite(data)
 	}
 	if opts.Globals != "" {
@@ -132,7 +133,7 @@ func (l *loader) parseFile(path string, at Pos, f *frame) error {
 	if len(l.including) >= maxIncludeDepth {
 		return Errorf(at, `includes nested deeper than %d levels at "%s"`, maxIncludeDepth, path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readConfFile(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "read" {
@@ -149,6 +150,32 @@ func (l *loader) parseFile(path string, at Pos, f *frame) error {
 	l.including = append(l.including, path)
 	defer func() { l.including = l.including[:len(l.including)-1] }()
 	return l.parse(newLexer(path, data), f, false)
+}
+
+// readConfFile reads a config file as nginx does: as many bytes as fstat
+// reports, so a device such as /dev/zero reads as empty instead of
+// forever, and a directory fails on read, not on open.
+func readConfFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &os.PathError{Op: "read", Path: path, Err: syscall.EISDIR}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
 }
 
 // sysErrorText words a failed file read as nginx does:
