@@ -35,10 +35,10 @@ type Store struct {
 	// now is the clock; tests replace it to get stable timestamps.
 	now func() time.Time
 
-	// versionConn is held apart from the pool because PRAGMA data_version
-	// only changes between two calls on the same connection.
-	versionMu   sync.Mutex
-	versionConn *sql.Conn
+	version *versionCheck
+	// wal is the fast path of DataVersion; nil when the -shm file could
+	// not be mapped, and then every check asks SQLite.
+	wal *walHeader
 
 	ids   *idSource
 	stmts statements
@@ -83,14 +83,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
 	s := &Store{db: db, md: render.NewMarkdown(), now: opts.Now, ids: newIDSource()}
-	if err := s.init(ctx); err != nil {
+	if err := s.init(ctx, path); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return s, nil
 }
 
-func (s *Store) init(ctx context.Context) error {
+func (s *Store) init(ctx context.Context, path string) error {
 	if err := migrate(ctx, s.db, binaryMigrations()); err != nil {
 		return err
 	}
@@ -104,15 +104,29 @@ func (s *Store) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.versionConn = conn
+	if s.version, err = newVersionCheck(ctx, conn); err != nil {
+		conn.Close()
+		return err
+	}
+	// The first check opens the shared memory on the held connection,
+	// which keeps SQLite from truncating it under the mapping.
+	if _, err := s.version.current(ctx); err != nil {
+		return err
+	}
+	if wal, err := openWALHeader(path); err == nil {
+		s.wal = wal
+	}
 	return nil
 }
 
 // Close releases the database.
 func (s *Store) Close() error {
 	var errs []error
-	if s.versionConn != nil {
-		errs = append(errs, s.versionConn.Close())
+	if s.wal != nil {
+		errs = append(errs, s.wal.close())
+	}
+	if s.version != nil {
+		errs = append(errs, s.version.close())
 	}
 	errs = append(errs, s.stmts.close(), s.db.Close())
 	return errors.Join(errs...)
@@ -120,13 +134,71 @@ func (s *Store) Close() error {
 
 // DataVersion returns a number that changes whenever another connection
 // (another process, or another connection of this one) commits a change.
-// Comparing it costs one tiny query, not a table read.
+// The number comes from a check that started after the call did, so a
+// commit finished before the call is always seen. Concurrent callers share
+// checks, which keeps this cheap under load.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
-	s.versionMu.Lock()
-	defer s.versionMu.Unlock()
-	var v int64
-	err := s.versionConn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
-	return v, err
+	if s.wal != nil {
+		if fp, err := s.wal.fingerprint(); err == nil {
+			return fp, nil
+		}
+	}
+	return s.version.current(ctx)
+}
+
+// versionCheck runs PRAGMA data_version on a connection of its own (the
+// value only changes between two calls on the same connection) and lets
+// every caller waiting for a fresh value share one run.
+type versionCheck struct {
+	conn *sql.Conn
+	stmt *sql.Stmt
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	running bool
+	started uint64 // checks begun
+	done    uint64 // number of the last check finished
+	value   int64
+	err     error
+}
+
+func newVersionCheck(ctx context.Context, conn *sql.Conn) (*versionCheck, error) {
+	stmt, err := conn.PrepareContext(ctx, "PRAGMA data_version")
+	if err != nil {
+		return nil, err
+	}
+	v := &versionCheck{conn: conn, stmt: stmt}
+	v.cond = sync.NewCond(&v.mu)
+	return v, nil
+}
+
+func (v *versionCheck) close() error {
+	return errors.Join(v.stmt.Close(), v.conn.Close())
+}
+
+func (v *versionCheck) current(ctx context.Context) (int64, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	// A check already running may have read the version before our caller's
+	// data was committed; only one that starts from here on will do.
+	need := v.started + 1
+	for v.done < need {
+		if v.running {
+			v.cond.Wait()
+			continue
+		}
+		v.running = true
+		v.started++
+		n := v.started
+		v.mu.Unlock()
+		var val int64
+		// Waiters depend on this run, so it must not die with one caller.
+		err := v.stmt.QueryRowContext(context.WithoutCancel(ctx)).Scan(&val)
+		v.mu.Lock()
+		v.value, v.err, v.done, v.running = val, err, n, false
+		v.cond.Broadcast()
+	}
+	return v.value, v.err
 }
 
 // timeLayout is how Ghost stores datetimes in SQLite.

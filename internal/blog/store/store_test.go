@@ -260,3 +260,61 @@ func TestIndexesServeHomeAndSlugWithoutFullScan(t *testing.T) {
 		})
 	}
 }
+
+func TestDataVersionUsesTheSharedMemoryFastPath(t *testing.T) {
+	s, _ := openTemp(t)
+	if s.wal == nil {
+		t.Fatal("the -shm header was not mapped; every page view would pay for a read transaction")
+	}
+	if _, err := s.wal.fingerprint(); err != nil {
+		t.Fatalf("fingerprint of an idle database: %v", err)
+	}
+}
+
+func TestWALHeaderFingerprintDetectsTornAndUninitialisedHeaders(t *testing.T) {
+	valid := make([]byte, 2*walHeaderSize)
+	valid[walHeaderIsInit], valid[walHeaderSize+walHeaderIsInit] = 1, 1
+	valid[8], valid[walHeaderSize+8] = 7, 7 // iChange
+	torn := append([]byte(nil), valid...)
+	torn[8] = 8
+	uninit := make([]byte, 2*walHeaderSize)
+	changed := append([]byte(nil), valid...)
+	changed[8], changed[walHeaderSize+8] = 8, 8
+
+	fpValid, err := (&walHeader{mem: valid}).fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mem := range map[string][]byte{"torn": torn, "uninitialised": uninit} {
+		if _, err := (&walHeader{mem: mem}).fingerprint(); !errors.Is(err, errTornHeader) {
+			t.Errorf("%s: err = %v, want errTornHeader", name, err)
+		}
+	}
+	if fp, err := (&walHeader{mem: changed}).fingerprint(); err != nil || fp == fpValid {
+		t.Errorf("changed header: fingerprint %d (%v), want one different from %d", fp, err, fpValid)
+	}
+}
+
+func TestDataVersionSharedByConcurrentCallers(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	before, _ := s.version.current(ctx)
+	done := make(chan int64)
+	for range 8 {
+		go func() {
+			v, _ := s.version.current(ctx)
+			done <- v
+		}()
+	}
+	for range 8 {
+		if v := <-done; v != before {
+			t.Errorf("slow-path version moved without a write: %d -> %d", before, v)
+		}
+	}
+	if _, err := s.CreatePost(ctx, NewPost{Title: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.version.current(ctx); v == before {
+		t.Error("slow-path version unchanged after a write")
+	}
+}

@@ -11,6 +11,8 @@ type page struct {
 	body     []byte
 	etag     string
 	modified time.Time
+	// lastModified is modified formatted for the header, or "" if unknown.
+	lastModified string
 }
 
 // pageCache holds rendered pages for one data version of the database.

@@ -216,13 +216,55 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, rel string
 		}
 		h.cache.put(gen, rel, pg)
 	}
+	h.writePage(w, r, pg)
+}
+
+// writePage sends a cached page, or 304 when the client's copy is current.
+func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, pg *page) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", contentTypeHTML)
 	hdr.Set("Cache-Control", h.cacheControl)
 	hdr.Set("ETag", pg.etag)
-	// ServeContent answers If-None-Match / If-Modified-Since with 304 and
-	// HEAD without a body.
-	http.ServeContent(w, r, "", pg.modified, bytes.NewReader(pg.body))
+	if pg.lastModified != "" {
+		hdr.Set("Last-Modified", pg.lastModified)
+	}
+	if notModified(r, pg) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hdr.Set("Content-Type", contentTypeHTML)
+	hdr.Set("Content-Length", strconv.Itoa(len(pg.body)))
+	w.WriteHeader(pg.status)
+	if r.Method != http.MethodHead {
+		w.Write(pg.body)
+	}
+}
+
+// notModified evaluates If-None-Match, or when it is absent
+// If-Modified-Since, as RFC 9110 orders them for GET and HEAD.
+func notModified(r *http.Request, pg *page) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		return etagMatches(inm, pg.etag)
+	}
+	ims := r.Header.Get("If-Modified-Since")
+	if ims == "" || pg.modified.IsZero() {
+		return false
+	}
+	t, err := http.ParseTime(ims)
+	return err == nil && !pg.modified.Truncate(time.Second).After(t)
+}
+
+// etagMatches is the weak comparison of an If-None-Match list.
+func etagMatches(header, etag string) bool {
+	if strings.TrimSpace(header) == "*" {
+		return true
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for part := range strings.SplitSeq(header, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(part), "W/") == want {
+			return true
+		}
+	}
+	return false
 }
 
 // errRedirect asks serveCached for a redirect to a site-relative path.
@@ -338,12 +380,16 @@ func (h *Handler) renderPage(name string, data any, status int, modified time.Ti
 	}
 	sum := fnv.New64a()
 	sum.Write(buf.Bytes())
-	return &page{
+	pg := &page{
 		status:   status,
 		body:     buf.Bytes(),
 		etag:     fmt.Sprintf(`W/"%x-%x"`, buf.Len(), sum.Sum64()),
-		modified: modified,
-	}, nil
+		modified: modified.UTC(),
+	}
+	if !modified.IsZero() {
+		pg.lastModified = pg.modified.Format(http.TimeFormat)
+	}
+	return pg, nil
 }
 
 // abs returns the absolute URL of a site-relative path.
