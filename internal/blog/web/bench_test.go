@@ -10,7 +10,7 @@ import (
 func BenchmarkCachedPages(b *testing.B) {
 	for _, path := range []string{"/", "/welcome/"} {
 		b.Run(path, func(b *testing.B) {
-			_, h := newSite(&testing.T{}, Options{})
+			_, h := newSite(b, Options{})
 			req := httptest.NewRequest("GET", path, nil)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

@@ -17,7 +17,7 @@ import (
 
 // newSite opens a fresh store (seeded with the welcome post) and a
 // handler for it.
-func newSite(t *testing.T, opts Options) (*store.Store, *Handler) {
+func newSite(t testing.TB, opts Options) (*store.Store, *Handler) {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ghost.db"), store.Options{})
 	if err != nil {
