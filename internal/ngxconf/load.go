@@ -156,7 +156,9 @@ func (l *loader) parseFile(path string, at Pos, f *frame) error {
 // reports, so a device such as /dev/zero reads as empty instead of
 // forever, and a directory fails on read, not on open.
 func readConfFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK keeps a FIFO named by a glob from hanging the load; it
+	// changes nothing for regular files.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
