@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,17 +46,19 @@ func runPostNew(ctx context.Context, env *cliEnv, args []string) error {
 	var tags stringList
 	fs.Var(&tags, "tag", "tag name, repeatable; the first is the primary tag")
 	site := addSiteFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if strings.TrimSpace(*title) == "" {
 		fs.Usage()
 		return &exitError{code: 2, msg: "wisp post new: --title is required"}
 	}
-	if fs.NArg() > 1 {
+	if len(files) > 1 {
 		return &exitError{code: 2, msg: "wisp post new: give at most one file"}
 	}
-	src, err := readSource(env, fs.Arg(0))
+	files = append(files, "")
+	src, err := readSource(env, files[0])
 	if err != nil {
 		return err
 	}
@@ -85,6 +88,28 @@ func runPostNew(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintln(env.stdout, blog.PostURL(cfg, p.Slug))
 	return nil
+}
+
+// parseInterspersed parses flags wherever they appear, so that
+// "wisp post new post.md --title T" works as well as the flags-first form.
+// Arguments after "--" are all positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // readSource reads the Markdown from path, or stdin for "" and "-".

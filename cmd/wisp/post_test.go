@@ -60,6 +60,8 @@ func TestPostNewPublishesAndTheRunningSiteServesIt(t *testing.T) {
 			"https://blog.example/my-slug/\n", "/my-slug/", "<em>file</em>"},
 		{"duplicate title is de-duplicated", "again", []string{"--title", "Via stdin", "--dir", dir},
 			"https://blog.example/via-stdin-2/\n", "/via-stdin-2/", "again"},
+		{"flags after the file", "", []string{mdFile, "--title", "Flags last", "--dir", dir},
+			"https://blog.example/flags-last/\n", "/flags-last/", "<em>file</em>"},
 		{"page", "about us", []string{"--title", "About", "--page", "--dir", dir},
 			"https://blog.example/about/\n", "/about/", "about us"},
 	}

@@ -19,15 +19,16 @@ type page struct {
 // A page is only served while the version it was rendered at is still
 // current, so a write from any process invalidates every page at once.
 type pageCache struct {
-	max int
+	maxBytes int
 
 	mu    sync.RWMutex
 	gen   int64
+	bytes int
 	pages map[string]*page
 }
 
-func newPageCache(max int) *pageCache {
-	return &pageCache{max: max, pages: map[string]*page{}}
+func newPageCache(maxBytes int) *pageCache {
+	return &pageCache{maxBytes: maxBytes, pages: map[string]*page{}}
 }
 
 func (c *pageCache) get(gen int64, key string) (*page, bool) {
@@ -48,9 +49,14 @@ func (c *pageCache) put(gen int64, key string, p *page) {
 	defer c.mu.Unlock()
 	if c.gen != gen {
 		c.gen = gen
+		c.bytes = 0
 		clear(c.pages)
 	}
-	if len(c.pages) < c.max {
-		c.pages[key] = p
+	if _, dup := c.pages[key]; dup || c.bytes+len(p.body) > c.maxBytes {
+		// Past the budget pages are rendered per request: slower, but a
+		// large site's memory stays bounded.
+		return
 	}
+	c.pages[key] = p
+	c.bytes += len(p.body)
 }

@@ -43,9 +43,9 @@ type Options struct {
 	PostsPerPage int
 	// Theme renders pages; nil means the built-in theme.
 	Theme theme.Renderer
-	// MaxCachedPages bounds the page cache (default 10000).
-	MaxCachedPages int
-	Log            *slog.Logger
+	// CacheBytes bounds the rendered-page cache (default 32 MiB).
+	CacheBytes int
+	Log        *slog.Logger
 }
 
 // Handler serves the site.
@@ -90,8 +90,8 @@ func New(src Source, opts Options) (*Handler, error) {
 	if opts.PostsPerPage <= 0 {
 		opts.PostsPerPage = 10
 	}
-	if opts.MaxCachedPages <= 0 {
-		opts.MaxCachedPages = 10000
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = 32 << 20
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -104,7 +104,7 @@ func New(src Source, opts Options) (*Handler, error) {
 		subdir:       strings.TrimSuffix(site.Path, "/"),
 		perPage:      opts.PostsPerPage,
 		cacheControl: fmt.Sprintf("public, max-age=%d", opts.FrontendMaxAge),
-		cache:        newPageCache(opts.MaxCachedPages),
+		cache:        newPageCache(opts.CacheBytes),
 	}, nil
 }
 
