@@ -68,7 +68,12 @@ type proxyConf struct {
 	httpVersion         string
 	maxBody             int64
 	maxBodySet          bool
-	seen                map[string]bool // for "directive is duplicate"
+	// client keep-alive: keepalive_timeout (0 disables) and
+	// keepalive_requests; kaSet marks keepalive_timeout as set here.
+	kaTimeout  time.Duration
+	kaSet      bool
+	kaRequests int
+	seen       map[string]bool // for "directive is duplicate"
 }
 
 func (c proxyConf) inherit(parent proxyConf) proxyConf {
@@ -89,6 +94,12 @@ func (c proxyConf) inherit(parent proxyConf) proxyConf {
 	}
 	if !c.maxBodySet {
 		c.maxBody, c.maxBodySet = parent.maxBody, parent.maxBodySet
+	}
+	if !c.kaSet {
+		c.kaTimeout, c.kaSet = parent.kaTimeout, parent.kaSet
+	}
+	if c.kaRequests == 0 {
+		c.kaRequests = parent.kaRequests
 	}
 	c.seen = nil
 	return c
@@ -215,7 +226,8 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 		}
 	}
 	base := conf.inherit(proxyConf{connect: 60 * time.Second, read: 60 * time.Second,
-		send: 60 * time.Second, httpVersion: "1.0", maxBody: 1 << 20, maxBodySet: true})
+		send: 60 * time.Second, httpVersion: "1.0", maxBody: 1 << 20, maxBodySet: true,
+		kaTimeout: keepaliveTimeout, kaSet: true, kaRequests: keepaliveRequests})
 	for _, sd := range servers {
 		if err := c.server(sd, base); err != nil {
 			return err
@@ -235,9 +247,14 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 
 // common handles the directives valid at http, server and location level.
 func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
+	if d.Name == "access_log" && len(d.Args) == 1 && d.Args[0] == "off" {
+		// Access logging is not implemented; "off" asks for exactly that.
+		return true, nil
+	}
 	switch d.Name {
 	case "proxy_set_header", "proxy_connect_timeout", "proxy_read_timeout",
-		"proxy_send_timeout", "proxy_http_version", "client_max_body_size":
+		"proxy_send_timeout", "proxy_http_version", "client_max_body_size",
+		"keepalive_timeout", "keepalive_requests":
 	default:
 		return false, nil
 	}
@@ -287,6 +304,26 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
 		}
 		conf.maxBody, conf.maxBodySet = n, true
+	case "keepalive_timeout":
+		// The optional second argument (a Keep-Alive response header) is
+		// not sent by wisp.
+		if len(d.Args) < 1 || len(d.Args) > 2 {
+			return true, ngxconf.Errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+		}
+		t, err := ngxconf.ParseDuration(d.Args[0])
+		if err != nil {
+			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+		conf.kaTimeout, conf.kaSet = t, true
+	case "keepalive_requests":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		n, err := strconv.Atoi(d.Args[0])
+		if err != nil || n < 0 {
+			return true, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive", d.Args[0], d.Name)
+		}
+		conf.kaRequests = n
 	}
 	return true, nil
 }
@@ -357,6 +394,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	}
 	s.name = []byte(names[0])
 	conf = conf.inherit(parent)
+	s.ka = keepalive{conf.kaTimeout, conf.kaRequests}
 	level, err := c.locations(locs, conf, "", false)
 	if err != nil {
 		return err
@@ -612,6 +650,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			return nil, err
 		}
 		l.handler = h
+		h.ka = keepalive{conf.kaTimeout, conf.kaRequests}
 	}
 	children, err := c.locations(nested, conf, l.name, l.kind == locRegex)
 	if err != nil {

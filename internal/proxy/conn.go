@@ -48,13 +48,14 @@ type Server struct {
 	readBufs  sync.Pool // []byte of readBufSize, held only while a head is parsed/forwarded
 	writeBufs sync.Pool // *bufio.Writer
 	copyBufs  sync.Pool // *[]byte of copyBufSize
+	upReaders sync.Pool // *bufio.Reader for upstream connections
 	date      dateCache
 	connSeq   atomic.Uint64
 
 	mu        sync.Mutex
 	listeners []boundListener
 	conns     map[*clientConn]struct{}
-	stopping  bool
+	stopping  atomic.Bool // set under mu, read without it on the hot path
 	wg        sync.WaitGroup
 }
 
@@ -85,6 +86,7 @@ func NewServer(cfg *Config, opts ServerOptions) *Server {
 	s.readBufs.New = func() any { return make([]byte, readBufSize) }
 	s.writeBufs.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
 	s.copyBufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	s.upReaders.New = func() any { return bufio.NewReaderSize(nil, upstreamReadBuf) }
 	return s
 }
 
@@ -172,11 +174,7 @@ func (s *Server) acceptLoop(l boundListener) error {
 	}
 }
 
-func (s *Server) isStopping() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopping
-}
+func (s *Server) isStopping() bool { return s.stopping.Load() }
 
 // newConn registers a connection, or returns nil once stopping.
 func (s *Server) newConn(nc net.Conn, sock *listenSocket) *clientConn {
@@ -190,7 +188,7 @@ func (s *Server) newConn(nc net.Conn, sock *listenSocket) *clientConn {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping {
+	if s.stopping.Load() {
 		return nil
 	}
 	s.conns[c] = struct{}{}
@@ -207,7 +205,7 @@ func (s *Server) removeConn(c *clientConn) {
 
 func (s *Server) shutdown() {
 	s.mu.Lock()
-	s.stopping = true
+	s.stopping.Store(true)
 	for _, l := range s.listeners {
 		l.Close()
 	}
@@ -241,6 +239,16 @@ func (s *Server) closePools() {
 	}
 }
 
+// closeUpstream closes an upstream connection that will not be pooled and
+// recycles its reader, so that connection-per-request upstreams (nginx's
+// default) do not allocate a buffer per request.
+func (s *Server) closeUpstream(uc *upConn) {
+	uc.Close()
+	uc.br.Reset(nil)
+	s.upReaders.Put(uc.br)
+	uc.br = nil
+}
+
 // clientConn is one client connection.
 type clientConn struct {
 	srv   *Server
@@ -258,6 +266,7 @@ type clientConn struct {
 	tried      []*peer
 	resp       respHead
 	scratch    [24]byte
+	ka         keepalive // of the last request's server or location
 	req        request
 	requests   int
 	active     atomic.Bool // a request is being handled
@@ -337,7 +346,7 @@ func (c *clientConn) readHead() error {
 		}
 		timeout := clientHeaderTimeout
 		if first && c.requests > 0 {
-			timeout = keepaliveTimeout
+			timeout = c.ka.timeout
 		}
 		first = false
 		c.nc.SetReadDeadline(time.Now().Add(timeout))

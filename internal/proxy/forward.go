@@ -30,6 +30,10 @@ func (c *clientConn) handle() bool {
 		return false
 	}
 	srv, loc := route(c.group, r.host, uri)
+	c.ka = srv.ka
+	if loc != nil && loc.handler != nil {
+		c.ka = loc.handler.ka
+	}
 	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target}
 	if r.absHost != nil {
 		ec.requestURI = r.path
@@ -219,7 +223,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			err = c.copyToUpstream(uc, body, h)
 		}
 		if err != nil {
-			uc.Close()
+			c.srv.closeUpstream(uc)
 			if reused && !sent && body == nil {
 				continue // a cached connection the peer had closed
 			}
@@ -228,7 +232,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		sent = true
 		resp, err = readResponseHead(uc, h.read, &c.resp)
 		if err != nil {
-			uc.Close()
+			c.srv.closeUpstream(uc)
 			if reused && body == nil && errors.Is(err, io.EOF) {
 				sent = false
 				continue
@@ -286,7 +290,9 @@ func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool) (*upConn
 		ae.crit = errors.Is(err, syscall.ENOENT)
 		return nil, false, ae
 	}
-	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, upstreamReadBuf), peer: p}, false, nil
+	br := c.srv.upReaders.Get().(*bufio.Reader)
+	br.Reset(nc)
+	return &upConn{Conn: nc, br: br, peer: p}, false, nil
 }
 
 // errnoText renders an error as nginx does: "(2: No such file or directory)".

@@ -129,3 +129,29 @@ server {
 		{name: "second server by name, HTTP/1.1 upstream", raw: "GET / HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n"},
 	})
 }
+
+func TestUpstreamGroupRetriesAndFailsLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.sock")
+	startEcho(t, live, "echo")
+	site := `
+upstream half { server unix:` + dir + `/dead.sock; server unix:` + live + `; }
+upstream none { server unix:` + dir + `/dead1.sock; server unix:` + dir + `/dead2.sock max_fails=2; }
+server {
+    listen LISTEN;
+    location / { proxy_pass http://half; }
+    location /none/ { proxy_pass http://none; }
+}
+`
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	get := "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	none := "GET /none/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	runDiff(t, nginxAddr, wispAddr, []diffCase{
+		{name: "dead first peer is retried on the live one", raw: get},
+		{name: "dead peer skipped afterwards", raw: get},
+		{name: "again", raw: get},
+		{name: "all peers down", raw: none},
+		{name: "all peers down, no live upstreams", raw: none},
+	})
+}

@@ -26,6 +26,7 @@ type respHead struct {
 	chunked       bool
 	closeConn     bool
 	contentType   int // index into headers, -1 if absent
+	location      int // index into headers, -1 if absent
 	headLen       int
 }
 
@@ -71,7 +72,7 @@ func headEnd(buf []byte) int {
 }
 
 func (rh *respHead) parse(buf []byte) error {
-	*rh = respHead{headers: rh.headers[:0], contentLength: -1, contentType: -1, headLen: len(buf)}
+	*rh = respHead{headers: rh.headers[:0], contentLength: -1, contentType: -1, location: -1, headLen: len(buf)}
 	eol := bytes.IndexByte(buf, '\n')
 	line := trimCR(buf[:eol])
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
@@ -118,6 +119,8 @@ func (rh *respHead) parse(buf []byte) error {
 			})
 		case bytes.EqualFold(name, []byte("Content-Type")):
 			rh.contentType = len(rh.headers) - 1
+		case bytes.EqualFold(name, []byte("Location")):
+			rh.location = len(rh.headers) - 1
 		}
 	}
 	if rh.chunked {
@@ -132,6 +135,9 @@ func (rh *respHead) parse(buf []byte) error {
 // hiddenResponseHeader lists what nginx never passes to the client
 // (proxy_hide_header defaults and the hop-by-hop headers it regenerates).
 func hiddenResponseHeader(name []byte) bool {
+	if len(name) > 8 && bytes.EqualFold(name[:8], []byte("X-Accel-")) {
+		return true
+	}
 	switch len(name) {
 	case 4:
 		return bytes.EqualFold(name, []byte("Date"))
@@ -145,10 +151,14 @@ func hiddenResponseHeader(name []byte) bool {
 		return bytes.EqualFold(name, []byte("Content-Type"))
 	case 14:
 		return bytes.EqualFold(name, []byte("Content-Length"))
+	case 8:
+		// Location is written by relay right after Content-Length, where
+		// nginx's header filter puts it.
+		return bytes.EqualFold(name, []byte("Location"))
 	case 17:
 		return bytes.EqualFold(name, []byte("Transfer-Encoding"))
 	}
-	return len(name) > 8 && bytes.EqualFold(name[:8], []byte("X-Accel-"))
+	return false
 }
 
 // relay streams the upstream response to the client and reports whether
@@ -160,7 +170,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	if !noBody && rh.contentLength < 0 && !clientChunked {
 		keepClient = false // HTTP/1.0 client: the end of the body is the close
 	}
-	if c.requests+1 >= keepaliveRequests || c.srv.isStopping() {
+	if !c.keepAllowed() {
 		keepClient = false
 	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
@@ -181,6 +191,11 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		bw.Write(strconv.AppendInt(c.scratch[:0], rh.contentLength, 10))
 		bw.WriteString("\r\n")
 	}
+	if rh.location >= 0 {
+		bw.WriteString("Location: ")
+		c.writeLocation(bw, h, ec, rh.headers[rh.location].value)
+		bw.WriteString("\r\n")
+	}
 	if clientChunked {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
@@ -192,11 +207,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		}
 		bw.Write(hd.name)
 		bw.WriteString(": ")
-		if bytes.EqualFold(hd.name, []byte("Location")) {
-			c.writeLocation(bw, h, ec, hd.value)
-		} else {
-			bw.Write(hd.value)
-		}
+		bw.Write(hd.value)
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("\r\n")
@@ -230,9 +241,14 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody)
 	uc.requests++
 	if !reuse || !h.up.pool.put(uc, time.Now()) {
-		uc.Close()
+		c.srv.closeUpstream(uc)
 	}
 	return keepClient && err == nil
+}
+
+// keepAllowed applies keepalive_timeout 0, keepalive_requests and shutdown.
+func (c *clientConn) keepAllowed() bool {
+	return c.ka.timeout > 0 && c.requests+1 < c.ka.requests && !c.srv.isStopping()
 }
 
 // copyBody copies the response body to the client, re-chunking it when
@@ -378,7 +394,7 @@ func (h *proxyHandler) proxyHostInURL() []byte {
 // sendError answers with one of nginx's generated pages.
 func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	r := &c.req
-	if c.requests+1 >= keepaliveRequests || c.srv.isStopping() {
+	if !c.keepAllowed() {
 		keep = false
 	}
 	page := errorPage(status, c.srv.token)

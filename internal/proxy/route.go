@@ -1,6 +1,9 @@
 package proxy
 
-import "regexp"
+import (
+	"regexp"
+	"time"
+)
 
 // vhostGroup is the set of servers listening on one exact address:port,
 // with its default server (nginx §2.2).
@@ -24,6 +27,13 @@ func (g *vhostGroup) find(host []byte) *vserver {
 type vserver struct {
 	name []byte // the first server_name, as $server_name
 	locs locationLevel
+	ka   keepalive // for requests no proxy_pass answers
+}
+
+// keepalive is the client keep-alive policy of a server or location.
+type keepalive struct {
+	timeout  time.Duration // 0: no keep-alive
+	requests int
 }
 
 type locKind uint8

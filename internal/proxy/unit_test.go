@@ -247,7 +247,7 @@ func TestRequestParserRejectsMaliciousHeads(t *testing.T) {
 }
 
 // compileSite compiles a bare site text with hand-made wrapping.
-func compileSite(t *testing.T, site string) (*Config, error) {
+func compileSite(t testing.TB, site string) (*Config, error) {
 	t.Helper()
 	dir := t.TempDir()
 	path := dir + "/site.conf"
