@@ -142,8 +142,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, p+"/")
 		return
 	}
-	if lower := strings.ToLower(p); lower != p {
-		h.redirect(w, r, lower)
+	// Ghost lowercases when the path has an ASCII capital, and then the
+	// whole path, as JavaScript's toLowerCase does.
+	if strings.ContainsFunc(p, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+		h.redirect(w, r, strings.ToLower(p))
 		return
 	}
 	h.serveCached(w, r, rel)
@@ -319,17 +321,12 @@ func (h *Handler) renderIndex(ctx context.Context, n int) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := theme.IndexPage{Site: site, Pagination: theme.Pagination{Page: n, Pages: pages}}
-	data.Canonical = h.abs("/")
+	data := theme.IndexPage{Site: site, Canonical: h.pageURL(n), Pagination: theme.Pagination{Page: n, Pages: pages}}
 	if n > 1 {
-		data.Canonical = h.abs("/page/" + strconv.Itoa(n) + "/")
-		data.Pagination.Prev = h.abs("/")
-		if n > 2 {
-			data.Pagination.Prev = h.abs("/page/" + strconv.Itoa(n-1) + "/")
-		}
+		data.Pagination.Prev = h.pageURL(n - 1)
 	}
 	if n < pages {
-		data.Pagination.Next = h.abs("/page/" + strconv.Itoa(n+1) + "/")
+		data.Pagination.Next = h.pageURL(n + 1)
 	}
 	var modified time.Time
 	for _, p := range posts {
@@ -390,6 +387,14 @@ func (h *Handler) renderPage(name string, data any, status int, modified time.Ti
 		pg.lastModified = pg.modified.Format(http.TimeFormat)
 	}
 	return pg, nil
+}
+
+// pageURL is the URL of page n of the post list; page 1 is the home page.
+func (h *Handler) pageURL(n int) string {
+	if n <= 1 {
+		return h.abs("/")
+	}
+	return h.abs("/page/" + strconv.Itoa(n) + "/")
 }
 
 // abs returns the absolute URL of a site-relative path.

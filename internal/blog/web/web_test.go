@@ -82,6 +82,8 @@ func TestRoutes(t *testing.T) {
 		{"trailing slash added", "GET", "/welcome", 301, "/welcome/", cacheControlRedirect, ""},
 		{"trailing slash keeps the query", "GET", "/welcome?ref=x", 301, "/welcome/?ref=x", cacheControlRedirect, ""},
 		{"uppercase is lowercased", "GET", "/Welcome/", 301, "/welcome/", cacheControlRedirect, ""},
+		{"non-ASCII capitals alone do not redirect", "GET", "/%C3%89T%C3%89/", 301, "/%C3%A9t%C3%A9/", cacheControlRedirect, ""},
+		{"only non-ASCII capitals", "GET", "/%C3%89/", 404, "", cacheControlError, ""},
 		{"double slashes collapse, never an open redirect", "GET", "//evil.example/", 301, "/evil.example/", cacheControlRedirect, ""},
 		{"over-long URL", "GET", "/" + strings.Repeat("a", 3000) + "/", 404, "", cacheControlError, ""},
 		{"odd characters in slug", "GET", "/%00%ff'\"<x>/", 404, "", cacheControlError, ""},
