@@ -72,6 +72,11 @@ type Supervisor struct {
 	// Stdout and Stderr receive the children's output, each line prefixed
 	// with the child's name.
 	Stdout, Stderr io.Writer
+	// Restart, when it delivers, replaces every child by a fresh start, as
+	// after an upgrade of the binary or an edit of a config. The new start
+	// begins at once and the old one is stopped gracefully beside it; the
+	// listeners stay open throughout, so no connection is refused.
+	Restart <-chan struct{}
 
 	outMu sync.Mutex
 }
@@ -94,6 +99,7 @@ func (s *Supervisor) Run(ctx context.Context, layers ...[]Child) error {
 		wg   sync.WaitGroup
 	}
 	running := make([]*layer, len(layers))
+	var restarts []chan struct{}
 	for i, children := range layers {
 		// Each layer gets its own stop signal, so that they can be stopped
 		// one after the other; none of them derives from ctx.
@@ -101,16 +107,31 @@ func (s *Supervisor) Run(ctx context.Context, layers ...[]Child) error {
 		l := &layer{stop: stop}
 		running[i] = l
 		for _, c := range children {
+			// One pending restart is enough however many are asked for.
+			restart := make(chan struct{}, 1)
+			restarts = append(restarts, restart)
 			l.wg.Add(1)
 			go func() {
 				defer l.wg.Done()
-				if err := s.keep(stopCtx, c); err != nil {
+				if err := s.keep(stopCtx, restart, c); err != nil {
 					failed(err)
 				}
 			}()
 		}
 	}
-	<-runCtx.Done()
+	for done := false; !done; {
+		select {
+		case <-runCtx.Done():
+			done = true
+		case <-s.Restart:
+			for _, r := range restarts {
+				select {
+				case r <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
 	for i := len(running) - 1; i >= 0; i-- {
 		running[i].stop()
 		running[i].wg.Wait()
@@ -121,16 +142,33 @@ func (s *Supervisor) Run(ctx context.Context, layers ...[]Child) error {
 	return context.Cause(runCtx)
 }
 
-// keep runs c until stop is done, restarting it after each exit.
-func (s *Supervisor) keep(stop context.Context, c Child) error {
+// keep runs c until stop is done, starting it again after each exit and
+// replacing it on each restart request.
+func (s *Supervisor) keep(stop context.Context, restart <-chan struct{}, c Child) error {
+	// Replaced starts finish their requests in the background.
+	var draining sync.WaitGroup
+	defer draining.Wait()
 	backoff := s.Policy.MinBackoff
 	everStable := false
 	quick := 0
 	for {
 		began := time.Now()
-		err := s.runOnce(stop, c)
-		if stop.Err() != nil {
-			return nil
+		p, err := s.start(c)
+		if err == nil {
+			select {
+			case err = <-p.exited:
+			case <-stop.Done():
+				s.stop(c, p)
+				return nil
+			case <-restart:
+				s.Log.Info("restarting", "child", c.Name, "pid", p.cmd.Process.Pid)
+				draining.Add(1)
+				go func() {
+					defer draining.Done()
+					s.stop(c, p)
+				}()
+				continue
+			}
 		}
 		ran := time.Since(began)
 		var killed *killedError
@@ -149,6 +187,7 @@ func (s *Supervisor) keep(stop context.Context, c Child) error {
 		case <-stop.Done():
 			return nil
 		case <-time.After(backoff):
+		case <-restart: // asked for a fresh start anyway: no need to wait
 		}
 		if ran < s.Policy.Stable {
 			backoff = min(2*backoff, s.Policy.MaxBackoff)
@@ -156,13 +195,19 @@ func (s *Supervisor) keep(stop context.Context, c Child) error {
 	}
 }
 
-// runOnce starts c and waits for it to exit, asking it to stop when stop is
-// done. It returns why the child exited.
-func (s *Supervisor) runOnce(stop context.Context, c Child) error {
+// proc is one start of a child.
+type proc struct {
+	cmd *exec.Cmd
+	// exited delivers why the process ended, once its output is flushed.
+	exited chan error
+}
+
+// start starts c with its listeners handed down.
+func (s *Supervisor) start(c Child) (*proc, error) {
 	cmd := c.Command()
 	files, env, err := listen.Handoff(c.Listeners)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(files) > 0 {
 		cmd.ExtraFiles = files
@@ -179,8 +224,6 @@ func (s *Supervisor) runOnce(stop context.Context, c Child) error {
 	stdout := &prefixWriter{mu: &s.outMu, w: s.Stdout, prefix: "[" + c.Name + "] "}
 	stderr := &prefixWriter{mu: &s.outMu, w: s.Stderr, prefix: "[" + c.Name + "] "}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	defer stdout.flush()
-	defer stderr.flush()
 	// A grandchild that keeps the output pipe open must not hang Wait.
 	cmd.WaitDelay = time.Second
 	err = cmd.Start()
@@ -188,28 +231,34 @@ func (s *Supervisor) runOnce(stop context.Context, c Child) error {
 		f.Close()
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.Log.Info("started", "child", c.Name, "pid", cmd.Process.Pid)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		return exitReason(err)
-	case <-stop.Done():
-	}
-	cmd.Process.Signal(c.Stop)
+	p := &proc{cmd: cmd, exited: make(chan error, 1)}
+	go func() {
+		err := cmd.Wait()
+		stdout.flush()
+		stderr.flush()
+		p.exited <- exitReason(err)
+	}()
+	return p, nil
+}
+
+// stop asks p to finish with c's Stop signal and kills it if it has not
+// within the grace period.
+func (s *Supervisor) stop(c Child, p *proc) {
+	p.cmd.Process.Signal(c.Stop)
 	timer := time.NewTimer(s.Policy.Grace)
 	defer timer.Stop()
 	select {
-	case err := <-exited:
-		s.Log.Info("stopped", "child", c.Name, "exit", exitReason(err))
-		return exitReason(err)
+	case err := <-p.exited:
+		s.Log.Info("stopped", "child", c.Name, "pid", p.cmd.Process.Pid, "exit", err)
+		return
 	case <-timer.C:
 	}
-	s.Log.Warn("did not stop in time; killing", "child", c.Name, "grace", s.Policy.Grace)
-	cmd.Process.Kill()
-	return exitReason(<-exited)
+	s.Log.Warn("did not stop in time; killing", "child", c.Name, "pid", p.cmd.Process.Pid, "grace", s.Policy.Grace)
+	p.cmd.Process.Kill()
+	<-p.exited
 }
 
 // exitReason turns Wait's result into something worth logging: nil for a

@@ -241,3 +241,45 @@ func getAfterKill(t *testing.T, sock string) string {
 	t.Fatalf("GET over %s: %v", sock, err)
 	return ""
 }
+
+func TestSupervisorRestartReplacesEachChildGracefully(t *testing.T) {
+	state := shortDir(t)
+	s := newSupervisor(testPolicy())
+	restart := make(chan struct{})
+	s.Restart = restart
+	a := socketChild(t, state, "a")
+	b := socketChild(t, state, "b")
+	stop := runInBackground(s, []Child{a}, []Child{b})
+	for _, name := range []string{"a", "b"} {
+		if got := getUnix(t, filepath.Join(state, name+".sock")); !strings.HasPrefix(got, name+" start 1 ") {
+			t.Fatalf("answer = %q, want the first start of %s", got, name)
+		}
+	}
+	restart <- struct{}{}
+	// The old start keeps accepting until its SIGTERM lands: ask until the
+	// new start answers. A request the old start accepted just as it began
+	// to shut down may fail (Go's http.Server drops a connection whose
+	// first request it reads after Shutdown began), so such failures are
+	// allowed here, but not a refused connection.
+	for _, name := range []string{"a", "b"} {
+		sock := filepath.Join(state, name+".sock")
+		got := ""
+		for i := 0; i < 1000 && !strings.HasPrefix(got, name+" start 2 "); i++ {
+			var err error
+			if got, err = tryGetUnix(sock); errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("connection refused during the restart of %s", name)
+			}
+		}
+		if !strings.HasPrefix(got, name+" start 2 ") {
+			t.Fatalf("%s never answered from its second start; last %q", name, got)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// Both starts of both children stopped gracefully.
+	stops := readLines(t, filepath.Join(state, "stops"))
+	if strings.Join(stops, " ") != "a b b a" && strings.Join(stops, " ") != "b a b a" {
+		t.Errorf("stops = %v, want the two replaced starts, then b before a", stops)
+	}
+}
