@@ -340,8 +340,9 @@ func (b *bench) header(ctx context.Context) string {
 		kinds[t.Kind] = true
 	}
 	var tools []string
-	// version keeps the first line of a tool's version output.
-	version := func(use bool, args ...string) {
+	// version keeps the first line of a tool's version output, less the
+	// banner around the version.
+	version := func(use bool, name string, args ...string) {
 		if !use {
 			return
 		}
@@ -350,12 +351,15 @@ func (b *bench) header(ctx context.Context) string {
 		line = strings.TrimPrefix(line, "nginx version: ")
 		line, _, _ = strings.Cut(line, " [epoll]")
 		line, _, _ = strings.Cut(line, " - https://")
+		if !strings.Contains(strings.ToLower(line), name) {
+			line = name + " " + line
+		}
 		tools = append(tools, strings.TrimSpace(line))
 	}
-	version(true, b.cfg.Wrk, "-v")
-	version(kinds[targets.Nginx], b.cfg.Nginx, "-v")
-	version(kinds[targets.Caddy], b.cfg.Caddy, "version")
-	version(kinds[targets.HAProxy], b.cfg.HAProxy, "-v")
+	version(true, "wrk", b.cfg.Wrk, "-v")
+	version(kinds[targets.Nginx], "nginx", b.cfg.Nginx, "-v")
+	version(kinds[targets.Caddy], "caddy", b.cfg.Caddy, "version")
+	version(kinds[targets.HAProxy], "haproxy", b.cfg.HAProxy, "-v")
 	fmt.Fprintf(&h, "# tools: %s; harness %s\n", strings.Join(tools, "; "), runtime.Version())
 	if kinds[targets.Wisp] {
 		commit := "unknown"

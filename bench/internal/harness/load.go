@@ -164,7 +164,8 @@ func (b *bench) loadPhase(ctx context.Context) error {
 	for _, t := range b.targets {
 		if p := running[t.Name]; p != nil {
 			hwm := b.proc.Status(b.proc.Tree(p.pid()), "VmHWM")
-			b.memoryOf(t.Name).PeakKB, b.memoryOf(t.Name).LargestKB, b.memoryOf(t.Name).Procs = hwm.SumKB, hwm.LargestKB, hwm.Procs
+			m := b.memoryOf(t.Name)
+			m.PeakKB, m.LargestKB, m.Procs = hwm.SumKB, hwm.LargestKB, hwm.Procs
 			b.procs.stop(p)
 		}
 	}
@@ -289,9 +290,6 @@ func (b *bench) measure(ctx context.Context, t targets.Target, p *proc, path str
 	d := m1.Sub(m0)
 	total := float64(max(1, d.Total()))
 	ours := float64(px1-px0+bk1-bk0+wrkCPU) / float64(procfs.ClockTick)
-	if t.Kind == targets.Direct {
-		ours = float64(bk1-bk0+wrkCPU) / float64(procfs.ClockTick)
-	}
 	run := results.Run{
 		Warmup: warm, Round: round, Path: path, Target: t.Name, Wrk: res,
 		ProxyCPU: px1 - px0, BackendCPU: bk1 - bk0, WrkCPU: wrkCPU,
