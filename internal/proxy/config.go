@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -22,6 +23,9 @@ type Config struct {
 	ErrorLog  LogTarget
 	sockets   []*listenSocket
 	upstreams []*upstream
+	// Warnings are what nginx logs at [warn] while loading, e.g. a
+	// conflicting server name; Run logs them once.
+	Warnings []string
 }
 
 // LogTarget is where error_log writes.
@@ -420,11 +424,12 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 			g.def = s
 		}
 		for _, n := range names {
-			if _, taken := g.exact[n]; !taken {
+			if other, taken := g.exact[n]; !taken {
 				g.exact[n] = s
+			} else if other != s {
+				// The first server keeps the name, as in nginx.
+				c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("conflicting server name %q on %s, ignored", n, key))
 			}
-			// A name already taken keeps its first server; nginx warns
-			// "conflicting server name" and so do we at startup (todo).
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -98,6 +99,12 @@ func (s *Server) Listen(ctx context.Context) error {
 		if err != nil {
 			for _, b := range ls {
 				b.Close()
+			}
+			var en syscall.Errno
+			if sock.network != "unix" && errors.As(err, &en) {
+				// nginx's wording; unix sockets keep internal/listen's
+				// message, which names the process holding a live socket.
+				return fmt.Errorf("bind() to %s failed %s", sock.address, errnoText(err))
 			}
 			return err
 		}

@@ -365,7 +365,9 @@ func (c *compiler) upstreamServer(d *ngxconf.Directive) ([]*peer, error) {
 
 // buildSockets decides which sockets to bind: one per wildcard port, with
 // the specific addresses of that port sharing it, plus every specific
-// address whose port has no wildcard, plus every unix path.
+// address whose port has no wildcard, plus every unix path. Addresses are
+// named as listen.ParseAddr names them, so that sockets handed over by
+// wisp up or systemd are found.
 func (c *compiler) buildSockets() {
 	wild := map[string]*listenSocket{} // "4:80" / "6:80"
 	fam := func(l listenAddr) string {
@@ -374,15 +376,15 @@ func (c *compiler) buildSockets() {
 		}
 		return "4:" + strconv.Itoa(l.port)
 	}
+	network := func(l listenAddr) string {
+		if l.v6 {
+			return "tcp6"
+		}
+		return "tcp4"
+	}
 	for _, l := range c.order {
 		if l.network == "tcp" && (l.ip == "" || l.ip == "::") {
-			s := &listenSocket{network: "tcp", address: l.key(), wildcard: c.groups[l.key()]}
-			if !l.v6 {
-				s.address = ":" + strconv.Itoa(l.port)
-				s.network = "tcp4"
-			} else {
-				s.network = "tcp6"
-			}
+			s := &listenSocket{network: network(l), address: l.key(), wildcard: c.groups[l.key()]}
 			wild[fam(l)] = s
 			c.cfg.sockets = append(c.cfg.sockets, s)
 		}
@@ -401,7 +403,7 @@ func (c *compiler) buildSockets() {
 				w.specific[l.ip] = g
 				continue
 			}
-			c.cfg.sockets = append(c.cfg.sockets, &listenSocket{network: "tcp", address: l.key(), wildcard: g})
+			c.cfg.sockets = append(c.cfg.sockets, &listenSocket{network: network(l), address: l.key(), wildcard: g})
 		}
 	}
 }

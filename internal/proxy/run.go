@@ -89,6 +89,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer closeLog()
 	log := slog.New(NewErrorLogHandler(logw, cfg.ErrorLog.Level))
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 	for _, d := range l.Source.Ignored {
 		log.Warn(fmt.Sprintf("%q directive is ignored by wisp in %s", d.Name, d.Pos))
 	}

@@ -360,3 +360,21 @@ func TestConfigErrorsNameFileAndLine(t *testing.T) {
 		}
 	}
 }
+
+func FuzzRequestParse(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("POST http://x/y?z HTTP/1.0\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc"))
+	f.Add([]byte("GET /%2e%2e/ HTTP/1.1\nHost: [::1]:8\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r request
+		r.reset()
+		err := r.parse(b)
+		if err == nil {
+			if r.headLen > len(b) {
+				t.Fatalf("headLen %d > %d", r.headLen, len(b))
+			}
+			c := &clientConn{req: r}
+			c.normalisedURI()
+		}
+	})
+}
