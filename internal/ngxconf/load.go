@@ -53,6 +53,21 @@ const maxIncludeDepth = 32
 // validates against the directive table (known name, allowed context,
 // argument count, duplicates, on/off flags). Errors are *Error.
 func Load(opts Options) (*Config, error) {
+	return load(opts, osFiles{})
+}
+
+// files is where Load reads: the file system, or memory in the fuzz tests.
+type files interface {
+	read(path string) ([]byte, error)
+	glob(pattern string) ([]string, error)
+}
+
+type osFiles struct{}
+
+func (osFiles) read(path string) ([]byte, error)      { return readConfFile(path) }
+func (osFiles) glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
+
+func load(opts Options, fs files) (*Config, error) {
 	if opts.ConfFile == "" {
 		return nil, &Error{Msg: "no configuration file given"}
 	}
@@ -74,12 +89,13 @@ func Load(opts Options) (*Config, error) {
 		conf = prefix + conf
 	}
 	l := &loader{
+		fs:         fs,
 		confPrefix: conf[:strings.LastIndexByte(conf, '/')+1],
 		cfg:        &Config{ConfFile: conf, Prefix: prefix},
 		dumped:     map[string]bool{},
 	}
 	main := &frame{ctx: ctxMain, out: &l.cfg.Main, seen: map[string]bool{}, top: true}
-	if data, err := readConfFile(conf); err == nil {
+	if data, err := fs.read(conf); err == nil {
 		main.bare = isBareSite(data)
 	}
 	if opts.Globals != "" {
@@ -100,6 +116,7 @@ func Load(opts Options) (*Config, error) {
 
 // loader holds the state of one Load.
 type loader struct {
+	fs         files
 	confPrefix string
 	cfg        *Config
 	dumped     map[string]bool
@@ -133,7 +150,7 @@ func (l *loader) parseFile(path string, at Pos, f *frame) error {
 	if len(l.including) >= maxIncludeDepth {
 		return Errorf(at, `includes nested deeper than %d levels at "%s"`, maxIncludeDepth, path)
 	}
-	data, err := readConfFile(path)
+	data, err := l.fs.read(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "read" {
@@ -265,11 +282,16 @@ func (l *loader) entry(lx *lexer, st stmt, f *frame) error {
 		return Errorf(pos, `unexpected "{"`)
 	}
 	d := newDirective(st, pos)
-	if d.Name == "include" && (f.entries != entriesTypes || len(d.Args) == 1) {
-		if len(d.Args) != 1 {
+	if d.Name == "include" {
+		// Each module's handler treats include its own way: types insists
+		// on one argument, map and geo include only a two-word line, the
+		// others take "include" as an ordinary key.
+		switch {
+		case f.entries == entriesTypes && len(d.Args) != 1:
 			return Errorf(pos, `invalid number of arguments in "include" directive`)
+		case f.entries == entriesTypes, len(d.Args) == 1 && (f.entries == entriesMap || f.entries == entriesGeo):
+			return l.include(d, f)
 		}
-		return l.include(d, f)
 	}
 	if msg := f.entries.check(d); msg != "" {
 		return Errorf(pos, "%s", msg)
@@ -403,7 +425,7 @@ func (l *loader) include(d *Directive, f *frame) error {
 	if !strings.ContainsAny(path, "*?[") {
 		return l.parseFile(path, d.Pos, f)
 	}
-	matches, err := filepath.Glob(path)
+	matches, err := l.fs.glob(path)
 	if err != nil {
 		return Errorf(d.Pos, `glob() "%s" failed (bad pattern)`, path)
 	}
