@@ -1,5 +1,7 @@
 package ngxconf
 
+import "bytes"
+
 // maxWord is nginx's NGX_CONF_BUFFER: the read buffer a single token (from
 // its first byte up to its terminator) must fit in.
 const maxWord = 4096
@@ -216,6 +218,9 @@ func (lx *lexer) next() (stmt, error) {
 // backslash, \t \r \n become control bytes, any other \x keeps both bytes
 // (which is what lets regexes such as \.php through).
 func unescape(b []byte) string {
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b)
+	}
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
 		if b[i] == '\\' && i+1 < len(b) {

@@ -129,7 +129,7 @@ type frame struct {
 	ctx     ctxMask
 	entries entryKind // non-zero: the block holds key/value lines, not directives
 	out     *[]*Directive
-	seen    map[string]bool // names set once at this level, for "is duplicate"
+	seen    map[string]bool // names set once at this level, for "is duplicate"; nil until needed
 	// top marks the main context. When bare (the main file has neither an
 	// http nor an events block), http-level directives found there are
 	// collected into wrap, a synthesized http block.
@@ -356,6 +356,9 @@ func (l *loader) directive(lx *lexer, st stmt, f *frame) error {
 		if f.seen[d.Name] {
 			return Errorf(pos, `"%s" directive is duplicate`, d.Name)
 		}
+		if f.seen == nil {
+			f.seen = map[string]bool{}
+		}
 		f.seen[d.Name] = true
 	}
 	if sp.args&argFlag != 0 {
@@ -382,7 +385,6 @@ func (l *loader) directive(lx *lexer, st stmt, f *frame) error {
 		ctx:       sp.inner(f.ctx),
 		entries:   sp.entries,
 		out:       &d.Block,
-		seen:      map[string]bool{},
 		inIgnored: ignored || f.inIgnored,
 	}
 	return l.parse(lx, inner, true)
@@ -425,9 +427,9 @@ func (l *loader) include(d *Directive, f *frame) error {
 	if !strings.ContainsAny(path, "*?[") {
 		return l.parseFile(path, d.Pos, f)
 	}
-	matches, err := l.fs.glob(path)
+	matches, err := l.globC(path)
 	if err != nil {
-		return Errorf(d.Pos, `glob() "%s" failed (bad pattern)`, path)
+		return Errorf(d.Pos, `glob() "%s" failed (%v)`, path, err)
 	}
 	for _, m := range matches {
 		if hidesDotfile(path, m) {
@@ -438,6 +440,17 @@ func (l *loader) include(d *Directive, f *frame) error {
 		}
 	}
 	return nil
+}
+
+// globC matches as glob(3) does where Go's syntax differs: "[!...]"
+// negates, and an unclosed "[" is an ordinary byte rather than an error.
+func (l *loader) globC(pattern string) ([]string, error) {
+	p := strings.ReplaceAll(pattern, "[!", "[^")
+	matches, err := l.fs.glob(p)
+	if errors.Is(err, filepath.ErrBadPattern) {
+		matches, err = l.fs.glob(strings.ReplaceAll(p, "[", `\[`))
+	}
+	return matches, err
 }
 
 // hidesDotfile reports whether glob(3) would have skipped match: Go's
