@@ -360,7 +360,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	conf := proxyConf{seen: map[string]bool{}}
 	s := &vserver{}
 	var listens []listenAddr
-	var names []string
+	var names []serverName
 	namesSet := false
 	var locs []*ngxconf.Directive
 	for _, d := range sd.Block {
@@ -376,11 +376,11 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 				return ngxconf.Errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
 			}
 			for _, n := range d.Args {
-				n = strings.ToLower(n)
-				if strings.ContainsAny(n, "*~") || strings.HasPrefix(n, ".") {
-					return ngxconf.Errorf(d.Pos, "wildcard and regex server names (%q) are not supported by wisp yet", n)
+				sn, err := parseServerName(n, d.Pos)
+				if err != nil {
+					return err
 				}
-				names = append(names, n)
+				names = append(names, sn)
 			}
 			namesSet = true
 		case "location":
@@ -394,9 +394,9 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 		}
 	}
 	if !namesSet {
-		names = []string{""}
+		names = []serverName{{text: ""}}
 	}
-	s.name = []byte(names[0])
+	s.name = []byte(strings.TrimPrefix(names[0].text, "."))
 	conf = conf.inherit(parent)
 	s.ka = keepalive{conf.kaTimeout, conf.kaRequests}
 	level, err := c.locations(locs, conf, "", false)
@@ -424,15 +424,89 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 			g.def = s
 		}
 		for _, n := range names {
-			if other, taken := g.exact[n]; !taken {
-				g.exact[n] = s
-			} else if other != s {
+			if !g.addName(n, s) {
 				// The first server keeps the name, as in nginx.
-				c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("conflicting server name %q on %s, ignored", n, key))
+				c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("conflicting server name %q on %s, ignored", n.text, key))
 			}
 		}
 	}
 	return nil
+}
+
+// serverName is one parsed server_name argument.
+type serverName struct {
+	text       string // lowercased as written ($server_name uses the first)
+	exact      string
+	head, tail string // wildcard parts, see wildName
+	re         *regexp.Regexp
+}
+
+// parseServerName validates a name as nginx does (§2.4).
+func parseServerName(n string, pos ngxconf.Pos) (serverName, error) {
+	if expr, ok := strings.CutPrefix(n, "~"); ok {
+		// nginx's quirk: caseless only when the pattern has an uppercase
+		// letter (hosts are lowercased before matching anyway).
+		if strings.ToLower(expr) != expr {
+			expr = "(?i)" + expr
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return serverName{}, ngxconf.Errorf(pos, "%s", err)
+		}
+		return serverName{text: n, re: re}, nil
+	}
+	n = strings.ToLower(n)
+	sn := serverName{text: n}
+	switch {
+	case strings.HasPrefix(n, "*.") && !strings.Contains(n[2:], "*"):
+		sn.head = n[1:]
+	case strings.HasPrefix(n, ".") && !strings.Contains(n, "*"):
+		sn.exact, sn.head = n[1:], n
+	case strings.HasSuffix(n, ".*") && !strings.Contains(n[:len(n)-2], "*"):
+		sn.tail = n[:len(n)-1]
+	case strings.Contains(n, "*"):
+		return sn, ngxconf.Errorf(pos, "invalid server name or wildcard %q", n)
+	default:
+		sn.exact = n
+	}
+	if (sn.head != "" && len(sn.head) < 2) || (sn.tail != "" && len(sn.tail) < 2) {
+		return sn, ngxconf.Errorf(pos, "server name %q is invalid", n)
+	}
+	return sn, nil
+}
+
+// addName registers n for s; false when the name is already taken by
+// another server of the group.
+func (g *vhostGroup) addName(n serverName, s *vserver) bool {
+	ok := true
+	if n.re != nil {
+		g.regexes = append(g.regexes, regexName{n.re, s})
+	}
+	if n.exact != "" || (n.head == "" && n.tail == "" && n.re == nil) {
+		if other, taken := g.exact[n.exact]; !taken {
+			g.exact[n.exact] = s
+		} else if other != s {
+			ok = false
+		}
+	}
+	add := func(list []wildName, part string) []wildName {
+		for _, w := range list {
+			if w.part == part {
+				ok = ok && w.s == s
+				return list
+			}
+		}
+		list = append(list, wildName{part, s})
+		slices.SortStableFunc(list, func(a, b wildName) int { return len(b.part) - len(a.part) })
+		return list
+	}
+	if n.head != "" {
+		g.heads = add(g.heads, n.head)
+	}
+	if n.tail != "" {
+		g.tails = add(g.tails, n.tail)
+	}
+	return ok
 }
 
 // listen parses one listen directive (§2.1).

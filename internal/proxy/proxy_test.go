@@ -155,3 +155,24 @@ server {
 		{name: "all peers down, no live upstreams", raw: none},
 	})
 }
+
+func TestWildcardAndRegexServerNamesMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "b.sock")
+	startEcho(t, sock, "echo")
+	loc := " location / { proxy_pass http://unix:" + sock + "; proxy_set_header X-S $server_name; }\n"
+	site := "server { listen LISTEN; server_name default.test;" + loc + "}\n" +
+		"server { listen LISTEN; server_name *.example.com;" + loc + "}\n" +
+		"server { listen LISTEN; server_name *.deep.example.com;" + loc + "}\n" +
+		"server { listen LISTEN; server_name www.example.*;" + loc + "}\n" +
+		"server { listen LISTEN; server_name .dot.test;" + loc + "}\n" +
+		"server { listen LISTEN; server_name ~^api\\d+\\.test$;" + loc + "}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	var cases []diffCase
+	for _, host := range []string{"a.example.com", "x.deep.example.com", "example.com", "www.example.org",
+		"www.example.com", "dot.test", "a.b.dot.test", "api12.test", "API7.test", "apix.test", "nothing.test"} {
+		cases = append(cases, diffCase{name: host, raw: "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"})
+	}
+	runDiff(t, nginxAddr, wispAddr, cases)
+}

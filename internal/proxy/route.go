@@ -13,14 +13,48 @@ type vhostGroup struct {
 	def   *vserver
 	// explicitDefault: def was named by default_server, not by order.
 	explicitDefault bool
+	heads, tails    []wildName // longest first
+	regexes         []regexName
 }
 
-// find selects the virtual server for a normalised host (nil: no host).
+// find selects the virtual server for a normalised host (nil: no host),
+// in nginx's order (§2.4): exact, longest leading wildcard, longest
+// trailing wildcard, first regex, then the default server.
 func (g *vhostGroup) find(host []byte) *vserver {
 	if s, ok := g.exact[string(host)]; ok {
 		return s
 	}
+	if len(host) == 0 {
+		return g.def
+	}
+	for _, w := range g.heads {
+		if len(host) > len(w.part) && string(host[len(host)-len(w.part):]) == w.part {
+			return w.s
+		}
+	}
+	for _, w := range g.tails {
+		if len(host) > len(w.part) && string(host[:len(w.part)]) == w.part {
+			return w.s
+		}
+	}
+	for _, r := range g.regexes {
+		if r.re.Match(host) {
+			return r.s
+		}
+	}
 	return g.def
+}
+
+// wildName is a wildcard server name: part is ".example.com" for
+// "*.example.com", or "www.example." for "www.example.*".
+type wildName struct {
+	part string
+	s    *vserver
+}
+
+type regexName struct {
+	re *regexp.Regexp
+	s  *vserver
 }
 
 // vserver is one compiled server block.
