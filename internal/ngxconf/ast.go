@@ -2,6 +2,24 @@
 // include expansion, the directive table and nginx-style errors with
 // file:line. It knows the language and which directives exist where; what
 // the directives mean is the proxy's business.
+//
+// The reference is Debian's nginx 1.22.1, and the tests compare messages
+// with it. Where this package departs from it, on purpose:
+//
+//   - A main file with neither an http nor an events block (a
+//     sites-available fragment such as the seed's igu.io) is accepted: its
+//     http-level directives are wrapped in a synthesized http block and no
+//     events block is required. nginx refuses such a file with `"server"
+//     directive is not allowed here`. A file with an http or events block is
+//     treated exactly as nginx does.
+//   - include cycles and nesting deeper than 32 levels are errors; nginx
+//     recurses until it runs out of file descriptors.
+//   - A FIFO or device named by include reads as empty (nginx reads as many
+//     bytes as fstat reports, so devices are empty there too, but it would
+//     block opening a FIFO).
+//   - Only the directives built into Debian's binary are known; those of its
+//     dynamic modules (stream, mail, geoip, image_filter, ...) are unknown,
+//     as they are to nginx without load_module.
 package ngxconf
 
 import "fmt"
