@@ -69,19 +69,30 @@ func Discover(dir, env, listenAddr string, getenv func(string) string, environ [
 		names = []string{demoName}
 	}
 	sites := make([]Site, 0, len(names))
-	byHost := map[string]string{}
 	for _, name := range names {
 		s, err := loadSite(dir, name, env, getenv, environ)
 		if err != nil {
 			return nil, err
 		}
-		if other, ok := byHost[s.Host()]; ok {
-			return nil, fmt.Errorf("sites %s and %s both have the host name %q in their url; the proxy could only ever reach the first", other, name, s.Host())
-		}
-		byHost[s.Host()] = name
 		sites = append(sites, s)
 	}
+	if err := checkHosts(sites); err != nil {
+		return nil, err
+	}
 	return sites, nil
+}
+
+// checkHosts refuses two sites with one host name: the proxy would only
+// ever route to the first.
+func checkHosts(sites []Site) error {
+	byHost := map[string]string{}
+	for _, s := range sites {
+		if other, ok := byHost[s.Host()]; ok {
+			return fmt.Errorf("sites %s and %s both have the host name %q in their url; the proxy could only ever reach the first", other, s.Name, s.Host())
+		}
+		byHost[s.Host()] = s.Name
+	}
+	return nil
 }
 
 // siteFolders lists the folders of dir holding config.<env>.json, sorted,

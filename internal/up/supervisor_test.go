@@ -156,7 +156,7 @@ func TestSupervisorKillsAChildThatIgnoresStop(t *testing.T) {
 	}
 }
 
-// lineWaiter closes seen when a line starting with want is written.
+// lineWaiter closes seen when a line containing want is written.
 type lineWaiter struct {
 	want string
 	seen chan struct{}
@@ -164,7 +164,7 @@ type lineWaiter struct {
 }
 
 func (w *lineWaiter) Write(b []byte) (int, error) {
-	if strings.HasPrefix(string(b), w.want) {
+	if strings.Contains(string(b), w.want) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return len(b), nil

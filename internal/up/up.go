@@ -35,6 +35,11 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	Log            *slog.Logger
 	Policy         Policy
+	// Reload, when it delivers (SIGHUP), re-reads the sites' configs,
+	// rewrites proxy.conf and replaces every child by a fresh start, as
+	// after an upgrade of the binary. A config that no longer loads is
+	// reported and the running children are left alone, as nginx does.
+	Reload <-chan os.Signal
 }
 
 // Run runs every site of o.Dir and the proxy in front of them until ctx
@@ -86,7 +91,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	listeners = append(listeners, frontL)
 	conf := filepath.Join(runDir(dir), "proxy.conf")
-	if err := os.WriteFile(conf, []byte(ProxyConfig(dir, o.Listen, sites)), 0o644); err != nil {
+	if err := writeFileAtomic(conf, ProxyConfig(dir, o.Listen, sites)); err != nil {
 		return err
 	}
 
@@ -108,12 +113,85 @@ func Run(ctx context.Context, o Options) error {
 		Stop: syscall.SIGTERM,
 	}
 	o.announce(sites)
-	sup := &Supervisor{Policy: o.Policy, Log: o.Log, Stdout: o.Stdout, Stderr: o.Stderr}
+	restart := make(chan struct{})
+	sup := &Supervisor{Policy: o.Policy, Log: o.Log, Stdout: o.Stdout, Stderr: o.Stderr, Restart: restart}
+	reloadCtx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
+	go func(current []Site) {
+		for {
+			select {
+			case <-reloadCtx.Done():
+				return
+			case <-o.Reload:
+			}
+			next, err := o.reload(dir, conf, current)
+			if err != nil {
+				o.Log.Error("reload failed; the running sites and proxy are unchanged", "err", err)
+				continue
+			}
+			current = next
+			select {
+			case restart <- struct{}{}:
+				fmt.Fprintln(o.Stdout, "wisp up: reloaded; restarting every site and the proxy")
+			case <-reloadCtx.Done():
+				return
+			}
+		}
+	}(sites)
 	err = sup.Run(ctx, children, []Child{proxy})
 	if errors.Is(err, ErrGaveUp) {
 		return fmt.Errorf("%w; its output above says why", err)
 	}
 	return err
+}
+
+// reload re-reads the configs of the running sites and rewrites the
+// proxy's config from them. Site folders added or removed since the start
+// are only reported: their sockets and processes come and go with a
+// restart of wisp up.
+func (o Options) reload(dir, conf string, running []Site) ([]Site, error) {
+	names, err := siteFolders(dir, o.Env)
+	if err != nil {
+		return nil, err
+	}
+	if now, before := strings.Join(names, " "), siteNames(running); now != before {
+		o.Log.Warn("site folders changed; restart wisp up to start or stop sites", "running", before, "found", now)
+	}
+	sites := make([]Site, len(running))
+	for i, s := range running {
+		if sites[i], err = loadSite(dir, s.Name, o.Env, o.Getenv, o.Environ); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkHosts(sites); err != nil {
+		return nil, err
+	}
+	for i, s := range sites {
+		if s.Perm != running[i].Perm {
+			if err := os.Chmod(s.Socket.Address, s.Perm); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return sites, writeFileAtomic(conf, ProxyConfig(dir, o.Listen, sites))
+}
+
+func siteNames(sites []Site) string {
+	names := make([]string, len(sites))
+	for i, s := range sites {
+		names[i] = s.Name
+	}
+	return strings.Join(names, " ")
+}
+
+// writeFileAtomic replaces path so that a proxy starting meanwhile reads
+// the old file or the new one, never half of one.
+func writeFileAtomic(path, data string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // command returns a builder of `wisp args...` run in dir, with wisp up's

@@ -174,16 +174,27 @@ func TestDiscoverRefusesWhatCannotWork(t *testing.T) {
 	}
 }
 
-// syncBuffer collects the output of concurrently running children.
+// syncBuffer collects the output of concurrently running children, and
+// copies it to any writers teed in later.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	tees []io.Writer
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, w := range s.tees {
+		w.Write(p)
+	}
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) tee(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tees = append(s.tees, w)
 }
 
 func (s *syncBuffer) String() string {
@@ -192,38 +203,64 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
-	dir := shortDir(t)
-	state := shortDir(t)
-	writeSite(t, dir, "a", `{"url": "http://a.example/"}`)
-	writeSite(t, dir, "b", `{"url": "http://b.example/", "server": {"socket": {"path": "/elsewhere.sock", "permissions": "0666"}}}`)
-	front := freeAddr(t)
-	var out syncBuffer
-	// Run announces the sites once their sockets exist.
+// runningUp is a Run in the background with stand-in children.
+type runningUp struct {
+	front      string
+	out        *syncBuffer
+	proxyReady *lineWaiter
+	reload     chan os.Signal
+	stop       func() error
+}
+
+// startRun runs the sites of dir, the children logging to state, and
+// returns once the sites are announced, that is once their sockets exist.
+func startRun(t *testing.T, dir, state string) *runningUp {
+	t.Helper()
+	r := &runningUp{
+		front: freeAddr(t),
+		out:   &syncBuffer{},
+		// The stand-in proxy says so once it handles SIGTERM.
+		proxyReady: &lineWaiter{want: "[proxy] ready", seen: make(chan struct{})},
+		reload:     make(chan os.Signal, 1),
+	}
 	announced := &lineWaiter{want: "wisp up: proxy on", seen: make(chan struct{})}
-	// The stand-in proxy says so once it handles SIGTERM.
-	proxyReady := &lineWaiter{want: "[proxy] ready", seen: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
 			Dir:     dir,
-			Listen:  front,
+			Listen:  r.front,
 			Env:     "production",
 			Exe:     os.Args[0],
 			Environ: append(os.Environ(), helperEnv+"=1", helperState+"="+state),
 			Getenv:  noEnv,
-			Stdout:  io.MultiWriter(&out, announced, proxyReady),
-			Stderr:  &out,
-			Log:     slog.New(slog.DiscardHandler),
+			Stdout:  io.MultiWriter(r.out, announced, r.proxyReady),
+			Stderr:  r.out,
+			Log:     slog.New(slog.NewTextHandler(r.out, nil)),
 			Policy:  testPolicy(),
+			Reload:  r.reload,
 		})
 	}()
+	r.stop = func() error {
+		<-r.proxyReady.seen
+		cancel()
+		return <-done
+	}
 	select {
 	case <-announced.seen:
 	case err := <-done:
-		t.Fatalf("Run ended before announcing the sites: %v\n%s", err, out.String())
+		t.Fatalf("Run ended before announcing the sites: %v\n%s", err, r.out.String())
 	}
+	return r
+}
+
+func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
+	dir := shortDir(t)
+	state := shortDir(t)
+	writeSite(t, dir, "a", `{"url": "http://a.example/"}`)
+	writeSite(t, dir, "b", `{"url": "http://b.example/", "server": {"socket": {"path": "/elsewhere.sock", "permissions": "0666"}}}`)
+	r := startRun(t, dir, state)
+	front, out := r.front, r.out
 	run := filepath.Join(dir, "run")
 	for _, tc := range []struct {
 		site string
@@ -248,9 +285,7 @@ func TestRunServesEverySiteOnItsSocketAndCleansUp(t *testing.T) {
 			t.Errorf("proxy.conf lacks %q:\n%s", want, conf)
 		}
 	}
-	<-proxyReady.seen
-	cancel()
-	if err := <-done; err != nil {
+	if err := r.stop(); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"http://a.example/", "http://b.example/", "http://" + front + "/"} {
@@ -316,5 +351,53 @@ func TestRunGivesUpWhenTheBinaryCannotRun(t *testing.T) {
 	})
 	if !errors.Is(err, ErrGaveUp) || !strings.Contains(err.Error(), "/nonexistent/wisp") {
 		t.Fatalf("Run = %v, want ErrGaveUp naming the binary", err)
+	}
+}
+
+func TestRunReloadRewritesTheProxyConfigAndRestartsEverything(t *testing.T) {
+	dir := shortDir(t)
+	state := shortDir(t)
+	writeSite(t, dir, "a", `{"url": "http://a.example/"}`)
+	r := startRun(t, dir, state)
+	sock := filepath.Join(dir, "run", "a.sock")
+	if got := getUnix(t, sock); !strings.HasPrefix(got, "a start 1 ") {
+		t.Fatalf("answer = %q", got)
+	}
+	<-r.proxyReady.seen
+	failed := &lineWaiter{want: "reload failed", seen: make(chan struct{})}
+	reloaded := &lineWaiter{want: "wisp up: reloaded", seen: make(chan struct{})}
+	r.out.tee(failed)
+	r.out.tee(reloaded)
+
+	// A broken config is reported and changes nothing ...
+	writeSite(t, dir, "a", `{"url": "http://a2.example/",}`)
+	r.reload <- syscall.SIGHUP
+	<-failed.seen
+	// ... which the next, good, reload shows: the site restarts only once.
+	writeSite(t, dir, "a", `{"url": "http://a2.example/", "server": {"socket": {"permissions": "0600"}}}`)
+	newProxy := &lineWaiter{want: "[proxy] ready", seen: make(chan struct{})}
+	r.out.tee(newProxy)
+	r.reload <- syscall.SIGHUP
+	<-reloaded.seen
+	<-newProxy.seen
+	got := ""
+	for i := 0; i < 1000 && !strings.HasPrefix(got, "a start 2 "); i++ {
+		got, _ = tryGetUnix(sock)
+	}
+	if !strings.HasPrefix(got, "a start 2 ") {
+		t.Fatalf("site never answered from its second start; last %q", got)
+	}
+	conf, err := os.ReadFile(filepath.Join(dir, "run", "proxy.conf"))
+	if err != nil || !strings.Contains(string(conf), "server_name a2.example;") {
+		t.Errorf("proxy.conf not rewritten from the new url (%v):\n%s", err, conf)
+	}
+	if fi, err := os.Lstat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode not updated to 0600: %v %v", fi.Mode(), err)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if starts := readLines(t, filepath.Join(state, "proxy.starts")); starts[0] != "2" {
+		t.Errorf("proxy started %s times, want twice", starts[0])
 	}
 }
