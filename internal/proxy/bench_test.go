@@ -1,7 +1,15 @@
 package proxy
 
 import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
+
+	"wisp/internal/ngxconf"
 )
 
 const benchHead = "GET /blog/some-post/?utm=1 HTTP/1.1\r\nHost: igu.io\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/120.0\r\n" +
@@ -60,5 +68,86 @@ server {
 		s, loc := route(g, c.req.host, uri)
 		ec := evalCtx{req: &c.req, conn: c, server: s, uri: uri, requestURI: c.req.target, handler: loc.handler}
 		out = c.appendUpstreamHead(out[:0], loc.handler, &ec, -1)
+	}
+}
+
+// benchBackend answers every request with a fixed 60-byte body and keeps
+// connections alive, like proxybench's /small.
+func benchBackend(b *testing.B, sock string) {
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := strings.Repeat("x", 60)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, body)
+	})}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+}
+
+// BenchmarkProxyRoundTrip is the whole engine in process: one keep-alive
+// client connection, requests one after another, through wisp to a Go
+// backend on a unix socket, with and without upstream keepalive.
+func BenchmarkProxyRoundTrip(b *testing.B) {
+	for _, ka := range []bool{false, true} {
+		name := "upstream-close"
+		if ka {
+			name = "upstream-keepalive"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			sock := dir + "/b.sock"
+			benchBackend(b, sock)
+			d := func(name string, args ...string) *ngxconf.Directive {
+				return &ngxconf.Directive{Name: name, Args: args}
+			}
+			blk := func(name string, args []string, body ...*ngxconf.Directive) *ngxconf.Directive {
+				x := d(name, args...)
+				x.Block, x.IsBlock = body, true
+				return x
+			}
+			up := blk("upstream", []string{"app"}, d("server", "unix:"+sock))
+			loc := blk("location", []string{"/"}, d("proxy_pass", "http://app"))
+			if ka {
+				up.Block = append(up.Block, d("keepalive", "8"))
+				loc.Block = append(loc.Block, d("proxy_http_version", "1.1"), d("proxy_set_header", "Connection", ""))
+			}
+			cfg, err := Compile(context.Background(), []*ngxconf.Directive{blk("http", nil, up, blk("server", nil, d("listen", "80"), loc))}, CompileOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			addr, stop := serveConfig(b, cfg)
+			defer stop()
+			var c net.Conn
+			var br *bufio.Reader
+			dial := func() {
+				var err error
+				if c, err = net.Dial("tcp", addr); err != nil {
+					b.Fatal(err)
+				}
+				br = bufio.NewReader(c)
+			}
+			dial()
+			defer func() { c.Close() }()
+			req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.Close { // keepalive_requests reached, as wrk sees it too
+					c.Close()
+					dial()
+				}
+			}
+		})
 	}
 }

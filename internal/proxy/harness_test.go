@@ -205,7 +205,7 @@ func startWisp(t *testing.T, dir, site string) (string, func()) {
 	return serveConfig(t, cfg)
 }
 
-func serveConfig(t *testing.T, cfg *Config) (string, func()) {
+func serveConfig(t testing.TB, cfg *Config) (string, func()) {
 	t.Helper()
 	open := func(ctx context.Context, network, address string) (net.Listener, error) {
 		var lc net.ListenConfig
@@ -215,6 +215,9 @@ func serveConfig(t *testing.T, cfg *Config) (string, func()) {
 		return lc.Listen(ctx, network, address)
 	}
 	var logs bytes.Buffer
+	if testing.Verbose() {
+		t.Cleanup(func() { t.Log(logs.String()) })
+	}
 	srv := NewServer(cfg, ServerOptions{Token: "nginx/1.22.1", Listen: open, Drain: 2 * time.Second,
 		Log: slog.New(NewErrorLogHandler(&syncWriter{w: &logs}, slog.LevelInfo))})
 	ctx, cancel := context.WithCancel(context.Background())
