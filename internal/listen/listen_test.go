@@ -506,3 +506,33 @@ func TestAdoptRefusesADescriptorThatIsNotAListeningSocket(t *testing.T) {
 		t.Errorf("the non-socket descriptor was closed: %v", err)
 	}
 }
+
+func TestListenUnixBindsInPlaceWhenTheTemporaryNameIsTooLong(t *testing.T) {
+	base := filepath.Dir(sockPath(t, "x"))
+	// The socket path fits in sun_path; the temporary name beside it does not.
+	dir := filepath.Join(base, strings.Repeat("d", maxUnixPath-len(base)-len("/a.sock")-1))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "a.sock")
+	staleSocket(t, path)
+	l, err := bind(context.Background(), mustUnix(t, path), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode() != fs.ModeSocket|0o600 {
+		t.Errorf("mode = %v, %v; want %v", fi.Mode(), err, fs.ModeSocket|0o600)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("socket does not answer: %v", err)
+	}
+	c.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("socket file still there after Close: %v", err)
+	}
+}
