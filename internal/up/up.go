@@ -117,32 +117,36 @@ func Run(ctx context.Context, o Options) error {
 	sup := &Supervisor{Policy: o.Policy, Log: o.Log, Stdout: o.Stdout, Stderr: o.Stderr, Restart: restart}
 	reloadCtx, stopReloads := context.WithCancel(ctx)
 	defer stopReloads()
-	go func(current []Site) {
-		for {
-			select {
-			case <-reloadCtx.Done():
-				return
-			case <-o.Reload:
-			}
-			next, err := o.reload(dir, conf, current)
-			if err != nil {
-				o.Log.Error("reload failed; the running sites and proxy are unchanged", "err", err)
-				continue
-			}
-			current = next
-			select {
-			case restart <- struct{}{}:
-				fmt.Fprintln(o.Stdout, "wisp up: reloaded; restarting every site and the proxy")
-			case <-reloadCtx.Done():
-				return
-			}
-		}
-	}(sites)
+	go o.reloads(reloadCtx, dir, conf, sites, restart)
 	err = sup.Run(ctx, children, []Child{proxy})
 	if errors.Is(err, ErrGaveUp) {
 		return fmt.Errorf("%w; its output above says why", err)
 	}
 	return err
+}
+
+// reloads serves o.Reload until ctx is done: each signal that reloads
+// cleanly restarts the children.
+func (o Options) reloads(ctx context.Context, dir, conf string, sites []Site, restart chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.Reload:
+		}
+		next, err := o.reload(dir, conf, sites)
+		if err != nil {
+			o.Log.Error("reload failed; the running sites and proxy are unchanged", "err", err)
+			continue
+		}
+		sites = next
+		select {
+		case restart <- struct{}{}:
+			fmt.Fprintln(o.Stdout, "wisp up: reloaded; restarting every site and the proxy")
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // reload re-reads the configs of the running sites and rewrites the
