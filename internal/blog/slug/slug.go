@@ -32,8 +32,8 @@ func Make(text string, kind Kind) string {
 		switch {
 		case r == '\'' || r == '’' || r == '‘':
 			// apostrophes vanish: "it's" -> "its"
-		case unicode.Is(unicode.Cf, r):
-			// invisible formatting characters vanish
+		case unicode.Is(unicode.Cf, r) || (unicode.IsControl(r) && !unicode.IsSpace(r)):
+			// invisible formatting and control characters vanish
 		case r == '£' || unicode.IsSpace(r) || strings.ContainsRune(reserved, r):
 			b.WriteByte('-')
 		case r < 0x80:

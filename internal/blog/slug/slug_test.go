@@ -25,6 +25,8 @@ func TestMakeFollowsGhostRules(t *testing.T) {
 		{"internal tags get hash prefix", "#Internal", Tag, "hash-internal"},
 		{"hash on a post is not special", "#Internal", Post, "internal"},
 		{"keeps digits and underscores", "Go 1_26", Post, "go-1_26"},
+		{"drops control characters", "a\x01b\x00c\u200bd", Post, "abcd"},
+		{"tabs and newlines are spaces", "a\tb\nc", Post, "a-b-c"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
