@@ -72,8 +72,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fs.IntVar(&cfg.ExtraRounds, "extra-rounds", 3, "at most this many extra rounds re-run cells whose runs were disturbed")
 	paths := fs.String("paths", "/small,/page,/big", "comma-separated paths: /small (60 B), /page (16 KiB), /big (1 MiB), /echo (POST 4 KiB)")
 	names := fs.String("targets", "direct,wisp,wisp-tcp,nginx-ka,nginx-noka,nginx-tcp-ka,nginx-tcp-noka,caddy,haproxy",
-		"comma-separated targets")
-	fs.IntVar(&cfg.BasePort, "base-port", 18280, "first of the 10 loopback ports used (backend TCP, then the targets)")
+		"comma-separated targets (also: wisp-noka)")
+	fs.IntVar(&cfg.BasePort, "base-port", 18280, "first of the 11 loopback ports used (backend TCP, then the targets)")
 	fs.IntVar(&cfg.IdleConns, "idle-conns", 2000, "idle keep-alive client connections in the memory test")
 	fs.IntVar(&cfg.IdleReps, "idle-reps", 3, "repetitions of the memory test per target")
 	fs.BoolVar(&cfg.SkipLoad, "skip-load", false, "skip the wrk load phase")

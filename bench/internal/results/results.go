@@ -258,6 +258,8 @@ func (rep Report) writeThroughput(w io.Writer, cells map[Key]Cell) {
 func comparisons() [][3]string {
 	return [][3]string{
 		{"wisp", "wisp-tcp", "wisp: UDS vs TCP upstream, keepalive 32"},
+		{"wisp", "wisp-noka", "wisp UDS: keepalive 32 vs none (seed-style)"},
+		{"wisp-noka", "nginx-noka", "wisp vs nginx, UDS, no upstream keepalive"},
 		{"nginx-ka", "nginx-tcp-ka", "nginx: UDS vs TCP upstream, keepalive 32"},
 		{"nginx-noka", "nginx-tcp-noka", "nginx: UDS vs TCP upstream, no keepalive"},
 		{"nginx-ka", "nginx-noka", "nginx UDS: keepalive 32 vs none (seed-style)"},

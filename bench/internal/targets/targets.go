@@ -46,6 +46,8 @@ const (
 	offWisp
 	offWispTCP
 	offGoBackend
+	offWispNoKA
+	offLast = offWispNoKA
 )
 
 // Catalog is every target in report order, with ports counted from base.
@@ -54,6 +56,7 @@ func Catalog(base int) []Target {
 		{Name: "direct", Kind: Direct, Port: base},
 		{Name: "wisp", Kind: Wisp, Port: base + offWisp, KeepAlive: true},
 		{Name: "wisp-tcp", Kind: Wisp, Port: base + offWispTCP, TCPUpstream: true, KeepAlive: true},
+		{Name: "wisp-noka", Kind: Wisp, Port: base + offWispNoKA},
 		{Name: "nginx-ka", Kind: Nginx, Port: base + offNginxKA, KeepAlive: true},
 		{Name: "nginx-noka", Kind: Nginx, Port: base + offNginxNoKA},
 		{Name: "nginx-tcp-ka", Kind: Nginx, Port: base + offNginxTCPKA, TCPUpstream: true, KeepAlive: true},
@@ -72,7 +75,7 @@ func IdleReference(base int) Target {
 // Ports is every port the targets and the backend use.
 func Ports(base int) []int {
 	out := []int{}
-	for off := 0; off <= offGoBackend; off++ {
+	for off := 0; off <= offLast; off++ {
 		out = append(out, base+off)
 	}
 	return out

@@ -81,6 +81,8 @@ func TestNginxConfigVariants(t *testing.T) {
 		// nginx's process plumbing.
 		{"wisp", "unix:/s.sock", []string{"server unix:/s.sock;", "keepalive 32;", "proxy_http_version 1.1;", "listen 127.0.0.1:1;"},
 			[]string{"lock_file", "temp_path", "worker_rlimit_nofile"}},
+		{"wisp-noka", "unix:/s.sock", []string{"server unix:/s.sock;", "X-Forwarded-For"},
+			[]string{"keepalive 32", "proxy_http_version", "lock_file"}},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			conf := NginxConfig(find(t, tc.target), "127.0.0.1:1", tc.upstream, "/run/x")
