@@ -34,7 +34,9 @@ func writeTree(t *testing.T, files tree) string {
 	return dir
 }
 
-var emergLine = regexp.MustCompile(`\[(?:emerg|crit)\] (?:\d+#\d+: )?(.*)`)
+// The message runs to nginx's closing "configuration file ... test failed"
+// line, since a value quoted in it may hold newlines.
+var emergLine = regexp.MustCompile(`(?s)\[(?:emerg|crit)\] (?:\d+#\d+: )?(.*?)\n(?:nginx: configuration file|$)`)
 
 // baseGlobals keeps the real nginx off system paths; Load gets the same
 // string, so both parse exactly the same directives.
