@@ -3,36 +3,46 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Settings are the site settings as key/value strings (Ghost stores
 // arrays and objects JSON-encoded in the same column).
-type Settings map[string]string
+type Settings struct {
+	Values map[string]string
+	// UpdatedAt is the latest change to any setting, so pages can include
+	// it in their Last-Modified.
+	UpdatedAt time.Time
+}
 
 // Get returns the value of key, or def when it is unset or empty.
 func (s Settings) Get(key, def string) string {
-	if v := s[key]; v != "" {
+	if v := s.Values[key]; v != "" {
 		return v
 	}
 	return def
 }
 
-const settingsSQL = `SELECT key, value FROM settings`
+const settingsSQL = `SELECT key, value, updated_at FROM settings`
 
 // Settings reads every setting.
 func (s *Store) Settings(ctx context.Context) (Settings, error) {
 	rows, err := s.stmts.settings.QueryContext(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
+		return Settings{}, fmt.Errorf("settings: %w", err)
 	}
 	defer rows.Close()
-	out := Settings{}
+	out := Settings{Values: map[string]string{}}
 	for rows.Next() {
 		var k, v string
-		if err := rows.Scan(&k, nullable{&v}); err != nil {
-			return nil, fmt.Errorf("settings: %w", err)
+		var updated time.Time
+		if err := rows.Scan(&k, nullable{&v}, nullTime{&updated}); err != nil {
+			return Settings{}, fmt.Errorf("settings: %w", err)
 		}
-		out[k] = v
+		out.Values[k] = v
+		if updated.After(out.UpdatedAt) {
+			out.UpdatedAt = updated
+		}
 	}
 	return out, rows.Err()
 }

@@ -317,7 +317,7 @@ func (h *Handler) renderIndex(ctx context.Context, n int) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	site, err := h.siteView(ctx)
+	site, modified, err := h.siteView(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +328,6 @@ func (h *Handler) renderIndex(ctx context.Context, n int) (*page, error) {
 	if n < pages {
 		data.Pagination.Next = h.pageURL(n + 1)
 	}
-	var modified time.Time
 	for _, p := range posts {
 		data.Posts = append(data.Posts, h.postView(p, excerptRunes))
 		modified = later(modified, p.UpdatedAt)
@@ -344,7 +343,7 @@ func (h *Handler) renderPost(ctx context.Context, slug string) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	site, err := h.siteView(ctx)
+	site, settingsChanged, err := h.siteView(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +359,7 @@ func (h *Handler) renderPost(ctx context.Context, slug string) (*page, error) {
 	if p.Type == store.TypePage {
 		tmpl = "page"
 	}
-	return h.renderPage(tmpl, theme.PostPage{Site: site, Post: view, Canonical: canonical}, http.StatusOK, p.UpdatedAt)
+	return h.renderPage(tmpl, theme.PostPage{Site: site, Post: view, Canonical: canonical}, http.StatusOK, later(p.UpdatedAt, settingsChanged))
 }
 
 func later(a, b time.Time) time.Time {
@@ -402,10 +401,12 @@ func (h *Handler) abs(rel string) string {
 	return h.site.Scheme + "://" + h.site.Host + h.subdir + rel
 }
 
-func (h *Handler) siteView(ctx context.Context) (theme.Site, error) {
+// siteView returns what every page shows of the site, and when the
+// settings behind it last changed.
+func (h *Handler) siteView(ctx context.Context) (theme.Site, time.Time, error) {
 	s, err := h.src.Settings(ctx)
 	if err != nil {
-		return theme.Site{}, err
+		return theme.Site{}, time.Time{}, err
 	}
 	return theme.Site{
 		Title:       s.Get("title", "Wisp"),
@@ -413,7 +414,7 @@ func (h *Handler) siteView(ctx context.Context) (theme.Site, error) {
 		URL:         h.abs("/"),
 		Lang:        s.Get("locale", "en"),
 		AccentColor: s.Get("accent_color", "#FF1A75"),
-	}, nil
+	}, s.UpdatedAt, nil
 }
 
 func (h *Handler) postView(p store.Post, excerpt int) theme.Post {
@@ -474,7 +475,7 @@ func (h *Handler) render404(ctx context.Context) ([]byte, error) {
 	if pg, ok := h.cache.get(gen, notFoundKey); ok {
 		return pg.body, nil
 	}
-	site, err := h.siteView(ctx)
+	site, _, err := h.siteView(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -240,3 +240,30 @@ func TestNewRejectsBadSiteURL(t *testing.T) {
 		}
 	}
 }
+
+func TestSettingsChangeMovesLastModified(t *testing.T) {
+	clock := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ghost.db"), store.Options{Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := New(st, Options{URL: "http://example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := do(h, "GET", "/")
+	clock = clock.Add(time.Hour)
+	if err := st.SetSetting(context.Background(), "site", "title", "Renamed"); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/", "/welcome/"} {
+		after := do(h, "GET", path, "If-Modified-Since", before.Header().Get("Last-Modified"))
+		if after.Code != 200 || !strings.Contains(after.Body.String(), "Renamed") {
+			t.Errorf("%s after a title change: %d, renamed=%v", path, after.Code, strings.Contains(after.Body.String(), "Renamed"))
+		}
+		if got := after.Header().Get("Last-Modified"); got != clock.Format(http.TimeFormat) {
+			t.Errorf("%s Last-Modified = %q, want %q", path, got, clock.Format(http.TimeFormat))
+		}
+	}
+}
