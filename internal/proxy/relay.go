@@ -232,11 +232,19 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		}
 	}
 	if err == nil {
-		err = bw.Flush()
+		if ferr := bw.Flush(); ferr != nil {
+			err = clientWriteError{ferr}
+		}
 	}
 	if err != nil {
 		keepClient = false
-		c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
+		var cw clientWriteError
+		if errors.As(err, &cw) {
+			// A client that goes away is routine: nginx logs it at info.
+			c.srv.log.Info("writev() failed "+errnoText(cw.err)+" while sending to client", c.logCtxPeer(ec, uc.peer)...)
+		} else {
+			c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
+		}
 	}
 	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody)
 	uc.requests++
@@ -267,7 +275,7 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 				bw.WriteString("\r\n")
 			}
 			if _, err := bw.Write(buf[:n]); err != nil {
-				return err
+				return clientWriteError{err}
 			}
 			if chunked {
 				bw.WriteString("\r\n")
@@ -289,6 +297,12 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 }
 
 func (a *attemptError) asError() error { return errors.New(a.msg) }
+
+// clientWriteError marks a failure to write to the client, as opposed to
+// one reading the upstream.
+type clientWriteError struct{ err error }
+
+func (e clientWriteError) Error() string { return e.err.Error() }
 
 // limitedReader is io.LimitReader that reports a short body as
 // io.ErrUnexpectedEOF and needs no allocation per call site.
