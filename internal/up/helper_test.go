@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -129,7 +130,9 @@ func appendLine(path, line string) error {
 // helperCommand builds a child running the helper with extra environment.
 func helperCommand(state, name string, env ...string) func() *exec.Cmd {
 	return func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], name)
+		// Should the helper's environment be lost, the test binary runs no
+		// test rather than all of them again.
+		cmd := exec.Command(os.Args[0], "-test.run=^$", name)
 		cmd.Env = append(os.Environ(), append(env, helperEnv+"=1", helperState+"="+state, helperName+"="+name)...)
 		return cmd
 	}
@@ -146,7 +149,8 @@ func getUnix(t *testing.T, path string) string {
 }
 
 func tryGetUnix(path string) (string, error) {
-	client := &http.Client{Transport: &http.Transport{
+	// The timeout only bounds a test whose child never comes up.
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer

@@ -211,7 +211,8 @@ func (s *Supervisor) start(c Child) (*proc, error) {
 	}
 	if len(files) > 0 {
 		cmd.ExtraFiles = files
-		cmd.Env = append(cmd.Env, env)
+		// Environ, not Env: a nil Env means the parent's, which must stay.
+		cmd.Env = append(cmd.Environ(), env)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// Its own process group: a Ctrl+C at the terminal reaches only wisp

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -281,5 +283,26 @@ func TestSupervisorRestartReplacesEachChildGracefully(t *testing.T) {
 	stops := readLines(t, filepath.Join(state, "stops"))
 	if strings.Join(stops, " ") != "a b b a" && strings.Join(stops, " ") != "b a b a" {
 		t.Errorf("stops = %v, want the two replaced starts, then b before a", stops)
+	}
+}
+
+func TestSupervisorKeepsTheInheritedEnvironmentOfACommandWithoutEnv(t *testing.T) {
+	state := shortDir(t)
+	site := socketChild(t, state, "site")
+	// The child learns everything from the environment it inherits: a nil
+	// Env must still mean this process's environment once the listeners
+	// are added to it.
+	t.Setenv(helperEnv, "1")
+	t.Setenv(helperState, state)
+	t.Setenv(helperName, "site")
+	t.Setenv(socketEnv, filepath.Join(state, "site.sock"))
+	// Should the environment be lost, the test binary runs no test.
+	site.Command = func() *exec.Cmd { return exec.Command(os.Args[0], "-test.run=^$") }
+	stop := runInBackground(newSupervisor(testPolicy()), []Child{site})
+	if got := getUnix(t, filepath.Join(state, "site.sock")); !strings.HasPrefix(got, "site start 1 ") {
+		t.Errorf("answer = %q", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }
