@@ -111,7 +111,7 @@ type bench struct {
 // Run runs the benchmark and writes the tables to stdout and, with the raw
 // data, the configs and the plot, to cfg.Out. Every process it starts is
 // stopped before it returns, also when ctx is cancelled (Ctrl-C).
-func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) (err error) {
+func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -121,7 +121,14 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) (e
 	}
 	b := &bench{cfg: cfg, log: log, proc: procfs.System(), targets: sel,
 		launch: map[string]*targets.Launch{}, memory: map[string]*results.Memory{}}
-	defer b.procs.stopAll()
+	// One deferred step, in this order: the processes use the work
+	// directory (the socket, nginx's run files) until they are stopped.
+	defer func() {
+		b.procs.stopAll()
+		if b.work != "" {
+			os.RemoveAll(b.work)
+		}
+	}()
 
 	unlock, err := lock()
 	if err != nil {
@@ -137,7 +144,6 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) (e
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
-	defer os.RemoveAll(b.work)
 
 	header := b.header(ctx)
 	fmt.Fprint(stdout, header)
@@ -241,10 +247,8 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := os.Chmod(b.work, 0o755); err != nil {
 		return err
 	}
-	for _, d := range []string{"bin", "logs", "raw"} {
-		if err := os.MkdirAll(filepath.Join(b.work, d), 0o755); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(filepath.Join(b.work, "bin"), 0o755); err != nil {
+		return err
 	}
 	// wrk's script for POST /echo: a 4 KiB body.
 	lua := "wrk.method = \"POST\"\nwrk.body = string.rep(\"x\", 4096)\nwrk.headers[\"Content-Type\"] = \"application/octet-stream\"\n"
@@ -254,8 +258,12 @@ func (b *bench) setup(ctx context.Context) error {
 	if cfg.Out == "" {
 		cfg.Out = filepath.Join(os.TempDir(), "wisp-bench", "results-"+time.Now().Format("20060102-150405"))
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Out, "configs"), 0o755); err != nil {
-		return err
+	// The processes' output stays with the results: the work directory is
+	// removed at the end.
+	for _, d := range []string{"configs", "logs", "raw"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Out, d), 0o755); err != nil {
+			return err
+		}
 	}
 	if kinds[targets.Wisp] && cfg.WispBin == "" {
 		if cfg.WispBin, err = buildWisp(ctx, cfg.RepoDir, filepath.Join(b.work, "bin", "wisp"), b.log); err != nil {
@@ -314,7 +322,7 @@ func copyFile(src, dst string) error {
 
 func (b *bench) startBackend(ctx context.Context) error {
 	args := []string{b.cfg.Self, "backend", "-uds", b.env.Sock, "-tcp", b.env.BackendAddr}
-	p, err := b.procs.start("backend", args, nil, filepath.Join(b.work, "logs", "backend.log"))
+	p, err := b.procs.start("backend", args, nil, filepath.Join(b.cfg.Out, "logs", "backend.log"))
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func (b *bench) startTarget(ctx context.Context, t targets.Target, tag string) (
 	if l == nil {
 		return nil, nil
 	}
-	p, err := b.procs.start(t.Name, l.Args, l.Env, filepath.Join(b.work, "logs", t.Name+tag+".log"))
+	p, err := b.procs.start(t.Name, l.Args, l.Env, filepath.Join(b.cfg.Out, "logs", t.Name+tag+".log"))
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,6 @@ func (b *bench) measure(ctx context.Context, t targets.Target, p *proc, path str
 		phase = "warm"
 	}
 	raw := filepath.Join(b.cfg.Out, "raw", fmt.Sprintf("%s-%s-%s.txt", phase, t.Name, strings.TrimPrefix(path, "/")))
-	_ = os.MkdirAll(filepath.Dir(raw), 0o755)
 	_ = os.WriteFile(raw, out, 0o644)
 	res, err := wrkparse.Parse(string(out))
 	if err != nil {
