@@ -19,6 +19,7 @@ func run(target, path string, round int, rps float64, noise float64) Run {
 func TestSummarize(t *testing.T) {
 	failed := run("a", "/small", 4, 999999, 0)
 	failed.Wrk.ReadErrors = 5
+	empty := run("a", "/small", 5, 0, 0) // wrk ran, nothing completed
 	warm := run("a", "/small", 0, 1, 0)
 	warm.Warmup = true
 	for _, tc := range []struct {
@@ -41,6 +42,9 @@ func TestSummarize(t *testing.T) {
 		{"runs with errors never count, but their errors do",
 			[]Run{run("a", "/small", 1, 100, 0), run("a", "/small", 2, 200, 0), failed},
 			150, 2, 3, false, 5},
+		{"a run that completed no request never counts",
+			[]Run{run("a", "/small", 1, 100, 0), run("a", "/small", 2, 200, 0), empty},
+			150, 2, 3, false, 0},
 		{"warm-up runs are not measurements", []Run{warm, run("a", "/small", 1, 100, 0)}, 100, 1, 1, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
