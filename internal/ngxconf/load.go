@@ -391,26 +391,20 @@ func (l *loader) directive(lx *lexer, st stmt, f *frame) error {
 }
 
 // isBareSite reports whether a main file is a sites-available fragment
-// rather than a full nginx.conf: no http or events block at its top level.
-// Deciding this per file, before parsing, keeps a full config's errors
-// exactly nginx's (a stray "server" at its top level is "not allowed here").
-// Syntax errors are left for the real parse to report.
+// rather than a full nginx.conf: it opens no http or events block, at any
+// depth (so that a full config broken by a misplaced brace still gets
+// nginx's own errors). Deciding this per file, before parsing, keeps a full
+// config's errors exactly nginx's: a stray "server" at its top level is
+// "not allowed here". Syntax errors are left for the real parse to report.
 func isBareSite(data []byte) bool {
 	lx := newLexer("", data)
-	depth := 0
 	for {
 		st, err := lx.next()
 		if err != nil || st.end == endEOF {
 			return true
 		}
-		switch st.end {
-		case endBlockStart:
-			if depth == 0 && (st.words[0].text == "http" || st.words[0].text == "events") {
-				return false
-			}
-			depth++
-		case endBlockDone:
-			depth--
+		if st.end == endBlockStart && (st.words[0].text == "http" || st.words[0].text == "events") {
+			return false
 		}
 	}
 }

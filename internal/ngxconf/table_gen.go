@@ -184,6 +184,7 @@ var table = map[string][]spec{
 	"index":                           {{ctx: cHSL, args: arg1More}},
 	"internal":                        {{ctx: cL, args: arg0, unique: true}},
 	"ip_hash":                         {{ctx: cU, args: arg0}},
+	"keepalive":                       {{ctx: cU, args: arg1, unique: true}},
 	"keepalive_disable":               {{ctx: cHSL, args: arg1 | arg2}},
 	"keepalive_requests":              {{ctx: cHSL, args: arg1, unique: true}, {ctx: cU, args: arg1, unique: true}},
 	"keepalive_time":                  {{ctx: cHSL, args: arg1, unique: true}, {ctx: cU, args: arg1, unique: true}},
