@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -60,27 +61,15 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(runDir(dir), 0o755); err != nil {
 		return err
 	}
-	// wisp up holds every site's socket itself and hands it to each start
-	// of the site: a site that crashes or restarts leaves connections
-	// waiting in the backlog, never refused, and the socket file is removed
-	// once, when wisp up stops.
 	opener, err := listen.NewOpener(o.Getenv, o.Log)
 	if err != nil {
 		return err
 	}
 	defer opener.Close()
-	listeners := make([]net.Listener, 0, len(sites))
-	defer func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}()
-	for _, s := range sites {
-		l, err := opener.Listen(ctx, s.Socket, s.Perm)
-		if err != nil {
-			return fmt.Errorf("site %s: %w", s.Name, err)
-		}
-		listeners = append(listeners, l)
+	socks := &sockets{opener: opener, byName: map[string]net.Listener{}}
+	defer socks.keepOnly(nil)
+	if err := socks.ensure(ctx, sites); err != nil {
+		return err
 	}
 	// The proxy's port too: a port in use is reported now, once, rather
 	// than by a proxy that fails to start over and over, and a restarting
@@ -89,18 +78,35 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("-listen %s: %w", o.Listen, err)
 	}
-	listeners = append(listeners, frontL)
+	defer frontL.Close()
 	conf := filepath.Join(runDir(dir), "proxy.conf")
 	if err := writeFileAtomic(conf, ProxyConfig(dir, o.Listen, sites)); err != nil {
 		return err
 	}
+	for {
+		o.announce(sites)
+		next, err := o.supervise(ctx, dir, conf, sites, socks, frontL)
+		if next == nil {
+			return err
+		}
+		// The processes of the old set are gone; so go the sockets of
+		// sites that left it.
+		socks.keepOnly(next)
+		sites = next
+	}
+}
 
+// supervise runs sites and the proxy until ctx is done or a child is given
+// up on (it returns nil sites then), or until a reload changes the set of
+// sites, which it returns after stopping everything; the sockets stay open
+// meanwhile, so the pause refuses nothing.
+func (o Options) supervise(ctx context.Context, dir, conf string, sites []Site, socks *sockets, frontL net.Listener) ([]Site, error) {
 	children := make([]Child, len(sites))
 	for i, s := range sites {
 		children[i] = Child{
 			Name:      s.Name,
 			Command:   o.command(s.Dir, []string{socketEnv + "=" + s.Socket.Address}, "serve", "--dir", s.Dir, "--env", o.Env),
-			Listeners: []net.Listener{listeners[i]},
+			Listeners: []net.Listener{socks.byName[s.Name]},
 			Stop:      syscall.SIGTERM,
 		}
 	}
@@ -112,72 +118,130 @@ func Run(ctx context.Context, o Options) error {
 		// fast shutdown (SIGQUIT is its graceful one).
 		Stop: syscall.SIGTERM,
 	}
-	o.announce(sites)
 	restart := make(chan struct{})
 	sup := &Supervisor{Policy: o.Policy, Log: o.Log, Stdout: o.Stdout, Stderr: o.Stderr, Restart: restart}
-	reloadCtx, stopReloads := context.WithCancel(ctx)
-	defer stopReloads()
-	go o.reloads(reloadCtx, dir, conf, sites, restart)
-	err = sup.Run(ctx, children, []Child{proxy})
-	if errors.Is(err, ErrGaveUp) {
-		return fmt.Errorf("%w; its output above says why", err)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var next []Site
+	reloading := make(chan struct{})
+	go func() {
+		defer close(reloading)
+		next = o.reloads(runCtx, dir, conf, sites, socks, restart)
+		stop()
+	}()
+	err := sup.Run(runCtx, children, []Child{proxy})
+	stop()
+	<-reloading
+	if ctx.Err() != nil {
+		return nil, nil
 	}
-	return err
+	if errors.Is(err, ErrGaveUp) {
+		return nil, fmt.Errorf("%w; its output above says why", err)
+	}
+	return next, err
 }
 
-// reloads serves o.Reload until ctx is done: each signal that reloads
-// cleanly restarts the children.
-func (o Options) reloads(ctx context.Context, dir, conf string, sites []Site, restart chan<- struct{}) {
+// reloads serves o.Reload until ctx is done. A reload that keeps the set
+// of sites restarts the children; one that changes it is returned.
+func (o Options) reloads(ctx context.Context, dir, conf string, sites []Site, socks *sockets, restart chan<- struct{}) []Site {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-o.Reload:
 		}
-		next, err := o.reload(dir, conf, sites)
+		next, err := o.reload(ctx, dir, conf, sites, socks)
 		if err != nil {
 			o.Log.Error("reload failed; the running sites and proxy are unchanged", "err", err)
 			continue
+		}
+		if siteNames(next) != siteNames(sites) {
+			fmt.Fprintf(o.Stdout, "wisp up: reloaded; the sites are now %s\n", siteNames(next))
+			return next
 		}
 		sites = next
 		select {
 		case restart <- struct{}{}:
 			fmt.Fprintln(o.Stdout, "wisp up: reloaded; restarting every site and the proxy")
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }
 
-// reload re-reads the configs of the running sites and rewrites the
-// proxy's config from them. Site folders added or removed since the start
-// are only reported: their sockets and processes come and go with a
-// restart of wisp up.
-func (o Options) reload(dir, conf string, running []Site) ([]Site, error) {
+// reload reads the site folders and their configs again, opens the
+// sockets of new sites and rewrites the proxy's config. On an error the
+// running sites and proxy are left as they are.
+func (o Options) reload(ctx context.Context, dir, conf string, running []Site, socks *sockets) ([]Site, error) {
 	names, err := siteFolders(dir, o.Env)
 	if err != nil {
 		return nil, err
 	}
-	if now, before := strings.Join(names, " "), siteNames(running); now != before {
-		o.Log.Warn("site folders changed; restart wisp up to start or stop sites", "running", before, "found", now)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no folder of %s holds %s any more", dir, configName(o.Env))
 	}
-	sites := make([]Site, len(running))
-	for i, s := range running {
-		if sites[i], err = loadSite(dir, s.Name, o.Env, o.Getenv, o.Environ); err != nil {
+	sites := make([]Site, len(names))
+	for i, name := range names {
+		if sites[i], err = loadSite(dir, name, o.Env, o.Getenv, o.Environ); err != nil {
 			return nil, err
 		}
 	}
 	if err := checkHosts(sites); err != nil {
 		return nil, err
 	}
-	for i, s := range sites {
-		if s.Perm != running[i].Perm {
+	if err := socks.ensure(ctx, sites); err != nil {
+		return nil, err
+	}
+	perm := map[string]fs.FileMode{}
+	for _, s := range running {
+		perm[s.Name] = s.Perm
+	}
+	for _, s := range sites {
+		if p, ok := perm[s.Name]; ok && p != s.Perm {
 			if err := os.Chmod(s.Socket.Address, s.Perm); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return sites, writeFileAtomic(conf, ProxyConfig(dir, o.Listen, sites))
+}
+
+// sockets are the site sockets wisp up holds, by site name. It hands each
+// to every start of its site: a site that crashes or restarts leaves
+// connections waiting in the backlog, never refused, and the socket file
+// is removed once, when the site goes.
+type sockets struct {
+	opener *listen.Opener
+	byName map[string]net.Listener
+}
+
+// ensure opens the sockets of sites that have none yet.
+func (s *sockets) ensure(ctx context.Context, sites []Site) error {
+	for _, site := range sites {
+		if _, ok := s.byName[site.Name]; ok {
+			continue
+		}
+		l, err := s.opener.Listen(ctx, site.Socket, site.Perm)
+		if err != nil {
+			return fmt.Errorf("site %s: %w", site.Name, err)
+		}
+		s.byName[site.Name] = l
+	}
+	return nil
+}
+
+// keepOnly closes the sockets of every site not in sites.
+func (s *sockets) keepOnly(sites []Site) {
+	keep := map[string]bool{}
+	for _, site := range sites {
+		keep[site.Name] = true
+	}
+	for name, l := range s.byName {
+		if !keep[name] {
+			l.Close()
+			delete(s.byName, name)
+		}
+	}
 }
 
 func siteNames(sites []Site) string {

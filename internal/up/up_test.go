@@ -401,3 +401,44 @@ func TestRunReloadRewritesTheProxyConfigAndRestartsEverything(t *testing.T) {
 		t.Errorf("proxy started %s times, want twice", starts[0])
 	}
 }
+
+func TestRunReloadStartsNewSitesAndStopsRemovedOnes(t *testing.T) {
+	dir := shortDir(t)
+	state := shortDir(t)
+	writeSite(t, dir, "a", `{"url": "http://a.example/"}`)
+	r := startRun(t, dir, state)
+	run := filepath.Join(dir, "run")
+	getUnix(t, filepath.Join(run, "a.sock"))
+	<-r.proxyReady.seen
+	reloaded := &lineWaiter{want: "wisp up: reloaded; the sites are now b", seen: make(chan struct{})}
+	newProxy := &lineWaiter{want: "[proxy] ready", seen: make(chan struct{})}
+	r.out.tee(reloaded)
+	r.out.tee(newProxy)
+
+	writeSite(t, dir, "b", `{"url": "http://b.example/"}`)
+	if err := os.Remove(filepath.Join(dir, "a", "config.production.json")); err != nil {
+		t.Fatal(err)
+	}
+	r.reload <- syscall.SIGHUP
+	<-reloaded.seen
+	if got := getUnix(t, filepath.Join(run, "b.sock")); !strings.HasPrefix(got, "b start 1 ") {
+		t.Errorf("new site answered %q", got)
+	}
+	<-newProxy.seen
+	if _, err := os.Lstat(filepath.Join(run, "a.sock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the removed site's socket is still there: %v", err)
+	}
+	conf, err := os.ReadFile(filepath.Join(run, "proxy.conf"))
+	if err != nil || strings.Contains(string(conf), "a.sock") || !strings.Contains(string(conf), "b.sock") {
+		t.Errorf("proxy.conf does not route to b alone (%v):\n%s", err, conf)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if stops := readLines(t, filepath.Join(state, "stops")); strings.Join(stops, " ") != "proxy a proxy b" {
+		t.Errorf("stops = %v, want the old proxy and a, then the new proxy and b", stops)
+	}
+	if socks, _ := filepath.Glob(filepath.Join(run, "*.sock")); len(socks) != 0 {
+		t.Errorf("sockets left after Run: %v", socks)
+	}
+}
