@@ -344,6 +344,27 @@ func askChild(t *testing.T, network, addr string) (pid int, inherited bool, serv
 	return pid, inherited, served, peer
 }
 
+// adoptingChild runs a child that asks its Opener for addr with files as
+// its descriptors 3 and up, checks that the child answers on the inherited
+// listener, and returns the address that listener reports and the pid
+// SO_PEERCRED names (0 over TCP).
+func adoptingChild(t *testing.T, addr string, files []*os.File, network, dial string, env ...string) (served string, peer int) {
+	t.Helper()
+	cmd := startChild(t, addr, files, env...)
+	closeAll(files)
+	pid, inherited, served, peer := askChild(t, network, dial)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	if pid != cmd.Process.Pid || !inherited {
+		t.Errorf("answered by pid %d (inherited %t), want child %d on the inherited listener", pid, inherited, cmd.Process.Pid)
+	}
+	if peer != 0 && peer != cmd.Process.Pid {
+		t.Errorf("SO_PEERCRED names pid %d, want the child %d", peer, cmd.Process.Pid)
+	}
+	return served, peer
+}
+
 func TestHandoffPassesAUnixListenerToAChild(t *testing.T) {
 	path := sockPath(t, "a.sock")
 	a := mustUnix(t, path)
@@ -358,21 +379,12 @@ func TestHandoffPassesAUnixListenerToAChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := startChild(t, a.String(), files, env)
-	closeAll(files)
-
-	pid, inherited, served, peer := askChild(t, "unix", path)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	if pid != cmd.Process.Pid || !inherited {
-		t.Errorf("answered by pid %d (inherited %t), want child %d on the inherited listener", pid, inherited, cmd.Process.Pid)
-	}
+	served, peer := adoptingChild(t, a.String(), files, "unix", path, env)
 	if served != path {
 		t.Errorf("child's listener reports %q, want %q", served, path)
 	}
-	if peer != cmd.Process.Pid {
-		t.Errorf("SO_PEERCRED names pid %d, want the child %d", peer, cmd.Process.Pid)
+	if peer == 0 {
+		t.Errorf("SO_PEERCRED names no pid")
 	}
 	after, err := os.Lstat(path)
 	if err != nil || !os.SameFile(before, after) {
@@ -397,15 +409,7 @@ func TestHandoffPassesATCPListenerToAChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := startChild(t, l.Addr().String(), files, env)
-	closeAll(files)
-	pid, inherited, _, _ := askChild(t, "tcp", l.Addr().String())
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	if pid != cmd.Process.Pid || !inherited {
-		t.Errorf("answered by pid %d (inherited %t), want child %d on the inherited listener", pid, inherited, cmd.Process.Pid)
-	}
+	adoptingChild(t, l.Addr().String(), files, "tcp", l.Addr().String(), env)
 }
 
 func TestOpenerAdoptsSystemdSockets(t *testing.T) {
@@ -434,15 +438,7 @@ func TestOpenerAdoptsSystemdSockets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := startChild(t, a.String(), []*os.File{f}, "LISTEN_FDS=1", childSystemd+"=1")
-	f.Close()
-	pid, inherited, _, _ := askChild(t, "unix", path)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	if pid != cmd.Process.Pid || !inherited {
-		t.Errorf("answered by pid %d (inherited %t), want child %d on the systemd socket", pid, inherited, cmd.Process.Pid)
-	}
+	adoptingChild(t, a.String(), []*os.File{f}, "unix", path, "LISTEN_FDS=1", childSystemd+"=1")
 }
 
 func TestNewOpenerIgnoresListenersMeantForAnotherProcess(t *testing.T) {

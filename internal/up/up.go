@@ -36,10 +36,11 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	Log            *slog.Logger
 	Policy         Policy
-	// Reload, when it delivers (SIGHUP), re-reads the sites' configs,
-	// rewrites proxy.conf and replaces every child by a fresh start, as
-	// after an upgrade of the binary. A config that no longer loads is
-	// reported and the running children are left alone, as nginx does.
+	// Reload, when it delivers (SIGHUP), re-reads the site folders and
+	// their configs, rewrites proxy.conf and replaces every child by a
+	// fresh start, as after an upgrade of the binary; sites added or
+	// removed start or stop. A config that no longer loads is reported
+	// and the running children are left alone, as nginx does.
 	Reload <-chan os.Signal
 }
 
