@@ -279,8 +279,17 @@ func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool) (*upConn
 			return uc, true, nil
 		}
 	}
-	d := net.Dialer{Timeout: h.connect}
-	nc, err := d.Dial(p.network, p.address)
+	var nc net.Conn
+	var err error
+	if p.unixAddr != nil {
+		// A unix connect completes or fails at once (a full backlog is
+		// EAGAIN, a failure as in nginx), so no timer is needed; skipping
+		// the Dialer saves its address parsing and deadline context.
+		nc, err = net.DialUnix("unix", nil, p.unixAddr)
+	} else {
+		d := net.Dialer{Timeout: h.connect}
+		nc, err = d.Dial(p.network, p.address)
+	}
 	if err != nil {
 		var ne net.Error
 		ae := &attemptError{msg: "connect() to " + p.name + " failed " + errnoText(err) + " while connecting to upstream"}

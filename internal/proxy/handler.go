@@ -230,7 +230,7 @@ func (c *compiler) peers(addr string, d *ngxconf.Directive, what string) ([]*pee
 		if len(path) > 107 {
 			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket")
 		}
-		return []*peer{{name: addr, network: "unix", address: path}}, nil
+		return []*peer{{name: addr, network: "unix", address: path, unixAddr: &net.UnixAddr{Name: path, Net: "unix"}}}, nil
 	}
 	host, port := splitHostPort(addr)
 	if port == "" {

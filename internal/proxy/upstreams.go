@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net"
 	"sync"
 	"time"
 )
@@ -9,6 +10,7 @@ import (
 type peer struct {
 	name             string // as nginx prints it: "unix:/x.sock", "127.0.0.1:2368"
 	network, address string // for net.Dial
+	unixAddr         *net.UnixAddr // resolved once for unix peers
 	weight           int
 	maxFails         int
 	failTimeout      int64 // seconds
