@@ -95,17 +95,19 @@ func load(opts Options, fs files) (*Config, error) {
 		dumped:     map[string]bool{},
 	}
 	main := &frame{ctx: ctxMain, out: &l.cfg.Main, seen: map[string]bool{}, top: true}
-	if data, err := fs.read(conf); err == nil {
-		main.bare = isBareSite(data)
-	}
+	data, readErr := l.read(conf, Pos{})
+	main.bare = readErr == nil && isBareSite(data)
 	if opts.Globals != "" {
-		// nginx parses -g before the file, so a file's "pid" after "-g 'pid
-		// ...;'" is the duplicate, as there.
+		// nginx parses -g before the file (so a file's "pid" after -g 'pid
+		// ...;' is the duplicate, and a -g error wins over a missing file).
 		if err := l.parse(newParamLexer([]byte(opts.Globals)), main, false); err != nil {
 			return nil, err
 		}
 	}
-	if err := l.parseFile(conf, Pos{}, main); err != nil {
+	if readErr != nil {
+		return nil, readErr
+	}
+	if err := l.parseData(conf, data, main); err != nil {
 		return nil, err
 	}
 	if main.wrap == nil && !l.sawEvents {
@@ -150,16 +152,29 @@ func (l *loader) parseFile(path string, at Pos, f *frame) error {
 	if len(l.including) >= maxIncludeDepth {
 		return Errorf(at, `includes nested deeper than %d levels at "%s"`, maxIncludeDepth, path)
 	}
-	data, err := l.fs.read(path)
+	data, err := l.read(path, at)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) && pe.Op == "read" {
-			// nginx logs a failed read (a directory, say) at crit level
-			// from its file layer, which names no config position.
-			return &Error{Msg: sysErrorText(path, err)}
-		}
-		return Errorf(at, "%s", sysErrorText(path, err))
+		return err
 	}
+	return l.parseData(path, data, f)
+}
+
+// read reads a config file, with nginx's wording for a failure at "at".
+func (l *loader) read(path string, at Pos) ([]byte, error) {
+	data, err := l.fs.read(path)
+	if err == nil {
+		return data, nil
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op == "read" {
+		// nginx logs a failed read (a directory, say) at crit level from
+		// its file layer, which names no config position.
+		return nil, &Error{Msg: sysErrorText(path, err)}
+	}
+	return nil, Errorf(at, "%s", sysErrorText(path, err))
+}
+
+func (l *loader) parseData(path string, data []byte, f *frame) error {
 	if !l.dumped[path] {
 		l.dumped[path] = true
 		l.cfg.Files = append(l.cfg.Files, File{Path: path, Data: data})

@@ -177,6 +177,7 @@ func TestErrorsWordedAsNginx(t *testing.T) {
 			files: tree{"nginx.conf": "events {}\nhttp {\n map $a $b {\n  include m.conf;\n }\n}\n", "m.conf": "a 1;\nb 2 3;\n"}},
 		{name: "include inside geo", files: tree{"nginx.conf": "events {}\nhttp {\n geo $a {\n  include nope.conf;\n }\n}\n"}},
 		{name: "-g without a semicolon", files: tree{"nginx.conf": "events {}\nhttp {}\n"}, globals: "worker_processes 1"},
+		{name: "-g error before a missing main file", files: tree{"other.conf": ""}, globals: "foo;"},
 		{name: "-g unknown directive", files: tree{"nginx.conf": "events {}\nhttp {}\n"}, globals: "foo;"},
 		{name: "-g block directive", files: tree{"nginx.conf": "events {}\nhttp {}\n"}, globals: "events {}"},
 		{name: "-g http-level directive", files: tree{"nginx.conf": "events {}\nhttp {}\n"}, globals: "server_tokens off;"},
