@@ -8,8 +8,8 @@ import (
 
 // peer is one server of an upstream group.
 type peer struct {
-	name             string // as nginx prints it: "unix:/x.sock", "127.0.0.1:2368"
-	network, address string // for net.Dial
+	name             string        // as nginx prints it: "unix:/x.sock", "127.0.0.1:2368"
+	network, address string        // for net.Dial
 	unixAddr         *net.UnixAddr // resolved once for unix peers
 	weight           int
 	maxFails         int
