@@ -13,6 +13,9 @@ var defaultSettings = []struct{ group, key, value string }{
 	{"site", "locale", "en"},
 	{"site", "timezone", "Etc/UTC"},
 	{"site", "accent_color", "#FF1A75"},
+	{"site", "navigation", `[{"label":"Home","url":"/"}]`},
+	{"site", "secondary_navigation", `[]`},
+	{"theme", "active_theme", "wisp"},
 }
 
 const welcomeMarkdown = `This site runs on **Wisp**, a Ghost-compatible publishing server in a single Go binary.
@@ -67,7 +70,7 @@ func (s *Store) seed(ctx context.Context) error {
 		Markdown:    welcomeMarkdown,
 		PublishedAt: s.now().Add(-time.Minute),
 		Tags:        []string{"Getting Started"},
-	}, owner); err != nil {
+	}, []string{owner}); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -22,6 +22,18 @@ type statements struct {
 	authorsOf      *sql.Stmt
 	tagsOf         *sql.Stmt
 	settings       *sql.Stmt
+	listByTag      *sql.Stmt
+	countByTag     *sql.Stmt
+	listByAuthor   *sql.Stmt
+	countByAuthor  *sql.Stmt
+	tagBySlug      *sql.Stmt
+	authorBySlug   *sql.Stmt
+}
+
+func (st *statements) all() []**sql.Stmt {
+	return []**sql.Stmt{&st.listPublished, &st.countPublished, &st.bySlug, &st.authorsOf, &st.tagsOf,
+		&st.settings, &st.listByTag, &st.countByTag, &st.listByAuthor, &st.countByAuthor,
+		&st.tagBySlug, &st.authorBySlug}
 }
 
 func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
@@ -35,6 +47,12 @@ func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
 		{&st.authorsOf, authorsOfSQL},
 		{&st.tagsOf, tagsOfSQL},
 		{&st.settings, settingsSQL},
+		{&st.listByTag, listByTagSQL},
+		{&st.countByTag, countByTagSQL},
+		{&st.listByAuthor, listByAuthorSQL},
+		{&st.countByAuthor, countByAuthorSQL},
+		{&st.tagBySlug, tagBySlugSQL},
+		{&st.authorBySlug, authorBySlugSQL},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -47,9 +65,9 @@ func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
 
 func (st *statements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{st.listPublished, st.countPublished, st.bySlug, st.authorsOf, st.tagsOf, st.settings} {
-		if s != nil {
-			errs = append(errs, s.Close())
+	for _, s := range st.all() {
+		if *s != nil {
+			errs = append(errs, (*s).Close())
 		}
 	}
 	return errors.Join(errs...)

@@ -13,7 +13,32 @@ import (
 // Tag is a tag as the site shows it. Internal tags (names starting with
 // "#") have Visibility "internal" and are not shown.
 type Tag struct {
-	ID, Name, Slug, Description, Visibility string
+	ID, Name, Slug, Description, Visibility  string
+	FeatureImage, MetaTitle, MetaDescription string
+}
+
+// tagColumns are the columns of Tag.scanDest, from tags t.
+const tagColumns = `t.id, t.name, t.slug, t.description, t.visibility, t.feature_image, t.meta_title, t.meta_description`
+
+func (t *Tag) scanDest() []any {
+	return []any{&t.ID, &t.Name, &t.Slug, nullable{&t.Description}, &t.Visibility,
+		nullable{&t.FeatureImage}, nullable{&t.MetaTitle}, nullable{&t.MetaDescription}}
+}
+
+const tagBySlugSQL = `SELECT ` + tagColumns + ` FROM tags t WHERE t.slug = ? AND t.visibility = 'public'`
+
+// TagBySlug returns the public tag with this slug, or ErrNotFound:
+// internal tags have no page on the site.
+func (s *Store) TagBySlug(ctx context.Context, slug string) (Tag, error) {
+	var t Tag
+	err := s.stmts.tagBySlug.QueryRowContext(ctx, slug).Scan(t.scanDest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Tag{}, ErrNotFound
+	}
+	if err != nil {
+		return Tag{}, fmt.Errorf("tag %q: %w", slug, err)
+	}
+	return t, nil
 }
 
 type postTag struct {
@@ -21,7 +46,7 @@ type postTag struct {
 	Tag
 }
 
-const tagsOfSQL = `SELECT pt.post_id, t.id, t.name, t.slug, t.description, t.visibility
+const tagsOfSQL = `SELECT pt.post_id, ` + tagColumns + `
 	FROM posts_tags pt JOIN tags t ON t.id = pt.tag_id
 	WHERE pt.post_id IN (SELECT value FROM json_each(?))
 	ORDER BY pt.post_id, pt.sort_order`
@@ -35,7 +60,7 @@ func (s *Store) tagsOf(ctx context.Context, idJSON string) ([]postTag, error) {
 	var out []postTag
 	for rows.Next() {
 		var t postTag
-		if err := rows.Scan(&t.postID, &t.ID, &t.Name, &t.Slug, nullable{&t.Description}, &t.Visibility); err != nil {
+		if err := rows.Scan(append([]any{&t.postID}, t.scanDest()...)...); err != nil {
 			return nil, fmt.Errorf("tags: %w", err)
 		}
 		out = append(out, t)
