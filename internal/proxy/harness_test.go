@@ -32,7 +32,7 @@ const nginxBin = "/usr/sbin/nginx"
 type echoBackend struct {
 	ln   net.Listener
 	wg   sync.WaitGroup
-	mode string // "echo" or "hang" (accept, read, never answer)
+	mode string // "echo"; "chunked" or "close" framing; "hang" (accept, read, never answer)
 	mu   sync.Mutex
 	open map[net.Conn]bool
 }
@@ -108,6 +108,16 @@ func (b *echoBackend) serve(c net.Conn) {
 			return
 		}
 		out := append(head.Bytes(), body...)
+		switch b.mode {
+		case "chunked": // HTTP/1.1 chunked body with a trailer
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+				strconv.FormatInt(int64(len(out)), 16) + "\r\n" + string(out) + "\r\n5\r\nextra\r\n0\r\nX-Trailer: t\r\n\r\n"))
+			return
+		case "close": // HTTP/1.0, body delimited by closing
+			c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"))
+			c.Write(out)
+			return
+		}
 		conn := "close"
 		if keep {
 			conn = "keep-alive"

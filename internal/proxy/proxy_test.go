@@ -176,3 +176,22 @@ func TestWildcardAndRegexServerNamesMatchNginx(t *testing.T) {
 	}
 	runDiff(t, nginxAddr, wispAddr, cases)
 }
+
+func TestResponseFramingIsTranslatedLikeNginx(t *testing.T) {
+	for _, mode := range []string{"chunked", "close"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			sock := filepath.Join(dir, "b.sock")
+			startEcho(t, sock, mode)
+			site := seedSite(t, sock)
+			nginxAddr := startNginx(t, dir, site)
+			wispAddr, _ := startWisp(t, dir, site)
+			runDiff(t, nginxAddr, wispAddr, []diffCase{
+				{name: "HTTP/1.1 client", raw: "GET / HTTP/1.1\r\nHost: igu.io\r\nConnection: close\r\n\r\n"},
+				{name: "HTTP/1.1 keep-alive client", raw: "GET / HTTP/1.1\r\nHost: igu.io\r\n\r\n"},
+				{name: "HTTP/1.0 client", raw: "GET / HTTP/1.0\r\nHost: igu.io\r\n\r\n"},
+				{name: "HTTP/1.0 keep-alive client", raw: "GET / HTTP/1.0\r\nHost: igu.io\r\nConnection: keep-alive\r\n\r\n"},
+			})
+		})
+	}
+}
