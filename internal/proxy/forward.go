@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -177,12 +178,20 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 			return c.relay(h, ec, uc, resp, keepClient)
 		}
 		last = aerr
-		h.up.free(p, true, time.Now())
+		disabled := h.up.free(p, true, time.Now())
 		tries--
-		if lvl := levelCrit; aerr.crit {
-			c.srv.log.Log(nil, lvl, aerr.msg, c.logCtxPeer(ec, p)...)
+		if aerr.crit {
+			c.srv.log.Log(context.Background(), levelCrit, aerr.msg, c.logCtxPeer(ec, p)...)
 		} else {
 			c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
+		}
+		if disabled {
+			// nginx: "upstream server temporarily disabled while connecting to upstream".
+			while := ""
+			if i := strings.Index(aerr.msg, " while "); i >= 0 {
+				while = aerr.msg[i:]
+			}
+			c.srv.log.Warn("upstream server temporarily disabled"+while, c.logCtxPeer(ec, p)...)
 		}
 		retry := tries > 0 && (!sent || (idempotent(r.method) && (bodyLen <= 0 || r.chunked)))
 		if !retry {

@@ -104,10 +104,11 @@ func (u *upstream) get(f *peerFilter) *peer {
 	return p
 }
 
-// free records the outcome of one attempt on p (§5.4).
-func (u *upstream) free(p *peer, failed bool, now time.Time) {
+// free records the outcome of one attempt on p (§5.4). It reports whether
+// this failure took the peer out of rotation, which nginx logs.
+func (u *upstream) free(p *peer, failed bool, now time.Time) (disabled bool) {
 	if u.single() {
-		return
+		return false
 	}
 	sec := now.Unix()
 	u.mu.Lock()
@@ -116,7 +117,7 @@ func (u *upstream) free(p *peer, failed bool, now time.Time) {
 		if p.accessed < p.checked {
 			p.fails = 0
 		}
-		return
+		return false
 	}
 	p.fails++
 	p.accessed, p.checked = sec, sec
@@ -125,5 +126,7 @@ func (u *upstream) free(p *peer, failed bool, now time.Time) {
 		if p.effWeight < 0 {
 			p.effWeight = 0
 		}
+		return p.fails >= p.maxFails
 	}
+	return false
 }
