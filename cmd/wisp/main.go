@@ -48,6 +48,7 @@ func commands() []command {
 		{"proxy", "run the nginx-compatible front proxy", runProxy},
 		{"up", "run every site in a directory, each on its own socket, plus the proxy", runUp},
 		{"post", "manage posts from the command line (post new)", runPost},
+		{"dev", "development tools (dev seed: generate posts for testing and benchmarks)", runDev},
 		{"version", "print the version", runVersion},
 		{"help", "print this help, or a command's help", nil},
 	}

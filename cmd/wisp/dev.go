@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sys/unix"
+
+	"wisp/internal/blog/devseed"
+	"wisp/internal/blog/store"
+)
+
+func runDev(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(env.stderr, "Usage: wisp dev seed --posts N [flags]\n\nSubcommands:\n  seed   fill a site's database with generated posts, tags and authors\n\nRun 'wisp dev seed -h' for its flags.")
+		if len(args) == 0 {
+			return &exitError{code: 2}
+		}
+		return nil
+	}
+	if args[0] != "seed" {
+		return &exitError{code: 2, msg: fmt.Sprintf("wisp dev: unknown subcommand %q (want \"seed\")", args[0])}
+	}
+	return runDevSeed(ctx, env, args[1:])
+}
+
+func runDevSeed(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "dev seed", "--posts N [--tags T] [--authors A] [--seed S] [--dir D] [--env E]")
+	posts := fs.Int("posts", 0, "number of posts to generate (required; a few drafts and pages among them)")
+	tags := fs.Int("tags", 50, "number of distinct tags (every tenth is an internal #tag)")
+	authors := fs.Int("authors", 5, "number of authors besides the Owner")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same content")
+	site := addSiteFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{code: 2, msg: fmt.Sprintf("wisp dev seed: unexpected argument %q", fs.Arg(0))}
+	}
+	if *posts <= 0 {
+		fs.Usage()
+		return &exitError{code: 2, msg: "wisp dev seed: --posts must be a positive number"}
+	}
+	if *tags <= 0 || *authors <= 0 {
+		return &exitError{code: 2, msg: "wisp dev seed: --tags and --authors must be positive numbers"}
+	}
+	cfg, err := site.load(env)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Database.Filename, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sum, err := devseed.Run(ctx, st, devseed.Options{Posts: *posts, Tags: *tags, Authors: *authors, Seed: *seed},
+		progressFor(env.stderr, *posts))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "seeded %s: %d published posts, %d drafts, %d pages, %d tags, %d authors in %s\n",
+		cfg.Database.Filename, sum.Posts, sum.Drafts, sum.Pages, sum.Tags, sum.Authors, sum.Elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// progressFor draws a progress bar on a terminal and prints plain lines
+// anywhere else.
+func progressFor(w io.Writer, total int) devseed.Progress {
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			return barProgress{progressbar.NewOptions(total,
+				progressbar.OptionSetWriter(w),
+				progressbar.OptionSetDescription("seeding posts"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("posts"),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+			)}
+		}
+	}
+	return devseed.NewLines(w)
+}
+
+type barProgress struct{ bar *progressbar.ProgressBar }
+
+func (b barProgress) Advance(done, _ int) { b.bar.Set(done) }
