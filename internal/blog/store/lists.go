@@ -40,6 +40,39 @@ func (s *Store) ListPosts(ctx context.Context, f Filter, limit, offset int) ([]P
 	return s.queryPosts(ctx, s.stmts.listPublished, limit, offset)
 }
 
+// FeedPosts returns the newest published posts f selects with their
+// full html, for feeds.
+func (s *Store) FeedPosts(ctx context.Context, f Filter, limit int) ([]Post, error) {
+	q := `SELECT ` + fmt.Sprintf(postColumns, fullColumns) + ` WHERE p.type = 'post' AND p.status = 'published'`
+	args := []any{}
+	switch {
+	case f.TagID != "":
+		q += ` AND p.id IN (SELECT post_id FROM posts_tags WHERE tag_id = ?)`
+		args = append(args, f.TagID)
+	case f.AuthorID != "":
+		q += ` AND p.id IN (SELECT post_id FROM posts_authors WHERE author_id = ?)`
+		args = append(args, f.AuthorID)
+	}
+	q += ` ORDER BY p.published_at DESC, p.id DESC LIMIT ?`
+	rows, err := s.db.QueryContext(ctx, q, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("feed posts: %w", err)
+	}
+	defer rows.Close()
+	var posts []Post
+	for rows.Next() {
+		p, err := scanPost(rows)
+		if err != nil {
+			return nil, fmt.Errorf("feed posts: %w", err)
+		}
+		posts = append(posts, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("feed posts: %w", err)
+	}
+	return posts, s.attachRelations(ctx, posts)
+}
+
 // CountPosts counts the published posts f selects.
 func (s *Store) CountPosts(ctx context.Context, f Filter) (int, error) {
 	var row *sql.Row
@@ -144,4 +177,36 @@ func (s *Store) NextScheduled(ctx context.Context) (t time.Time, ok bool, err er
 	}
 	t, err = parseTime(at)
 	return t, err == nil, err
+}
+
+// sitemapSummarySQL counts each kind's entries and finds its latest
+// change, for the sitemap index.
+var sitemapSummarySQL = map[string]string{
+	SitemapPosts: `SELECT count(*), coalesce(max(coalesce(updated_at, published_at)), '')
+		FROM posts WHERE type = 'post' AND status = 'published'`,
+	SitemapPages: `SELECT count(*), coalesce(max(coalesce(updated_at, published_at)), '')
+		FROM posts WHERE type = 'page' AND status = 'published'`,
+	SitemapTags: `SELECT count(*), coalesce(max(coalesce(t.updated_at, t.created_at)), '')
+		FROM tags t WHERE t.visibility = 'public' AND EXISTS (
+			SELECT 1 FROM posts_tags pt JOIN posts p ON p.id = pt.post_id
+			WHERE pt.tag_id = t.id AND p.type = 'post' AND p.status = 'published')`,
+	SitemapAuthors: `SELECT count(*), coalesce(max(coalesce(u.updated_at, u.created_at)), '')
+		FROM users u WHERE u.visibility = 'public' AND EXISTS (
+			SELECT 1 FROM posts_authors pa JOIN posts p ON p.id = pa.post_id
+			WHERE pa.author_id = u.id AND p.type = 'post' AND p.status = 'published')`,
+}
+
+// SitemapSummary returns how many entries a sitemap kind has and when the
+// latest of them changed.
+func (s *Store) SitemapSummary(ctx context.Context, kind string) (int, time.Time, error) {
+	q, ok := sitemapSummarySQL[kind]
+	if !ok {
+		return 0, time.Time{}, fmt.Errorf("sitemap %q: %w", kind, ErrNotFound)
+	}
+	var n int
+	var last time.Time
+	if err := s.db.QueryRowContext(ctx, q).Scan(&n, nullTime{&last}); err != nil {
+		return 0, time.Time{}, fmt.Errorf("sitemap %s: %w", kind, err)
+	}
+	return n, last, nil
 }

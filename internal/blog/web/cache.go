@@ -7,10 +7,12 @@ import (
 
 // page is a rendered response, ready to be served again.
 type page struct {
-	status   int
-	body     []byte
-	etag     string
-	modified time.Time
+	status       int
+	contentType  string
+	cacheControl string
+	body         []byte
+	etag         string
+	modified     time.Time
 	// lastModified is modified formatted for the header, or "" if unknown.
 	lastModified string
 }

@@ -5,11 +5,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -19,7 +17,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"wisp/internal/blog/render"
 	"wisp/internal/blog/store"
 	"wisp/internal/blog/theme"
 )
@@ -31,6 +28,13 @@ type Source interface {
 	PublishedPosts(ctx context.Context, limit, offset int) ([]store.Post, error)
 	CountPublishedPosts(ctx context.Context) (int, error)
 	PublishedBySlug(ctx context.Context, slug string) (store.Post, error)
+	ListPosts(ctx context.Context, f store.Filter, limit, offset int) ([]store.Post, error)
+	CountPosts(ctx context.Context, f store.Filter) (int, error)
+	FeedPosts(ctx context.Context, f store.Filter, limit int) ([]store.Post, error)
+	TagBySlug(ctx context.Context, slug string) (store.Tag, error)
+	AuthorBySlug(ctx context.Context, slug string) (store.Author, error)
+	SitemapEntries(ctx context.Context, kind string, limit, offset int) ([]store.SitemapEntry, error)
+	SitemapSummary(ctx context.Context, kind string) (int, time.Time, error)
 }
 
 // Options configure a Handler.
@@ -39,10 +43,20 @@ type Options struct {
 	URL string
 	// FrontendMaxAge is caching.frontend.maxAge in seconds (Ghost: 0).
 	FrontendMaxAge int
-	// PostsPerPage is the page size of post lists (default 10).
+	// SitemapMaxAge and RobotsMaxAge are caching.sitemap.maxAge and
+	// caching.robotstxt.maxAge (Ghost: 3600 each); ThemeMaxAge is
+	// caching.theme.maxAge for assets and images (Ghost: 31536000). Zero
+	// takes Ghost's default and a negative value sends max-age=0.
+	SitemapMaxAge, RobotsMaxAge, ThemeMaxAge int
+	// PostsPerPage is the page size of post lists when the posts_per_page
+	// setting is unset (default 10).
 	PostsPerPage int
-	// Theme renders pages; nil means the built-in theme.
-	Theme theme.Renderer
+	// ContentPath is the site's content folder: images/ is served under
+	// /content/images/ and themes/<active_theme>/ overrides the built-in
+	// theme. Empty serves neither.
+	ContentPath string
+	// Theme, when set, is used whatever the active_theme setting says.
+	Theme *theme.Theme
 	// CacheBytes bounds the rendered-page cache (default 32 MiB).
 	CacheBytes int
 	Log        *slog.Logger
@@ -50,14 +64,17 @@ type Options struct {
 
 // Handler serves the site.
 type Handler struct {
-	src          Source
-	theme        theme.Renderer
-	log          *slog.Logger
-	site         *url.URL
-	subdir       string // "" or "/blog", without trailing slash
-	perPage      int
-	cacheControl string
-	cache        *pageCache
+	src     Source
+	themes  *themes
+	log     *slog.Logger
+	site    *url.URL
+	subdir  string // "" or "/blog", without trailing slash
+	perPage int
+	// Cache-Control values, from Ghost's caching config.
+	ccFrontend, ccSitemap, ccRobots, ccStatic string
+	contentPath                               string
+	cache                                     *pageCache
+	sourceErrors                              *onceLog
 }
 
 // Header values Ghost sends.
@@ -82,10 +99,9 @@ func New(src Source, opts Options) (*Handler, error) {
 	if !strings.HasSuffix(site.Path, "/") {
 		site.Path += "/"
 	}
-	if opts.Theme == nil {
-		if opts.Theme, err = theme.Default(); err != nil {
-			return nil, err
-		}
+	th, err := newThemes(opts.Theme, opts.ContentPath)
+	if err != nil {
+		return nil, err
 	}
 	if opts.PostsPerPage <= 0 {
 		opts.PostsPerPage = 10
@@ -96,15 +112,27 @@ func New(src Source, opts Options) (*Handler, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	// Zero takes Ghost's default; a site that wants no caching sets -1.
+	maxAge := func(n, def int) string {
+		if n == 0 {
+			n = def
+		}
+		return fmt.Sprintf("public, max-age=%d", max(n, 0))
+	}
 	return &Handler{
 		src:          src,
-		theme:        opts.Theme,
+		themes:       th,
 		log:          opts.Log,
 		site:         site,
 		subdir:       strings.TrimSuffix(site.Path, "/"),
 		perPage:      opts.PostsPerPage,
-		cacheControl: fmt.Sprintf("public, max-age=%d", opts.FrontendMaxAge),
+		ccFrontend:   maxAge(opts.FrontendMaxAge, 0),
+		ccSitemap:    maxAge(opts.SitemapMaxAge, 3600),
+		ccRobots:     maxAge(opts.RobotsMaxAge, 3600),
+		ccStatic:     maxAge(opts.ThemeMaxAge, 31536000),
+		contentPath:  opts.ContentPath,
 		cache:        newPageCache(opts.CacheBytes),
+		sourceErrors: newOnceLog(opts.Log),
 	}, nil
 }
 
@@ -132,10 +160,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	if h.serveStatic(w, r, rel) {
+		return
+	}
 	if !strings.HasSuffix(p, "/") {
 		// A path whose last segment has an extension is a file; Ghost
 		// serves those before this redirect and 404s plainly when missing.
 		if strings.Contains(p[strings.LastIndexByte(p, '/'):], ".") {
+			if fileRoutes[rel] || sitemapFile(rel) {
+				h.serveCached(w, r, rel)
+				return
+			}
 			http.Error(w, "Not Found", http.StatusNotFound)
 			return
 		}
@@ -224,7 +259,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, rel string
 // writePage sends a cached page, or 304 when the client's copy is current.
 func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, pg *page) {
 	hdr := w.Header()
-	hdr.Set("Cache-Control", h.cacheControl)
+	hdr.Set("Cache-Control", pg.cacheControl)
 	hdr.Set("ETag", pg.etag)
 	if pg.lastModified != "" {
 		hdr.Set("Last-Modified", pg.lastModified)
@@ -233,7 +268,7 @@ func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, pg *page) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	hdr.Set("Content-Type", contentTypeHTML)
+	hdr.Set("Content-Type", pg.contentType)
 	hdr.Set("Content-Length", strconv.Itoa(len(pg.body)))
 	w.WriteHeader(pg.status)
 	if r.Method != http.MethodHead {
@@ -274,178 +309,6 @@ type errRedirect struct{ to string }
 
 func (e errRedirect) Error() string { return "redirect to " + e.to }
 
-// renderRoute matches Ghost's default routes.
-func (h *Handler) renderRoute(ctx context.Context, rel string) (*page, error) {
-	segs := strings.Split(strings.Trim(rel, "/"), "/")
-	switch {
-	case rel == "/":
-		return h.renderIndex(ctx, 1)
-	case len(segs) == 2 && segs[0] == "page":
-		n, ok := pageNumber(segs[1])
-		if !ok {
-			return nil, errNotFound
-		}
-		if n == 1 {
-			return nil, errRedirect{to: "/"}
-		}
-		return h.renderIndex(ctx, n)
-	case len(segs) == 1:
-		return h.renderPost(ctx, segs[0])
-	}
-	return nil, errNotFound
-}
-
-// pageNumber accepts what Ghost's \d+ page parameter accepts, within int.
-func pageNumber(s string) (int, bool) {
-	if s == "" || len(s) > 9 || strings.Trim(s, "0123456789") != "" {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n >= 1
-}
-
-func (h *Handler) renderIndex(ctx context.Context, n int) (*page, error) {
-	total, err := h.src.CountPublishedPosts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pages := max(1, (total+h.perPage-1)/h.perPage)
-	if n > pages {
-		return nil, errNotFound
-	}
-	posts, err := h.src.PublishedPosts(ctx, h.perPage, (n-1)*h.perPage)
-	if err != nil {
-		return nil, err
-	}
-	site, modified, err := h.siteView(ctx)
-	if err != nil {
-		return nil, err
-	}
-	data := theme.IndexPage{Site: site, Canonical: h.pageURL(n), Pagination: theme.Pagination{Page: n, Pages: pages}}
-	if n > 1 {
-		data.Pagination.Prev = h.pageURL(n - 1)
-	}
-	if n < pages {
-		data.Pagination.Next = h.pageURL(n + 1)
-	}
-	for _, p := range posts {
-		data.Posts = append(data.Posts, h.postView(p, excerptRunes))
-		modified = later(modified, p.UpdatedAt)
-	}
-	return h.renderPage("index", data, http.StatusOK, modified)
-}
-
-func (h *Handler) renderPost(ctx context.Context, slug string) (*page, error) {
-	p, err := h.src.PublishedBySlug(ctx, slug)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	site, settingsChanged, err := h.siteView(ctx)
-	if err != nil {
-		return nil, err
-	}
-	view := h.postView(p, descriptionRunes)
-	if p.MetaDescription != "" {
-		view.Excerpt = p.MetaDescription
-	}
-	canonical := view.URL
-	if p.CanonicalURL != "" {
-		canonical = p.CanonicalURL
-	}
-	tmpl := "post"
-	if p.Type == store.TypePage {
-		tmpl = "page"
-	}
-	return h.renderPage(tmpl, theme.PostPage{Site: site, Post: view, Canonical: canonical}, http.StatusOK, later(p.UpdatedAt, settingsChanged))
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-func (h *Handler) renderPage(name string, data any, status int, modified time.Time) (*page, error) {
-	var buf bytes.Buffer
-	if err := h.theme.Render(&buf, name, data); err != nil {
-		return nil, err
-	}
-	sum := fnv.New64a()
-	sum.Write(buf.Bytes())
-	pg := &page{
-		status:   status,
-		body:     buf.Bytes(),
-		etag:     fmt.Sprintf(`W/"%x-%x"`, buf.Len(), sum.Sum64()),
-		modified: modified.UTC(),
-	}
-	if !modified.IsZero() {
-		pg.lastModified = pg.modified.Format(http.TimeFormat)
-	}
-	return pg, nil
-}
-
-// pageURL is the URL of page n of the post list; page 1 is the home page.
-func (h *Handler) pageURL(n int) string {
-	if n <= 1 {
-		return h.abs("/")
-	}
-	return h.abs("/page/" + strconv.Itoa(n) + "/")
-}
-
-// abs returns the absolute URL of a site-relative path.
-func (h *Handler) abs(rel string) string {
-	return h.site.Scheme + "://" + h.site.Host + h.subdir + rel
-}
-
-// siteView returns what every page shows of the site, and when the
-// settings behind it last changed.
-func (h *Handler) siteView(ctx context.Context) (theme.Site, time.Time, error) {
-	s, err := h.src.Settings(ctx)
-	if err != nil {
-		return theme.Site{}, time.Time{}, err
-	}
-	return theme.Site{
-		Title:       s.Get("title", "Wisp"),
-		Description: s.Get("description", ""),
-		URL:         h.abs("/"),
-		Lang:        s.Get("locale", "en"),
-		AccentColor: s.Get("accent_color", "#FF1A75"),
-	}, s.UpdatedAt, nil
-}
-
-func (h *Handler) postView(p store.Post, excerpt int) theme.Post {
-	v := theme.Post{
-		Title:               p.Title,
-		URL:                 h.abs("/" + p.Slug + "/"),
-		Excerpt:             p.CustomExcerpt,
-		HTML:                safeHTML(p.HTML),
-		FeatureImage:        p.FeatureImage,
-		FeatureImageAlt:     p.FeatureImageAlt,
-		FeatureImageCaption: p.FeatureImageCaption,
-		PublishedAt:         p.PublishedAt,
-		IsPage:              p.Type == store.TypePage,
-	}
-	if v.Excerpt == "" {
-		v.Excerpt = render.Excerpt(p.Plaintext, excerpt)
-	}
-	if p.HTML != "" {
-		v.ReadingTime = render.ReadingTime(p.HTML, p.FeatureImage != "")
-	}
-	for _, a := range p.Authors {
-		v.Authors = append(v.Authors, theme.Author{Name: a.Name})
-	}
-	for _, t := range p.Tags {
-		if t.Visibility == "public" {
-			v.Tags = append(v.Tags, theme.Tag{Name: t.Name})
-		}
-	}
-	return v
-}
-
 // notFound renders the theme's 404 page with Ghost's no-cache headers.
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -475,14 +338,17 @@ func (h *Handler) render404(ctx context.Context) ([]byte, error) {
 	if pg, ok := h.cache.get(gen, notFoundKey); ok {
 		return pg.body, nil
 	}
-	site, _, err := h.siteView(ctx)
+	sc, err := h.siteContext(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	pg, err := h.renderPage("error-404", theme.ErrorPage{Site: site, Status: http.StatusNotFound, Message: "Page not found"}, http.StatusNotFound, time.Time{})
+	head := h.baseHead(sc, "Page not found", h.abs("/"))
+	data := theme.ErrorPage{Site: sc.view, Head: head, Status: http.StatusNotFound, Message: "Page not found"}
+	pg, err := h.renderHTML(sc, "error-404", data, time.Time{})
 	if err != nil {
 		return nil, err
 	}
+	pg.status = http.StatusNotFound
 	h.cache.put(gen, notFoundKey, pg)
 	return pg.body, nil
 }

@@ -219,13 +219,30 @@ func (failing) CountPublishedPosts(context.Context) (int, error) { return 0, err
 func (failing) PublishedBySlug(context.Context, string) (store.Post, error) {
 	return store.Post{}, fmt.Errorf("wrapped: %w", errDB)
 }
+func (failing) ListPosts(context.Context, store.Filter, int, int) ([]store.Post, error) {
+	return nil, errDB
+}
+func (failing) CountPosts(context.Context, store.Filter) (int, error) { return 0, errDB }
+func (failing) FeedPosts(context.Context, store.Filter, int) ([]store.Post, error) {
+	return nil, errDB
+}
+func (failing) TagBySlug(context.Context, string) (store.Tag, error) { return store.Tag{}, errDB }
+func (failing) AuthorBySlug(context.Context, string) (store.Author, error) {
+	return store.Author{}, errDB
+}
+func (failing) SitemapEntries(context.Context, string, int, int) ([]store.SitemapEntry, error) {
+	return nil, errDB
+}
+func (failing) SitemapSummary(context.Context, string) (int, time.Time, error) {
+	return 0, time.Time{}, errDB
+}
 
 func TestDatabaseErrorsAre500WithoutDetails(t *testing.T) {
 	h, err := New(failing{}, Options{URL: "http://example.com/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []string{"/", "/welcome/"} {
+	for _, target := range []string{"/", "/welcome/", "/tag/x/", "/author/x/", "/rss/", "/sitemap.xml", "/sitemap-posts.xml"} {
 		rec := do(h, "GET", target)
 		if rec.Code != 500 || strings.Contains(rec.Body.String(), "disk") {
 			t.Errorf("%s: %d %q", target, rec.Code, rec.Body)
