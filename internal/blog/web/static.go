@@ -81,4 +81,3 @@ func (h *Handler) openImage(name string) (fs.File, error) {
 	defer root.Close() // an open file outlives its root
 	return root.Open(name)
 }
-
