@@ -166,7 +166,8 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 // lock keeps two harness runs from loading the machine at once.
 func lock() (func(), error) {
 	path := filepath.Join(os.TempDir(), "wisp-bench.lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	// Read-only: flock needs no write access, so users share one lock file.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
