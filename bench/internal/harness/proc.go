@@ -59,7 +59,9 @@ func (p *proc) exited() bool {
 }
 
 // stop sends SIGTERM to the process group, waits up to 5 s, then SIGKILLs
-// the group. The group id is the pid of a process this harness started.
+// the group. The group id is the pid of a process this harness started;
+// the group is signalled only while that process has not been reaped, so
+// that a reused pid can never make it signal someone else's processes.
 func (p *proc) stop() {
 	pgid := p.pid()
 	if !p.exited() {
@@ -69,9 +71,10 @@ func (p *proc) stop() {
 		case <-time.After(5 * time.Second):
 		}
 	}
-	// Workers may outlive a master that exited; the group still names them.
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		_ = p.cmd.Process.Kill()
+	if !p.exited() {
+		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			_ = p.cmd.Process.Kill()
+		}
 	}
 	<-p.done
 }
