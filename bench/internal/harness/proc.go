@@ -60,8 +60,9 @@ func (p *proc) exited() bool {
 
 // stop sends SIGTERM to the process group, waits up to 5 s, then SIGKILLs
 // the group. The group id is the pid of a process this harness started;
-// the group is signalled only while that process has not been reaped, so
-// that a reused pid can never make it signal someone else's processes.
+// the group is signalled only while that process has not been reaped (as
+// far as the wait goroutine has told us), so that a reused pid cannot make
+// it signal someone else's processes.
 func (p *proc) stop() {
 	pgid := p.pid()
 	if !p.exited() {
