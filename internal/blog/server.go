@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"wisp/internal/blog/config"
+	"wisp/internal/blog/schedule"
 	"wisp/internal/blog/store"
 	"wisp/internal/blog/web"
 	"wisp/internal/listen"
@@ -34,7 +35,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, err
 	}
-	h, err := web.New(st, web.Options{URL: cfg.URL, FrontendMaxAge: cfg.Caching.FrontendMaxAge, Log: log})
+	c := cfg.Caching
+	h, err := web.New(st, web.Options{
+		URL:         cfg.URL,
+		ContentPath: cfg.Paths.ContentPath,
+		Caching:     &web.Caching{Frontend: c.FrontendMaxAge, Sitemap: c.SitemapMaxAge, Robots: c.RobotstxtMaxAge, Theme: c.ThemeMaxAge},
+		Log:         log,
+	})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -88,7 +95,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Info("Listening on: " + describe(ln))
 		s.log.Info("Url configured as: " + s.cfg.URL)
 	}
+	// Scheduled posts go live while the site is served; the schedule is in
+	// the database, so nothing is lost between runs.
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); schedule.New(s.store, s.log).Run(schedCtx) }()
 	err := serve(ctx, ln, s.handler, s.cfg.Server.ShutdownTimeout, s.log)
+	stopSched()
+	<-schedDone
 	s.log.Info("Wisp has shut down")
 	if s.cfg.Env == "production" {
 		s.log.Info("Your site is now offline")

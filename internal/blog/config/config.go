@@ -80,9 +80,13 @@ type Paths struct {
 	ContentPath string
 }
 
-// Caching holds the max-age values (seconds) Wisp uses.
+// Caching holds the max-age values (seconds) Wisp uses, with Ghost's
+// defaults: frontend 0, sitemap and robotstxt 3600, theme 31536000.
 type Caching struct {
-	FrontendMaxAge int
+	FrontendMaxAge  int
+	SitemapMaxAge   int
+	RobotstxtMaxAge int
+	ThemeMaxAge     int
 }
 
 // Addr returns the listen address of the configured TCP endpoint.
@@ -104,7 +108,8 @@ var knownOverrides = []string{
 	"server__host", "server__port", "server__socket", "server__socket__path",
 	"server__socket__permissions", "server__shutdownTimeout",
 	"database__client", "database__connection__filename",
-	"paths__contentPath", "caching__frontend__maxAge",
+	"paths__contentPath", "caching__frontend__maxAge", "caching__sitemap__maxAge",
+	"caching__robotstxt__maxAge", "caching__theme__maxAge",
 }
 
 // Load reads and resolves the configuration of the site in opts.Dir.
@@ -408,8 +413,22 @@ func (c *Config) resolve() error {
 	if c.Server.Socket, err = c.socket(); err != nil {
 		return err
 	}
-	if c.Caching.FrontendMaxAge, err = c.integer("caching.frontend.maxAge", 0); err != nil {
-		return err
+	for _, m := range []struct {
+		key string
+		def int
+		dst *int
+	}{
+		{"caching.frontend.maxAge", 0, &c.Caching.FrontendMaxAge},
+		{"caching.sitemap.maxAge", 3600, &c.Caching.SitemapMaxAge},
+		{"caching.robotstxt.maxAge", 3600, &c.Caching.RobotstxtMaxAge},
+		{"caching.theme.maxAge", 31536000, &c.Caching.ThemeMaxAge},
+	} {
+		if *m.dst, err = c.integer(m.key, m.def); err != nil {
+			return err
+		}
+		if *m.dst < 0 {
+			return fmt.Errorf("invalid config: %s must not be negative", m.key)
+		}
 	}
 	return nil
 }

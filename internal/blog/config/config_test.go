@@ -220,3 +220,32 @@ func TestLoadMergesLocalFileUnderEnvFile(t *testing.T) {
 		t.Errorf("url=%s addr=%s files=%v", c.URL, c.Server.Addr(), c.Files)
 	}
 }
+
+func TestLoadReadsGhostCachingMaxAges(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  map[string]string
+		want Caching
+	}{
+		{"Ghost's defaults", `{}`, nil, Caching{FrontendMaxAge: 0, SitemapMaxAge: 3600, RobotstxtMaxAge: 3600, ThemeMaxAge: 31536000}},
+		{"from the file", `{"caching":{"frontend":{"maxAge":60},"sitemap":{"maxAge":0},"theme":{"maxAge":5}}}`, nil,
+			Caching{FrontendMaxAge: 60, SitemapMaxAge: 0, RobotstxtMaxAge: 3600, ThemeMaxAge: 5}},
+		{"from the environment", `{}`, map[string]string{"caching__robotstxt__maxAge": "10"},
+			Caching{SitemapMaxAge: 3600, RobotstxtMaxAge: 10, ThemeMaxAge: 31536000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(Options{Dir: site(t, map[string]string{"config.production.json": tt.file}), Getenv: envOf(tt.env)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Caching != tt.want {
+				t.Errorf("caching = %+v, want %+v", c.Caching, tt.want)
+			}
+		})
+	}
+	if _, err := Load(Options{Dir: site(t, map[string]string{"config.production.json": `{"caching":{"sitemap":{"maxAge":-1}}}`})}); err == nil || !strings.Contains(err.Error(), "caching.sitemap.maxAge") {
+		t.Errorf("negative max-age: err = %v", err)
+	}
+}

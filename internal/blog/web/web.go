@@ -41,13 +41,8 @@ type Source interface {
 type Options struct {
 	// URL is the site URL; its path is the sub-directory the site lives in.
 	URL string
-	// FrontendMaxAge is caching.frontend.maxAge in seconds (Ghost: 0).
-	FrontendMaxAge int
-	// SitemapMaxAge and RobotsMaxAge are caching.sitemap.maxAge and
-	// caching.robotstxt.maxAge (Ghost: 3600 each); ThemeMaxAge is
-	// caching.theme.maxAge for assets and images (Ghost: 31536000). Zero
-	// takes Ghost's default and a negative value sends max-age=0.
-	SitemapMaxAge, RobotsMaxAge, ThemeMaxAge int
+	// Caching is Ghost's caching config; nil means Ghost's defaults.
+	Caching *Caching
 	// PostsPerPage is the page size of post lists when the posts_per_page
 	// setting is unset (default 10).
 	PostsPerPage int
@@ -60,6 +55,13 @@ type Options struct {
 	// CacheBytes bounds the rendered-page cache (default 32 MiB).
 	CacheBytes int
 	Log        *slog.Logger
+}
+
+// Caching are the max-age values, in seconds, of Ghost's caching config:
+// frontend pages and feeds, sitemaps, robots.txt, and theme assets and
+// images.
+type Caching struct {
+	Frontend, Sitemap, Robots, Theme int
 }
 
 // Handler serves the site.
@@ -112,13 +114,10 @@ func New(src Source, opts Options) (*Handler, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	// Zero takes Ghost's default; a site that wants no caching sets -1.
-	maxAge := func(n, def int) string {
-		if n == 0 {
-			n = def
-		}
-		return fmt.Sprintf("public, max-age=%d", max(n, 0))
+	if opts.Caching == nil {
+		opts.Caching = &Caching{Sitemap: 3600, Robots: 3600, Theme: 31536000}
 	}
+	maxAge := func(n int) string { return fmt.Sprintf("public, max-age=%d", max(n, 0)) }
 	return &Handler{
 		src:          src,
 		themes:       th,
@@ -126,10 +125,10 @@ func New(src Source, opts Options) (*Handler, error) {
 		site:         site,
 		subdir:       strings.TrimSuffix(site.Path, "/"),
 		perPage:      opts.PostsPerPage,
-		ccFrontend:   maxAge(opts.FrontendMaxAge, 0),
-		ccSitemap:    maxAge(opts.SitemapMaxAge, 3600),
-		ccRobots:     maxAge(opts.RobotsMaxAge, 3600),
-		ccStatic:     maxAge(opts.ThemeMaxAge, 31536000),
+		ccFrontend:   maxAge(opts.Caching.Frontend),
+		ccSitemap:    maxAge(opts.Caching.Sitemap),
+		ccRobots:     maxAge(opts.Caching.Robots),
+		ccStatic:     maxAge(opts.Caching.Theme),
 		contentPath:  opts.ContentPath,
 		cache:        newPageCache(opts.CacheBytes),
 		sourceErrors: newOnceLog(opts.Log),
