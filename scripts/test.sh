@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 declare -A need=(
 	[nginx]=nginx
 	[wrk]=wrk
+	[chromium]=chromium # the browser test (e2e/browser_test.go)
 )
 missing=()
 for cmd in "${!need[@]}"; do
