@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 declare -A need=(
 	[nginx]=nginx
 	[wrk]=wrk
+	[caddy]=caddy
+	[haproxy]=haproxy
 	[chromium]=chromium # the browser test (e2e/browser_test.go)
 )
 missing=()
@@ -26,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	# Debian starts the services it installs; the tests start their own.
 	for svc in "${missing[@]}"; do
-		systemctl stop "$svc" >/dev/null 2>&1 || true
+		systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
 	done
 fi
 
