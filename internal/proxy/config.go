@@ -77,6 +77,7 @@ type proxyConf struct {
 	kaTimeout  time.Duration
 	kaSet      bool
 	kaRequests int
+	next       nextUpstream    // proxy_next_upstream, _tries, _timeout
 	seen       map[string]bool // for "directive is duplicate"
 }
 
@@ -105,6 +106,7 @@ func (c proxyConf) inherit(parent proxyConf) proxyConf {
 	if c.kaRequests == 0 {
 		c.kaRequests = parent.kaRequests
 	}
+	c.next = c.next.inherit(parent.next)
 	c.seen = nil
 	return c
 }
@@ -254,6 +256,9 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 	if d.Name == "access_log" && len(d.Args) == 1 && d.Args[0] == "off" {
 		// Access logging is not implemented; "off" asks for exactly that.
 		return true, nil
+	}
+	if strings.HasPrefix(d.Name, "proxy_next_upstream") {
+		return true, nextUpstreamDirective(d, &conf.next)
 	}
 	switch d.Name {
 	case "proxy_set_header", "proxy_connect_timeout", "proxy_read_timeout",

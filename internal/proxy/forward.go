@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -134,6 +133,7 @@ func unhex(b byte) byte {
 // attemptError is why one try at an upstream failed.
 type attemptError struct {
 	timeout bool
+	invalid bool   // the upstream's head was malformed or too big (invalid_header)
 	msg     string // nginx's wording
 	crit    bool
 }
@@ -162,51 +162,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	head = c.appendUpstreamHead(head, h, ec, bodyLen)
 	defer func() { c.srv.readBufs.Put(head[:cap(head)]) }() //nolint:staticcheck
 
-	filter := peerFilter{now: time.Now().Unix(), tried: c.tried[:0]}
-	tries := h.up.tries()
-	var last *attemptError
-	for {
-		p := h.up.get(&filter)
-		if p == nil {
-			c.srv.log.Error("no live upstreams while connecting to upstream", c.withHost(append(c.logCtx(ec), "upstream", "http://"+h.up.name+string(ec.requestURI)))...)
-			return c.sendError(502, ec, keepClient && body == nil)
-		}
-		filter.tried = append(filter.tried, p)
-		uc, resp, sent, aerr := c.attempt(h, p, head, body, ec)
-		if aerr == nil {
-			h.up.free(p, false, time.Now())
-			return c.relay(h, ec, uc, resp, keepClient)
-		}
-		last = aerr
-		disabled := h.up.free(p, true, time.Now())
-		tries--
-		if aerr.crit {
-			c.srv.log.Log(context.Background(), levelCrit, aerr.msg, c.logCtxPeer(ec, p)...)
-		} else {
-			c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
-		}
-		if disabled {
-			// nginx: "upstream server temporarily disabled while connecting to upstream".
-			while := ""
-			if i := strings.Index(aerr.msg, " while "); i >= 0 {
-				while = aerr.msg[i:]
-			}
-			c.srv.log.Warn("upstream server temporarily disabled"+while, c.logCtxPeer(ec, p)...)
-		}
-		retry := tries > 0 && (!sent || (idempotent(r.method) && (bodyLen <= 0 || r.chunked)))
-		if !retry {
-			break
-		}
-		if br, ok := body.(*bytes.Reader); ok {
-			br.Seek(0, io.SeekStart)
-		}
-	}
-	c.tried = filter.tried[:0]
-	status := 502
-	if last != nil && last.timeout {
-		status = 504
-	}
-	return c.sendError(status, ec, keepClient && (body == nil || r.chunked))
+	return c.forwardToPeers(h, ec, head, body, keepClient)
 }
 
 func idempotent(m []byte) bool {
@@ -247,7 +203,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 				continue
 			}
 			if errors.Is(err, errTooBigHeader) || errors.Is(err, errBadHeader) {
-				return nil, nil, true, &attemptError{msg: err.Error() + " while reading response header from upstream"}
+				return nil, nil, true, &attemptError{invalid: true, msg: err.Error() + " while reading response header from upstream"}
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, nil, true, &attemptError{msg: "upstream prematurely closed connection while reading response header from upstream"}

@@ -26,6 +26,11 @@ type proxyHandler struct {
 	// reuse: upstream connections may be kept (keepalive N, HTTP/1.1 and
 	// the Connection header cleared, as nginx requires).
 	reuse bool
+	next  nextUpstream // when and how often to try another peer
+	resp  *handlerResp // response handling, TLS, variable URL (proxyresp.go)
+	// fixedURI: a variable proxy_pass's URI part, sent instead of the
+	// request URI.
+	fixedURI []byte
 }
 
 type setHeaderKind uint8
@@ -57,7 +62,7 @@ var defaultSetHeaders = [...]struct{ name, value string }{
 
 // compileHeaders builds the set list: the configured headers in order, then
 // the defaults that were not overridden by name.
-func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive) error {
+func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive, scope *varScope) error {
 	seen := map[string]bool{}
 	add := func(name, value string, pos ngxconf.Pos) error {
 		lower := strings.ToLower(name)
@@ -73,7 +78,7 @@ func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive) error {
 		if value == "" {
 			return nil
 		}
-		p, err := compileValue(value, pos)
+		p, err := compileScoped(value, pos, scope)
 		if err != nil {
 			return err
 		}
@@ -98,20 +103,20 @@ func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive) error {
 func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) (*proxyHandler, error) {
 	url := d.Args[0]
 	if strings.Contains(url, "$") {
-		return nil, ngxconf.Errorf(d.Pos, "\"proxy_pass\" with variables is not supported by wisp yet")
+		return c.dynamicProxyPass(d, l, conf)
 	}
 	rest, ok := cutPrefixFold(url, "http://")
+	https := false
 	if !ok {
-		if _, tls := cutPrefixFold(url, "https://"); tls {
-			return nil, ngxconf.Errorf(d.Pos, "https upstreams are not supported by wisp yet")
+		if rest, https = cutPrefixFold(url, "https://"); !https {
+			return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix in \"%s\"", url)
 		}
-		return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix in \"%s\"", url)
 	}
 	h := &proxyHandler{
 		prefix: l.name, connect: conf.connect, read: conf.read, send: conf.send,
-		http11: conf.httpVersion == "1.1", maxBody: conf.maxBody,
+		http11: conf.httpVersion == "1.1", maxBody: conf.maxBody, next: conf.next,
 	}
-	p := pendingHandler{h: h, d: d}
+	p := pendingHandler{h: h, d: d, defPort: "80"}
 	if path, ok := strings.CutPrefix(rest, "unix:"); ok {
 		sock, uri, hasURI := strings.Cut(path, ":")
 		if sock == "" {
@@ -137,15 +142,21 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 		h.proxyPort = []byte(port)
 		if port == "" {
 			h.proxyPort = []byte("80")
+			if https {
+				h.proxyPort = []byte("443")
+				p.defPort = "443"
+			}
 		}
 		h.hasURI, h.uri = uri != "", []byte(uri)
 	}
 	if h.hasURI && l.kind == locRegex {
 		return nil, ngxconf.Errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 	}
-	if err := compileHeaders(h, conf.setHeaders); err != nil {
+	if err := compileHeaders(h, conf.setHeaders, c.scope); err != nil {
 		return nil, err
 	}
+	host, _ := splitHostPort(string(h.proxyHost))
+	c.attachResp(h, conf.resp, https, host)
 	c.handlers = append(c.handlers, p)
 	return h, nil
 }
@@ -189,7 +200,7 @@ func (c *compiler) resolveTarget(p pendingHandler) error {
 			if !strings.HasPrefix(addr, "unix:") {
 				port := p.port
 				if port == "" {
-					port = "80"
+					port = p.defPort
 				}
 				addr = net.JoinHostPort(p.host, port)
 			}
@@ -199,8 +210,10 @@ func (c *compiler) resolveTarget(p pendingHandler) error {
 			}
 			for _, pr := range peers {
 				pr.weight, pr.effWeight, pr.maxFails, pr.failTimeout = 1, 1, 1, 10
+				pr.server = addr
 			}
 			u.peers = peers
+			u.seal()
 			c.upstreams["\x00"+key] = u
 		}
 		h.up = u
@@ -267,11 +280,19 @@ func (c *compiler) upstreamBlock(d *ngxconf.Directive) error {
 	}
 	u := newUpstream(d.Args[0])
 	idle, maxReq := 60*time.Second, 1000
+	var policy *ngxconf.Directive
 	for _, sd := range d.Block {
 		switch sd.Name {
+		case "least_conn", "ip_hash", "hash", "random", "zone":
+			if err := c.upstreamPolicy(u, sd, &policy); err != nil {
+				return err
+			}
 		case "server":
 			ps, err := c.upstreamServer(sd)
 			if err != nil {
+				return err
+			}
+			if err := checkServerForPolicy(u, sd, ps); err != nil {
 				return err
 			}
 			for _, p := range ps {
@@ -313,6 +334,7 @@ func (c *compiler) upstreamBlock(d *ngxconf.Directive) error {
 	if u.keepalive > 0 {
 		u.pool = newPool(u.keepalive, idle, maxReq)
 	}
+	u.finish()
 	c.upstreams[key] = u
 	return nil
 }
@@ -321,20 +343,23 @@ func (c *compiler) upstreamServer(d *ngxconf.Directive) ([]*peer, error) {
 	if len(d.Args) == 0 {
 		return nil, ngxconf.Errorf(d.Pos, "invalid number of arguments in \"server\" directive")
 	}
-	weight, maxFails, failTimeout := 1, 1, int64(10)
+	weight, maxFails, failTimeout, maxConns := 1, 1, int64(10), 0
 	down, backup := false, false
 	for _, a := range d.Args[1:] {
 		k, v, _ := strings.Cut(a, "=")
 		switch k {
-		case "weight", "max_fails":
+		case "weight", "max_fails", "max_conns":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || (k == "weight" && n == 0) {
 				return nil, ngxconf.Errorf(d.Pos, "invalid parameter %q", a)
 			}
-			if k == "weight" {
+			switch k {
+			case "weight":
 				weight = n
-			} else {
+			case "max_fails":
 				maxFails = n
+			default:
+				maxConns = n
 			}
 		case "fail_timeout":
 			t, err := ngxconf.ParseSeconds(v)
@@ -346,8 +371,6 @@ func (c *compiler) upstreamServer(d *ngxconf.Directive) ([]*peer, error) {
 			down = true
 		case "backup":
 			backup = true
-		case "max_conns":
-			return nil, ngxconf.Errorf(d.Pos, "parameter %q is not supported by wisp yet", k)
 		default:
 			return nil, ngxconf.Errorf(d.Pos, "invalid parameter %q", a)
 		}
@@ -358,7 +381,7 @@ func (c *compiler) upstreamServer(d *ngxconf.Directive) ([]*peer, error) {
 	}
 	for _, p := range ps {
 		p.weight, p.effWeight, p.maxFails, p.failTimeout = weight, weight, maxFails, failTimeout
-		p.down, p.backup = down, backup
+		p.down, p.backup, p.maxConns, p.server = down, backup, maxConns, d.Args[0]
 	}
 	return ps, nil
 }

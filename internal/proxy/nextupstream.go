@@ -1,0 +1,292 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"wisp/internal/ngxconf"
+)
+
+// nextCond is a set of proxy_next_upstream conditions.
+type nextCond uint16
+
+const (
+	ftError nextCond = 1 << iota
+	ftTimeout
+	ftInvalidHeader
+	ftHTTP500
+	ftHTTP502
+	ftHTTP503
+	ftHTTP504
+	ftHTTP403
+	ftHTTP404
+	ftHTTP429
+	ftNonIdempotent
+	ftOff
+)
+
+// nextCondNames are proxy_next_upstream's values.
+var nextCondNames = [...]struct {
+	name string
+	cond nextCond
+}{
+	{"error", ftError}, {"timeout", ftTimeout}, {"invalid_header", ftInvalidHeader},
+	{"http_500", ftHTTP500}, {"http_502", ftHTTP502}, {"http_503", ftHTTP503},
+	{"http_504", ftHTTP504}, {"http_403", ftHTTP403}, {"http_404", ftHTTP404},
+	{"http_429", ftHTTP429}, {"non_idempotent", ftNonIdempotent}, {"off", ftOff},
+}
+
+// statusCond maps an upstream status to its http_NNN condition, 0 for the
+// statuses proxy_next_upstream cannot name.
+func statusCond(status int) nextCond {
+	switch status {
+	case 500:
+		return ftHTTP500
+	case 502:
+		return ftHTTP502
+	case 503:
+		return ftHTTP503
+	case 504:
+		return ftHTTP504
+	case 403:
+		return ftHTTP403
+	case 404:
+		return ftHTTP404
+	case 429:
+		return ftHTTP429
+	}
+	return 0
+}
+
+// nextUpstream is the compiled proxy_next_upstream, _tries and _timeout of
+// one level; the zero value inherits everything.
+type nextUpstream struct {
+	conds      nextCond
+	condsSet   bool
+	tries      int // 0: as many as the group has peers
+	triesSet   bool
+	timeout    time.Duration // 0: no limit
+	timeoutSet bool
+}
+
+func (n nextUpstream) inherit(parent nextUpstream) nextUpstream {
+	if !n.condsSet {
+		n.conds, n.condsSet = parent.conds, parent.condsSet
+	}
+	if !n.triesSet {
+		n.tries, n.triesSet = parent.tries, parent.triesSet
+	}
+	if !n.timeoutSet {
+		n.timeout, n.timeoutSet = parent.timeout, parent.timeoutSet
+	}
+	return n
+}
+
+// effective is the condition set in force: nginx's default "error
+// timeout" when none was written; "off" wins over anything beside it.
+func (n nextUpstream) effective() nextCond {
+	switch {
+	case !n.condsSet:
+		return ftError | ftTimeout
+	case n.conds&ftOff != 0:
+		return ftOff
+	}
+	return n.conds
+}
+
+// nextUpstreamDirective parses proxy_next_upstream, proxy_next_upstream_tries
+// and proxy_next_upstream_timeout into n. Several proxy_next_upstream lines
+// at one level add up, as nginx's bitmask slot does; the other two are
+// unique (the directive table rejects duplicates).
+func nextUpstreamDirective(d *ngxconf.Directive, n *nextUpstream) error {
+	switch d.Name {
+	case "proxy_next_upstream":
+		for _, a := range d.Args {
+			found := false
+			for _, c := range nextCondNames {
+				if a == c.name {
+					n.conds |= c.cond
+					found = true
+					break
+				}
+			}
+			if !found {
+				return ngxconf.Errorf(d.Pos, "invalid value %q", a)
+			}
+		}
+		n.condsSet = true
+	case "proxy_next_upstream_tries":
+		v, err := strconv.Atoi(d.Args[0])
+		if err != nil || v < 0 {
+			return ngxconf.Errorf(d.Pos, "%q directive invalid number", d.Name)
+		}
+		n.tries, n.triesSet = v, true
+	case "proxy_next_upstream_timeout":
+		t, err := ngxconf.ParseDuration(d.Args[0])
+		if err != nil {
+			return ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+		n.timeout, n.timeoutSet = t, true
+	}
+	return nil
+}
+
+// mayRetry is ngx_http_upstream_next's test: cond is enabled, with
+// non_idempotent as well for a POST, LOCK or PATCH that reached the
+// upstream; a body that can no longer be replayed is not sent again; and
+// proxy_next_upstream_timeout has not run out since the first attempt.
+func (n nextUpstream) mayRetry(cond nextCond, sent, replayable bool, method []byte, elapsed time.Duration) bool {
+	want := cond
+	if sent && !idempotent(method) {
+		want |= ftNonIdempotent
+	}
+	return n.effective()&want == want && !(sent && !replayable) &&
+		!(n.timeout > 0 && elapsed >= n.timeout)
+}
+
+// maxReplay is how much of a streamed request body is kept to be sent
+// again to the next peer. nginx buffers whole bodies (spilling to temp
+// files); wisp streams them and keeps only this much, so a larger body
+// that already went out is not retried, as nginx does with
+// proxy_request_buffering off.
+const maxReplay = 64 << 10
+
+// replayBody records what the attempts read of a request body, so that
+// the next peer gets the same bytes. A fully buffered body (*bytes.Reader,
+// a decoded chunked body) is simply rewound.
+type replayBody struct {
+	src  io.Reader
+	rec  []byte
+	pos  int  // replay position in rec
+	over bool // more than maxReplay bytes went out: no replay
+}
+
+func (b *replayBody) Read(p []byte) (int, error) {
+	if b.pos < len(b.rec) {
+		n := copy(p, b.rec[b.pos:])
+		b.pos += n
+		return n, nil
+	}
+	n, err := b.src.Read(p)
+	if n > 0 && !b.over {
+		if len(b.rec)+n > maxReplay {
+			b.over, b.rec = true, nil
+		} else {
+			b.rec = append(b.rec, p[:n]...)
+		}
+		b.pos = len(b.rec)
+	}
+	return n, err
+}
+
+// resendable rewinds b for the next attempt when there is one; a request
+// without a body can always be sent again.
+func (b *replayBody) resendable(body io.Reader) bool {
+	if b == nil {
+		return body == nil
+	}
+	return b.rewind()
+}
+
+// rewind prepares the body for the next attempt; false when it cannot be
+// sent again.
+func (b *replayBody) rewind() bool {
+	if br, ok := b.src.(*bytes.Reader); ok {
+		br.Seek(0, io.SeekStart)
+		return true
+	}
+	if b.over {
+		return false
+	}
+	b.pos = 0
+	return true
+}
+
+// forwardToPeers is nginx's per-request peer loop (§5.2, §5.8): pick a
+// peer, send the request, and on an error, timeout, invalid header or a
+// listed status move on to the next peer while tries, the conditions, the
+// request body and proxy_next_upstream_timeout allow. Every peer taken
+// from the group is given back with free, after the response is relayed,
+// so least_conn and max_conns see requests in flight.
+func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, body io.Reader, keepClient bool) bool {
+	r := &c.req
+	up := h.up
+	start := time.Now()
+	filter := peerFilter{now: start.Unix(), tried: c.tried[:0]}
+	defer func() { c.tried = filter.tried[:0] }()
+	if kb, ok := up.policy.(keyedBalancer); ok && !up.single() {
+		filter.key = kb.appendKey(nil, ec)
+	}
+	tries := up.tries()
+	if h.next.tries > 0 && tries > h.next.tries {
+		tries = h.next.tries
+	}
+	var replay *replayBody
+	if body != nil && tries > 1 && h.next.effective() != ftOff {
+		replay = &replayBody{src: body}
+		body = replay
+	}
+	status := 502
+	for {
+		p := up.get(&filter)
+		if p == nil {
+			c.srv.log.Error("no live upstreams while connecting to upstream", c.withHost(append(c.logCtx(ec), "upstream", "http://"+up.name+string(ec.requestURI)))...)
+			status = 502
+			break
+		}
+		filter.tried = append(filter.tried, p)
+		uc, resp, sent, aerr := c.attempt(h, p, head, body, ec)
+		now := time.Now()
+		filter.now = now.Unix()
+		if aerr == nil {
+			cond := statusCond(resp.status)
+			if cond != 0 && tries > 1 && h.next.mayRetry(cond, sent, replay.resendable(body), r.method, now.Sub(start)) {
+				// nginx drops this response and its connection; 403 and
+				// 404 do not count as a failure of the peer.
+				c.srv.closeUpstream(uc)
+				failed := cond != ftHTTP403 && cond != ftHTTP404
+				if up.free(p, failed, now) {
+					c.srv.log.Warn("upstream server temporarily disabled while reading response header from upstream", c.logCtxPeer(ec, p)...)
+				}
+				tries--
+				continue
+			}
+			keep := c.relay(h, ec, uc, resp, keepClient)
+			up.free(p, false, time.Now())
+			return keep
+		}
+		// error, timeout and invalid_header always count as a failure,
+		// listed in proxy_next_upstream or not.
+		disabled := up.free(p, true, now)
+		tries--
+		if aerr.crit {
+			c.srv.log.Log(context.Background(), levelCrit, aerr.msg, c.logCtxPeer(ec, p)...)
+		} else {
+			c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
+		}
+		if disabled {
+			while := ""
+			if i := strings.Index(aerr.msg, " while "); i >= 0 {
+				while = aerr.msg[i:]
+			}
+			c.srv.log.Warn("upstream server temporarily disabled"+while, c.logCtxPeer(ec, p)...)
+		}
+		cond := ftError
+		switch {
+		case aerr.timeout:
+			cond, status = ftTimeout, 504
+		case aerr.invalid:
+			cond, status = ftInvalidHeader, 502
+		default:
+			status = 502
+		}
+		if tries == 0 || !h.next.mayRetry(cond, sent, replay.resendable(body), r.method, now.Sub(start)) {
+			break
+		}
+	}
+	return c.sendError(status, ec, keepClient && (body == nil || r.chunked))
+}
