@@ -204,7 +204,7 @@ func (h *Handler) renderList(ctx context.Context, a archive, n int) (*page, erro
 	}
 	modified := sc.modified
 	for _, p := range posts {
-		data.Posts = append(data.Posts, h.postView(p, excerptRunes))
+		data.Posts = append(data.Posts, h.postView(sc, p, excerptRunes))
 		modified = later(modified, p.UpdatedAt)
 	}
 	data.Head = h.listHead(sc, a, n, data.Pagination)
@@ -233,7 +233,7 @@ func (h *Handler) renderPost(ctx context.Context, slug string) (*page, error) {
 		return nil, err
 	}
 	p.HTML = h.bodyHTML(p)
-	view := h.postView(p, descriptionRunes)
+	view := h.postView(sc, p, descriptionRunes)
 	tmpl := "post"
 	if p.Type == store.TypePage {
 		tmpl = "page"

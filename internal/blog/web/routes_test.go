@@ -430,6 +430,24 @@ func TestFeedsAndSitemapsAnswerConditionalRequests(t *testing.T) {
 	}
 }
 
+func TestDatesShowInTheSiteTimezone(t *testing.T) {
+	st, h := newRichSite(t, "http://example.com/")
+	if err := st.SetSetting(context.Background(), "site", "timezone", "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	// Go one is published 2024-01-01 00:00 UTC, the evening before in New York.
+	body := do(h, "GET", "/go-one/").Body.String()
+	if !strings.Contains(body, `<time datetime="2023-12-31T19:00:00-05:00">31 Dec 2023</time>`) {
+		t.Errorf("date not in the site timezone: %s", regexp.MustCompile(`<time[^>]*>[^<]*</time>`).FindString(body))
+	}
+	if err := st.SetSetting(context.Background(), "site", "timezone", "Mars/Base"); err != nil {
+		t.Fatal(err)
+	}
+	if rec := do(h, "GET", "/go-one/"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "1 Jan 2024") {
+		t.Errorf("unknown timezone: %d", rec.Code)
+	}
+}
+
 func TestActiveThemeOverridesTemplatesFromTheContentFolder(t *testing.T) {
 	st, h := newRichSite(t, "http://example.com/")
 	dir := filepath.Join(h.contentPath, "themes", "mine")

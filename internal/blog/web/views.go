@@ -22,6 +22,8 @@ type siteContext struct {
 	theme    *theme.Theme
 	modified time.Time
 	perPage  int
+	// loc is the timezone setting, in which dates are shown.
+	loc *time.Location
 }
 
 // navItem is one entry of Ghost's navigation setting.
@@ -41,7 +43,14 @@ func (h *Handler) siteContext(ctx context.Context, current string) (siteContext,
 	if err != nil {
 		return siteContext{}, err
 	}
-	sc := siteContext{settings: s, theme: th, modified: s.UpdatedAt, perPage: h.perPage}
+	sc := siteContext{settings: s, theme: th, modified: s.UpdatedAt, perPage: h.perPage, loc: time.UTC}
+	if tz := s.Get("timezone", "Etc/UTC"); tz != "Etc/UTC" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			sc.loc = loc
+		} else {
+			h.sourceErrors.report("timezone setting is unknown; showing dates in UTC", "settings/timezone/"+tz, err)
+		}
+	}
 	if n, err := strconv.Atoi(s.Get("posts_per_page", "")); err == nil && n > 0 && n <= 100 {
 		sc.perPage = n
 	}
@@ -127,7 +136,7 @@ func (h *Handler) bodyHTML(p store.Post) string {
 	return strings.ReplaceAll(body, ghostURL, h.abs(""))
 }
 
-func (h *Handler) postView(p store.Post, excerptLen int) theme.Post {
+func (h *Handler) postView(sc siteContext, p store.Post, excerptLen int) theme.Post {
 	v := theme.Post{
 		Title:               p.Title,
 		URL:                 h.abs("/" + p.Slug + "/"),
@@ -136,7 +145,7 @@ func (h *Handler) postView(p store.Post, excerptLen int) theme.Post {
 		FeatureImage:        h.absMedia(p.FeatureImage),
 		FeatureImageAlt:     p.FeatureImageAlt,
 		FeatureImageCaption: p.FeatureImageCaption,
-		PublishedAt:         p.PublishedAt,
+		PublishedAt:         p.PublishedAt.In(sc.loc),
 		IsPage:              p.Type == store.TypePage,
 	}
 	if v.Excerpt == "" {
