@@ -128,6 +128,8 @@ type pendingHandler struct {
 	d    *ngxconf.Directive
 	host string // host part of proxy_pass
 	port string
+	// defPort is the port when none is written: 80, 443 for https.
+	defPort string
 }
 
 // Compile checks main-context directives and builds the serving config.
@@ -215,8 +217,16 @@ func (c *compiler) errorLog(d *ngxconf.Directive) (LogTarget, error) {
 func (c *compiler) http(hd *ngxconf.Directive) error {
 	conf := proxyConf{seen: map[string]bool{}}
 	var servers []*ngxconf.Directive
+	if err := c.declareVars(hd.Block); err != nil {
+		return err
+	}
+	if err := c.compileMaps(); err != nil {
+		return err
+	}
 	for _, d := range hd.Block {
 		switch d.Name {
+		case "map":
+			// compiled by compileMaps
 		case "server":
 			servers = append(servers, d)
 		case "upstream":
@@ -233,7 +243,7 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 	}
 	base := conf.inherit(proxyConf{connect: 60 * time.Second, read: 60 * time.Second,
 		send: 60 * time.Second, httpVersion: "1.0", maxBody: 1 << 20, maxBodySet: true,
-		kaTimeout: keepaliveTimeout, kaSet: true, kaRequests: keepaliveRequests})
+		kaTimeout: keepaliveTimeout, kaSet: true, kaRequests: keepaliveRequests, resp: defaultRespConf()})
 	for _, sd := range servers {
 		if err := c.server(sd, base); err != nil {
 			return err
@@ -390,6 +400,10 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 			namesSet = true
 		case "location":
 			locs = append(locs, d)
+		case "if", "set", "rewrite", "return", "break", "rewrite_log", "uninitialized_variable_warn":
+			if err := c.rewriteDirective(d, &s.rw); err != nil {
+				return err
+			}
 		default:
 			if ok, err := c.common(d, &conf); err != nil {
 				return err
@@ -624,6 +638,17 @@ func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer st
 			return lv, err
 		}
 		switch l.kind {
+		case locNamed:
+			if outer != "" {
+				return lv, ngxconf.Errorf(d.Pos, "named location %q can be on the server level only", l.name)
+			}
+			if lv.named == nil {
+				lv.named = map[string]*location{}
+			}
+			if _, dup := lv.named[l.name]; dup {
+				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
+			}
+			lv.named[l.name] = l
 		case locExact:
 			if _, dup := lv.exact[l.name]; dup {
 				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
@@ -696,7 +721,10 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 		return nil, ngxconf.Errorf(d.Pos, "invalid number of arguments in \"location\" directive")
 	}
 	if strings.HasPrefix(l.name, "@") {
-		return nil, ngxconf.Errorf(d.Pos, "named locations are not supported by wisp yet")
+		if len(args) != 1 {
+			return nil, ngxconf.Errorf(d.Pos, "invalid location modifier %q", args[0])
+		}
+		l.kind = locNamed
 	}
 	if l.kind != locRegex && outer != "" && !outerRegex && !strings.HasPrefix(l.name, outer) {
 		return nil, ngxconf.Errorf(d.Pos, "location %q is outside location %q", l.name, outer)
@@ -719,6 +747,10 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 				return nil, err
 			}
 			pass = cd
+		case "if", "set", "rewrite", "return", "break", "rewrite_log", "uninitialized_variable_warn":
+			if err := c.rewriteDirective(cd, &l.rw); err != nil {
+				return nil, err
+			}
 		default:
 			if ok, err := c.common(cd, &conf); err != nil {
 				return nil, err
@@ -728,6 +760,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 		}
 	}
 	conf = conf.inherit(parent)
+	l.resp = &conf.resp
 	if pass != nil {
 		h, err := c.proxyPass(pass, l, conf)
 		if err != nil {

@@ -29,11 +29,8 @@ func (c *clientConn) handle() bool {
 		c.sendError(400, nil, false)
 		return false
 	}
-	srv, loc := route(c.group, r.host, uri)
+	srv := c.group.find(r.host)
 	c.ka = srv.ka
-	if loc != nil && loc.handler != nil {
-		c.ka = loc.handler.ka
-	}
 	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target}
 	if r.absHost != nil {
 		ec.requestURI = r.path
@@ -42,19 +39,37 @@ func (c *clientConn) handle() bool {
 		}
 	}
 	keep := r.keepAlive() && !r.hasBody()
+	// The rewrite phases pick ec.loc and call serveLocation.
+	return c.runPhases(&ec, keep)
+}
+
+// serveLocation answers from the location the request phases chose.
+func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
+	r := &c.req
+	loc := ec.loc
+	if loc != nil && loc.handler != nil {
+		c.ka = loc.handler.ka
+	}
 	switch {
 	case loc == nil || (loc.handler == nil && loc.kind != locRedirect):
-		return c.sendError(404, &ec, keep)
+		return c.sendError(404, ec, keep)
 	case loc.kind == locRedirect:
-		return c.redirect(&ec, loc.target.name, keep)
+		return c.redirect(ec, loc.target.name, keep)
 	}
 	h := loc.handler
+	if h.resp != nil && h.resp.dynURL != nil {
+		dh, status := c.resolveDynamic(h, ec)
+		if dh == nil {
+			return c.sendError(status, ec, keep)
+		}
+		h = dh
+	}
 	ec.handler = h
 	if h.maxBody > 0 && r.contentLength > h.maxBody {
-		c.srv.log.Error(fmt.Sprintf("client intended to send too large body: %d bytes", r.contentLength), c.withHost(c.logCtx(&ec))...)
-		return c.sendError(413, &ec, false)
+		c.srv.log.Error(fmt.Sprintf("client intended to send too large body: %d bytes", r.contentLength), c.withHost(c.logCtx(ec))...)
+		return c.sendError(413, ec, false)
 	}
-	return c.forward(h, &ec)
+	return c.forward(h, ec)
 }
 
 // normalisedURI returns $uri: the path decoded and with "//", "/./" and
@@ -264,6 +279,9 @@ func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool) (*upConn
 		ae.crit = errors.Is(err, syscall.ENOENT)
 		return nil, false, ae
 	}
+	if nc, err = h.wrapTLS(nc); err != nil {
+		return nil, false, &attemptError{msg: "SSL_do_handshake() failed (" + err.Error() + ") while SSL handshaking to upstream"}
+	}
 	br := c.srv.upReaders.Get().(*bufio.Reader)
 	br.Reset(nc)
 	return &upConn{Conn: nc, br: br, peer: p}, false, nil
@@ -351,6 +369,9 @@ func (h *proxyHandler) skips(name []byte) bool {
 // goes as is; with one, the matched prefix of $uri is replaced, re-escaped
 // when the client's URI was escaped, and the args appended.
 func (c *clientConn) appendUpstreamURI(b []byte, h *proxyHandler, ec *evalCtx) []byte {
+	if out, ok := c.appendFlowURI(b, h, ec); ok {
+		return out
+	}
 	if !h.hasURI {
 		return append(b, ec.requestURI...)
 	}

@@ -165,6 +165,10 @@ func hiddenResponseHeader(name []byte) bool {
 // the client connection stays open.
 func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHead, keepClient bool) bool {
 	r := &c.req
+	if h.intercepts(rh.status, ec) {
+		c.srv.closeUpstream(uc)
+		return c.sendError(rh.status, ec, keepClient)
+	}
 	noBody := string(r.method) == "HEAD" || rh.status < 200 || rh.status == 204 || rh.status == 304
 	clientChunked := !noBody && rh.contentLength < 0 && r.minor >= 1
 	if !noBody && rh.contentLength < 0 && !clientChunked {
@@ -179,7 +183,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 
 	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
 	bw.WriteString("HTTP/1.1 ")
-	bw.Write(rh.statusLine)
+	writeStatusLine(bw, ec, rh)
 	c.writeCommonHeaders(bw)
 	if rh.contentType >= 0 {
 		bw.WriteString("Content-Type: ")
@@ -202,7 +206,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	writeConnection(bw, keepClient)
 	for i := range rh.headers {
 		hd := &rh.headers[i]
-		if hiddenResponseHeader(hd.name) {
+		if h.hides(hd.name) {
 			continue
 		}
 		bw.Write(hd.name)
@@ -362,7 +366,19 @@ func writeConnection(bw *bufio.Writer, keep bool) {
 // starts with the proxy_pass URL is mapped back to the location and made
 // absolute with the request's host and port.
 func (c *clientConn) writeLocation(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, v []byte) {
-	rest, ok := bytes.CutPrefix(v, []byte("http://"))
+	if h.customRedirect() {
+		c.writeRedirected(bw, h, ec, v)
+		return
+	}
+	if !c.writeDefaultRedirect(bw, h, ec, v) {
+		bw.Write(v)
+	}
+}
+
+// writeDefaultRedirect writes v mapped by proxy_redirect default and
+// reports whether it applied.
+func (c *clientConn) writeDefaultRedirect(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, v []byte) bool {
+	rest, ok := bytes.CutPrefix(v, h.schemePrefix())
 	if ok {
 		rest, ok = bytes.CutPrefix(rest, h.proxyHostInURL())
 	}
@@ -374,11 +390,11 @@ func (c *clientConn) writeLocation(bw *bufio.Writer, h *proxyHandler, ec *evalCt
 		rest, ok = bytes.CutPrefix(rest, from)
 	}
 	if !ok {
-		bw.Write(v)
-		return
+		return false
 	}
 	c.writeAbsolute(bw, ec, to)
 	bw.Write(rest)
+	return true
 }
 
 // writeAbsolute writes "http://host[:port]" + path as nginx's header
@@ -408,6 +424,11 @@ func (h *proxyHandler) proxyHostInURL() []byte {
 // sendError answers with one of nginx's generated pages.
 func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	r := &c.req
+	if ec != nil {
+		if done, handled := c.errorPage(status, ec, keep); handled {
+			return done
+		}
+	}
 	if !c.keepAllowed() {
 		keep = false
 	}
@@ -428,32 +449,65 @@ func (c *clientConn) redirect(ec *evalCtx, name string, keep bool) bool {
 }
 
 func (c *clientConn) writeSimple(code int, page string, location []byte, ec *evalCtx, keep bool) bool {
+	return c.writeResponse(simpleResponse{code: code, ctype: "text/html", body: page,
+		loc: locHeader{abs: location, args: c.req.query}}, ec, keep)
+}
+
+// simpleResponse is a response wisp generates itself (error pages,
+// redirects, return).
+type simpleResponse struct {
+	code  int
+	ctype string // "" for none
+	body  string
+	loc   locHeader
+}
+
+// locHeader is a Location header: raw as given, or abs (a path) made
+// absolute with the request's host, with args appended after '?'.
+type locHeader struct {
+	raw, abs, args []byte
+}
+
+func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bool {
 	r := &c.req
+	if ec != nil {
+		ec.status = sr.code
+	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
 	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(code))
+	bw.WriteString(strconv.Itoa(sr.code))
 	bw.WriteString(" ")
-	bw.WriteString(statusText(code))
+	bw.WriteString(statusText(sr.code))
 	c.writeCommonHeaders(bw)
-	bw.WriteString("Content-Type: text/html\r\nContent-Length: ")
-	bw.WriteString(strconv.Itoa(len(page)))
+	if sr.ctype != "" {
+		bw.WriteString("Content-Type: ")
+		bw.WriteString(sr.ctype)
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("Content-Length: ")
+	bw.WriteString(strconv.Itoa(len(sr.body)))
 	bw.WriteString("\r\n")
-	if location != nil {
+	switch {
+	case sr.loc.raw != nil:
 		bw.WriteString("Location: ")
-		c.writeAbsolute(bw, ec, location)
-		if len(r.query) > 0 {
+		bw.Write(sr.loc.raw)
+		bw.WriteString("\r\n")
+	case sr.loc.abs != nil:
+		bw.WriteString("Location: ")
+		c.writeAbsolute(bw, ec, sr.loc.abs)
+		if len(sr.loc.args) > 0 {
 			bw.WriteByte('?')
-			bw.Write(r.query)
+			bw.Write(sr.loc.args)
 		}
 		bw.WriteString("\r\n")
 	}
 	writeConnection(bw, keep)
 	bw.WriteString("\r\n")
 	if string(r.method) != "HEAD" {
-		bw.WriteString(page)
+		bw.WriteString(sr.body)
 	}
 	return bw.Flush() == nil && keep
 }

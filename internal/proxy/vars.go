@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 
 	"wisp/internal/ngxconf"
@@ -27,6 +28,10 @@ const (
 	varRequestMethod
 	varProxyHost
 	varProxyPort
+	varStatus  // the response status, for map $status (maps.go)
+	varSet     // a variable of "set"; the part's idx is its slot (rewrite.go)
+	varMap     // a map's result; the part's m is the map (maps.go)
+	varCapture // $1..$9 of the last regex match; idx is the number
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -60,6 +65,8 @@ func builtinVar(name string) (varID, bool) {
 		return varProxyHost, true
 	case "proxy_port":
 		return varProxyPort, true
+	case "status":
+		return varStatus, true
 	}
 	return varNone, false
 }
@@ -69,6 +76,8 @@ type part struct {
 	lit  []byte
 	v    varID
 	name []byte // for varHTTP: the header name with '_' turned into '-'
+	idx  int     // varSet slot, varCapture number
+	m    *mapVar // varMap
 }
 
 // program is a directive value compiled once at load time, so requests only
@@ -77,9 +86,16 @@ type program struct {
 	parts []part
 }
 
-// compileValue compiles text containing $var and ${var} references.
-// Unknown variables are load-time errors, as in nginx.
+// compileValue compiles text containing $var and ${var} references to
+// built-in variables only. Unknown variables are load-time errors, as in
+// nginx. Values that may name set or map variables use compiler.value.
 func compileValue(text string, pos ngxconf.Pos) (program, error) {
+	return compileScoped(text, pos, nil)
+}
+
+// compileScoped is compileValue that also knows the variables declared
+// by set and map (scope may be nil).
+func compileScoped(text string, pos ngxconf.Pos, scope *varScope) (program, error) {
 	var p program
 	lit := []byte{}
 	flush := func() {
@@ -104,6 +120,10 @@ func compileValue(text string, pos ngxconf.Pos) (program, error) {
 			}
 			name = text[i+1 : i+end]
 			i += end + 1
+		} else if i < len(text) && text[i] >= '1' && text[i] <= '9' {
+			// $1..$9 are one digit: "$10" is $1 followed by "0".
+			name = text[i : i+1]
+			i++
 		} else {
 			j := i
 			for j < len(text) && isVarChar(text[j]) {
@@ -116,7 +136,7 @@ func compileValue(text string, pos ngxconf.Pos) (program, error) {
 			return p, ngxconf.Errorf(pos, "invalid variable name")
 		}
 		flush()
-		pt, err := resolveVar(name, pos)
+		pt, err := resolveVar(name, pos, scope)
 		if err != nil {
 			return p, err
 		}
@@ -130,7 +150,13 @@ func isVarChar(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-func resolveVar(name string, pos ngxconf.Pos) (part, error) {
+func resolveVar(name string, pos ngxconf.Pos, scope *varScope) (part, error) {
+	if len(name) == 1 && name[0] >= '1' && name[0] <= '9' {
+		return part{v: varCapture, idx: int(name[0] - '0')}, nil
+	}
+	if pt, ok := scope.lookup(strings.ToLower(name)); ok {
+		return pt, nil
+	}
 	if id, ok := builtinVar(strings.ToLower(name)); ok {
 		return part{v: id}, nil
 	}
@@ -150,6 +176,7 @@ type evalCtx struct {
 	handler    *proxyHandler
 	uri        []byte // normalised path ($uri)
 	requestURI []byte // the raw target path+query ($request_uri)
+	flow              // what the rewrite module and error_page change (rewrite.go)
 }
 
 // appendTo appends the program's value for ec to dst.
@@ -193,9 +220,9 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 	case varURI:
 		return append(dst, ec.uri...)
 	case varArgs:
-		return append(dst, r.query...)
+		return append(dst, ec.currentArgs()...)
 	case varIsArgs:
-		if len(r.query) > 0 {
+		if len(ec.currentArgs()) > 0 {
 			return append(dst, '?')
 		}
 		return dst
@@ -213,6 +240,19 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		if ec.handler != nil {
 			return append(dst, ec.handler.proxyPort...)
 		}
+	case varStatus:
+		if ec.status > 0 {
+			return strconv.AppendInt(dst, int64(ec.status), 10)
+		}
+		return append(dst, "000"...)
+	case varSet:
+		if pt.idx < len(ec.sets) {
+			return append(dst, ec.sets[pt.idx]...)
+		}
+	case varMap:
+		return pt.m.appendValue(dst, ec)
+	case varCapture:
+		return ec.appendCapture(dst, pt.idx)
 	}
 	return dst
 }

@@ -1,0 +1,579 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"wisp/internal/ngxconf"
+)
+
+// respConf holds the inherited directives about responses and the
+// request flow: error_page, proxy_redirect, proxy_hide_header,
+// proxy_pass_header, proxy_intercept_errors, proxy_buffering, resolver
+// and proxy_ssl_*. A list set at a level replaces the parent's.
+type respConf struct {
+	set         map[string]bool // directives given at this level
+	pages       []*errorPageRule
+	recursive   bool
+	redirects   []redirectRule
+	redirectOff bool
+	hide, pass  []string // lowercase names
+	intercept   bool
+	buffering   bool
+	resolvers   []string // host:port
+	resolveTime time.Duration
+	sslSNI      bool
+	sslName     *program
+	sslVerify   bool
+}
+
+// defaultRespConf is nginx's defaults at http level.
+func defaultRespConf() respConf {
+	return respConf{buffering: true, resolveTime: 30 * time.Second}
+}
+
+func (r respConf) inherit(p respConf) respConf {
+	take := func(names ...string) bool {
+		for _, n := range names {
+			if r.set[n] {
+				return false
+			}
+		}
+		return true
+	}
+	if take("error_page") {
+		r.pages = p.pages
+	}
+	if take("recursive_error_pages") {
+		r.recursive = p.recursive
+	}
+	if take("proxy_redirect") {
+		r.redirects, r.redirectOff = p.redirects, p.redirectOff
+	}
+	if take("proxy_hide_header") {
+		r.hide = p.hide
+	}
+	if take("proxy_pass_header") {
+		r.pass = p.pass
+	}
+	if take("proxy_intercept_errors") {
+		r.intercept = p.intercept
+	}
+	if take("proxy_buffering") {
+		r.buffering = p.buffering
+	}
+	if take("resolver") {
+		r.resolvers = p.resolvers
+	}
+	if take("resolver_timeout") {
+		r.resolveTime = p.resolveTime
+	}
+	if take("proxy_ssl_server_name") {
+		r.sslSNI = p.sslSNI
+	}
+	if take("proxy_ssl_name") {
+		r.sslName = p.sslName
+	}
+	if take("proxy_ssl_verify") {
+		r.sslVerify = p.sslVerify
+	}
+	r.set = nil
+	return r
+}
+
+// redirectRule is one proxy_redirect: the default mapping, a string
+// prefix, or a regex (captures usable in the replacement).
+type redirectRule struct {
+	isDefault bool
+	from      program
+	re        *regexp.Regexp
+	to        program
+}
+
+// respDirective compiles the directives respConf holds; ok is false for
+// any other directive.
+func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool, err error) {
+	r := &conf.resp
+	multi := false
+	switch d.Name {
+	case "error_page", "proxy_redirect", "proxy_hide_header", "proxy_pass_header":
+		multi = true
+	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering", "resolver",
+		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify":
+	default:
+		return false, nil
+	}
+	if r.set == nil {
+		r.set = map[string]bool{}
+	}
+	if !multi && r.set[d.Name] {
+		return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+	}
+	r.set[d.Name] = true
+	switch d.Name {
+	case "error_page":
+		rule, err := c.compileErrorPage(d)
+		if err != nil {
+			return true, err
+		}
+		r.pages = append(r.pages, rule)
+	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering",
+		"proxy_ssl_server_name", "proxy_ssl_verify":
+		on, err := flagArg(d)
+		if err != nil {
+			return true, err
+		}
+		switch d.Name {
+		case "recursive_error_pages":
+			r.recursive = on
+		case "proxy_intercept_errors":
+			r.intercept = on
+		case "proxy_buffering":
+			r.buffering = on
+		case "proxy_ssl_server_name":
+			r.sslSNI = on
+		default:
+			r.sslVerify = on
+		}
+	case "proxy_redirect":
+		return true, c.compileRedirect(d, r)
+	case "proxy_hide_header", "proxy_pass_header":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		name := strings.ToLower(d.Args[0])
+		if d.Name == "proxy_hide_header" {
+			r.hide = append(r.hide, name)
+		} else {
+			r.pass = append(r.pass, name)
+		}
+	case "resolver":
+		return true, c.compileResolver(d, r)
+	case "resolver_timeout":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		t, err := ngxconf.ParseDuration(d.Args[0])
+		if err != nil || t <= 0 {
+			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+		r.resolveTime = t
+	case "proxy_ssl_name":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		p, err := c.value(d.Args[0], d.Pos)
+		if err != nil {
+			return true, err
+		}
+		r.sslName = &p
+	}
+	return true, nil
+}
+
+func flagArg(d *ngxconf.Directive) (bool, error) {
+	if err := argCount(d, 1); err != nil {
+		return false, err
+	}
+	switch strings.ToLower(d.Args[0]) {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive, it must be \"on\" or \"off\"", d.Args[0], d.Name)
+}
+
+func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf) error {
+	switch {
+	case len(d.Args) == 1 && d.Args[0] == "off":
+		r.redirects, r.redirectOff = nil, true
+		return nil
+	case len(d.Args) == 1 && d.Args[0] == "default":
+		r.redirects = append(r.redirects, redirectRule{isDefault: true})
+		r.redirectOff = false
+		return nil
+	case len(d.Args) != 2:
+		return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"proxy_redirect\" directive")
+	}
+	rule := redirectRule{}
+	to, err := c.value(d.Args[1], d.Pos)
+	if err != nil {
+		return err
+	}
+	rule.to = to
+	if expr, ok := strings.CutPrefix(d.Args[0], "~"); ok {
+		caseless := strings.HasPrefix(expr, "*")
+		if rule.re, err = compileRegex(strings.TrimPrefix(expr, "*"), caseless, d.Pos); err != nil {
+			return err
+		}
+	} else if rule.from, err = c.value(d.Args[0], d.Pos); err != nil {
+		return err
+	}
+	r.redirects, r.redirectOff = append(r.redirects, rule), false
+	return nil
+}
+
+// compileResolver parses "resolver ADDR... [valid=T] [ipv6=on|off]".
+func (c *compiler) compileResolver(d *ngxconf.Directive, r *respConf) error {
+	if len(d.Args) == 0 {
+		return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"resolver\" directive")
+	}
+	r.resolvers = nil
+	for _, a := range d.Args {
+		switch {
+		case strings.HasPrefix(a, "valid="):
+			if _, err := ngxconf.ParseDuration(a[6:]); err != nil {
+				return ngxconf.Errorf(d.Pos, "invalid parameter: %s", a)
+			}
+			// Answers are not cached, so their validity does not matter.
+		case strings.HasPrefix(a, "ipv6="), strings.HasPrefix(a, "ipv4="), strings.HasPrefix(a, "status_zone="):
+		default:
+			host, port := splitHostPort(a)
+			if port == "" {
+				port = "53"
+			}
+			if net.ParseIP(host) == nil {
+				return ngxconf.Errorf(d.Pos, "host not found in resolver %q", a)
+			}
+			r.resolvers = append(r.resolvers, net.JoinHostPort(host, port))
+		}
+	}
+	return nil
+}
+
+// handlerResp is what a proxy_pass needs of respConf at request time.
+type handlerResp struct {
+	redirects   []redirectRule
+	redirectOff bool
+	hide, pass  []string
+	intercept   bool
+	buffering   bool
+	resolvers   []string
+	resolveTime time.Duration
+	tls         *tls.Config // https upstreams
+	sslName     *program
+	sslSNI      bool
+	sslVerify   bool
+	// dynamic proxy_pass: the URL program and the upstream groups by
+	// lowercased name, which win over DNS as in nginx.
+	dynURL *program
+	groups map[string]*upstream
+	pos    ngxconf.Pos
+}
+
+// buffered reports proxy_buffering (the engine decides what it means
+// for streaming).
+func (h *proxyHandler) buffered() bool { return h.resp == nil || h.resp.buffering }
+
+// attachResp gives a compiled proxy_pass its response settings.
+func (c *compiler) attachResp(h *proxyHandler, r respConf, https bool, host string) {
+	h.resp = &handlerResp{redirects: r.redirects, redirectOff: r.redirectOff, hide: r.hide, pass: r.pass,
+		intercept: r.intercept, buffering: r.buffering, resolvers: r.resolvers, resolveTime: r.resolveTime,
+		sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify}
+	if https {
+		h.resp.tls = upstreamTLS(r, host)
+	}
+}
+
+// upstreamTLS is the client TLS config for https upstreams. As in nginx,
+// the certificate is only verified with proxy_ssl_verify on, and SNI is
+// only sent with proxy_ssl_server_name on.
+func upstreamTLS(r respConf, host string) *tls.Config {
+	cfg := &tls.Config{InsecureSkipVerify: !r.sslVerify, MinVersion: tls.VersionTLS12}
+	if r.sslSNI {
+		cfg.ServerName = host
+	}
+	return cfg
+}
+
+// hides reports whether a response header stays away from the client:
+// nginx's defaults and proxy_hide_header, minus proxy_pass_header.
+func (h *proxyHandler) hides(name []byte) bool {
+	if h.resp != nil {
+		for _, p := range h.resp.pass {
+			if len(p) == len(name) && bytes.EqualFold([]byte(p), name) && passable(p) {
+				return false
+			}
+		}
+		for _, p := range h.resp.hide {
+			if len(p) == len(name) && bytes.EqualFold([]byte(p), name) {
+				return true
+			}
+		}
+	}
+	return hiddenResponseHeader(name)
+}
+
+// passable: proxy_pass_header re-enables only headers hidden by
+// default, not the ones nginx regenerates itself.
+func passable(lower string) bool {
+	return lower == "x-pad" || lower == "server" || lower == "date" || strings.HasPrefix(lower, "x-accel-")
+}
+
+// customRedirect reports proxy_redirect set to anything but the default.
+func (h *proxyHandler) customRedirect() bool {
+	return h.resp != nil && (h.resp.redirectOff || len(h.resp.redirects) > 0 || h.resp.dynURL != nil)
+}
+
+// writeRedirected applies explicit proxy_redirect rules in order; the
+// first hit wins, and a result that is a path is made absolute.
+func (c *clientConn) writeRedirected(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, v []byte) {
+	if h.resp.redirectOff || h.resp.dynURL != nil && len(h.resp.redirects) == 0 {
+		bw.Write(v)
+		return
+	}
+	for _, rule := range h.resp.redirects {
+		switch {
+		case rule.isDefault:
+			if c.writeDefaultRedirect(bw, h, ec, v) {
+				return
+			}
+			continue
+		case rule.re != nil:
+			if !ec.matchRegex(rule.re, v) {
+				continue
+			}
+			out := rule.to.appendTo(nil, ec)
+			out = append(out, v[ec.caps[1]:]...)
+			c.writeRedirectValue(bw, ec, out)
+			return
+		default:
+			from := rule.from.appendTo(nil, ec)
+			if !bytes.HasPrefix(v, from) {
+				continue
+			}
+			out := rule.to.appendTo(nil, ec)
+			out = append(out, v[len(from):]...)
+			c.writeRedirectValue(bw, ec, out)
+			return
+		}
+	}
+	bw.Write(v)
+}
+
+func (c *clientConn) writeRedirectValue(bw *bufio.Writer, ec *evalCtx, v []byte) {
+	if len(v) > 0 && v[0] == '/' {
+		c.writeAbsolute(bw, ec, v)
+		return
+	}
+	bw.Write(v)
+}
+
+// intercepts reports whether proxy_intercept_errors hands status to
+// error_page instead of relaying the upstream's response.
+func (h *proxyHandler) intercepts(status int, ec *evalCtx) bool {
+	if h.resp == nil || !h.resp.intercept || status < 300 {
+		return false
+	}
+	rule, _ := ec.errorPageFor(status)
+	return rule != nil
+}
+
+// dynamicProxyPass compiles proxy_pass with variables: the URL is made
+// per request (resolveDynamic).
+func (c *compiler) dynamicProxyPass(d *ngxconf.Directive, l *location, conf proxyConf) (*proxyHandler, error) {
+	for _, rule := range conf.resp.redirects {
+		if rule.isDefault {
+			return nil, ngxconf.Errorf(d.Pos, "\"proxy_redirect default\" cannot be used with \"proxy_pass\" directive with variables")
+		}
+	}
+	url, err := c.value(d.Args[0], d.Pos)
+	if err != nil {
+		return nil, err
+	}
+	h := &proxyHandler{
+		prefix: l.name, connect: conf.connect, read: conf.read, send: conf.send,
+		http11: conf.httpVersion == "1.1", maxBody: conf.maxBody,
+	}
+	if err := compileHeaders(h, conf.setHeaders, c.scope); err != nil {
+		return nil, err
+	}
+	c.attachResp(h, conf.resp, false, "")
+	h.resp.dynURL, h.resp.groups, h.resp.pos = &url, c.upstreams, d.Pos
+	return h, nil
+}
+
+// resolveDynamic makes the per-request handler of a proxy_pass with
+// variables; status is the error to answer when that fails.
+func (c *clientConn) resolveDynamic(h *proxyHandler, ec *evalCtx) (*proxyHandler, int) {
+	url := string(h.resp.dynURL.appendTo(nil, ec))
+	rest, ok := cutPrefixFold(url, "http://")
+	https := false
+	if !ok {
+		if rest, ok = cutPrefixFold(url, "https://"); !ok {
+			c.srv.log.Error("invalid URL prefix in \""+url+"\"", c.withHost(c.logCtx(ec))...)
+			return nil, 500
+		}
+		https = true
+	}
+	hostport, uri := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		hostport, uri = rest[:i], rest[i:]
+	}
+	dh := *h
+	resp := *h.resp
+	dh.resp = &resp
+	dh.proxyHost = []byte(hostport)
+	dh.fixedURI = nil
+	if uri != "" {
+		// With variables, a URI part replaces the request URI whole.
+		dh.fixedURI = []byte(uri)
+	}
+	host, port := splitHostPort(hostport)
+	defPort := "80"
+	if https {
+		defPort = "443"
+	}
+	dh.proxyPort = []byte(port)
+	if port == "" {
+		dh.proxyPort = []byte(defPort)
+	}
+	if https {
+		name := host
+		if resp.sslName != nil {
+			name = string(resp.sslName.appendTo(nil, ec))
+		}
+		resp.tls = upstreamTLS(respConf{sslSNI: resp.sslSNI, sslVerify: resp.sslVerify}, name)
+	}
+	if u, ok := h.resp.groups[strings.ToLower(host)]; ok && port == "" {
+		dh.up = u
+		dh.reuse = u.keepalive > 0 && dh.http11 && clearsConnection(&dh)
+		return &dh, 0
+	}
+	peers, err := c.lookupPeers(ec, h.resp, host, cmpPort(port, defPort))
+	if err != nil {
+		c.srv.log.Error(err.Error(), c.withHost(c.logCtx(ec))...)
+		return nil, 502
+	}
+	u := newUpstream(hostport)
+	for _, p := range peers {
+		p.weight, p.effWeight, p.maxFails, p.failTimeout = 1, 1, 1, 10
+	}
+	u.peers = peers
+	dh.up, dh.reuse = u, false
+	return &dh, 0
+}
+
+func cmpPort(port, def string) string {
+	if port == "" {
+		return def
+	}
+	return port
+}
+
+// lookupPeers turns a host into peers: an address as is, else DNS through
+// the configured resolver (nginx never uses the system resolver here).
+func (c *clientConn) lookupPeers(ec *evalCtx, r *handlerResp, host, port string) ([]*peer, error) {
+	if ip := net.ParseIP(host); ip != nil {
+		a := net.JoinHostPort(ip.String(), port)
+		return []*peer{{name: a, network: "tcp", address: a}}, nil
+	}
+	if len(r.resolvers) == 0 {
+		return nil, errorString("no resolver defined to resolve " + host)
+	}
+	servers := r.resolvers
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		var last error
+		for _, s := range servers {
+			conn, err := d.DialContext(ctx, network, s)
+			if err == nil {
+				return conn, nil
+			}
+			last = err
+		}
+		return nil, last
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), r.resolveTime)
+	defer cancel()
+	ips, err := res.LookupIPAddr(ctx, host)
+	if err != nil || len(ips) == 0 {
+		if ctx.Err() != nil {
+			return nil, errorString(host + " could not be resolved (110: Operation timed out)")
+		}
+		return nil, errorString(host + " could not be resolved (3: Host not found)")
+	}
+	var out []*peer
+	for _, ip := range ips {
+		a := net.JoinHostPort(ip.IP.String(), port)
+		out = append(out, &peer{name: a, network: "tcp", address: a})
+	}
+	return out, nil
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// wrapTLS starts TLS on a fresh upstream connection for https upstreams.
+func (h *proxyHandler) wrapTLS(nc net.Conn) (net.Conn, error) {
+	if h.resp == nil || h.resp.tls == nil {
+		return nc, nil
+	}
+	tc := tls.Client(nc, h.resp.tls)
+	ctx, cancel := context.WithTimeout(context.Background(), h.connect)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// appendFlowURI writes the upstream request URI when the rewrite module
+// or a variable proxy_pass decides it (nginx's ngx_http_proxy_create_request):
+// a variable URL's URI part as is, else after a URI change the escaped
+// $uri, with the location prefix replaced by proxy_pass's URI part only
+// while the location is still the one matched.
+func (c *clientConn) appendFlowURI(b []byte, h *proxyHandler, ec *evalCtx) ([]byte, bool) {
+	switch {
+	case h.fixedURI != nil:
+		return append(b, h.fixedURI...), true
+	case !ec.internal:
+		return b, false
+	}
+	rest := ec.uri
+	if h.hasURI && !ec.breakURI {
+		b = append(b, h.uri...)
+		if len(rest) >= len(h.prefix) {
+			rest = rest[len(h.prefix):]
+		}
+	}
+	b = appendEscapedURI(b, rest)
+	if args := ec.currentArgs(); len(args) > 0 {
+		b = append(b, '?')
+		b = append(b, args...)
+	}
+	return b, true
+}
+
+// schemePrefix is how the proxy_pass URL starts, for proxy_redirect
+// default.
+func (h *proxyHandler) schemePrefix() []byte {
+	if h.resp != nil && h.resp.tls != nil {
+		return []byte("https://")
+	}
+	return []byte("http://")
+}
+
+// writeStatusLine writes the upstream's status line, or the status
+// error_page imposed with nginx's reason phrase; $status follows.
+func writeStatusLine(bw *bufio.Writer, ec *evalCtx, rh *respHead) {
+	if ec.errStatus > 0 {
+		ec.status = ec.errStatus
+		bw.WriteString(strconv.Itoa(ec.errStatus))
+		bw.WriteByte(' ')
+		bw.WriteString(statusText(ec.errStatus))
+		return
+	}
+	ec.status = rh.status
+	bw.Write(rh.statusLine)
+}

@@ -1,0 +1,575 @@
+package proxy
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"wisp/internal/ngxconf"
+)
+
+// The rewrite module (return, rewrite, if, set, break) and the request
+// phases it drives: server rewrites, location lookup, location rewrites,
+// and the re-lookup after a changed URI (nginx §3, §6).
+
+// maxURIChanges is nginx's limit on URI changes and internal redirects
+// per request ("rewrite or internal redirection cycle").
+const maxURIChanges = 10
+
+// varScope holds the variables declared by set and map, known before any
+// value is compiled since nginx lets a value name a variable set later.
+type varScope struct {
+	sets map[string]int // name -> slot
+	maps map[string]*mapVar
+}
+
+func (s *varScope) lookup(name string) (part, bool) {
+	if s == nil {
+		return part{}, false
+	}
+	if m, ok := s.maps[name]; ok {
+		return part{v: varMap, m: m}, true
+	}
+	if i, ok := s.sets[name]; ok {
+		return part{v: varSet, idx: i}, true
+	}
+	return part{}, false
+}
+
+// value compiles a directive value that may name any variable.
+func (c *compiler) value(text string, pos ngxconf.Pos) (program, error) {
+	return compileScoped(text, pos, c.scope)
+}
+
+// declareVars walks the http block for set and map targets, so that
+// values compiled in any order can name them.
+func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
+	if c.scope == nil {
+		c.scope = &varScope{sets: map[string]int{}, maps: map[string]*mapVar{}}
+	}
+	for _, d := range ds {
+		switch d.Name {
+		case "set":
+			if len(d.Args) != 2 {
+				return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"set\" directive")
+			}
+			name, ok := varName(d.Args[0])
+			if !ok {
+				return ngxconf.Errorf(d.Pos, "invalid variable name %q", d.Args[0])
+			}
+			if _, builtin := builtinVar(name); builtin || strings.HasPrefix(name, "http_") {
+				return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
+			}
+			if _, isMap := c.scope.maps[name]; !isMap {
+				if _, seen := c.scope.sets[name]; !seen {
+					c.scope.sets[name] = len(c.scope.sets)
+				}
+			}
+		case "map":
+			if err := c.declareMap(d); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.declareVars(d.Block); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// varName returns NAME for "$NAME".
+func varName(s string) (string, bool) {
+	name, ok := strings.CutPrefix(s, "$")
+	if !ok || name == "" {
+		return "", false
+	}
+	for i := 0; i < len(name); i++ {
+		if !isVarChar(name[i]) {
+			return "", false
+		}
+	}
+	return strings.ToLower(name), true
+}
+
+type rwOp uint8
+
+const (
+	opReturn rwOp = iota
+	opRewrite
+	opSet
+	opBreak
+	opIf
+)
+
+type rwFlag uint8
+
+const (
+	flagNone rwFlag = iota
+	flagLast
+	flagBreak
+	flagRedirect
+	flagPermanent
+)
+
+// rwStep is one compiled rewrite-module directive.
+type rwStep struct {
+	op rwOp
+	// return: code, and text or URL when hasText
+	code    int
+	text    program
+	hasText bool
+	// rewrite
+	re   *regexp.Regexp
+	repl program
+	flag rwFlag
+	// replacement starts with a scheme: an external redirect
+	external bool
+	// set
+	slot int
+	// if
+	cond ifCond
+	body []rwStep
+}
+
+// ifCond is a compiled if condition.
+type ifCond struct {
+	kind   byte // 'v' variable, '=' / '!' string compare, '~' regex, 'f' 'd' 'e' 'x' file tests
+	negate bool
+	left   program
+	right  program
+	re     *regexp.Regexp
+}
+
+// rewriteDirective compiles one rewrite-module directive into prog.
+// inIf limits what an if block may hold.
+func (c *compiler) rewriteDirective(d *ngxconf.Directive, prog *[]rwStep) error {
+	switch d.Name {
+	case "return":
+		return c.compileReturn(d, prog)
+	case "rewrite":
+		return c.compileRewrite(d, prog)
+	case "set":
+		if err := argCount(d, 2); err != nil {
+			return err
+		}
+		name, _ := varName(d.Args[0])
+		v, err := c.value(d.Args[1], d.Pos)
+		if err != nil {
+			return err
+		}
+		*prog = append(*prog, rwStep{op: opSet, slot: c.scope.sets[name], text: v})
+	case "break":
+		if err := argCount(d, 0); err != nil {
+			return err
+		}
+		*prog = append(*prog, rwStep{op: opBreak})
+	case "if":
+		cond, err := c.compileCond(d)
+		if err != nil {
+			return err
+		}
+		step := rwStep{op: opIf, cond: cond}
+		for _, bd := range d.Block {
+			switch bd.Name {
+			case "return", "rewrite", "set", "break", "if":
+				if err := c.rewriteDirective(bd, &step.body); err != nil {
+					return err
+				}
+			case "rewrite_log", "uninitialized_variable_warn":
+			default:
+				return ngxconf.Errorf(bd.Pos, "%q directive inside \"if\" is not supported by wisp (only return, rewrite, set and break)", bd.Name)
+			}
+		}
+		*prog = append(*prog, step)
+	case "rewrite_log", "uninitialized_variable_warn":
+		// Only change what is logged at notice level.
+	}
+	return nil
+}
+
+func (c *compiler) compileReturn(d *ngxconf.Directive, prog *[]rwStep) error {
+	if len(d.Args) < 1 || len(d.Args) > 2 {
+		return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"return\" directive")
+	}
+	step := rwStep{op: opReturn}
+	code, err := strconv.Atoi(d.Args[0])
+	textArg := ""
+	switch {
+	case err == nil && len(d.Args) == 2:
+		textArg = d.Args[1]
+		step.hasText = true
+	case err == nil:
+	case len(d.Args) == 1 && hasScheme(d.Args[0]):
+		code, textArg, step.hasText = 302, d.Args[0], true
+	default:
+		return ngxconf.Errorf(d.Pos, "invalid return code %q", d.Args[0])
+	}
+	if code < 0 || code > 999 {
+		return ngxconf.Errorf(d.Pos, "invalid return code %q", d.Args[0])
+	}
+	step.code = code
+	if step.hasText {
+		if step.text, err = c.value(textArg, d.Pos); err != nil {
+			return err
+		}
+	}
+	*prog = append(*prog, step)
+	return nil
+}
+
+func hasScheme(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "$scheme")
+}
+
+func (c *compiler) compileRewrite(d *ngxconf.Directive, prog *[]rwStep) error {
+	if len(d.Args) < 2 || len(d.Args) > 3 {
+		return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"rewrite\" directive")
+	}
+	re, err := compileRegex(d.Args[0], false, d.Pos)
+	if err != nil {
+		return err
+	}
+	step := rwStep{op: opRewrite, re: re}
+	if len(d.Args) == 3 {
+		switch d.Args[2] {
+		case "last":
+			step.flag = flagLast
+		case "break":
+			step.flag = flagBreak
+		case "redirect":
+			step.flag = flagRedirect
+		case "permanent":
+			step.flag = flagPermanent
+		default:
+			return ngxconf.Errorf(d.Pos, "invalid parameter %q", d.Args[2])
+		}
+	}
+	step.external = hasScheme(d.Args[1])
+	if step.repl, err = c.value(d.Args[1], d.Pos); err != nil {
+		return err
+	}
+	*prog = append(*prog, step)
+	return nil
+}
+
+// compileRegex compiles a PCRE-style pattern as Go's RE2 understands it;
+// patterns RE2 cannot take (backreferences, lookaround) are config errors.
+func compileRegex(expr string, caseless bool, pos ngxconf.Pos) (*regexp.Regexp, error) {
+	if caseless {
+		expr = "(?i)" + expr
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, ngxconf.Errorf(pos, "pcre_compile() failed: %s", err)
+	}
+	return re, nil
+}
+
+// compileCond parses if's condition: the parentheses are glued to the
+// first and last arguments by the tokenizer.
+func (c *compiler) compileCond(d *ngxconf.Directive) (ifCond, error) {
+	args := append([]string(nil), d.Args...)
+	bad := func() (ifCond, error) {
+		return ifCond{}, ngxconf.Errorf(d.Pos, "invalid condition %q", strings.Join(d.Args, " "))
+	}
+	if len(args) == 0 || !strings.HasPrefix(args[0], "(") || !strings.HasSuffix(args[len(args)-1], ")") {
+		return bad()
+	}
+	args[0] = args[0][1:]
+	last := len(args) - 1
+	args[last] = args[last][:len(args[last])-1]
+	if args[0] == "" {
+		args = args[1:]
+	}
+	if len(args) > 0 && args[len(args)-1] == "" {
+		args = args[:len(args)-1]
+	}
+	var cond ifCond
+	var err error
+	switch {
+	case len(args) == 1 && strings.HasPrefix(args[0], "$"):
+		cond.kind = 'v'
+		cond.left, err = c.value(args[0], d.Pos)
+	case len(args) == 2 && (len(args[0]) == 2 || len(args[0]) == 3) && strings.Contains("-f-d-e-x", strings.TrimPrefix(args[0], "!")):
+		op := strings.TrimPrefix(args[0], "!")
+		if len(op) != 2 || op[0] != '-' {
+			return bad()
+		}
+		cond.kind, cond.negate = op[1], strings.HasPrefix(args[0], "!")
+		cond.left, err = c.value(args[1], d.Pos)
+	case len(args) == 3 && strings.HasPrefix(args[0], "$"):
+		if cond.left, err = c.value(args[0], d.Pos); err != nil {
+			return cond, err
+		}
+		switch args[1] {
+		case "=", "!=":
+			cond.kind, cond.negate = '=', args[1] == "!="
+			cond.right, err = c.value(args[2], d.Pos)
+		case "~", "~*", "!~", "!~*":
+			cond.kind, cond.negate = '~', strings.HasPrefix(args[1], "!")
+			cond.re, err = compileRegex(args[2], strings.HasSuffix(args[1], "*"), d.Pos)
+		default:
+			return ifCond{}, ngxconf.Errorf(d.Pos, "unexpected %q in condition", args[1])
+		}
+	default:
+		return bad()
+	}
+	return cond, err
+}
+
+// flow is the per-request state the rewrite module, error_page and
+// internal redirects change; its zero value is an untouched request.
+type flow struct {
+	loc    *location
+	status int      // $status once a response status is known
+	sets   [][]byte // values of set variables, by slot
+	caps   []int    // submatch indexes of the last regex match, into capSrc
+	capSrc []byte
+	// args replaces the request's query once a rewrite set it.
+	args    []byte
+	argsSet bool
+	// internal: $uri no longer is the client's (rewrite, internal
+	// redirect), so proxy_pass sends the escaped $uri, not the raw target.
+	internal bool
+	// breakURI: rewrite ... break changed $uri in this location, so a
+	// proxy_pass URI part is ignored and $uri sent whole (nginx).
+	breakURI bool
+	changes  int // URI changes and internal redirects so far
+	// errStatus is the status error_page imposes on the final response
+	// (0: the response's own).
+	errStatus int
+	errorPage bool // an error_page redirect happened (recursive_error_pages)
+}
+
+func (ec *evalCtx) currentArgs() []byte {
+	if ec.argsSet {
+		return ec.args
+	}
+	return ec.req.query
+}
+
+func (ec *evalCtx) appendCapture(dst []byte, n int) []byte {
+	if 2*n+1 < len(ec.caps) && ec.caps[2*n] >= 0 {
+		return append(dst, ec.capSrc[ec.caps[2*n]:ec.caps[2*n+1]]...)
+	}
+	return dst
+}
+
+// matchRegex matches re against s and keeps the captures for $1..$9.
+func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
+	if re.NumSubexp() == 0 {
+		return re.Match(s)
+	}
+	m := re.FindSubmatchIndex(s)
+	if m == nil {
+		return false
+	}
+	ec.caps, ec.capSrc = m, s
+	return true
+}
+
+// rwOutcome is how a rewrite program ended.
+type rwOutcome uint8
+
+const (
+	rwContinue rwOutcome = iota // ran to the end
+	rwStop                      // break, rewrite ... break
+	rwLast                      // rewrite ... last: find the location again
+	rwRespond                   // return or an external redirect: ec.resp holds the answer
+)
+
+// rwResponse is what a return or redirect answers.
+type rwResponse struct {
+	code     int
+	text     []byte
+	hasText  bool
+	location []byte // for redirects
+}
+
+// run executes prog; changed reports a URI change that needs a new
+// location lookup when the program ran to the end.
+func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome {
+	for i := range prog {
+		st := &prog[i]
+		switch st.op {
+		case opReturn:
+			*resp = rwResponse{code: st.code, hasText: st.hasText}
+			if st.hasText {
+				resp.text = st.text.appendTo(nil, ec)
+			}
+			return rwRespond
+		case opBreak:
+			return rwStop
+		case opSet:
+			v := st.text.appendTo(nil, ec)
+			if st.slot >= len(ec.sets) {
+				ec.sets = append(ec.sets, make([][]byte, st.slot+1-len(ec.sets))...)
+			}
+			ec.sets[st.slot] = v
+		case opIf:
+			if !ec.test(&st.cond) {
+				continue
+			}
+			if out := ec.run(st.body, resp, changed); out != rwContinue {
+				return out
+			}
+		case opRewrite:
+			if !ec.matchRegex(st.re, ec.uri) {
+				continue
+			}
+			if out := ec.rewrite(st, resp); out != rwContinue {
+				return out
+			}
+			*changed = true
+		}
+	}
+	return rwContinue
+}
+
+// rewrite applies a matched rewrite: the replacement, with "?" splitting
+// off new args (a trailing "?" drops the old ones).
+func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
+	val := st.repl.appendTo(nil, ec)
+	target, args, hasArgs := bytes.Cut(val, []byte("?"))
+	if st.external || st.flag == flagRedirect || st.flag == flagPermanent {
+		code := 302
+		if st.flag == flagPermanent {
+			code = 301
+		}
+		loc := val
+		if !hasArgs && len(ec.currentArgs()) > 0 {
+			loc = append(append(loc, '?'), ec.currentArgs()...)
+		} else if hasArgs && len(args) == 0 {
+			loc = target
+		}
+		*resp = rwResponse{code: code, location: loc}
+		return rwRespond
+	}
+	if hasArgs {
+		ec.args, ec.argsSet = args, true
+	}
+	ec.uri = target
+	ec.internal = true
+	switch st.flag {
+	case flagLast:
+		return rwLast
+	case flagBreak:
+		ec.breakURI = true
+		return rwStop
+	}
+	return rwContinue
+}
+
+// test evaluates an if condition.
+func (ec *evalCtx) test(cond *ifCond) bool {
+	left := cond.left.appendTo(nil, ec)
+	var ok bool
+	switch cond.kind {
+	case 'v':
+		return len(left) > 0 && string(left) != "0"
+	case '=':
+		ok = bytes.Equal(left, cond.right.appendTo(nil, ec))
+	case '~':
+		ok = ec.matchRegex(cond.re, left)
+	default:
+		fi, err := os.Stat(string(left))
+		switch cond.kind {
+		case 'f':
+			ok = err == nil && fi.Mode().IsRegular()
+		case 'd':
+			ok = err == nil && fi.IsDir()
+		case 'e':
+			ok = err == nil
+		case 'x':
+			ok = err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+		}
+	}
+	return ok != cond.negate
+}
+
+// runPhases is nginx's request flow up to the content handler: server
+// rewrites, location lookup, location rewrites, again after a changed
+// URI; then the chosen location answers (serveLocation).
+func (c *clientConn) runPhases(ec *evalCtx, keep bool) bool {
+	return c.phasesFrom(ec, keep, nil)
+}
+
+// phasesFrom runs the phases; named, when set, is an internal redirect to
+// a named location, which skips the server rewrites and the lookup.
+func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
+	srv := ec.server
+	var resp rwResponse
+	changed := false
+	if named == nil && len(srv.rw) > 0 {
+		// At server level "last" ends the server's rewrites like "break".
+		if out := ec.run(srv.rw, &resp, &changed); out == rwRespond {
+			return c.respondReturn(ec, &resp, keep)
+		}
+	}
+	loc := named
+	for {
+		if loc == nil {
+			loc, _ = srv.locs.find(ec.uri)
+			if loc != nil && loc.kind == locRegex && loc.re.NumSubexp() > 0 {
+				ec.matchRegex(loc.re, ec.uri)
+			}
+		}
+		ec.loc = loc
+		if loc == nil || len(loc.rw) == 0 {
+			break
+		}
+		changed = false
+		out := ec.run(loc.rw, &resp, &changed)
+		if out == rwRespond {
+			return c.respondReturn(ec, &resp, keep)
+		}
+		if out != rwLast && !(out == rwContinue && changed) {
+			break
+		}
+		ec.changes++
+		if ec.changes > maxURIChanges {
+			c.srv.log.Error("rewrite or internal redirection cycle while processing \""+string(ec.uri)+"\"", c.withHost(c.logCtx(ec))...)
+			return c.sendError(500, ec, keep)
+		}
+		loc = nil
+	}
+	return c.serveLocation(ec, keep)
+}
+
+// internalRedirect restarts the phases for a new URI (error_page) or a
+// named location, as nginx's ngx_http_internal_redirect does.
+func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *location, keep bool) bool {
+	ec.changes++
+	if ec.changes > maxURIChanges {
+		c.srv.log.Error("rewrite or internal redirection cycle while internally redirecting to \""+string(uri)+"\"", c.withHost(c.logCtx(ec))...)
+		return c.sendError(500, ec, keep)
+	}
+	ec.internal, ec.breakURI, ec.caps = true, false, nil
+	if named == nil {
+		ec.uri = uri
+		ec.args, ec.argsSet = args, true
+	}
+	return c.phasesFrom(ec, keep, named)
+}
+
+// respondReturn answers a return or a rewrite redirect.
+func (c *clientConn) respondReturn(ec *evalCtx, resp *rwResponse, keep bool) bool {
+	switch {
+	case resp.code == 444:
+		return false // nginx closes the connection without a response
+	case resp.location != nil:
+		return c.sendRedirect(ec, resp.code, resp.location, keep)
+	case isRedirectCode(resp.code) && resp.hasText:
+		return c.sendRedirect(ec, resp.code, resp.text, keep)
+	case resp.code >= 400 && !resp.hasText:
+		return c.sendError(resp.code, ec, keep)
+	}
+	return c.sendText(ec, resp.code, resp.text, keep)
+}
+
+func isRedirectCode(code int) bool {
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
+}
