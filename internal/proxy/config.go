@@ -78,6 +78,7 @@ type proxyConf struct {
 	kaSet      bool
 	kaRequests int
 	next       nextUpstream    // proxy_next_upstream, _tries, _timeout
+	resp       respConf        // error_page, proxy_redirect, resolver... (proxyresp.go)
 	seen       map[string]bool // for "directive is duplicate"
 }
 
@@ -107,6 +108,7 @@ func (c proxyConf) inherit(parent proxyConf) proxyConf {
 		c.kaRequests = parent.kaRequests
 	}
 	c.next = c.next.inherit(parent.next)
+	c.resp = c.resp.inherit(parent.resp)
 	c.seen = nil
 	return c
 }
@@ -121,6 +123,7 @@ type compiler struct {
 	handlers []pendingHandler
 	groups   map[string]*vhostGroup // listen key -> group
 	order    []listenAddr
+	scope    *varScope // set and map variables (rewrite.go, maps.go)
 }
 
 type pendingHandler struct {
@@ -266,6 +269,9 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 	if d.Name == "access_log" && len(d.Args) == 1 && d.Args[0] == "off" {
 		// Access logging is not implemented; "off" asks for exactly that.
 		return true, nil
+	}
+	if ok, err := c.respDirective(d, conf); ok {
+		return true, err
 	}
 	if strings.HasPrefix(d.Name, "proxy_next_upstream") {
 		return true, nextUpstreamDirective(d, &conf.next)
@@ -417,6 +423,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	}
 	s.name = []byte(strings.TrimPrefix(names[0].text, "."))
 	conf = conf.inherit(parent)
+	s.resp = &conf.resp
 	s.ka = keepalive{conf.kaTimeout, conf.kaRequests}
 	level, err := c.locations(locs, conf, "", false)
 	if err != nil {

@@ -27,6 +27,10 @@ type proxyHandler struct {
 	// the Connection header cleared, as nginx requires).
 	reuse bool
 	next  nextUpstream // when and how often to try another peer
+	resp  *handlerResp // response handling, TLS, variable URL (proxyresp.go)
+	// fixedURI: a variable proxy_pass's URI part, sent instead of the
+	// request URI.
+	fixedURI []byte
 }
 
 type setHeaderKind uint8
@@ -58,7 +62,7 @@ var defaultSetHeaders = [...]struct{ name, value string }{
 
 // compileHeaders builds the set list: the configured headers in order, then
 // the defaults that were not overridden by name.
-func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive) error {
+func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive, scope *varScope) error {
 	seen := map[string]bool{}
 	add := func(name, value string, pos ngxconf.Pos) error {
 		lower := strings.ToLower(name)
@@ -74,7 +78,7 @@ func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive) error {
 		if value == "" {
 			return nil
 		}
-		p, err := compileValue(value, pos)
+		p, err := compileScoped(value, pos, scope)
 		if err != nil {
 			return err
 		}
@@ -99,20 +103,20 @@ func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive) error {
 func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) (*proxyHandler, error) {
 	url := d.Args[0]
 	if strings.Contains(url, "$") {
-		return nil, ngxconf.Errorf(d.Pos, "\"proxy_pass\" with variables is not supported by wisp yet")
+		return c.dynamicProxyPass(d, l, conf)
 	}
 	rest, ok := cutPrefixFold(url, "http://")
+	https := false
 	if !ok {
-		if _, tls := cutPrefixFold(url, "https://"); tls {
-			return nil, ngxconf.Errorf(d.Pos, "https upstreams are not supported by wisp yet")
+		if rest, https = cutPrefixFold(url, "https://"); !https {
+			return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix in \"%s\"", url)
 		}
-		return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix in \"%s\"", url)
 	}
 	h := &proxyHandler{
 		prefix: l.name, connect: conf.connect, read: conf.read, send: conf.send,
 		http11: conf.httpVersion == "1.1", maxBody: conf.maxBody, next: conf.next,
 	}
-	p := pendingHandler{h: h, d: d}
+	p := pendingHandler{h: h, d: d, defPort: "80"}
 	if path, ok := strings.CutPrefix(rest, "unix:"); ok {
 		sock, uri, hasURI := strings.Cut(path, ":")
 		if sock == "" {
@@ -138,15 +142,21 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 		h.proxyPort = []byte(port)
 		if port == "" {
 			h.proxyPort = []byte("80")
+			if https {
+				h.proxyPort = []byte("443")
+				p.defPort = "443"
+			}
 		}
 		h.hasURI, h.uri = uri != "", []byte(uri)
 	}
 	if h.hasURI && l.kind == locRegex {
 		return nil, ngxconf.Errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 	}
-	if err := compileHeaders(h, conf.setHeaders); err != nil {
+	if err := compileHeaders(h, conf.setHeaders, c.scope); err != nil {
 		return nil, err
 	}
+	host, _ := splitHostPort(string(h.proxyHost))
+	c.attachResp(h, conf.resp, https, host)
 	c.handlers = append(c.handlers, p)
 	return h, nil
 }
@@ -190,7 +200,7 @@ func (c *compiler) resolveTarget(p pendingHandler) error {
 			if !strings.HasPrefix(addr, "unix:") {
 				port := p.port
 				if port == "" {
-					port = "80"
+					port = p.defPort
 				}
 				addr = net.JoinHostPort(p.host, port)
 			}

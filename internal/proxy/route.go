@@ -62,6 +62,8 @@ type vserver struct {
 	name []byte // the first server_name, as $server_name
 	locs locationLevel
 	ka   keepalive // for requests no proxy_pass answers
+	rw   []rwStep  // server-level rewrite directives (rewrite.go)
+	resp *respConf // error_page etc. for requests no location takes
 }
 
 // keepalive is the client keep-alive policy of a server or location.
@@ -78,6 +80,7 @@ const (
 	locNoRegex          // location ^~ /x
 	locRegex            // location ~ re / ~* re
 	locRedirect         // synthetic: "/x" redirecting to the proxied "/x/" (§3.4)
+	locNamed            // location @name, reached only by internal redirects
 )
 
 // location is one compiled location block.
@@ -88,6 +91,8 @@ type location struct {
 	children locationLevel
 	handler  *proxyHandler // nil: nothing to proxy, answered 404
 	target   *location     // for locRedirect: the location redirected to
+	rw       []rwStep      // rewrite directives of this location (rewrite.go)
+	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
 }
 
 // locationLevel holds the locations of one nesting level.
@@ -96,6 +101,14 @@ type locationLevel struct {
 	redirects map[string]*location // "/x" -> location "/x/" that has proxy_pass
 	prefixes  []*location          // longest name first
 	regexes   []*location          // config order
+	named     map[string]*location // "@name"; server level only
+}
+
+// namedLocation returns the server's location @name ("@name" with the
+// at sign), nil when there is none: error_page and try_files fall back
+// to it.
+func (s *vserver) namedLocation(name string) *location {
+	return s.locs.named[name]
 }
 
 // find implements nginx's location search for one level (§3.3). definitive
