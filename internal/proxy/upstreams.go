@@ -251,8 +251,11 @@ func (c *compiler) upstreamPolicy(u *upstream, d *ngxconf.Directive, seen **ngxc
 	if d.Name == "zone" {
 		return nil
 	}
-	if *seen != nil {
+	if *seen != nil || u.keepalive > 0 {
+		// keepalive wraps the balancer in force; nginx's balancing
+		// directives replace it, so a keepalive written first is lost.
 		c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("load balancing method redefined in %s", d.Pos))
+		u.keepalive = 0
 	}
 	*seen = d
 	switch d.Name {

@@ -1,0 +1,150 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNextUpstreamConfigInheritsAndDefaults(t *testing.T) {
+	cfg, err := compileSite(t, `
+proxy_next_upstream error http_500;
+proxy_next_upstream http_404;
+proxy_next_upstream_tries 2;
+server {
+    listen 8000;
+    location /inherit { proxy_pass http://127.0.0.1:9; }
+    location /off { proxy_pass http://127.0.0.1:9; proxy_next_upstream off http_500; }
+    location /t { proxy_pass http://127.0.0.1:9; proxy_next_upstream_timeout 3s; proxy_next_upstream_tries 0; }
+}`)
+	must(t, err)
+	loc := func(uri string) nextUpstream {
+		_, l := route(cfg.sockets[0].wildcard, nil, []byte(uri))
+		return l.handler.next
+	}
+	if n := loc("/inherit"); n.effective() != ftError|ftHTTP500|ftHTTP404 || n.tries != 2 {
+		t.Errorf("/inherit: conds %b tries %d", n.effective(), n.tries)
+	}
+	if n := loc("/off"); n.effective() != ftOff {
+		t.Errorf("/off: conds %b, want off alone", n.effective())
+	}
+	if n := loc("/t"); n.tries != 0 || n.timeout != 3*time.Second {
+		t.Errorf("/t: tries %d timeout %v", n.tries, n.timeout)
+	}
+	if (nextUpstream{}).effective() != ftError|ftTimeout {
+		t.Error("the default is not error timeout")
+	}
+}
+
+func TestNextUpstreamConfigErrorsUseNginxWording(t *testing.T) {
+	tests := []struct{ site, want string }{
+		{"proxy_next_upstream error foo;", `invalid value "foo"`},
+		{"proxy_next_upstream_tries x;", `"proxy_next_upstream_tries" directive invalid number`},
+		{"proxy_next_upstream_tries -1;", `"proxy_next_upstream_tries" directive invalid number`},
+		{"proxy_next_upstream_timeout x;", `"proxy_next_upstream_timeout" directive invalid value`},
+		{"upstream u { hash $request_uri; server 127.0.0.1 backup; }", `balancing method does not support parameter "backup"`},
+		{"upstream u { ip_hash; server 127.0.0.1 backup; }", `balancing method does not support parameter "backup"`},
+		{"upstream u { random; server 127.0.0.1 backup; }", `balancing method does not support parameter "backup"`},
+		{"upstream u { hash $request_uri foo; server 127.0.0.1; }", `invalid parameter "foo"`},
+		{"upstream u { random three; server 127.0.0.1; }", `invalid parameter "three"`},
+		{"upstream u { random two foo; server 127.0.0.1; }", `invalid parameter "foo"`},
+		{"upstream u { server 127.0.0.1 max_conns=x; }", `invalid parameter "max_conns=x"`},
+		{"upstream u { hash $nosuch; server 127.0.0.1; }", `unknown "nosuch" variable`},
+	}
+	for _, tc := range tests {
+		_, err := compileSite(t, tc.site)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "site.conf:") {
+			t.Errorf("%q: got %v, want %q with file:line", tc.site, err, tc.want)
+		}
+	}
+}
+
+func TestBalancingDirectivesCompile(t *testing.T) {
+	tests := []struct {
+		site, policy string
+		warn         bool
+		keepalive    int
+	}{
+		{"upstream u { server 127.0.0.1 backup; hash $request_uri; server 127.0.0.2; }", "hash $request_uri", false, 0},
+		{"upstream u { least_conn; server 127.0.0.1 backup; server 127.0.0.2 max_conns=3; }", "least_conn", false, 0},
+		{"upstream u { hash $http_x_key consistent; server 127.0.0.1; server 127.0.0.2; }", "hash $http_x_key consistent", false, 0},
+		{"upstream u { random two least_conn; server 127.0.0.1; }", "random two least_conn", false, 0},
+		{"upstream u { least_conn; ip_hash; server 127.0.0.1; }", "ip_hash", true, 0},
+		{"upstream u { keepalive 2; least_conn; server 127.0.0.1; }", "least_conn", true, 0},
+		{"upstream u { least_conn; keepalive 2; zone z 64k; server 127.0.0.1; }", "least_conn", false, 2},
+	}
+	for _, tc := range tests {
+		cfg, err := compileSite(t, tc.site)
+		if err != nil {
+			t.Errorf("%q: %v", tc.site, err)
+			continue
+		}
+		u := cfg.upstreams[0]
+		if u.policy.describe() != tc.policy || (len(cfg.Warnings) > 0) != tc.warn || u.keepalive != tc.keepalive {
+			t.Errorf("%q: policy %q warnings %q keepalive %d", tc.site, u.policy.describe(), cfg.Warnings, u.keepalive)
+		}
+	}
+}
+
+func TestMayRetryFollowsNginxRules(t *testing.T) {
+	def := nextUpstream{}
+	all := nextUpstream{conds: ftError | ftTimeout | ftHTTP500 | ftNonIdempotent, condsSet: true}
+	tests := []struct {
+		name             string
+		n                nextUpstream
+		cond             nextCond
+		sent, replayable bool
+		method           string
+		elapsed          time.Duration
+		want             bool
+	}{
+		{"error on GET", def, ftError, true, true, "GET", 0, true},
+		{"http_500 not listed", def, ftHTTP500, true, true, "GET", 0, false},
+		{"POST refused before sending", def, ftError, false, true, "POST", 0, true},
+		{"POST after sending", def, ftError, true, true, "POST", 0, false},
+		{"PATCH after sending with non_idempotent", all, ftError, true, true, "PATCH", 0, true},
+		{"PUT is idempotent", def, ftTimeout, true, true, "PUT", 0, true},
+		{"body gone", def, ftError, true, false, "PUT", 0, false},
+		{"off", nextUpstream{conds: ftOff | ftError, condsSet: true}, ftError, false, true, "GET", 0, false},
+		{"timeout spent", nextUpstream{timeout: time.Second}, ftError, false, true, "GET", time.Second, false},
+		{"timeout left", nextUpstream{timeout: time.Second}, ftError, false, true, "GET", time.Second / 2, true},
+	}
+	for _, tc := range tests {
+		if got := tc.n.mayRetry(tc.cond, tc.sent, tc.replayable, []byte(tc.method), tc.elapsed); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestReplayBodySendsTheSameBytesAgainUpToItsLimit(t *testing.T) {
+	src := strings.Repeat("x", 1000) + "end"
+	b := &replayBody{src: strings.NewReader(src)}
+	part := make([]byte, 100)
+	io.ReadFull(b, part) // the first attempt fails after 100 bytes
+	if !b.rewind() {
+		t.Fatal("a small body cannot be replayed")
+	}
+	all, _ := io.ReadAll(b)
+	if string(all) != src {
+		t.Fatalf("replay gave %d bytes, want the whole %d", len(all), len(src))
+	}
+	big := &replayBody{src: bytes.NewBuffer(make([]byte, maxReplay+1))}
+	io.Copy(io.Discard, big)
+	if big.rewind() {
+		t.Error("a body over the replay limit claims it can be sent again")
+	}
+	chunked := &replayBody{src: bytes.NewReader([]byte("abc"))}
+	io.Copy(io.Discard, chunked)
+	if !chunked.rewind() {
+		t.Fatal("a buffered body cannot be rewound")
+	}
+	if again, _ := io.ReadAll(chunked); string(again) != "abc" {
+		t.Errorf("rewound buffered body gave %q", again)
+	}
+	var none *replayBody
+	if !none.resendable(nil) || none.resendable(strings.NewReader("x")) {
+		t.Error("resendable without a recorder: only a request without a body")
+	}
+}
