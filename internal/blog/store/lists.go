@@ -13,19 +13,27 @@ type Filter struct {
 	TagID, AuthorID string
 }
 
+// archivePublished selects published posts in queries that start from a
+// tag's or author's rows. The unary plus keeps SQLite from using the
+// (type, status, published_at) index there: walking every published post
+// and probing the join table for each is what a rare tag on a large site
+// must not do; reading the tag's rows and sorting them is bounded by the
+// tag's size.
+const archivePublished = `+p.type = 'post' AND +p.status = 'published'`
+
 var (
 	listByTagSQL = `SELECT ` + fmt.Sprintf(postColumns, summaryColumns) + `
-	WHERE p.type = 'post' AND p.status = 'published'
+	WHERE ` + archivePublished + `
 	  AND p.id IN (SELECT post_id FROM posts_tags WHERE tag_id = ?)
 	ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`
 	countByTagSQL = `SELECT count(*) FROM posts_tags pt JOIN posts p ON p.id = pt.post_id
-	WHERE pt.tag_id = ? AND p.type = 'post' AND p.status = 'published'`
+	WHERE pt.tag_id = ? AND ` + archivePublished
 	listByAuthorSQL = `SELECT ` + fmt.Sprintf(postColumns, summaryColumns) + `
-	WHERE p.type = 'post' AND p.status = 'published'
+	WHERE ` + archivePublished + `
 	  AND p.id IN (SELECT post_id FROM posts_authors WHERE author_id = ?)
 	ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`
 	countByAuthorSQL = `SELECT count(*) FROM posts_authors pa JOIN posts p ON p.id = pa.post_id
-	WHERE pa.author_id = ? AND p.type = 'post' AND p.status = 'published'`
+	WHERE pa.author_id = ? AND ` + archivePublished
 )
 
 // ListPosts returns one page of the published posts f selects, newest
@@ -45,6 +53,9 @@ func (s *Store) ListPosts(ctx context.Context, f Filter, limit, offset int) ([]P
 func (s *Store) FeedPosts(ctx context.Context, f Filter, limit int) ([]Post, error) {
 	q := `SELECT ` + fmt.Sprintf(postColumns, fullColumns) + ` WHERE p.type = 'post' AND p.status = 'published'`
 	args := []any{}
+	if f != (Filter{}) {
+		q = `SELECT ` + fmt.Sprintf(postColumns, fullColumns) + ` WHERE ` + archivePublished
+	}
 	switch {
 	case f.TagID != "":
 		q += ` AND p.id IN (SELECT post_id FROM posts_tags WHERE tag_id = ?)`
@@ -55,22 +66,7 @@ func (s *Store) FeedPosts(ctx context.Context, f Filter, limit int) ([]Post, err
 	}
 	q += ` ORDER BY p.published_at DESC, p.id DESC LIMIT ?`
 	rows, err := s.db.QueryContext(ctx, q, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("feed posts: %w", err)
-	}
-	defer rows.Close()
-	var posts []Post
-	for rows.Next() {
-		p, err := scanPost(rows)
-		if err != nil {
-			return nil, fmt.Errorf("feed posts: %w", err)
-		}
-		posts = append(posts, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("feed posts: %w", err)
-	}
-	return posts, s.attachRelations(ctx, posts)
+	return s.collectPosts(ctx, rows, err)
 }
 
 // CountPosts counts the published posts f selects.
@@ -122,12 +118,12 @@ var sitemapSQL = map[string]string{
 	SitemapTags: `SELECT t.slug, coalesce(t.updated_at, t.created_at), t.feature_image, NULL
 		FROM tags t WHERE t.visibility = 'public' AND EXISTS (
 			SELECT 1 FROM posts_tags pt JOIN posts p ON p.id = pt.post_id
-			WHERE pt.tag_id = t.id AND p.type = 'post' AND p.status = 'published')
+			WHERE pt.tag_id = t.id AND ` + archivePublished + `)
 		ORDER BY t.slug LIMIT ? OFFSET ?`,
 	SitemapAuthors: `SELECT u.slug, coalesce(u.updated_at, u.created_at), u.profile_image, NULL
 		FROM users u WHERE u.visibility = 'public' AND EXISTS (
 			SELECT 1 FROM posts_authors pa JOIN posts p ON p.id = pa.post_id
-			WHERE pa.author_id = u.id AND p.type = 'post' AND p.status = 'published')
+			WHERE pa.author_id = u.id AND ` + archivePublished + `)
 		ORDER BY u.slug LIMIT ? OFFSET ?`,
 }
 
@@ -189,11 +185,11 @@ var sitemapSummarySQL = map[string]string{
 	SitemapTags: `SELECT count(*), coalesce(max(coalesce(t.updated_at, t.created_at)), '')
 		FROM tags t WHERE t.visibility = 'public' AND EXISTS (
 			SELECT 1 FROM posts_tags pt JOIN posts p ON p.id = pt.post_id
-			WHERE pt.tag_id = t.id AND p.type = 'post' AND p.status = 'published')`,
+			WHERE pt.tag_id = t.id AND ` + archivePublished + `)`,
 	SitemapAuthors: `SELECT count(*), coalesce(max(coalesce(u.updated_at, u.created_at)), '')
 		FROM users u WHERE u.visibility = 'public' AND EXISTS (
 			SELECT 1 FROM posts_authors pa JOIN posts p ON p.id = pa.post_id
-			WHERE pa.author_id = u.id AND p.type = 'post' AND p.status = 'published')`,
+			WHERE pa.author_id = u.id AND ` + archivePublished + `)`,
 }
 
 // SitemapSummary returns how many entries a sitemap kind has and when the

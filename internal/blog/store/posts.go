@@ -110,6 +110,12 @@ func (s *Store) PublishedPosts(ctx context.Context, limit, offset int) ([]Post, 
 // queryPosts runs a list statement and attaches the posts' relations.
 func (s *Store) queryPosts(ctx context.Context, stmt *sql.Stmt, args ...any) ([]Post, error) {
 	rows, err := stmt.QueryContext(ctx, args...)
+	return s.collectPosts(ctx, rows, err)
+}
+
+// collectPosts reads the rows of a post query and attaches the posts'
+// relations.
+func (s *Store) collectPosts(ctx context.Context, rows *sql.Rows, err error) ([]Post, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list posts: %w", err)
 	}
