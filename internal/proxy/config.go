@@ -26,6 +26,9 @@ type Config struct {
 	// Warnings are what nginx logs at [warn] while loading, e.g. a
 	// conflicting server name; Run logs them once.
 	Warnings []string
+	// Reopen lists the logs other than the error log (access logs) that
+	// USR1 reopens (signals.go); whoever opens one while compiling adds it.
+	Reopen []Reopener
 }
 
 // LogTarget is where error_log writes.
@@ -79,6 +82,7 @@ type proxyConf struct {
 	kaRequests int
 	next       nextUpstream    // proxy_next_upstream, _tries, _timeout
 	resp       respConf        // error_page, proxy_redirect, resolver... (proxyresp.go)
+	tls        tlsConf         // ssl_* and http2 (tls.go)
 	seen       map[string]bool // for "directive is duplicate"
 }
 
@@ -109,6 +113,7 @@ func (c proxyConf) inherit(parent proxyConf) proxyConf {
 	}
 	c.next = c.next.inherit(parent.next)
 	c.resp = c.resp.inherit(parent.resp)
+	c.tls = c.tls.inherit(parent.tls)
 	c.seen = nil
 	return c
 }
@@ -123,6 +128,7 @@ type compiler struct {
 	handlers []pendingHandler
 	groups   map[string]*vhostGroup // listen key -> group
 	order    []listenAddr
+	certs    certCache // ssl_certificate pairs loaded so far (tls.go)
 	scope    *varScope // set and map variables (rewrite.go, maps.go)
 }
 
@@ -258,6 +264,9 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 		}
 	}
 	c.buildSockets()
+	if err := c.buildTLS(); err != nil {
+		return err
+	}
 	for _, u := range c.upstreams {
 		c.cfg.upstreams = append(c.cfg.upstreams, u)
 	}
@@ -271,6 +280,9 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 		return true, nil
 	}
 	if ok, err := c.respDirective(d, conf); ok {
+		return true, err
+	}
+	if ok, err := c.tlsDirective(d, conf); ok {
 		return true, err
 	}
 	if strings.HasPrefix(d.Name, "proxy_next_upstream") {
@@ -363,6 +375,8 @@ type listenAddr struct {
 	def      bool
 	pos      ngxconf.Pos
 	resolved bool // came from a host name
+	ssl      bool // listen ... ssl
+	http2    bool // listen ... http2
 }
 
 func (l listenAddr) key() string {
@@ -424,6 +438,11 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	s.name = []byte(strings.TrimPrefix(names[0].text, "."))
 	conf = conf.inherit(parent)
 	s.resp = &conf.resp
+	st, err := c.buildServerTLS(conf.tls)
+	if err != nil {
+		return err
+	}
+	s.tls = st
 	s.ka = keepalive{conf.kaTimeout, conf.kaRequests}
 	level, err := c.locations(locs, conf, "", false)
 	if err != nil {
@@ -441,6 +460,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 			c.groups[key] = g
 			c.order = append(c.order, l)
 		}
+		g.markTLS(l)
 		if l.def {
 			if g.def != nil && g.def != s && g.explicitDefault {
 				return ngxconf.Errorf(l.pos, "a duplicate default server for %s", key)
@@ -550,7 +570,11 @@ func (c *compiler) listen(d *ngxconf.Directive) ([]listenAddr, error) {
 			p == "reuseport", strings.HasPrefix(p, "so_keepalive="),
 			strings.HasPrefix(p, "ipv6only="), strings.HasPrefix(p, "fastopen="):
 			// Socket tuning; the defaults serve the same requests.
-		case p == "ssl" || p == "http2" || p == "proxy_protocol" || p == "quic":
+		case p == "ssl":
+			l.ssl = true
+		case p == "http2":
+			l.http2 = true
+		case p == "proxy_protocol" || p == "quic":
 			return nil, ngxconf.Errorf(d.Pos, "listen parameter %q is not supported by wisp yet", p)
 		default:
 			return nil, ngxconf.Errorf(d.Pos, "invalid parameter %q", p)

@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -38,9 +38,10 @@ type ServerOptions struct {
 	Drain  time.Duration // how long in-flight requests may finish on shutdown; 0: 10s
 }
 
-// Server runs the HTTP/1.1 front proxy for one compiled Config.
+// Server runs the HTTP/1.1 front proxy. Its Config can be replaced by a
+// reload (reload.go) while it serves.
 type Server struct {
-	cfg   *Config
+	cfg   atomic.Pointer[Config] // the current config; connections pick it up per request
 	log   *slog.Logger
 	token string
 	open  ListenFunc
@@ -54,21 +55,25 @@ type Server struct {
 	connSeq   atomic.Uint64
 
 	mu        sync.Mutex
-	listeners []boundListener
+	listeners map[string]*boundListener // by listenSocket.key(); changed by reloads
 	conns     map[*clientConn]struct{}
 	stopping  atomic.Bool // set under mu, read without it on the hot path
 	wg        sync.WaitGroup
+	lifecycle // reload.go: accept loops, reloads, HTTP/2
 }
 
 type boundListener struct {
 	net.Listener
-	sock *listenSocket
+	key     string      // listenSocket.key() of the socket it was bound for
+	dropped atomic.Bool // closed by a reload: its accept loop ends quietly
 }
 
 // NewServer prepares a server; Listen binds, Serve runs.
 func NewServer(cfg *Config, opts ServerOptions) *Server {
-	s := &Server{cfg: cfg, log: opts.Log, token: opts.Token, open: opts.Listen, drain: opts.Drain,
-		conns: map[*clientConn]struct{}{}}
+	s := &Server{log: opts.Log, token: opts.Token, open: opts.Listen, drain: opts.Drain,
+		conns: map[*clientConn]struct{}{}, listeners: map[string]*boundListener{}}
+	s.cfg.Store(cfg)
+	s.lifecycle.init()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,25 +98,12 @@ func NewServer(cfg *Config, opts ServerOptions) *Server {
 
 // Listen binds every socket of the config. On error nothing stays bound.
 func (s *Server) Listen(ctx context.Context) error {
-	var ls []boundListener
-	for _, sock := range s.cfg.sockets {
-		l, err := s.open(ctx, sock.network, sock.address)
-		if err != nil {
-			for _, b := range ls {
-				b.Close()
-			}
-			var en syscall.Errno
-			if sock.network != "unix" && errors.As(err, &en) {
-				// nginx's wording; unix sockets keep internal/listen's
-				// message, which names the process holding a live socket.
-				return fmt.Errorf("bind() to %s failed %s", sock.address, errnoText(err))
-			}
-			return err
-		}
-		ls = append(ls, boundListener{l, sock})
+	ls, err := s.bindNew(ctx, s.cfg.Load())
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
-	s.listeners = ls
+	maps.Copy(s.listeners, ls)
 	s.mu.Unlock()
 	return nil
 }
@@ -121,8 +113,10 @@ func (s *Server) Addrs() []net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []net.Addr
-	for _, l := range s.listeners {
-		out = append(out, l.Addr())
+	for _, sock := range s.cfg.Load().sockets {
+		if l, ok := s.listeners[sock.key()]; ok {
+			out = append(out, l.Addr())
+		}
 	}
 	return out
 }
@@ -132,33 +126,26 @@ func (s *Server) Addrs() []net.Addr {
 // finish, and whatever is left closed.
 func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
-	ls := s.listeners
-	s.mu.Unlock()
-	acceptErr := make(chan error, len(ls))
-	var accepting sync.WaitGroup
-	for _, l := range ls {
-		accepting.Add(1)
-		go func() {
-			defer accepting.Done()
-			acceptErr <- s.acceptLoop(l)
-		}()
+	for _, l := range s.listeners {
+		s.startAccepting(l)
 	}
+	s.mu.Unlock()
 	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-acceptErr:
+	case err = <-s.acceptErr:
 	}
 	s.shutdown()
-	accepting.Wait()
+	s.accepting.Wait()
 	return err
 }
 
-func (s *Server) acceptLoop(l boundListener) error {
+func (s *Server) acceptLoop(l *boundListener) error {
 	var backoff time.Duration
 	for {
 		nc, err := l.Accept()
 		if err != nil {
-			if s.isStopping() {
+			if s.isStopping() || l.dropped.Load() {
 				return nil
 			}
 			var ne net.Error
@@ -172,7 +159,7 @@ func (s *Server) acceptLoop(l boundListener) error {
 			return err
 		}
 		backoff = 0
-		c := s.newConn(nc, l.sock)
+		c := s.newConn(nc, l.key)
 		if c == nil {
 			nc.Close()
 			return nil
@@ -183,10 +170,17 @@ func (s *Server) acceptLoop(l boundListener) error {
 
 func (s *Server) isStopping() bool { return s.stopping.Load() }
 
-// newConn registers a connection, or returns nil once stopping.
-func (s *Server) newConn(nc net.Conn, sock *listenSocket) *clientConn {
-	c := &clientConn{srv: s, nc: nc, id: s.connSeq.Add(1)}
-	c.group = sock.group(nc.LocalAddr())
+// newConn registers a connection accepted on the socket named key, or
+// returns nil once stopping (or when a reload just dropped that socket).
+func (s *Server) newConn(nc net.Conn, key string) *clientConn {
+	cfg := s.cfg.Load()
+	sock := cfg.socket(key)
+	if sock == nil {
+		return nil
+	}
+	g := sock.group(nc.LocalAddr())
+	nc = g.wrapTLS(nc)
+	c := &clientConn{srv: s, nc: nc, id: s.connSeq.Add(1), cfg: cfg, key: key, group: g}
 	c.setAddrs()
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
@@ -220,6 +214,7 @@ func (s *Server) shutdown() {
 		c.closeIfIdle()
 	}
 	s.mu.Unlock()
+	s.stopHTTP2()
 
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -239,7 +234,7 @@ func (s *Server) shutdown() {
 }
 
 func (s *Server) closePools() {
-	for _, u := range s.cfg.upstreams {
+	for _, u := range s.cfg.Load().upstreams {
 		if u.pool != nil {
 			u.pool.close()
 		}
@@ -260,9 +255,14 @@ func (s *Server) closeUpstream(uc *upConn) {
 type clientConn struct {
 	srv   *Server
 	nc    net.Conn
-	raw   syscall.RawConn // nil when nc is not a socket
+	raw   syscall.RawConn // nil when nc is not a socket (TLS, HTTP/2 streams)
 	id    uint64
 	group *vhostGroup
+	// cfg is the config group came from and key the socket it was accepted
+	// on; after a reload the next request re-resolves group (refresh).
+	cfg     *Config
+	key     string
+	retired bool // its socket is gone from the current config: close after this response
 
 	remoteAddr, remotePort, serverPort []byte
 
@@ -307,6 +307,9 @@ func (c *clientConn) serve() {
 	defer c.srv.removeConn(c)
 	defer c.nc.Close()
 	defer c.releaseBuf()
+	if !c.handshake() {
+		return
+	}
 	for {
 		err := c.readHead()
 		if err != nil {
@@ -318,10 +321,11 @@ func (c *clientConn) serve() {
 			}
 			return
 		}
+		c.refresh()
 		keep := c.handle()
 		c.active.Store(false)
 		c.requests++
-		if !keep || c.srv.isStopping() {
+		if !keep || c.closing() {
 			return
 		}
 		c.start = c.bodyPos

@@ -24,8 +24,9 @@ type pool struct {
 	idle    time.Duration // keepalive_timeout
 	maxReqs int           // keepalive_requests
 
-	mu    sync.Mutex
-	conns []*upConn // oldest first
+	mu     sync.Mutex
+	conns  []*upConn // oldest first
+	closed bool      // by shutdown or a reload; requests still running close their connections
 }
 
 func newPool(max int, idle time.Duration, maxReqs int) *pool {
@@ -60,6 +61,9 @@ func (pl *pool) put(c *upConn, now time.Time) bool {
 	c.idleAt = now
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
+	if pl.closed {
+		return false
+	}
 	if len(pl.conns) >= pl.max {
 		pl.conns[0].Close()
 		pl.conns = append(pl.conns[:0], pl.conns[1:]...)
@@ -68,10 +72,12 @@ func (pl *pool) put(c *upConn, now time.Time) bool {
 	return true
 }
 
-// close drops every idle connection (shutdown).
+// close drops every idle connection and refuses new ones (shutdown, or
+// the retired config of a reload).
 func (pl *pool) close() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
+	pl.closed = true
 	for _, c := range pl.conns {
 		c.Close()
 	}

@@ -258,9 +258,10 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	return keepClient && err == nil
 }
 
-// keepAllowed applies keepalive_timeout 0, keepalive_requests and shutdown.
+// keepAllowed applies keepalive_timeout 0, keepalive_requests, shutdown
+// and a reload that dropped the connection's socket.
 func (c *clientConn) keepAllowed() bool {
-	return c.ka.timeout > 0 && c.requests+1 < c.ka.requests && !c.srv.isStopping()
+	return c.ka.timeout > 0 && c.requests+1 < c.ka.requests && !c.closing()
 }
 
 // copyBody copies the response body to the client, re-chunking it when

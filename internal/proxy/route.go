@@ -15,6 +15,7 @@ type vhostGroup struct {
 	explicitDefault bool
 	heads, tails    []wildName // longest first
 	regexes         []regexName
+	tls             *groupTLS // listen ... ssl / http2 (tls.go)
 }
 
 // find selects the virtual server for a normalised host (nil: no host),
@@ -61,9 +62,10 @@ type regexName struct {
 type vserver struct {
 	name []byte // the first server_name, as $server_name
 	locs locationLevel
-	ka   keepalive // for requests no proxy_pass answers
-	rw   []rwStep  // server-level rewrite directives (rewrite.go)
-	resp *respConf // error_page etc. for requests no location takes
+	ka   keepalive  // for requests no proxy_pass answers
+	rw   []rwStep   // server-level rewrite directives (rewrite.go)
+	resp *respConf  // error_page etc. for requests no location takes
+	tls  *serverTLS // certificates and TLS settings, nil without ssl_certificate (tls.go)
 }
 
 // keepalive is the client keep-alive policy of a server or location.

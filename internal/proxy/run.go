@@ -2,13 +2,12 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
+	"syscall"
 
 	"wisp/internal/listen"
 	"wisp/internal/ngxconf"
@@ -24,6 +23,9 @@ type Options struct {
 	Stderr   io.Writer
 	Stdout   io.Writer
 	Getenv   func(string) string // for inherited sockets (LISTEN_FDS, wisp up)
+	// Signals delivers the process's control signals (ControlSignals) to
+	// Run; nil: only the end of Run's context stops it, gracefully.
+	Signals <-chan os.Signal
 }
 
 // Loaded is a loaded and compiled configuration.
@@ -76,25 +78,24 @@ func Test(ctx context.Context, opts Options, dump, quiet bool) error {
 }
 
 // Run loads the configuration, binds, writes the pid file and serves until
-// ctx is done, then stops gracefully and removes the pid file.
+// ctx is done (a graceful stop) or opts.Signals says otherwise: HUP
+// reloads, USR1 reopens the logs, QUIT stops gracefully, TERM and INT stop
+// at once. The pid file is removed on the way out.
 func Run(ctx context.Context, opts Options) error {
 	l, err := Load(ctx, opts)
 	if err != nil {
 		return &ConfigError{err}
 	}
 	cfg := l.Config
-	logw, closeLog, err := openLog(cfg.ErrorLog.Path, opts.Stderr)
+	errLog, err := newLogFile(cfg.ErrorLog.Path, opts.Stderr)
 	if err != nil {
 		return &ConfigError{err}
 	}
-	defer closeLog()
-	log := slog.New(NewErrorLogHandler(logw, cfg.ErrorLog.Level))
-	for _, w := range cfg.Warnings {
-		log.Warn(w)
-	}
-	for _, d := range l.Source.Ignored {
-		log.Warn(fmt.Sprintf("%q directive is ignored by wisp in %s", d.Name, d.Pos))
-	}
+	defer errLog.Close()
+	level := new(slog.LevelVar)
+	level.Set(cfg.ErrorLog.Level)
+	log := slog.New(NewErrorLogHandler(errLog, level))
+	logLoaded(log, l)
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -112,14 +113,116 @@ func Run(ctx context.Context, opts Options) error {
 	if err := srv.Listen(ctx); err != nil {
 		return &ConfigError{err}
 	}
-	if cfg.PidFile != "" {
-		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	m := &master{opts: opts, srv: srv, log: log, level: level, errLog: errLog, pidFile: cfg.PidFile}
+	if m.pidFile != "" {
+		if err := writePidFile(m.pidFile); err != nil {
 			srv.Serve(cancelled(ctx))
-			return &ConfigError{fmt.Errorf("open() %q failed (%w)", cfg.PidFile, err)}
+			return &ConfigError{err}
 		}
-		defer os.Remove(cfg.PidFile)
 	}
-	return srv.Serve(ctx)
+	defer m.removePidFile()
+	return m.run(ctx)
+}
+
+// logLoaded logs what loading a config found worth a warning.
+func logLoaded(log *slog.Logger, l *Loaded) {
+	for _, w := range l.Config.Warnings {
+		log.Warn(w)
+	}
+	for _, d := range l.Source.Ignored {
+		log.Warn(fmt.Sprintf("%q directive is ignored by wisp in %s", d.Name, d.Pos))
+	}
+}
+
+// master is the running proxy's control side: signals, reloads, the pid
+// file and the error log.
+type master struct {
+	opts    Options
+	srv     *Server
+	log     *slog.Logger
+	level   *slog.LevelVar
+	errLog  *logFile
+	pidFile string
+}
+
+func (m *master) run(ctx context.Context) error {
+	// The server stops only when told: ctx's end is one way to tell it.
+	serveCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- m.srv.Serve(serveCtx) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			stop()
+			return <-done
+		case sig := <-m.opts.Signals:
+			switch sig {
+			case syscall.SIGHUP:
+				m.log.Log(ctx, levelNotice, signalName(sig)+" received, reconfiguring")
+				m.reload(ctx)
+			case syscall.SIGUSR1:
+				m.log.Log(ctx, levelNotice, signalName(sig)+" received, reopening logs")
+				reopenLogs(m.errLog, m.srv.cfg.Load(), m.log)
+			case syscall.SIGQUIT:
+				m.log.Log(ctx, levelNotice, signalName(sig)+" received, shutting down")
+				stop()
+				return <-done
+			case syscall.SIGTERM, syscall.SIGINT:
+				m.log.Log(ctx, levelNotice, signalName(sig)+" received, exiting")
+				m.srv.Abort()
+				stop()
+				return <-done
+			}
+		}
+	}
+}
+
+// reload is nginx's HUP: the new config is read and checked in full
+// (certificates, log files and new sockets included) before it replaces
+// the old one; any failure is logged at emerg and the old one keeps
+// serving.
+func (m *master) reload(ctx context.Context) {
+	l, err := Load(ctx, m.opts)
+	if err != nil {
+		m.log.Log(ctx, levelEmerg, err.Error())
+		return
+	}
+	cfg := l.Config
+	prevLog := m.errLog.currentPath()
+	if cfg.ErrorLog.Path != prevLog {
+		if err := m.errLog.switchTo(cfg.ErrorLog.Path); err != nil {
+			m.log.Log(ctx, levelEmerg, err.Error())
+			return
+		}
+	}
+	if err := m.srv.Reload(ctx, cfg); err != nil {
+		m.log.Log(ctx, levelEmerg, err.Error())
+		if cfg.ErrorLog.Path != prevLog {
+			m.errLog.switchTo(prevLog)
+		}
+		return
+	}
+	m.level.Set(cfg.ErrorLog.Level)
+	if cfg.PidFile != m.pidFile {
+		m.removePidFile()
+		m.pidFile = cfg.PidFile
+		if m.pidFile != "" {
+			if err := writePidFile(m.pidFile); err != nil {
+				m.log.Log(ctx, levelAlert, err.Error())
+			}
+		}
+	}
+	m.log.Log(ctx, levelNotice, "reconfiguring")
+	logLoaded(m.log, l)
+}
+
+func (m *master) removePidFile() {
+	if m.pidFile != "" {
+		os.Remove(m.pidFile)
+	}
 }
 
 // cancelled returns an already-cancelled child of ctx, to stop a server
@@ -128,19 +231,4 @@ func cancelled(ctx context.Context) context.Context {
 	c, cancel := context.WithCancel(ctx)
 	cancel()
 	return c
-}
-
-func openLog(path string, stderr io.Writer) (io.Writer, func(), error) {
-	if path == "stderr" || path == "" {
-		return stderr, func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, nil, fmt.Errorf("open() %q failed (%s)", path, errnoText(pe.Err)[1:len(errnoText(pe.Err))-1])
-		}
-		return nil, nil, err
-	}
-	return f, func() { f.Close() }, nil
 }

@@ -1,0 +1,303 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+// HTTP/2 is served by net/http's server and bridged into the engine: each
+// stream becomes one HTTP/1.1 request written into an in-memory pipe that
+// the engine serves like any connection (same routing, proxy_set_header
+// programs, upstream groups, error pages and logs, always on the current
+// config), and the HTTP/1.1 response read back is written to the stream.
+// HTTP/2 is not the path the project's speed targets are about; reusing
+// the engine keeps one implementation of the proxy's semantics.
+//
+// Known differences from nginx: net/http canonicalises header names
+// (nginx forwards HTTP/2's lowercase names) and hands them over in a map,
+// so their order is sorted rather than the client's.
+
+// http2Side is the Server's HTTP/2 state.
+type http2Side struct {
+	mu      sync.Mutex
+	srv     *http.Server // started with the first h2 connection
+	ln      *connQueue
+	waiting map[net.Conn]*h2Conn
+	stopped bool
+}
+
+// h2Conn is one HTTP/2 connection handed to net/http.
+type h2Conn struct {
+	owner *clientConn
+	done  chan struct{} // closed when net/http is done with it
+}
+
+type h2ConnKey struct{}
+
+// serveHTTP2 serves an "h2" connection until net/http is done with it.
+// The owner stays registered (active) meanwhile, so that graceful and fast
+// shutdown treat the connection as in use.
+func (s *Server) serveHTTP2(owner *clientConn, tc *tls.Conn) {
+	h := &s.h2
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return
+	}
+	if h.srv == nil {
+		h.ln = newConnQueue(tc.LocalAddr())
+		h.waiting = map[net.Conn]*h2Conn{}
+		h.srv = &http.Server{
+			Handler:  http.HandlerFunc(s.bridgeHTTP2),
+			ErrorLog: log.New(io.Discard, "", 0), // the engine logs what matters
+			// An idle HTTP/2 connection is bounded as keepalive_timeout
+			// bounds an HTTP/1.1 one.
+			IdleTimeout: keepaliveTimeout,
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				return context.WithValue(ctx, h2ConnKey{}, h.waiting[c])
+			},
+			ConnState: func(c net.Conn, st http.ConnState) {
+				if st != http.StateClosed && st != http.StateHijacked {
+					return
+				}
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				if w, ok := h.waiting[c]; ok {
+					delete(h.waiting, c)
+					close(w.done)
+				}
+			},
+		}
+		srv, ln := h.srv, h.ln
+		s.accepting.Add(1)
+		go func() {
+			defer s.accepting.Done()
+			srv.Serve(ln)
+		}()
+	}
+	w := &h2Conn{owner: owner, done: make(chan struct{})}
+	h.waiting[tc] = w
+	ln := h.ln
+	h.mu.Unlock()
+	if !ln.push(tc) {
+		h.mu.Lock()
+		delete(h.waiting, tc)
+		h.mu.Unlock()
+		return
+	}
+	<-w.done
+}
+
+// stopHTTP2 lets HTTP/2 streams in flight finish (graceful shutdown); the
+// Server's drain timeout closes what is left through the owners.
+func (s *Server) stopHTTP2() {
+	h := &s.h2
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	if h.srv == nil {
+		return
+	}
+	srv := h.srv
+	s.accepting.Add(1)
+	go func() {
+		defer s.accepting.Done()
+		srv.Shutdown(context.Background())
+	}()
+}
+
+// abortHTTP2 closes every HTTP/2 connection at once (fast shutdown).
+func (s *Server) abortHTTP2() {
+	h := &s.h2
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	if h.srv != nil {
+		h.srv.Close()
+	}
+}
+
+// bridgeHTTP2 serves one HTTP/2 stream through the engine.
+func (s *Server) bridgeHTTP2(w http.ResponseWriter, r *http.Request) {
+	hc, _ := r.Context().Value(h2ConnKey{}).(*h2Conn)
+	if hc == nil {
+		http.Error(w, "", http.StatusInternalServerError)
+		return
+	}
+	tc := hc.owner.nc.(*tls.Conn)
+	near, far := net.Pipe()
+	defer near.Close()
+	bc := &bridgeConn{Conn: far, local: tc.LocalAddr(), remote: tc.RemoteAddr(), state: tc.ConnectionState()}
+	c := s.newConn(bc, hc.owner.key)
+	if c == nil {
+		far.Close()
+		http.Error(w, "", http.StatusServiceUnavailable)
+		return
+	}
+	go c.serve()
+
+	head := appendH1Head(nil, r)
+	sendErr := make(chan error, 1)
+	go func() {
+		_, err := near.Write(head)
+		if err == nil && r.ContentLength != 0 && r.Body != nil {
+			err = writeH1Body(near, r)
+		}
+		sendErr <- err
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(near), &http.Request{Method: r.Method})
+	if err != nil {
+		near.Close()
+		<-sendErr
+		panic(http.ErrAbortHandler) // the engine already logged why
+	}
+	defer resp.Body.Close()
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		switch k {
+		case "Connection", "Keep-Alive", "Transfer-Encoding", "Proxy-Connection", "Upgrade":
+			continue
+		}
+		hdr[k] = vs
+	}
+	if resp.ContentLength >= 0 && r.Method != http.MethodHead {
+		hdr.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.WriteHeader(resp.StatusCode)
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				break
+			}
+			rc.Flush()
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	near.Close()
+	<-sendErr
+}
+
+// appendH1Head writes an HTTP/2 request as an HTTP/1.1 head.
+func appendH1Head(b []byte, r *http.Request) []byte {
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = append(b, r.RequestURI...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, r.Host...)
+	b = append(b, "\r\n"...)
+	for k, vs := range r.Header {
+		if k == "Host" || k == "Connection" || k == "Transfer-Encoding" || k == "Content-Length" {
+			continue
+		}
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	switch {
+	case r.ContentLength > 0:
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, r.ContentLength, 10)
+		b = append(b, "\r\n"...)
+	case r.ContentLength < 0:
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		b = append(b, "Content-Length: 0\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// writeH1Body copies the stream's body, chunked when its length is unknown.
+func writeH1Body(w io.Writer, r *http.Request) error {
+	if r.ContentLength > 0 {
+		_, err := io.Copy(w, r.Body)
+		return err
+	}
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			if _, werr := io.WriteString(w, strconv.FormatInt(int64(n), 16)+"\r\n"); werr != nil {
+				return werr
+			}
+			if _, werr := w.Write(append(buf[:n:n], "\r\n"...)); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			_, werr := io.WriteString(w, "0\r\n\r\n")
+			return werr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// bridgeConn is the engine's end of an HTTP/2 stream: it reports the real
+// connection's addresses (for $remote_addr, $server_port) and TLS state
+// (for $scheme), and is never wrapped in TLS again.
+type bridgeConn struct {
+	net.Conn
+	local, remote net.Addr
+	state         tls.ConnectionState
+}
+
+func (b *bridgeConn) LocalAddr() net.Addr                  { return b.local }
+func (b *bridgeConn) RemoteAddr() net.Addr                 { return b.remote }
+func (b *bridgeConn) ConnectionState() tls.ConnectionState { return b.state }
+
+// connQueue is a net.Listener fed by hand, for net/http's Serve.
+type connQueue struct {
+	addr   net.Addr
+	ch     chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newConnQueue(addr net.Addr) *connQueue {
+	return &connQueue{addr: addr, ch: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+// push hands c to Accept; false once the queue is closed.
+func (q *connQueue) push(c net.Conn) bool {
+	select {
+	case q.ch <- c:
+		return true
+	case <-q.closed:
+		return false
+	}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.ch:
+		return c, nil
+	case <-q.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.closed) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }

@@ -1,0 +1,528 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"wisp/internal/ngxconf"
+)
+
+// TLS on the client side (nginx's ngx_http_ssl_module, §8.2 of
+// ghost-compat.md for what Ghost-CLI writes). HTTP/1.1 over TLS runs
+// through the proxy's own engine: the accepted connection is wrapped in a
+// tls.Conn and served by the same clientConn code. HTTP/2 (ALPN "h2") is
+// served by net/http and bridged into the engine (http2.go).
+//
+// ssl_* directives are collected per level (http, server) and inherited
+// as nginx does; a server's settings become one *tls.Config, chosen per
+// handshake by SNI with the same lookup as the Host header (exact,
+// wildcards, regexes, then the default server of the listen address).
+//
+// Where Go cannot do what OpenSSL does:
+//   - ssl_ciphers applies to TLS 1.2 and below only (as in nginx), and only
+//     the suites Go implements can be listed; OpenSSL's aliases (HIGH,
+//     !aNULL, ...) keep Go's default list, which holds only suites those
+//     usual strings allow. Order is Go's: ssl_prefer_server_ciphers is
+//     accepted, and Go always picks by its own preference (hardware AES
+//     first). See cipherSuite for the mapping. DHE suites do not exist in
+//     Go (ssl_dhparam is read and checked, then unused).
+//   - ssl_session_cache: Go keeps no server-side session cache; sessions
+//     resume through tickets (unless ssl_session_tickets off), which honour
+//     ssl_session_timeout. The cache is validated and otherwise ignored.
+//   - ssl_protocols: Go has a minimum and a maximum version, so a list with
+//     a hole (TLSv1 TLSv1.2) enables everything between; SSLv2/SSLv3 do not
+//     exist in Go and are ignored with a warning.
+//   - Cipher choice follows the SNI-selected server; nginx 1.22 keeps the
+//     default server's ciphers and switches only certificates and protocols.
+
+// tlsConf holds the TLS directives written at one level, by name, so that
+// a level inherits each one it does not set (nginx merges them one by one).
+type tlsConf struct {
+	ds map[string][]*ngxconf.Directive
+}
+
+func (t tlsConf) inherit(parent tlsConf) tlsConf {
+	if len(parent.ds) == 0 {
+		return t
+	}
+	out := tlsConf{ds: make(map[string][]*ngxconf.Directive, len(t.ds)+len(parent.ds))}
+	for k, v := range parent.ds {
+		out.ds[k] = v
+	}
+	for k, v := range t.ds {
+		out.ds[k] = v
+	}
+	return out
+}
+
+func (t tlsConf) arg(name string) (string, bool) {
+	if d := t.ds[name]; len(d) > 0 {
+		return d[len(d)-1].Args[0], true
+	}
+	return "", false
+}
+
+func (t tlsConf) flag(name string, def bool) bool {
+	if v, ok := t.arg(name); ok {
+		return v == "on"
+	}
+	return def
+}
+
+// tlsDirective takes the TLS directives of the http and server levels
+// (ngxconf already refused them anywhere else, and checked duplicates and
+// argument counts). It validates what nginx validates while parsing.
+func (c *compiler) tlsDirective(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
+	switch d.Name {
+	case "ssl_certificate", "ssl_certificate_key", "ssl_ciphers", "ssl_ecdh_curve",
+		"ssl_dhparam", "ssl_buffer_size":
+	case "ssl_prefer_server_ciphers", "ssl_session_tickets", "http2":
+		if _, err := d.Flag(0); err != nil {
+			return true, err
+		}
+	case "ssl_protocols":
+		for _, a := range d.Args {
+			if _, ok := tlsVersion(a); !ok && a != "SSLv2" && a != "SSLv3" {
+				return true, ngxconf.Errorf(d.Pos, "invalid value %q", a)
+			}
+		}
+	case "ssl_session_timeout":
+		if t, err := ngxconf.ParseSeconds(d.Args[0]); err != nil || t < 0 {
+			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+	case "ssl_session_cache":
+		for _, a := range d.Args {
+			if !validSessionCache(a) {
+				return true, ngxconf.Errorf(d.Pos, "invalid session cache %q", a)
+			}
+		}
+	default:
+		return false, nil
+	}
+	if conf.tls.ds == nil {
+		conf.tls.ds = map[string][]*ngxconf.Directive{}
+	}
+	conf.tls.ds[d.Name] = append(conf.tls.ds[d.Name], d)
+	return true, nil
+}
+
+// validSessionCache checks one ssl_session_cache value as nginx does:
+// off, none, builtin[:size] or shared:name:size.
+func validSessionCache(a string) bool {
+	switch {
+	case a == "off" || a == "none" || a == "builtin":
+		return true
+	case strings.HasPrefix(a, "builtin:"):
+		return isDigits(a[len("builtin:"):])
+	case strings.HasPrefix(a, "shared:"):
+		name, size, ok := strings.Cut(a[len("shared:"):], ":")
+		if !ok || name == "" {
+			return false
+		}
+		n, err := ngxconf.ParseSize(size)
+		return err == nil && n >= 8<<10
+	}
+	return false
+}
+
+func tlsVersion(name string) (uint16, bool) {
+	switch name {
+	case "TLSv1":
+		return tls.VersionTLS10, true
+	case "TLSv1.1":
+		return tls.VersionTLS11, true
+	case "TLSv1.2":
+		return tls.VersionTLS12, true
+	case "TLSv1.3":
+		return tls.VersionTLS13, true
+	}
+	return 0, false
+}
+
+// serverTLS is one server's TLS side, built once per config load (so a
+// reload reads every certificate again).
+type serverTLS struct {
+	h1, h2 *tls.Config // ALPN http/1.1 only, and h2 first
+	http2  bool        // "http2 on" in this server
+}
+
+// certKey names a certificate/key pair in the compiler's cache, so that a
+// pair inherited by many servers is parsed once per load.
+type certKey struct{ cert, key string }
+
+type certCache map[certKey]tls.Certificate
+
+// buildServerTLS builds the TLS settings of a server from its merged
+// directives; nil when the server has no certificate.
+func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
+	certs := t.ds["ssl_certificate"]
+	keys := t.ds["ssl_certificate_key"]
+	h2 := t.flag("http2", false)
+	if len(certs) == 0 {
+		if h2 {
+			return &serverTLS{http2: true}, nil
+		}
+		return nil, nil
+	}
+	if len(keys) < len(certs) {
+		return nil, fmt.Errorf("no \"ssl_certificate_key\" is defined for certificate %q", c.path(certs[len(keys)].Args[0]))
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	for i, d := range certs {
+		cert, err := c.loadCert(c.path(d.Args[0]), c.path(keys[i].Args[0]))
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = append(cfg.Certificates, cert)
+	}
+	if ds := t.ds["ssl_protocols"]; len(ds) > 0 {
+		d := ds[len(ds)-1]
+		var lo, hi uint16
+		for _, a := range d.Args {
+			v, ok := tlsVersion(a)
+			if !ok {
+				c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("%s is not supported by Go's TLS and is ignored in %s", a, d.Pos))
+				continue
+			}
+			if lo == 0 || v < lo {
+				lo = v
+			}
+			hi = max(hi, v)
+		}
+		if lo == 0 {
+			return nil, ngxconf.Errorf(d.Pos, "no protocol in \"ssl_protocols\" that wisp supports")
+		}
+		cfg.MinVersion, cfg.MaxVersion = lo, hi
+	}
+	if ds := t.ds["ssl_ciphers"]; len(ds) > 0 {
+		d := ds[len(ds)-1]
+		suites, ignored := parseCiphers(d.Args[0])
+		if len(ignored) > 0 {
+			c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("ssl_ciphers: %s ignored: Go's TLS cannot honour them, in %s", strings.Join(ignored, ":"), d.Pos))
+		}
+		cfg.CipherSuites = suites
+	}
+	if ds := t.ds["ssl_ecdh_curve"]; len(ds) > 0 {
+		d := ds[len(ds)-1]
+		curves, err := parseCurves(d.Args[0])
+		if err != nil {
+			return nil, ngxconf.Errorf(d.Pos, "SSL_CTX_set1_curves_list(\"%s\") failed", d.Args[0])
+		}
+		cfg.CurvePreferences = curves
+	}
+	if v, ok := t.arg("ssl_dhparam"); ok {
+		if err := checkDHParam(c.path(v)); err != nil {
+			return nil, err
+		}
+	}
+	cfg.SessionTicketsDisabled = !t.flag("ssl_session_tickets", true)
+	timeout := 5 * time.Minute
+	if v, ok := t.arg("ssl_session_timeout"); ok {
+		timeout, _ = ngxconf.ParseSeconds(v)
+	}
+	limitSessionAge(cfg, timeout)
+	st := &serverTLS{http2: h2, h1: cfg.Clone(), h2: cfg.Clone()}
+	st.h1.NextProtos = []string{"http/1.1"}
+	st.h2.NextProtos = []string{"h2", "http/1.1"}
+	return st, nil
+}
+
+func (c *compiler) loadCert(certPath, keyPath string) (tls.Certificate, error) {
+	k := certKey{certPath, keyPath}
+	if cert, ok := c.certs[k]; ok {
+		return cert, nil
+	}
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("cannot load certificate %q: BIO_new_file() failed %s", certPath, errnoText(err))
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("cannot load certificate key %q: BIO_new_file() failed %s", keyPath, errnoText(err))
+	}
+	if b, _ := pem.Decode(certPEM); b == nil {
+		return tls.Certificate{}, fmt.Errorf("cannot load certificate %q: PEM_read_bio_X509_AUX() failed (no PEM certificate found)", certPath)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("cannot load certificate key %q: %v", keyPath, err)
+	}
+	if c.certs == nil {
+		c.certs = certCache{}
+	}
+	c.certs[k] = cert
+	return cert, nil
+}
+
+// checkDHParam reads ssl_dhparam as nginx would at load; Go has no DHE
+// suites, so the parameters are not used.
+func checkDHParam(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("BIO_new_file(%q) failed %s", path, errnoText(err))
+	}
+	if blk, _ := pem.Decode(b); blk == nil || !strings.Contains(blk.Type, "DH PARAMETERS") {
+		return fmt.Errorf("PEM_read_bio_DHparams(%q) failed", path)
+	}
+	return nil
+}
+
+// sessionStamp tags the creation time that limitSessionAge adds to every
+// session ticket.
+const sessionStamp = "wisp-created:"
+
+// limitSessionAge makes tickets older than timeout unusable
+// (ssl_session_timeout; Go's own limit is 7 days).
+func limitSessionAge(cfg *tls.Config, timeout time.Duration) {
+	keys := cfg // the config whose ticket keys seal and open tickets
+	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		ss.Extra = append(ss.Extra, binary.BigEndian.AppendUint64([]byte(sessionStamp), uint64(time.Now().Unix())))
+		return keys.EncryptTicket(cs, ss)
+	}
+	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := keys.DecryptTicket(identity, cs)
+		if err != nil || ss == nil {
+			return nil, err
+		}
+		for _, e := range ss.Extra {
+			if rest, ok := bytes.CutPrefix(e, []byte(sessionStamp)); ok && len(rest) == 8 {
+				created := time.Unix(int64(binary.BigEndian.Uint64(rest)), 0)
+				if time.Since(created) <= timeout {
+					return ss, nil
+				}
+			}
+		}
+		return nil, nil // a full handshake instead
+	}
+}
+
+// parseCiphers maps an OpenSSL cipher string to Go's TLS 1.2 suites.
+// Named suites are kept in order (minus those excluded with ! or -);
+// OpenSSL's aliases select nothing by themselves, and a string of aliases
+// only yields nil: Go's default list. Names Go does not implement are
+// returned as ignored.
+func parseCiphers(s string) (suites []uint16, ignored []string) {
+	excluded := map[uint16]bool{}
+	for _, el := range strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		op := byte(0)
+		if el[0] == '!' || el[0] == '-' || el[0] == '+' {
+			op, el = el[0], el[1:]
+		}
+		if el == "" || el[0] == '@' || !strings.Contains(el, "-") || strings.Contains(el, "+") {
+			continue // an alias, a combination or @STRENGTH
+		}
+		id, ok := cipherSuite(el)
+		switch {
+		case !ok && op == 0:
+			ignored = append(ignored, el)
+		case !ok:
+		case op == '!' || op == '-':
+			excluded[id] = true
+		case op == 0 && !slices.Contains(suites, id):
+			suites = append(suites, id)
+		}
+	}
+	suites = slices.DeleteFunc(suites, func(id uint16) bool { return excluded[id] })
+	return suites, ignored
+}
+
+// cipherSuite maps OpenSSL's name of a TLS 1.2 suite to Go's. These are
+// all the suites Go implements; DHE, DSS, CCM, ARIA, CAMELLIA and PSK
+// suites have no Go equivalent.
+func cipherSuite(name string) (uint16, bool) {
+	switch name {
+	case "ECDHE-ECDSA-AES128-GCM-SHA256":
+		return tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true
+	case "ECDHE-RSA-AES128-GCM-SHA256":
+		return tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, true
+	case "ECDHE-ECDSA-AES256-GCM-SHA384":
+		return tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, true
+	case "ECDHE-RSA-AES256-GCM-SHA384":
+		return tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, true
+	case "ECDHE-ECDSA-CHACHA20-POLY1305":
+		return tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, true
+	case "ECDHE-RSA-CHACHA20-POLY1305":
+		return tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, true
+	case "ECDHE-ECDSA-AES128-SHA256":
+		return tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, true
+	case "ECDHE-RSA-AES128-SHA256":
+		return tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, true
+	case "ECDHE-ECDSA-AES128-SHA":
+		return tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, true
+	case "ECDHE-RSA-AES128-SHA":
+		return tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, true
+	case "ECDHE-ECDSA-AES256-SHA":
+		return tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, true
+	case "ECDHE-RSA-AES256-SHA":
+		return tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, true
+	case "ECDHE-RSA-DES-CBC3-SHA":
+		return tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA, true
+	case "ECDHE-ECDSA-RC4-SHA":
+		return tls.TLS_ECDHE_ECDSA_WITH_RC4_128_SHA, true
+	case "ECDHE-RSA-RC4-SHA":
+		return tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA, true
+	case "AES128-GCM-SHA256":
+		return tls.TLS_RSA_WITH_AES_128_GCM_SHA256, true
+	case "AES256-GCM-SHA384":
+		return tls.TLS_RSA_WITH_AES_256_GCM_SHA384, true
+	case "AES128-SHA256":
+		return tls.TLS_RSA_WITH_AES_128_CBC_SHA256, true
+	case "AES128-SHA":
+		return tls.TLS_RSA_WITH_AES_128_CBC_SHA, true
+	case "AES256-SHA":
+		return tls.TLS_RSA_WITH_AES_256_CBC_SHA, true
+	case "DES-CBC3-SHA":
+		return tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, true
+	case "RC4-SHA":
+		return tls.TLS_RSA_WITH_RC4_128_SHA, true
+	}
+	return 0, false
+}
+
+// parseCurves maps ssl_ecdh_curve ("auto" or a colon-separated list).
+func parseCurves(s string) ([]tls.CurveID, error) {
+	if s == "auto" {
+		return nil, nil
+	}
+	var out []tls.CurveID
+	for _, n := range strings.Split(s, ":") {
+		switch n {
+		case "prime256v1", "secp256r1", "P-256":
+			out = append(out, tls.CurveP256)
+		case "secp384r1", "P-384":
+			out = append(out, tls.CurveP384)
+		case "secp521r1", "P-521":
+			out = append(out, tls.CurveP521)
+		case "X25519", "x25519":
+			out = append(out, tls.X25519)
+		default:
+			return nil, fmt.Errorf("unknown curve %q", n)
+		}
+	}
+	return out, nil
+}
+
+// groupTLS is the TLS side of one listen address: set when a listen of it
+// has ssl (or http2, which nginx ORs over every listen of the address).
+type groupTLS struct {
+	ssl, http2 bool
+	pos        ngxconf.Pos // of the first listen ... ssl, for errors
+	conf       *tls.Config // picks the server's config by SNI
+}
+
+// markTLS records a listen directive's ssl and http2 parameters.
+func (g *vhostGroup) markTLS(l listenAddr) {
+	if !l.ssl && !l.http2 {
+		return
+	}
+	if g.tls == nil {
+		g.tls = &groupTLS{}
+	}
+	if l.ssl && !g.tls.ssl {
+		g.tls.ssl, g.tls.pos = true, l.pos
+	}
+	g.tls.http2 = g.tls.http2 || l.http2
+}
+
+// buildTLS checks the TLS listen addresses and makes their handshake
+// configs, once every server is compiled.
+func (c *compiler) buildTLS() error {
+	for _, l := range c.order {
+		g := c.groups[l.key()]
+		if g.tls == nil {
+			continue
+		}
+		if !g.tls.ssl {
+			return ngxconf.Errorf(g.tlsPosOr(l.pos), "\"listen ... http2\" without \"ssl\" (HTTP/2 over cleartext) is not supported by wisp")
+		}
+		if g.def.tls == nil || g.def.tls.h1 == nil {
+			return ngxconf.Errorf(g.tls.pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
+		}
+		g.tls.conf = &tls.Config{GetConfigForClient: g.configForClient}
+	}
+	return nil
+}
+
+func (g *vhostGroup) tlsPosOr(p ngxconf.Pos) ngxconf.Pos {
+	if g.tls.pos != (ngxconf.Pos{}) {
+		return g.tls.pos
+	}
+	return p
+}
+
+// configForClient selects the server by SNI as nginx does (the Host
+// lookup; no or an unknown name: the default server). A server without a
+// certificate of its own gets the default server's.
+func (g *vhostGroup) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
+	s := g.find([]byte(name))
+	if s.tls == nil || s.tls.h1 == nil {
+		s = g.def
+	}
+	if g.tls.http2 || s.tls.http2 {
+		return s.tls.h2, nil
+	}
+	return s.tls.h1, nil
+}
+
+// wrapTLS returns nc as a server-side TLS connection when g listens with
+// ssl; the handshake runs on the connection's first use (handshake).
+func (g *vhostGroup) wrapTLS(nc net.Conn) net.Conn {
+	if g.tls == nil || g.tls.conf == nil || isTLS(nc) {
+		return nc
+	}
+	return tls.Server(nc, g.tls.conf)
+}
+
+// tlsConn is what the TLS side of a connection offers: a tls.Conn, or an
+// HTTP/2 stream bridged into the engine.
+type tlsConn interface {
+	ConnectionState() tls.ConnectionState
+}
+
+func isTLS(nc net.Conn) bool {
+	_, ok := nc.(tlsConn)
+	return ok
+}
+
+// handshake completes a TLS handshake before the first request and hands
+// HTTP/2 connections over to the HTTP/2 side; it reports whether serve
+// should go on reading HTTP/1.x requests.
+func (c *clientConn) handshake() bool {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clientHeaderTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if !c.closed.Load() {
+			c.srv.log.Info("SSL_do_handshake() failed ("+handshakeError(err)+") while SSL handshaking", "conn", c.id, "client", string(c.remoteAddr))
+		}
+		return false
+	}
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		c.active.Store(true)
+		c.srv.serveHTTP2(c, tc)
+		return false
+	}
+	return true
+}
+
+func handshakeError(err error) string {
+	var re tls.RecordHeaderError
+	if errors.As(err, &re) {
+		return "SSL: wrong version number"
+	}
+	return err.Error()
+}
