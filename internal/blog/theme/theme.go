@@ -157,6 +157,9 @@ type Theme struct {
 	templates map[string]*template.Template
 	// Assets is the theme's assets folder (paths like "built/screen.css").
 	Assets fs.FS
+	// Root is the theme's folder, for the fixed files beside the
+	// templates: favicon.ico and favicon.png.
+	Root fs.FS
 	// Version changes whenever an asset's content does.
 	Version string
 }
@@ -235,6 +238,7 @@ func parse(fsys fs.FS) (*Theme, error) {
 		}
 		t.templates[page] = clone
 	}
+	t.Root = fsys
 	if t.Assets, err = fs.Sub(fsys, "assets"); err != nil {
 		return nil, fmt.Errorf("theme: %w", err)
 	}

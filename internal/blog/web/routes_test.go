@@ -135,6 +135,8 @@ func TestArchiveFeedSitemapAndFileRoutes(t *testing.T) {
 		{"missing theme asset", "/assets/built/none.css", 404, "", "", "", ""},
 		{"theme template is not an asset", "/assets/../post.html", 404, "", "", "", ""},
 		{"scheduled post not yet live", "/later/", 404, "", html, "", ""},
+		{"default favicon", "/favicon.ico", 200, "", "", "public, max-age=86400", ""},
+		{"default png favicon", "/favicon.png", 200, "", "image/png", "public, max-age=86400", "PNG"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,6 +429,23 @@ func TestFeedsAndSitemapsAnswerConditionalRequests(t *testing.T) {
 		if rec := do(h, "GET", target, "If-None-Match", etag); rec.Code != 304 {
 			t.Errorf("%s: If-None-Match got %d, want 304", target, rec.Code)
 		}
+	}
+}
+
+func TestSiteIconReplacesTheDefaultFavicon(t *testing.T) {
+	st, h := newRichSite(t, "https://example.com/blog/")
+	if body := do(h, "GET", "/blog/").Body.String(); !strings.Contains(body, `<link rel="icon" href="https://example.com/blog/favicon.ico">`) {
+		t.Error("pages should link the default favicon")
+	}
+	if err := st.SetSetting(context.Background(), "site", "icon", "/content/images/2024/01/cat.png"); err != nil {
+		t.Fatal(err)
+	}
+	rec := do(h, "GET", "/blog/favicon.ico")
+	if rec.Code != 302 || rec.Header().Get("Location") != "https://example.com/blog/content/images/2024/01/cat.png" {
+		t.Errorf("favicon with an icon set: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if body := do(h, "GET", "/blog/").Body.String(); !strings.Contains(body, `<link rel="icon" href="https://example.com/blog/content/images/2024/01/cat.png">`) {
+		t.Error("pages should link the site icon")
 	}
 }
 

@@ -78,7 +78,7 @@ func TestRoutes(t *testing.T) {
 		{"draft is not served", "GET", "/secret/", 404, "", cacheControlError, ""},
 		{"unknown slug", "GET", "/no-such-post/", 404, "", cacheControlError, "Page not found"},
 		{"junk nested path", "GET", "/a/b/c/", 404, "", cacheControlError, ""},
-		{"missing file is a plain 404", "GET", "/favicon.ico", 404, "", "", "Not Found"},
+		{"missing file is a plain 404", "GET", "/missing.ico", 404, "", "", "Not Found"},
 		{"trailing slash added", "GET", "/welcome", 301, "/welcome/", cacheControlRedirect, ""},
 		{"trailing slash keeps the query", "GET", "/welcome?ref=x", 301, "/welcome/?ref=x", cacheControlRedirect, ""},
 		{"uppercase is lowercased", "GET", "/Welcome/", 301, "/welcome/", cacheControlRedirect, ""},
