@@ -414,13 +414,26 @@ func (c *clientConn) resolveDynamic(h *proxyHandler, ec *evalCtx) (*proxyHandler
 		}
 		https = true
 	}
+	dh := *h
+	resp := *h.resp
+	dh.resp = &resp
+	if path, ok := strings.CutPrefix(rest, "unix:"); ok {
+		sock, uri, _ := strings.Cut(path, ":")
+		dh.proxyHost, dh.proxyPort, dh.fixedURI = []byte("localhost"), nil, nil
+		if uri != "" {
+			dh.fixedURI = []byte(uri)
+		}
+		u := newUpstream("unix:" + sock)
+		u.peers = []*peer{{name: "unix:" + sock, network: "unix", address: sock,
+			unixAddr: &net.UnixAddr{Name: sock, Net: "unix"}, weight: 1, effWeight: 1, maxFails: 1, failTimeout: 10}}
+		u.seal()
+		dh.up, dh.reuse = u, false
+		return &dh, 0
+	}
 	hostport, uri := rest, ""
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		hostport, uri = rest[:i], rest[i:]
 	}
-	dh := *h
-	resp := *h.resp
-	dh.resp = &resp
 	dh.proxyHost = []byte(hostport)
 	dh.fixedURI = nil
 	if uri != "" {
@@ -458,6 +471,7 @@ func (c *clientConn) resolveDynamic(h *proxyHandler, ec *evalCtx) (*proxyHandler
 		p.weight, p.effWeight, p.maxFails, p.failTimeout = 1, 1, 1, 10
 	}
 	u.peers = peers
+	u.seal()
 	dh.up, dh.reuse = u, false
 	return &dh, 0
 }

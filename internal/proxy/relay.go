@@ -483,20 +483,17 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	bw.WriteString(" ")
 	bw.WriteString(statusText(sr.code))
 	c.writeCommonHeaders(bw)
-	if sr.ctype != "" {
+	if sr.ctype != "" && sr.code != 204 {
 		bw.WriteString("Content-Type: ")
 		bw.WriteString(sr.ctype)
 		bw.WriteString("\r\n")
 	}
-	bw.WriteString("Content-Length: ")
-	bw.WriteString(strconv.Itoa(len(sr.body)))
-	bw.WriteString("\r\n")
-	switch {
-	case sr.loc.raw != nil:
-		bw.WriteString("Location: ")
-		bw.Write(sr.loc.raw)
+	if sr.code != 204 {
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.Itoa(len(sr.body)))
 		bw.WriteString("\r\n")
-	case sr.loc.abs != nil:
+	}
+	if sr.loc.abs != nil {
 		bw.WriteString("Location: ")
 		c.writeAbsolute(bw, ec, sr.loc.abs)
 		if len(sr.loc.args) > 0 {
@@ -506,6 +503,12 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 		bw.WriteString("\r\n")
 	}
 	writeConnection(bw, keep)
+	if sr.loc.raw != nil {
+		// An absolute URL stays in the header list, after Connection.
+		bw.WriteString("Location: ")
+		bw.Write(sr.loc.raw)
+		bw.WriteString("\r\n")
+	}
 	bw.WriteString("\r\n")
 	if string(r.method) != "HEAD" {
 		bw.WriteString(sr.body)

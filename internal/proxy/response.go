@@ -7,22 +7,90 @@ import (
 	"time"
 )
 
-// statusText holds the reason phrases and page titles nginx uses for the
-// responses the proxy generates itself.
+// statusText is nginx's reason phrase for a status line
+// (ngx_http_status_lines); codes it does not name get none.
 func statusText(code int) string {
 	switch code {
 	case 100:
 		return "Continue"
+	case 200:
+		return "OK"
+	case 201:
+		return "Created"
+	case 202:
+		return "Accepted"
+	case 204:
+		return "No Content"
+	case 206:
+		return "Partial Content"
 	case 301:
 		return "Moved Permanently"
+	case 302:
+		return "Moved Temporarily"
+	case 303:
+		return "See Other"
+	case 304:
+		return "Not Modified"
+	case 307:
+		return "Temporary Redirect"
+	case 308:
+		return "Permanent Redirect"
+	case 401:
+		return "Unauthorized"
+	}
+	return pageTitle(code)
+}
+
+// pageTitle is the title of nginx's built-in page for code; "" when
+// nginx has no page for it.
+func pageTitle(code int) string {
+	switch code {
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Found"
+	case 303:
+		return "See Other"
+	case 307:
+		return "Temporary Redirect"
+	case 308:
+		return "Permanent Redirect"
 	case 400:
 		return "Bad Request"
+	case 401:
+		return "Authorization Required"
+	case 402:
+		return "Payment Required"
+	case 403:
+		return "Forbidden"
 	case 404:
 		return "Not Found"
+	case 405:
+		return "Not Allowed"
+	case 406:
+		return "Not Acceptable"
+	case 408:
+		return "Request Time-out"
+	case 409:
+		return "Conflict"
+	case 410:
+		return "Gone"
+	case 411:
+		return "Length Required"
+	case 412:
+		return "Precondition Failed"
 	case 413:
 		return "Request Entity Too Large"
 	case 414:
 		return "Request-URI Too Large"
+	case 415:
+		return "Unsupported Media Type"
+	case 416:
+		return "Requested Range Not Satisfiable"
+	case 421:
+		return "Misdirected Request"
+	case 429:
+		return "Too Many Requests"
 	case 500:
 		return "Internal Server Error"
 	case 501:
@@ -35,8 +103,10 @@ func statusText(code int) string {
 		return "Gateway Time-out"
 	case 505:
 		return "HTTP Version Not Supported"
+	case 507:
+		return "Insufficient Storage"
 	}
-	return "Error"
+	return ""
 }
 
 // msiePadding is appended to error pages for MSIE and Chrome, whose
@@ -51,14 +121,17 @@ const msiePadding = "<!-- a padding to disable MSIE and Chrome friendly error pa
 // errorPage builds nginx's default error body for code; 494 is nginx's
 // internal code for an oversized header, answered as 400.
 func errorPage(code int, token string) string {
-	title := strconv.Itoa(code) + " " + statusText(code)
+	if pageTitle(code) == "" && code != 494 {
+		return "" // nginx sends no body for codes it has no page for
+	}
+	title := strconv.Itoa(code) + " " + pageTitle(code)
 	extra := ""
 	if code == 494 {
 		title = "400 Request Header Or Cookie Too Large"
 		extra = "<center>Request Header Or Cookie Too Large</center>\r\n"
 		code = 400
 	}
-	h1 := strconv.Itoa(code) + " " + statusText(code)
+	h1 := strconv.Itoa(code) + " " + pageTitle(code)
 	return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" +
 		h1 + "</h1></center>\r\n" + extra + "<hr><center>" + token + "</center>\r\n</body>\r\n</html>\r\n"
 }

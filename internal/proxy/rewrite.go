@@ -434,23 +434,29 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
 	val := st.repl.appendTo(nil, ec)
 	target, args, hasArgs := bytes.Cut(val, []byte("?"))
+	// New args come first and the request's follow after '&'; a
+	// trailing '?' drops the request's.
+	old := ec.currentArgs()
+	switch {
+	case !hasArgs:
+		args = old
+	case len(args) == 0:
+	case len(old) > 0:
+		args = append(append(args[:len(args):len(args)], '&'), old...)
+	}
 	if st.external || st.flag == flagRedirect || st.flag == flagPermanent {
 		code := 302
 		if st.flag == flagPermanent {
 			code = 301
 		}
-		loc := val
-		if !hasArgs && len(ec.currentArgs()) > 0 {
-			loc = append(append(loc, '?'), ec.currentArgs()...)
-		} else if hasArgs && len(args) == 0 {
-			loc = target
+		loc := target
+		if len(args) > 0 {
+			loc = append(append(loc[:len(loc):len(loc)], '?'), args...)
 		}
 		*resp = rwResponse{code: code, location: loc}
 		return rwRespond
 	}
-	if hasArgs {
-		ec.args, ec.argsSet = args, true
-	}
+	ec.args, ec.argsSet = args, true
 	ec.uri = target
 	ec.internal = true
 	switch st.flag {
