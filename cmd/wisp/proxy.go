@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"wisp/internal/proxy"
 )
@@ -27,6 +26,7 @@ func runProxy(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	opts := proxy.Options{Name: name, Token: "wisp/" + version, Stderr: env.stderr, Stdout: env.stdout, Getenv: env.getenv}
 	var test, dump, quiet bool
+	var sig string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if len(a) < 2 || a[0] != '-' {
@@ -38,7 +38,7 @@ func runProxy(ctx context.Context, env *cliEnv, args []string) error {
 				fmt.Fprintf(env.stderr, "%s version: wisp/%s\nUsage: %s [-?hvVtTq] [-s signal] [-p prefix] [-c filename] [-g directives]\n\n"+
 					"Options:\n  -?,-h         : this help\n  -v            : show version and exit\n  -V            : show version and configure options then exit\n"+
 					"  -t            : test configuration and exit\n  -T            : test configuration, dump it and exit\n  -q            : suppress non-error messages during configuration testing\n"+
-					"  -s signal     : send signal to a master process: stop, quit, reopen, reload (not supported yet)\n"+
+					"  -s signal     : send signal to a master process: stop, quit, reopen, reload\n"+
 					"  -p prefix     : set prefix path (default: the configuration file's directory)\n  -c filename   : set configuration file (default: %s)\n"+
 					"  -g directives : set global directives out of configuration file\n", name, version, name, defaultConfFile)
 				return flag.ErrHelp
@@ -68,7 +68,10 @@ func runProxy(ctx context.Context, env *cliEnv, args []string) error {
 				case 'g':
 					opts.Globals = val
 				case 's':
-					return &exitError{1, fmt.Sprintf("%s: [emerg] -s %s: signals are not supported by wisp yet; send the signal to the process (TERM/INT/QUIT stop it gracefully)", name, val)}
+					if _, ok := proxy.SignalNumber(val); !ok {
+						return &exitError{1, fmt.Sprintf("%s: invalid option: \"-s %s\"", name, val)}
+					}
+					sig = val
 				}
 				j = len(a)
 			default:
@@ -85,10 +88,27 @@ func runProxy(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return nil
 	}
-	// SIGQUIT is nginx's graceful stop; TERM and INT already cancel ctx.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGQUIT)
-	defer stop()
-	if err := proxy.Run(ctx, opts); err != nil {
+	if sig != "" {
+		err := proxy.SendSignal(ctx, opts, sig)
+		var se *proxy.SignalError
+		if errors.As(err, &se) {
+			return &exitError{1, ""} // already logged, as nginx does
+		}
+		return proxyError(name, err)
+	}
+	// The proxy answers signals as nginx's master does (TERM/INT fast
+	// stop, QUIT graceful stop, HUP reload, USR1 reopen), so main's
+	// cancel-on-TERM/INT must not turn a fast stop into a graceful one.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, proxy.ControlSignals()...)
+	defer signal.Stop(sigs)
+	opts.Signals = sigs
+	return proxyError(name, proxy.Run(context.WithoutCancel(ctx), opts))
+}
+
+// proxyError turns the proxy's errors into nginx-style messages.
+func proxyError(name string, err error) error {
+	if err != nil {
 		var ce *proxy.ConfigError
 		if errors.As(err, &ce) {
 			return &exitError{1, fmt.Sprintf("%s: [emerg] %s", name, strings.TrimSpace(ce.Error()))}

@@ -75,7 +75,7 @@ func builtinVar(name string) (varID, bool) {
 type part struct {
 	lit  []byte
 	v    varID
-	name []byte // for varHTTP: the header name with '_' turned into '-'
+	name []byte  // for varHTTP: the header name with '_' turned into '-'
 	idx  int     // varSet slot, varCapture number
 	m    *mapVar // varMap
 }
@@ -214,6 +214,9 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		}
 		return append(dst, ec.conn.remoteAddr...)
 	case varScheme:
+		if isTLS(ec.conn.nc) {
+			return append(dst, "https"...)
+		}
 		return append(dst, "http"...)
 	case varRequestURI:
 		return append(dst, ec.requestURI...)

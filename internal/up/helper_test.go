@@ -77,7 +77,8 @@ func helperMain(args []string) error {
 		fmt.Println("ready")
 		select {}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	// SIGQUIT is how wisp up stops the proxy gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
 	var srv *http.Server
 	if path := os.Getenv(socketEnv); path != "" {

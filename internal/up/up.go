@@ -115,9 +115,9 @@ func (o Options) supervise(ctx context.Context, dir, conf string, sites []Site, 
 		Name:      "proxy",
 		Command:   o.command(runDir(dir), nil, "proxy", "-c", conf),
 		Listeners: []net.Listener{frontL},
-		// Graceful for wisp proxy; nginx itself would take SIGTERM as a
-		// fast shutdown (SIGQUIT is its graceful one).
-		Stop: syscall.SIGTERM,
+		// wisp proxy, like nginx, takes SIGTERM as a fast shutdown and
+		// SIGQUIT as the graceful one, which lets requests finish.
+		Stop: syscall.SIGQUIT,
 	}
 	restart := make(chan struct{})
 	sup := &Supervisor{Policy: o.Policy, Log: o.Log, Stdout: o.Stdout, Stderr: o.Stderr, Restart: restart}
