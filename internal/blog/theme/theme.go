@@ -16,7 +16,6 @@ import (
 	"io/fs"
 	"os"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -280,10 +279,4 @@ func (t *Theme) Render(w io.Writer, page string, data any) error {
 		return fmt.Errorf("theme: no template %q", page)
 	}
 	return tmpl.ExecuteTemplate(w, "layout.html", data)
-}
-
-// Refused reports whether a theme file must never be served, as Ghost
-// refuses templates and package files.
-func Refused(name string) bool {
-	return strings.HasSuffix(name, ".html") || strings.HasSuffix(name, ".hbs")
 }
