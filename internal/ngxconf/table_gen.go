@@ -302,7 +302,7 @@ var table = map[string][]spec{
 	"proxy_pass_request_body":         {{ctx: cHSL, args: argFlag, unique: true}},
 	"proxy_pass_request_headers":      {{ctx: cHSL, args: argFlag, unique: true}},
 	"proxy_read_timeout":              {{ctx: cHSL, args: arg1, unique: true}},
-	"proxy_redirect":                  {{ctx: cHSL, args: arg1 | arg2, unique: true}},
+	"proxy_redirect":                  {{ctx: cHSL, args: arg1 | arg2}},
 	"proxy_request_buffering":         {{ctx: cHSL, args: argFlag, unique: true}},
 	"proxy_send_lowat":                {{ctx: cHSL, args: arg1, unique: true}},
 	"proxy_send_timeout":              {{ctx: cHSL, args: arg1, unique: true}},

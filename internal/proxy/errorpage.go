@@ -64,7 +64,7 @@ func (ec *evalCtx) errorPageFor(status int) (*errorPageRule, *respConf) {
 	if ec.loc != nil && ec.loc.resp != nil {
 		conf = ec.loc.resp
 	}
-	if conf == nil || (ec.errorPage && !conf.recursive) {
+	if conf == nil || ec.errorPage {
 		return nil, conf
 	}
 	for _, r := range conf.pages {
@@ -84,7 +84,10 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 	if rule == nil {
 		return false, false
 	}
-	ec.errorPage = true
+	// Like nginx, only a location without recursive_error_pages ends
+	// error_page handling for the rest of the request.
+	_, conf := ec.errorPageFor(status)
+	ec.errorPage = !conf.recursive
 	ec.errStatus = status
 	if rule.overwrite >= 0 {
 		ec.errStatus = rule.overwrite

@@ -192,6 +192,10 @@ func flagArg(d *ngxconf.Directive) (bool, error) {
 }
 
 func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf) error {
+	// "off" excludes any other proxy_redirect at the same level (nginx).
+	if r.redirectOff || (len(d.Args) == 1 && d.Args[0] == "off" && len(r.redirects) > 0) {
+		return ngxconf.Errorf(d.Pos, "\"proxy_redirect\" directive is duplicate")
+	}
 	switch {
 	case len(d.Args) == 1 && d.Args[0] == "off":
 		r.redirects, r.redirectOff = nil, true
@@ -323,48 +327,33 @@ func (h *proxyHandler) customRedirect() bool {
 	return h.resp != nil && (h.resp.redirectOff || len(h.resp.redirects) > 0 || h.resp.dynURL != nil)
 }
 
-// writeRedirected applies explicit proxy_redirect rules in order; the
-// first hit wins, and a result that is a path is made absolute.
-func (c *clientConn) writeRedirected(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, v []byte) {
+// redirectRules applies explicit proxy_redirect rules in order; the
+// first hit wins.
+func (c *clientConn) redirectRules(h *proxyHandler, ec *evalCtx, v []byte) mappedLocation {
 	if h.resp.redirectOff || h.resp.dynURL != nil && len(h.resp.redirects) == 0 {
-		bw.Write(v)
-		return
+		return mappedLocation{head: v}
 	}
 	for _, rule := range h.resp.redirects {
 		switch {
 		case rule.isDefault:
-			if c.writeDefaultRedirect(bw, h, ec, v) {
-				return
+			if m, ok := h.defaultRedirect(v); ok {
+				return m
 			}
-			continue
 		case rule.re != nil:
-			if !ec.matchRegex(rule.re, v) {
-				continue
+			if m := rule.re.FindSubmatchIndex(v); m != nil {
+				ec.caps, ec.capSrc = m, v
+				out := rule.to.appendTo(nil, ec)
+				return mappedLocation{head: out, tail: v[m[1]:], mapped: true}
 			}
-			out := rule.to.appendTo(nil, ec)
-			out = append(out, v[ec.caps[1]:]...)
-			c.writeRedirectValue(bw, ec, out)
-			return
 		default:
 			from := rule.from.appendTo(nil, ec)
-			if !bytes.HasPrefix(v, from) {
-				continue
+			if bytes.HasPrefix(v, from) {
+				out := rule.to.appendTo(nil, ec)
+				return mappedLocation{head: out, tail: v[len(from):], mapped: true}
 			}
-			out := rule.to.appendTo(nil, ec)
-			out = append(out, v[len(from):]...)
-			c.writeRedirectValue(bw, ec, out)
-			return
 		}
 	}
-	bw.Write(v)
-}
-
-func (c *clientConn) writeRedirectValue(bw *bufio.Writer, ec *evalCtx, v []byte) {
-	if len(v) > 0 && v[0] == '/' {
-		c.writeAbsolute(bw, ec, v)
-		return
-	}
-	bw.Write(v)
+	return mappedLocation{head: v}
 }
 
 // intercepts reports whether proxy_intercept_errors hands status to

@@ -195,10 +195,17 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		bw.Write(strconv.AppendInt(c.scratch[:0], rh.contentLength, 10))
 		bw.WriteString("\r\n")
 	}
+	var loc mappedLocation
 	if rh.location >= 0 {
-		bw.WriteString("Location: ")
-		c.writeLocation(bw, h, ec, rh.headers[rh.location].value)
-		bw.WriteString("\r\n")
+		loc = c.mapLocation(h, ec, rh.headers[rh.location].value)
+		if loc.early() {
+			// A path: made absolute here, where nginx's header filter
+			// puts it.
+			bw.WriteString("Location: ")
+			c.writeAbsolute(bw, ec, loc.head)
+			bw.Write(loc.tail)
+			bw.WriteString("\r\n")
+		}
 	}
 	if clientChunked {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
@@ -206,6 +213,13 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	writeConnection(bw, keepClient)
 	for i := range rh.headers {
 		hd := &rh.headers[i]
+		if i == rh.location && !loc.early() {
+			bw.WriteString("Location: ")
+			bw.Write(loc.head)
+			bw.Write(loc.tail)
+			bw.WriteString("\r\n")
+			continue
+		}
 		if h.hides(hd.name) {
 			continue
 		}
@@ -363,22 +377,33 @@ func writeConnection(bw *bufio.Writer, keep bool) {
 	}
 }
 
-// writeLocation applies proxy_redirect default (§4.6): a Location that
-// starts with the proxy_pass URL is mapped back to the location and made
-// absolute with the request's host and port.
-func (c *clientConn) writeLocation(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, v []byte) {
-	if h.customRedirect() {
-		c.writeRedirected(bw, h, ec, v)
-		return
-	}
-	if !c.writeDefaultRedirect(bw, h, ec, v) {
-		bw.Write(v)
-	}
+// mappedLocation is an upstream Location after proxy_redirect: head
+// then tail; mapped reports that a rule applied.
+type mappedLocation struct {
+	head, tail []byte
+	mapped     bool
 }
 
-// writeDefaultRedirect writes v mapped by proxy_redirect default and
-// reports whether it applied.
-func (c *clientConn) writeDefaultRedirect(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, v []byte) bool {
+// early: a rewritten path goes right after Content-Length, made absolute;
+// anything else keeps its place among the upstream's headers.
+func (m mappedLocation) early() bool {
+	return m.mapped && len(m.head) > 0 && m.head[0] == '/'
+}
+
+// mapLocation applies proxy_redirect (§4.6) to an upstream Location.
+func (c *clientConn) mapLocation(h *proxyHandler, ec *evalCtx, v []byte) mappedLocation {
+	if h.customRedirect() {
+		return c.redirectRules(h, ec, v)
+	}
+	if m, ok := h.defaultRedirect(v); ok {
+		return m
+	}
+	return mappedLocation{head: v}
+}
+
+// defaultRedirect is proxy_redirect default: a Location that starts with
+// the proxy_pass URL is mapped back to the location name.
+func (h *proxyHandler) defaultRedirect(v []byte) (mappedLocation, bool) {
 	rest, ok := bytes.CutPrefix(v, h.schemePrefix())
 	if ok {
 		rest, ok = bytes.CutPrefix(rest, h.proxyHostInURL())
@@ -391,11 +416,9 @@ func (c *clientConn) writeDefaultRedirect(bw *bufio.Writer, h *proxyHandler, ec 
 		rest, ok = bytes.CutPrefix(rest, from)
 	}
 	if !ok {
-		return false
+		return mappedLocation{}, false
 	}
-	c.writeAbsolute(bw, ec, to)
-	bw.Write(rest)
-	return true
+	return mappedLocation{head: to, tail: rest, mapped: true}, true
 }
 
 // writeAbsolute writes "http://host[:port]" + path as nginx's header

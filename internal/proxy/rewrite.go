@@ -341,7 +341,7 @@ type flow struct {
 	// errStatus is the status error_page imposes on the final response
 	// (0: the response's own).
 	errStatus int
-	errorPage bool // an error_page redirect happened (recursive_error_pages)
+	errorPage bool // error_page is done for this request (recursive_error_pages off)
 }
 
 func (ec *evalCtx) currentArgs() []byte {

@@ -62,6 +62,11 @@ var handUnique = strings.Fields(`user pid debug_points ssl_engine zone proxy_htt
 	proxy_store_access fastcgi_store_access scgi_store_access uwsgi_store_access proxy_ssl_password_file
 	grpc_ssl_password_file uwsgi_ssl_password_file fastcgi_split_path_info memcached_pass dav_access`)
 
+// notUnique lists directives the duplicate probe flags only because its
+// sample is a value that excludes any other ("proxy_redirect off"); other
+// repetitions are valid, so the compiler checks them.
+var notUnique = strings.Fields(`proxy_redirect`)
+
 // samples are tried as argument values until one passes nginx -t; "FILE"
 // stands for an existing file.
 var samples = []string{"on", "10s", "1k", "1", "x", "FILE", "off", "any", "all", "GET", "$host", "127.0.0.1", "utf-8", "text/plain", "epoll"}
@@ -144,6 +149,9 @@ func (p prober) probe(name string) (e entry, ok bool) {
 	}
 	for _, u := range handUnique {
 		e.unique = e.unique || u == name
+	}
+	for _, u := range notUnique {
+		e.unique = e.unique && u != name
 	}
 	return e, true
 }
