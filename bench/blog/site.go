@@ -57,15 +57,16 @@ func (s site) prepare(ctx context.Context, wisp string, seed uint64, progress io
 }
 
 // pages picks what to measure: the home page, a post from the middle of
-// the archive, the tag with the most posts (the largest tag page), the
-// sitemap index and the posts sitemap, whose size grows with the site.
+// the archive, the tags with the most and the fewest posts (the largest
+// tag page, and the one an index walk finds last), the sitemap index and
+// the posts sitemap, whose size grows with the site.
 func (s site) pages(ctx context.Context) ([]page, error) {
 	db, err := sql.Open("sqlite", "file:"+s.db()+"?mode=ro")
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	var post, tag string
+	var post, tag, rare string
 	err = db.QueryRowContext(ctx, `SELECT slug FROM posts WHERE type = 'post' AND status = 'published'
 		ORDER BY published_at LIMIT 1 OFFSET (SELECT count(*) / 2 FROM posts WHERE type = 'post' AND status = 'published')`).Scan(&post)
 	if err != nil {
@@ -76,10 +77,16 @@ func (s site) pages(ctx context.Context) ([]page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pick a tag: %w", err)
 	}
+	err = db.QueryRowContext(ctx, `SELECT t.slug FROM tags t JOIN posts_tags pt ON pt.tag_id = t.id
+		WHERE t.visibility = 'public' GROUP BY t.id ORDER BY count(*), t.slug LIMIT 1`).Scan(&rare)
+	if err != nil {
+		return nil, fmt.Errorf("pick a tag: %w", err)
+	}
 	return []page{
 		{name: "home", path: "/"},
 		{name: "post", path: "/" + post + "/"},
 		{name: "tag", path: "/tag/" + tag + "/"},
+		{name: "raretag", path: "/tag/" + rare + "/"},
 		{name: "sitemap", path: "/sitemap.xml"},
 		{name: "smposts", path: "/sitemap-posts.xml"},
 	}, nil
@@ -154,14 +161,16 @@ func (sv *server) firstOK(ctx context.Context, url string, start time.Time, limi
 	return 0, fmt.Errorf("GET %s: no 200 within %v", url, limit)
 }
 
-// status fetches url once and returns the status code.
-func status(url string) (int, error) {
+// fetch gets url once and returns the status code, the body size and
+// how long the whole response took.
+func fetch(url string) (code int, size int64, took time.Duration, err error) {
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	start := time.Now()
 	resp, err := client.Get(url)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	size, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode, nil
+	return resp.StatusCode, size, time.Since(start), err
 }
