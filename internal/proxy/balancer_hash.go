@@ -52,8 +52,8 @@ func (h *hashKey) pick(peers []*peer, f *peerFilter) *peer {
 // points per unit of weight, point i being crc32(HOST "\0" PORT
 // point[i-1] as 4 little-endian bytes) (point[-1] = 0); the ring is sorted
 // and duplicates dropped. A request starts at the first point >= crc32(KEY)
-// and walks clockwise past servers with no usable peer; after 20 steps
-// round robin decides (ngx_http_upstream_get_chash_peer).
+// and walks clockwise past servers with no usable peer; after 20 steps,
+// or with an empty key, round robin decides (ngx_http_upstream_get_chash_peer).
 type hashConsistent struct {
 	hashKey
 	ring []chashPoint
@@ -120,7 +120,8 @@ func (h *hashConsistent) point(hash uint32) int {
 }
 
 func (h *hashConsistent) pick(peers []*peer, f *peerFilter) *peer {
-	if f.hashTries > maxHashTries || len(h.ring) == 0 {
+	if f.hashTries > maxHashTries || len(f.key) == 0 || len(h.ring) == 0 {
+		// An empty key goes round robin here too (checked against nginx).
 		return roundRobin{}.pick(peers, f)
 	}
 	if !f.hashReady {
