@@ -29,6 +29,7 @@ type Config struct {
 	// Reopen lists the logs other than the error log (access logs) that
 	// USR1 reopens (signals.go); whoever opens one while compiling adds it.
 	Reopen []Reopener
+	logReg *logRegistry // log formats and access log files (accesslog.go)
 }
 
 // LogTarget is where error_log writes.
@@ -83,6 +84,7 @@ type proxyConf struct {
 	next       nextUpstream    // proxy_next_upstream, _tries, _timeout
 	resp       respConf        // error_page, proxy_redirect, resolver... (proxyresp.go)
 	tls        tlsConf         // ssl_* and http2 (tls.go)
+	mod        contentConf     // static files, headers, access, gzip, logs (static.go)
 	seen       map[string]bool // for "directive is duplicate"
 }
 
@@ -114,6 +116,7 @@ func (c proxyConf) inherit(parent proxyConf) proxyConf {
 	c.next = c.next.inherit(parent.next)
 	c.resp = c.resp.inherit(parent.resp)
 	c.tls = c.tls.inherit(parent.tls)
+	c.mod = c.mod.inherit(parent.mod)
 	c.seen = nil
 	return c
 }
@@ -252,7 +255,8 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 	}
 	base := conf.inherit(proxyConf{connect: 60 * time.Second, read: 60 * time.Second,
 		send: 60 * time.Second, httpVersion: "1.0", maxBody: 1 << 20, maxBodySet: true,
-		kaTimeout: keepaliveTimeout, kaSet: true, kaRequests: keepaliveRequests, resp: defaultRespConf()})
+		kaTimeout: keepaliveTimeout, kaSet: true, kaRequests: keepaliveRequests, resp: defaultRespConf(),
+		mod: c.defaultContentConf()})
 	for _, sd := range servers {
 		if err := c.server(sd, base); err != nil {
 			return err
@@ -275,14 +279,13 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 
 // common handles the directives valid at http, server and location level.
 func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
-	if d.Name == "access_log" && len(d.Args) == 1 && d.Args[0] == "off" {
-		// Access logging is not implemented; "off" asks for exactly that.
-		return true, nil
-	}
-	if ok, err := c.respDirective(d, conf); ok {
+	if ok, err := c.contentDirective(d, conf); ok {
 		return true, err
 	}
 	if ok, err := c.tlsDirective(d, conf); ok {
+		return true, err
+	}
+	if ok, err := c.respDirective(d, conf); ok {
 		return true, err
 	}
 	if strings.HasPrefix(d.Name, "proxy_next_upstream") {
@@ -438,6 +441,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	s.name = []byte(strings.TrimPrefix(names[0].text, "."))
 	conf = conf.inherit(parent)
 	s.resp = &conf.resp
+	s.mod = &conf.mod
 	st, err := c.buildServerTLS(conf.tls)
 	if err != nil {
 		return err
@@ -792,6 +796,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 	}
 	conf = conf.inherit(parent)
 	l.resp = &conf.resp
+	l.mod = &conf.mod
 	if pass != nil {
 		h, err := c.proxyPass(pass, l, conf)
 		if err != nil {

@@ -188,14 +188,14 @@ func TestConfigTestUsesNginxWording(t *testing.T) {
 	good := filepath.Join(dir, "good.conf")
 	bad := filepath.Join(dir, "bad.conf")
 	must(t, writeFile(good, "server {\n listen 8080;\n}\n"))
-	must(t, writeFile(bad, "server {\n listen 8080;\n gzip on;\n}\n"))
+	must(t, writeFile(bad, "server {\n listen 8080;\n ssi on;\n}\n"))
 	tests := []struct {
 		conf, name string
 		fail       bool
 		want       string
 	}{
 		{good, "wisp", false, "wisp: the configuration file " + good + " syntax is ok\nwisp: configuration file " + good + " test is successful\n"},
-		{bad, "nginx", true, "nginx: [emerg] \"gzip\" directive is not supported by wisp in " + bad + ":3\nnginx: configuration file " + bad + " test failed\n"},
+		{bad, "nginx", true, "nginx: [emerg] \"ssi\" directive is not supported by wisp in " + bad + ":3\nnginx: configuration file " + bad + " test failed\n"},
 	}
 	for _, tc := range tests {
 		var out, errw bytes.Buffer

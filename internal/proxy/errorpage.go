@@ -127,7 +127,7 @@ func (c *clientConn) sendRedirect(ec *evalCtx, code int, target []byte, keep boo
 	if len(target) > 0 && target[0] == '/' {
 		loc = locHeader{abs: target}
 	}
-	return c.writeResponse(simpleResponse{code: code, ctype: "text/html", body: errorPage(code, c.srv.token), loc: loc}, ec, keep)
+	return c.writeResponse(simpleResponse{code: code, ctype: "text/html", body: errorPage(code, c.serverToken(ec)), loc: loc}, ec, keep)
 }
 
 // sendText answers "return code text": the text as the body, with the
@@ -144,5 +144,5 @@ func (c *clientConn) sendText(ec *evalCtx, code int, text []byte, keep bool) boo
 
 // writeErrorPage sends nginx's page for status, bypassing error_page.
 func (c *clientConn) writeErrorPage(status int, ec *evalCtx, keep bool) bool {
-	return c.writeSimple(status, errorPage(status, c.srv.token), nil, ec, keep)
+	return c.writeSimple(status, errorPage(status, c.serverToken(ec)), nil, ec, keep)
 }

@@ -31,7 +31,7 @@ func (c *clientConn) handle() bool {
 	}
 	srv := c.group.find(r.host)
 	c.ka = srv.ka
-	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target}
+	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
 	if r.absHost != nil {
 		ec.requestURI = r.path
 		if r.hasQuery {
@@ -40,7 +40,9 @@ func (c *clientConn) handle() bool {
 	}
 	keep := r.keepAlive() && !r.hasBody()
 	// The rewrite phases pick ec.loc and call serveLocation.
-	return c.runPhases(&ec, keep)
+	keep = c.runPhases(&ec, keep)
+	c.logAccess(&ec)
+	return keep
 }
 
 // serveLocation answers from the location the request phases chose.
@@ -50,9 +52,12 @@ func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 	if loc != nil && loc.handler != nil {
 		c.ka = loc.handler.ka
 	}
+	if (loc == nil || loc.kind != locRedirect) && c.denied(ec) {
+		return c.sendError(403, ec, keep)
+	}
 	switch {
 	case loc == nil || (loc.handler == nil && loc.kind != locRedirect):
-		return c.sendError(404, ec, keep)
+		return c.serveContent(ec, keep)
 	case loc.kind == locRedirect:
 		return c.redirect(ec, loc.target.name, keep)
 	}

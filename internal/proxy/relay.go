@@ -184,10 +184,11 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
 	bw.WriteString("HTTP/1.1 ")
 	writeStatusLine(bw, ec, rh)
-	c.writeCommonHeaders(bw)
+	c.writeCommonHeaders(bw, ec)
 	if rh.contentType >= 0 {
 		bw.WriteString("Content-Type: ")
 		bw.Write(rh.headers[rh.contentType].value)
+		bw.WriteString(c.charsetSuffix(ec, rh.headers[rh.contentType].value))
 		bw.WriteString("\r\n")
 	}
 	if rh.contentLength >= 0 {
@@ -220,7 +221,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 			bw.WriteString("\r\n")
 			continue
 		}
-		if h.hides(hd.name) {
+		if h.hides(hd.name) || c.filterReplaces(ec, hd.name, rh.status) {
 			continue
 		}
 		bw.Write(hd.name)
@@ -228,6 +229,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		bw.Write(hd.value)
 		bw.WriteString("\r\n")
 	}
+	bw.Write(c.appendFilterLines(nil, ec, rh.status)) // add_header, expires (headers.go)
 	bw.WriteString("\r\n")
 	uc.br.Discard(rh.headLen)
 
@@ -361,9 +363,9 @@ func skipTrailer(br *bufio.Reader) error {
 	}
 }
 
-func (c *clientConn) writeCommonHeaders(bw *bufio.Writer) {
+func (c *clientConn) writeCommonHeaders(bw *bufio.Writer, ec *evalCtx) {
 	bw.WriteString("\r\nServer: ")
-	bw.WriteString(c.srv.token)
+	bw.WriteString(c.serverToken(ec))
 	bw.WriteString("\r\nDate: ")
 	bw.Write(c.srv.date.get(time.Now()))
 	bw.WriteString("\r\n")
@@ -456,7 +458,7 @@ func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	if !c.keepAllowed() {
 		keep = false
 	}
-	page := errorPage(status, c.srv.token)
+	page := errorPage(status, c.serverToken(ec))
 	if status >= 400 && r.userAgent >= 0 && wantsPadding(r.headers[r.userAgent].value) {
 		page += msiePadding
 	}
@@ -469,7 +471,7 @@ func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 
 // redirect answers 301 to the location name (§3.4).
 func (c *clientConn) redirect(ec *evalCtx, name string, keep bool) bool {
-	return c.writeSimple(301, errorPage(301, c.srv.token), []byte(name), ec, keep)
+	return c.writeSimple(301, errorPage(301, c.serverToken(ec)), []byte(name), ec, keep)
 }
 
 func (c *clientConn) writeSimple(code int, page string, location []byte, ec *evalCtx, keep bool) bool {
@@ -494,6 +496,9 @@ type locHeader struct {
 
 func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bool {
 	r := &c.req
+	if done, ok := c.gzipSimple(sr, ec, keep); ok {
+		return done // compressed by the gzip filter (gzip.go)
+	}
 	if ec != nil {
 		ec.status = sr.code
 	}
@@ -505,10 +510,10 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	bw.WriteString(strconv.Itoa(sr.code))
 	bw.WriteString(" ")
 	bw.WriteString(statusText(sr.code))
-	c.writeCommonHeaders(bw)
+	c.writeCommonHeaders(bw, ec)
 	if sr.ctype != "" && sr.code != 204 {
 		bw.WriteString("Content-Type: ")
-		bw.WriteString(sr.ctype)
+		bw.WriteString(c.contentTypeFor(ec, sr.ctype, sr.code))
 		bw.WriteString("\r\n")
 	}
 	if sr.code != 204 {
@@ -532,9 +537,13 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 		bw.Write(sr.loc.raw)
 		bw.WriteString("\r\n")
 	}
+	bw.Write(c.appendFilterLines(nil, ec, sr.code)) // add_header, expires (headers.go)
 	bw.WriteString("\r\n")
 	if string(r.method) != "HEAD" {
 		bw.WriteString(sr.body)
+		if ec != nil {
+			ec.out.bodyBytes += int64(len(sr.body))
+		}
 	}
 	return bw.Flush() == nil && keep
 }

@@ -62,10 +62,11 @@ type regexName struct {
 type vserver struct {
 	name []byte // the first server_name, as $server_name
 	locs locationLevel
-	ka   keepalive  // for requests no proxy_pass answers
-	rw   []rwStep   // server-level rewrite directives (rewrite.go)
-	resp *respConf  // error_page etc. for requests no location takes
-	tls  *serverTLS // certificates and TLS settings, nil without ssl_certificate (tls.go)
+	ka   keepalive    // for requests no proxy_pass answers
+	rw   []rwStep     // server-level rewrite directives (rewrite.go)
+	resp *respConf    // error_page etc. for requests no location takes
+	mod  *contentConf // static files, headers, access, gzip, logs (static.go)
+	tls  *serverTLS   // certificates and TLS settings, nil without ssl_certificate (tls.go)
 }
 
 // keepalive is the client keep-alive policy of a server or location.
@@ -95,6 +96,7 @@ type location struct {
 	target   *location     // for locRedirect: the location redirected to
 	rw       []rwStep      // rewrite directives of this location (rewrite.go)
 	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
+	mod      *contentConf  // static files, headers, access, gzip, logs (static.go)
 }
 
 // locationLevel holds the locations of one nesting level.

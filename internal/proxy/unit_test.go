@@ -343,7 +343,7 @@ server { listen 127.0.0.1:8080; server_name first.test; location / { proxy_pass 
 
 func TestConfigErrorsNameFileAndLine(t *testing.T) {
 	tests := []struct{ site, want string }{
-		{"server {\n gzip on;\n}", `"gzip" directive is not supported by wisp in `},
+		{"server {\n ssi on;\n}", `"ssi" directive is not supported by wisp in `},
 		{"server {\n location / { proxy_pass ftp://x; }\n}", `invalid URL prefix`},
 		{"server {\n location / { proxy_pass http://nope; }\n}\nupstream nope {\n server 127.0.0.1 weight=0;\n}", `invalid parameter "weight=0"`},
 		{"server {\n location / { proxy_pass http://up:81; }\n}\nupstream up { server 127.0.0.1; }", `upstream "up" may not have port 81`},

@@ -32,6 +32,17 @@ const (
 	varSet     // a variable of "set"; the part's idx is its slot (rewrite.go)
 	varMap     // a map's result; the part's m is the map (maps.go)
 	varCapture // $1..$9 of the last regex match; idx is the number
+	// The log module's variables (accesslog.go).
+	varTimeLocal
+	varTimeISO8601
+	varMsec
+	varRequest
+	varServerProtocol
+	varBodyBytesSent
+	varRequestTime
+	varRemoteUser
+	varUpstreamAddr
+	varUpstreamResponseTime
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -67,6 +78,26 @@ func builtinVar(name string) (varID, bool) {
 		return varProxyPort, true
 	case "status":
 		return varStatus, true
+	case "time_local":
+		return varTimeLocal, true
+	case "time_iso8601":
+		return varTimeISO8601, true
+	case "msec":
+		return varMsec, true
+	case "request":
+		return varRequest, true
+	case "server_protocol":
+		return varServerProtocol, true
+	case "body_bytes_sent":
+		return varBodyBytesSent, true
+	case "request_time":
+		return varRequestTime, true
+	case "remote_user":
+		return varRemoteUser, true
+	case "upstream_addr":
+		return varUpstreamAddr, true
+	case "upstream_response_time":
+		return varUpstreamResponseTime, true
 	}
 	return varNone, false
 }
@@ -177,6 +208,7 @@ type evalCtx struct {
 	uri        []byte // normalised path ($uri)
 	requestURI []byte // the raw target path+query ($request_uri)
 	flow              // what the rewrite module and error_page change (rewrite.go)
+	out        reqOut // what was answered, for filters and the access log (accesslog.go)
 }
 
 // appendTo appends the program's value for ec to dst.
@@ -256,6 +288,8 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		return pt.m.appendValue(dst, ec)
 	case varCapture:
 		return ec.appendCapture(dst, pt.idx)
+	default:
+		return ec.appendLogVar(dst, pt)
 	}
 	return dst
 }

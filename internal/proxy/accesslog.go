@@ -1,0 +1,450 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"wisp/internal/ngxconf"
+)
+
+// The log module: log_format, access_log (the predefined "combined"
+// byte-compatible with nginx), buffered writes, and Reopen for SIGUSR1.
+
+// combinedFormat is nginx's predefined format.
+const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
+
+// reqOut is what a request's answer was, for the access log and the
+// filters: filled in by the response writers.
+type reqOut struct {
+	start        time.Time
+	status       int
+	bodyBytes    int64
+	contentRange string // for a 416 answer
+	vary         bool   // the gzip filter looked at a generated page (Vary)
+	upstreamAddr string
+	upstreamTime time.Duration
+	upstreamSet  bool
+}
+
+// logEscape is log_format's escape= parameter.
+type logEscape uint8
+
+const (
+	escDefault logEscape = iota
+	escJSON
+	escNone
+)
+
+// logFormat is a compiled log_format.
+type logFormat struct {
+	parts  []part
+	escape logEscape
+}
+
+// accessLogFile is one access log file, shared by every access_log naming it.
+type accessLogFile struct {
+	path   string
+	mu     sync.Mutex
+	f      *os.File
+	buf    []byte
+	size   int           // buffer=; 0 writes every line at once
+	flush  time.Duration // flush=; 0: only when full
+	lastWr time.Time
+}
+
+// logRegistry holds a compiled config's formats and open log files.
+type logRegistry struct {
+	formats map[string]*logFormat
+	files   map[string]*accessLogFile
+}
+
+// accessLogs is the access_log list of one level; off is "access_log off".
+type accessLogs struct {
+	targets []logTarget
+	off     bool
+}
+
+type logTarget struct {
+	file *accessLogFile
+	fmt  *logFormat
+}
+
+func (a accessLogs) inherit(p accessLogs, set map[string]bool) accessLogs {
+	if !set["access_log"] {
+		return p
+	}
+	return a
+}
+
+// defaultAccessLogs is what applies without any access_log: nothing.
+// nginx would write logs/access.log under its prefix; wisp only logs
+// where the config asks it to (a documented departure).
+func (c *compiler) defaultAccessLogs() accessLogs { return accessLogs{} }
+
+func (c *compiler) logRegistry() *logRegistry {
+	if c.cfg.logReg == nil {
+		c.cfg.logReg = &logRegistry{formats: map[string]*logFormat{}, files: map[string]*accessLogFile{}}
+		f, _ := c.compileLogFormat(combinedFormat, escDefault, ngxconf.Pos{})
+		c.cfg.logReg.formats["combined"] = f
+	}
+	return c.cfg.logReg
+}
+
+// accessLogDirective compiles log_format and access_log.
+func (c *compiler) accessLogDirective(d *ngxconf.Directive, m *contentConf) (bool, error) {
+	switch d.Name {
+	case "log_format":
+		if len(d.Args) < 2 {
+			return true, argCount(d, 2)
+		}
+		reg := c.logRegistry()
+		name := d.Args[0]
+		if _, dup := reg.formats[name]; dup {
+			return true, ngxconf.Errorf(d.Pos, "duplicate \"log_format\" name %q", name)
+		}
+		args := d.Args[1:]
+		esc := escDefault
+		if v, ok := strings.CutPrefix(args[0], "escape="); ok {
+			switch v {
+			case "default":
+			case "json":
+				esc = escJSON
+			case "none":
+				esc = escNone
+			default:
+				return true, ngxconf.Errorf(d.Pos, "unknown log format escaping %q", v)
+			}
+			args = args[1:]
+		}
+		f, err := c.compileLogFormat(strings.Join(args, ""), esc, d.Pos)
+		if err != nil {
+			return true, err
+		}
+		reg.formats[name] = f
+		return true, nil
+	case "open_log_file_cache":
+		// Caches descriptors of variable log paths, which wisp does not
+		// support; "off" asks for nothing.
+		if len(d.Args) == 1 && d.Args[0] == "off" {
+			return true, nil
+		}
+		return true, unsupported(d)
+	case "access_log":
+	default:
+		return false, nil
+	}
+	if len(d.Args) == 0 {
+		return true, argCount(d, 1)
+	}
+	if !m.set["access_log"] {
+		m.logs = accessLogs{}
+	}
+	if d.Args[0] == "off" {
+		if len(d.Args) != 1 {
+			return true, argCount(d, 1)
+		}
+		m.logs = accessLogs{off: true}
+		return true, nil
+	}
+	if strings.Contains(d.Args[0], "$") {
+		return true, ngxconf.Errorf(d.Pos, "access_log paths with variables are not supported by wisp")
+	}
+	if strings.HasPrefix(d.Args[0], "syslog:") {
+		return true, ngxconf.Errorf(d.Pos, "access_log to syslog is not supported by wisp")
+	}
+	reg := c.logRegistry()
+	fmtName := "combined"
+	params := d.Args[1:]
+	if len(params) > 0 && !strings.Contains(params[0], "=") {
+		fmtName, params = params[0], params[1:]
+	}
+	lf, ok := reg.formats[fmtName]
+	if !ok {
+		return true, ngxconf.Errorf(d.Pos, "unknown log format %q", fmtName)
+	}
+	path := c.path(d.Args[0])
+	file := reg.files[path]
+	if file == nil {
+		file = &accessLogFile{path: path}
+		reg.files[path] = file
+	}
+	for _, p := range params {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "buffer":
+			n, err := ngxconf.ParseSize(v)
+			if err != nil || n <= 0 {
+				return true, ngxconf.Errorf(d.Pos, "invalid buffer size %q", v)
+			}
+			file.size = int(n)
+		case "flush":
+			t, err := ngxconf.ParseDuration(v)
+			if err != nil || t <= 0 {
+				return true, ngxconf.Errorf(d.Pos, "invalid flush time %q", v)
+			}
+			file.flush = t
+		default:
+			return true, ngxconf.Errorf(d.Pos, "access_log parameter %q is not supported by wisp", p)
+		}
+	}
+	if file.flush > 0 && file.size == 0 {
+		file.size = 64 << 10 // nginx's default buffer once flush= is given
+	}
+	if file.f == nil {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return true, ngxconf.Errorf(d.Pos, "open() %q failed %s", path, errnoText(err))
+		}
+		file.f = f
+		c.cfg.Reopen = append(c.cfg.Reopen, file)
+	}
+	m.logs.targets = append(m.logs.targets, logTarget{file: file, fmt: lf})
+	return true, nil
+}
+
+func (c *compiler) compileLogFormat(text string, esc logEscape, pos ngxconf.Pos) (*logFormat, error) {
+	p, err := c.value(text, pos)
+	if err != nil {
+		return nil, err
+	}
+	return &logFormat{parts: p.parts, escape: esc}, nil
+}
+
+// logAccess writes the request's line to every access log of the
+// configuration that answered it.
+func (c *clientConn) logAccess(ec *evalCtx) {
+	if ec == nil || ec.server == nil {
+		return
+	}
+	m := ec.contentOf()
+	if m == nil || m.logs.off || len(m.logs.targets) == 0 {
+		return
+	}
+	now := time.Now()
+	for _, t := range m.logs.targets {
+		line := t.fmt.appendLine(nil, ec, now)
+		t.file.write(append(line, '\n'), now)
+	}
+}
+
+// appendLine formats one log line: literals as written, variables escaped,
+// a variable that is not found written as "-".
+func (f *logFormat) appendLine(dst []byte, ec *evalCtx, now time.Time) []byte {
+	var scratch []byte
+	for i := range f.parts {
+		pt := &f.parts[i]
+		if pt.v == varNone {
+			dst = append(dst, pt.lit...)
+			continue
+		}
+		scratch = ec.appendVar(scratch[:0], pt)
+		if len(scratch) == 0 && !ec.found(pt) {
+			if f.escape != escJSON {
+				dst = append(dst, '-')
+			}
+			continue
+		}
+		dst = appendEscaped(dst, scratch, f.escape)
+	}
+	return dst
+}
+
+// found reports whether an empty variable value means "not found".
+func (ec *evalCtx) found(pt *part) bool {
+	switch pt.v {
+	case varHTTP:
+		_, ok := ec.req.headerValue(pt.name)
+		return ok
+	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime:
+		return false
+	}
+	return true
+}
+
+func appendEscaped(dst, v []byte, esc logEscape) []byte {
+	const hexd = "0123456789ABCDEF"
+	switch esc {
+	case escNone:
+		return append(dst, v...)
+	case escJSON:
+		for _, ch := range v {
+			switch {
+			case ch == '"' || ch == '\\':
+				dst = append(dst, '\\', ch)
+			case ch == '\n':
+				dst = append(dst, `\n`...)
+			case ch == '\r':
+				dst = append(dst, `\r`...)
+			case ch == '\t':
+				dst = append(dst, `\t`...)
+			case ch < 0x20:
+				dst = append(dst, `\u00`...)
+				dst = append(dst, hexd[ch>>4], hexd[ch&15])
+			default:
+				dst = append(dst, ch)
+			}
+		}
+		return dst
+	}
+	for _, ch := range v {
+		if ch < 0x20 || ch == '"' || ch == '\\' || ch >= 0x7f {
+			dst = append(dst, '\\', 'x', hexd[ch>>4], hexd[ch&15])
+			continue
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
+
+// write appends a line: at once without buffer=, else when the buffer
+// would overflow or the flush time has passed since the last write.
+func (lf *accessLogFile) write(line []byte, now time.Time) {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	if lf.f == nil {
+		return
+	}
+	if lf.size == 0 {
+		lf.f.Write(line)
+		return
+	}
+	if len(lf.buf)+len(line) > lf.size || (lf.flush > 0 && len(lf.buf) > 0 && now.Sub(lf.lastWr) >= lf.flush) {
+		lf.flushLocked()
+	}
+	lf.buf = append(lf.buf, line...)
+	lf.lastWr = now
+}
+
+func (lf *accessLogFile) flushLocked() {
+	if len(lf.buf) > 0 && lf.f != nil {
+		lf.f.Write(lf.buf)
+	}
+	lf.buf = lf.buf[:0]
+}
+
+// Reopen flushes and reopens the file, for SIGUSR1 after logrotate moved
+// it (Config.Reopen lists every access log file).
+func (lf *accessLogFile) Reopen() error {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	lf.flushLocked()
+	f, err := os.OpenFile(lf.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open() %q failed %s", lf.path, errnoText(err))
+	}
+	if lf.f != nil {
+		lf.f.Close()
+	}
+	lf.f = f
+	return nil
+}
+
+// CloseLogs flushes and closes the access logs; a config being replaced
+// by a reload or at exit calls it once no request uses it.
+func (cfg *Config) CloseLogs() {
+	if cfg == nil || cfg.logReg == nil {
+		return
+	}
+	for _, lf := range cfg.logReg.files {
+		lf.mu.Lock()
+		lf.flushLocked()
+		if lf.f != nil {
+			lf.f.Close()
+			lf.f = nil
+		}
+		lf.mu.Unlock()
+	}
+}
+
+// FlushLogs writes out buffered access log lines.
+func (cfg *Config) FlushLogs() {
+	if cfg == nil || cfg.logReg == nil {
+		return
+	}
+	for _, lf := range cfg.logReg.files {
+		lf.mu.Lock()
+		lf.flushLocked()
+		lf.mu.Unlock()
+	}
+}
+
+// appendLogVar appends the log module's variables (vars.go dispatches
+// them here).
+func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
+	r := ec.req
+	switch pt.v {
+	case varTimeLocal:
+		return time.Now().AppendFormat(dst, "02/Jan/2006:15:04:05 -0700")
+	case varTimeISO8601:
+		return time.Now().AppendFormat(dst, "2006-01-02T15:04:05-07:00")
+	case varMsec:
+		now := time.Now()
+		dst = strconv.AppendInt(dst, now.Unix(), 10)
+		dst = append(dst, '.')
+		return append(dst, fmt.Sprintf("%03d", now.Nanosecond()/1e6)...)
+	case varRequest:
+		dst = append(dst, r.method...)
+		dst = append(dst, ' ')
+		dst = append(dst, r.target...)
+		dst = append(dst, " HTTP/1."...)
+		return strconv.AppendInt(dst, int64(r.minor), 10)
+	case varServerProtocol:
+		dst = append(dst, "HTTP/1."...)
+		return strconv.AppendInt(dst, int64(r.minor), 10)
+	case varBodyBytesSent:
+		return strconv.AppendInt(dst, ec.out.bodyBytes, 10)
+	case varRequestTime:
+		return appendSeconds(dst, time.Since(ec.out.start))
+	case varRemoteUser:
+		return appendRemoteUser(dst, r)
+	case varUpstreamAddr:
+		return append(dst, ec.out.upstreamAddr...)
+	case varUpstreamResponseTime:
+		if ec.out.upstreamSet {
+			return appendSeconds(dst, ec.out.upstreamTime)
+		}
+	}
+	return dst
+}
+
+// appendSeconds writes d as nginx's "%T.%03M": seconds with milliseconds.
+func appendSeconds(dst []byte, d time.Duration) []byte {
+	if d < 0 {
+		d = 0
+	}
+	ms := d.Milliseconds()
+	dst = strconv.AppendInt(dst, ms/1000, 10)
+	dst = append(dst, '.')
+	frac := ms % 1000
+	if frac < 100 {
+		dst = append(dst, '0')
+	}
+	if frac < 10 {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, frac, 10)
+}
+
+// appendRemoteUser appends the user of "Authorization: Basic", as nginx
+// does whether or not auth_basic is configured.
+func appendRemoteUser(dst []byte, r *request) []byte {
+	v, ok := r.headerValue([]byte("Authorization"))
+	if !ok || len(v) < 6 || !strings.EqualFold(string(v[:6]), "basic ") {
+		return dst
+	}
+	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(v[6:])))
+	if err != nil {
+		return dst
+	}
+	user, _, ok := bytes.Cut(raw, []byte(":"))
+	if !ok {
+		return dst
+	}
+	return append(dst, user...)
+}

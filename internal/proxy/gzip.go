@@ -1,0 +1,348 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"wisp/internal/ngxconf"
+)
+
+// The gzip filter: which responses nginx compresses (gzip, gzip_types,
+// gzip_min_length, gzip_http_version, gzip_proxied, gzip_vary) and the
+// streamed compression itself, with writers pooled per level.
+
+type gzipConf struct {
+	on       bool
+	types    map[string]bool // text/html is always in; "*" matches any
+	anyType  bool
+	minLen   int64
+	level    int
+	vary     bool
+	minor    int // gzip_http_version: 0 for 1.0, 1 for 1.1
+	proxied  gzipProxied
+	disable6 bool // gzip_disable msie6
+	pools    *gzipPools
+}
+
+type gzipProxied uint8
+
+const (
+	proxiedOff gzipProxied = 1 << iota
+	proxiedAny
+	proxiedAuth
+	proxiedNoLastModified
+	proxiedNoETag
+)
+
+// gzipPools keeps one pool of writers per compression level; one set is
+// shared by every level of a compiled config.
+type gzipPools [10]sync.Pool
+
+func defaultGzipConf() gzipConf {
+	return gzipConf{types: map[string]bool{"text/html": true}, minLen: 20, level: 1, minor: 1,
+		proxied: proxiedOff, pools: new(gzipPools)}
+}
+
+func (g gzipConf) inherit(p gzipConf, set map[string]bool) gzipConf {
+	if !set["gzip"] {
+		g.on = p.on
+	}
+	if !set["gzip_types"] {
+		g.types, g.anyType = p.types, p.anyType
+	}
+	if !set["gzip_min_length"] {
+		g.minLen = p.minLen
+	}
+	if !set["gzip_comp_level"] {
+		g.level = p.level
+	}
+	if !set["gzip_vary"] {
+		g.vary = p.vary
+	}
+	if !set["gzip_http_version"] {
+		g.minor = p.minor
+	}
+	if !set["gzip_proxied"] {
+		g.proxied = p.proxied
+	}
+	if !set["gzip_disable"] {
+		g.disable6 = p.disable6
+	}
+	g.pools = p.pools
+	return g
+}
+
+// gzipDirective compiles the gzip module's directives.
+func (c *compiler) gzipDirective(d *ngxconf.Directive, m *contentConf) (bool, error) {
+	g := &m.gz
+	if !strings.HasPrefix(d.Name, "gzip") {
+		return false, nil
+	}
+	if m.set[d.Name] && d.Name != "gzip_types" && d.Name != "gzip_proxied" && d.Name != "gzip_disable" {
+		return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+	}
+	switch d.Name {
+	case "gzip", "gzip_vary":
+		on, err := flagArg(d)
+		if err != nil {
+			return true, err
+		}
+		if d.Name == "gzip" {
+			g.on = on
+		} else {
+			g.vary = on
+		}
+	case "gzip_types":
+		if len(d.Args) == 0 {
+			return true, argCount(d, 1)
+		}
+		g.types, g.anyType = map[string]bool{"text/html": true}, false
+		for _, t := range d.Args {
+			if t == "*" {
+				g.anyType = true
+			}
+			g.types[strings.ToLower(t)] = true
+		}
+	case "gzip_min_length":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		n, err := ngxconf.ParseSize(d.Args[0])
+		if err != nil {
+			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+		g.minLen = n
+	case "gzip_comp_level":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		n, err := strconv.Atoi(d.Args[0])
+		if err != nil || n < 1 || n > 9 {
+			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+		g.level = n
+	case "gzip_http_version":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		switch d.Args[0] {
+		case "1.0":
+			g.minor = 0
+		case "1.1":
+			g.minor = 1
+		default:
+			return true, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive", d.Args[0], d.Name)
+		}
+	case "gzip_proxied":
+		if len(d.Args) == 0 {
+			return true, argCount(d, 1)
+		}
+		g.proxied = 0
+		for _, a := range d.Args {
+			switch a {
+			case "off":
+				g.proxied |= proxiedOff
+			case "any":
+				g.proxied |= proxiedAny
+			case "auth":
+				g.proxied |= proxiedAuth
+			case "no_last_modified":
+				g.proxied |= proxiedNoLastModified
+			case "no_etag":
+				g.proxied |= proxiedNoETag
+			default:
+				return true, ngxconf.Errorf(d.Pos, "gzip_proxied %q is not supported by wisp", a)
+			}
+		}
+	case "gzip_disable":
+		for _, a := range d.Args {
+			if a != "msie6" {
+				return true, ngxconf.Errorf(d.Pos, "gzip_disable %q is not supported by wisp (only msie6)", a)
+			}
+		}
+		g.disable6 = true
+	case "gzip_buffers":
+		// Buffer sizing only: wisp streams through one pooled writer.
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// gzipVary reports whether nginx's gzip filter looks at this response at
+// all (which sets Vary with gzip_vary on), and gzipOK whether the client
+// gets it compressed.
+func (c *clientConn) gzipFilter(m *contentConf, status int, ctype string, length int64, hasLastMod, hasETag bool) (vary, ok bool) {
+	g := &m.gz
+	r := &c.req
+	if !g.on || (status != 200 && status != 403 && status != 404) {
+		return false, false
+	}
+	if length >= 0 && length < g.minLen {
+		return false, false
+	}
+	base, _, _ := strings.Cut(ctype, ";")
+	if !g.anyType && !g.types[strings.ToLower(strings.TrimSpace(base))] {
+		return false, false
+	}
+	ae, ok := r.headerValue([]byte("Accept-Encoding"))
+	if !ok || len(ae) < 4 || !(bytes.HasPrefix(ae, []byte("gzip,")) || acceptsGzip(ae)) {
+		return true, false
+	}
+	if g.disable6 && r.userAgent >= 0 && isMSIE6(r.headers[r.userAgent].value) {
+		return true, false
+	}
+	if r.minor < g.minor {
+		return true, false
+	}
+	if _, via := r.headerValue([]byte("Via")); !via {
+		return true, true
+	}
+	switch p := g.proxied; {
+	case p&proxiedOff != 0:
+		return true, false
+	case p&proxiedAny != 0:
+		return true, true
+	case p&proxiedAuth != 0 && hasHeader(r, "Authorization"):
+		return true, true
+	case p&proxiedNoLastModified != 0 && !hasLastMod:
+		return true, true
+	case p&proxiedNoETag != 0 && !hasETag:
+		return true, true
+	}
+	return true, false
+}
+
+func hasHeader(r *request, name string) bool {
+	_, ok := r.headerValue([]byte(name))
+	return ok
+}
+
+// acceptsGzip finds a "gzip" coding whose q is not zero, as
+// ngx_http_gzip_accept_encoding does.
+func acceptsGzip(ae []byte) bool {
+	ok := false
+	forEachToken(ae, func(tok []byte) {
+		name, params, _ := bytes.Cut(tok, []byte(";"))
+		if !bytes.EqualFold(bytes.TrimSpace(name), []byte("gzip")) {
+			return
+		}
+		params = bytes.TrimSpace(params)
+		if q, found := bytes.CutPrefix(params, []byte("q=")); found {
+			f, err := strconv.ParseFloat(string(bytes.TrimSpace(q)), 64)
+			if err != nil || f == 0 {
+				return
+			}
+		}
+		ok = true
+	})
+	return ok
+}
+
+func isMSIE6(ua []byte) bool {
+	i := bytes.Index(ua, []byte("MSIE "))
+	if i < 0 || i+7 > len(ua) {
+		return false
+	}
+	v := ua[i+5:]
+	return v[0] >= '4' && v[0] <= '6' && v[1] == '.' && !bytes.Contains(ua, []byte("SV1"))
+}
+
+// gzipWanted decides for a static file response.
+func (c *clientConn) gzipWanted(ec *evalCtx, m *contentConf, out *outHead) bool {
+	vary, ok := c.gzipFilter(m, out.status, out.ctype, out.length, out.lastMod > 0, len(out.etag) > 0)
+	out.vary = vary
+	return ok
+}
+
+// getWriter returns a pooled gzip writer at level writing to w.
+func (g *gzipConf) getWriter(w io.Writer) *gzip.Writer {
+	if zw, ok := g.pools[g.level].Get().(*gzip.Writer); ok {
+		zw.Reset(w)
+		return zw
+	}
+	zw, _ := gzip.NewWriterLevel(w, g.level)
+	return zw
+}
+
+func (g *gzipConf) putWriter(zw *gzip.Writer) {
+	zw.Reset(io.Discard)
+	g.pools[g.level].Put(zw)
+}
+
+// writeGzip sends a file compressed, chunked: the length is not known
+// before the end, as with nginx.
+func (c *clientConn) writeGzip(ec *evalCtx, m *contentConf, out *outHead, f *os.File, keep bool) bool {
+	out.gzip = true
+	out.length = -1
+	var body io.Reader
+	if f != nil {
+		pr := &gzipReader{src: f, g: &m.gz}
+		body = pr
+	}
+	return c.writeOut(ec, m, out, body, keep)
+}
+
+// gzipReader compresses src as it is read, so writeOut's copy loop
+// streams compressed chunks without holding the whole body.
+type gzipReader struct {
+	src  io.Reader
+	g    *gzipConf
+	zw   *gzip.Writer
+	buf  bytes.Buffer
+	in   []byte
+	done bool
+}
+
+func (r *gzipReader) Read(p []byte) (int, error) {
+	if r.zw == nil {
+		r.zw = r.g.getWriter(&r.buf)
+		r.in = make([]byte, 32<<10)
+	}
+	for r.buf.Len() == 0 {
+		if r.done {
+			return 0, io.EOF
+		}
+		n, err := r.src.Read(r.in)
+		if n > 0 {
+			r.zw.Write(r.in[:n])
+		}
+		if err == io.EOF {
+			r.zw.Close()
+			r.g.putWriter(r.zw)
+			r.done = true
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	return r.buf.Read(p)
+}
+
+// gzipSimple compresses a response wisp generates (an error page) when
+// the gzip filter applies to it, as nginx's does; ok is false when it
+// does not, having noted whether Vary is due.
+func (c *clientConn) gzipSimple(sr simpleResponse, ec *evalCtx, keep bool) (done, ok bool) {
+	if ec == nil || ec.server == nil || sr.loc.raw != nil || sr.loc.abs != nil {
+		return false, false
+	}
+	m := ec.contentOf()
+	if m == nil {
+		return false, false
+	}
+	vary, gz := c.gzipFilter(m, sr.code, sr.ctype, int64(len(sr.body)), false, false)
+	ec.out.vary = vary
+	if !gz {
+		return false, false
+	}
+	out := outHead{status: sr.code, ctype: sr.ctype, length: -1, gzip: true, vary: vary, noAcceptRanges: true}
+	var body io.Reader
+	if string(c.req.method) != "HEAD" {
+		body = &gzipReader{src: strings.NewReader(sr.body), g: &m.gz}
+	}
+	return c.writeOut(ec, m, &out, body, keep), true
+}

@@ -1,0 +1,852 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"wisp/internal/ngxconf"
+)
+
+// The static content modules: root, alias, index, try_files, types and
+// default_type, and the static handler with nginx's conditional and range
+// handling. contentConf also carries the other response modules'
+// directives (headers.go, access.go, gzip.go, accesslog.go), so the
+// compiler and the request path deal with one inherited value.
+
+// contentConf holds the inherited directives of the response modules.
+// set names the directives given at this level; inherit takes the
+// parent's value of every other one.
+type contentConf struct {
+	set        map[string]bool
+	root       program // root or alias (the path as written, prefixed when relative)
+	alias      bool
+	index      []program
+	tryFiles   []program
+	tryLast    string // the last try_files argument: "=404", "/uri", "@named"
+	types      map[string]string
+	defType    string
+	noSymlinks bool // disable_symlinks on
+	etag       bool
+	ims        imsMode
+	maxRanges  int // -1: unlimited
+	notFound   bool
+	hdr        headerConf // headers.go
+	acl        []aclRule  // access.go
+	gz         gzipConf   // gzip.go
+	logs       accessLogs // accesslog.go
+	// boundary numbers multipart/byteranges responses; one counter is
+	// shared by every level of a compiled config.
+	boundary *atomic.Uint64
+}
+
+type imsMode uint8
+
+const (
+	imsExact imsMode = iota
+	imsOff
+	imsBefore
+)
+
+// defaultTypes are nginx's types when no types block is given.
+var defaultTypes = map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"}
+
+// defaultContentConf is nginx's defaults at http level; prefix resolves
+// the default root "html".
+func (c *compiler) defaultContentConf() contentConf {
+	root, _ := compileValue(c.path("html"), ngxconf.Pos{})
+	idx, _ := compileValue("index.html", ngxconf.Pos{})
+	return contentConf{
+		root: root, index: []program{idx}, types: defaultTypes, defType: "text/plain",
+		etag: true, maxRanges: -1, notFound: true, boundary: new(atomic.Uint64),
+		hdr: defaultHeaderConf(), gz: defaultGzipConf(), logs: c.defaultAccessLogs(),
+	}
+}
+
+func (m contentConf) inherit(p contentConf) contentConf {
+	take := func(names ...string) bool {
+		for _, n := range names {
+			if m.set[n] {
+				return false
+			}
+		}
+		return true
+	}
+	if take("root", "alias") {
+		m.root, m.alias = p.root, p.alias
+	}
+	if take("index") {
+		m.index = p.index
+	}
+	if take("try_files") {
+		m.tryFiles, m.tryLast = p.tryFiles, p.tryLast
+	}
+	if take("types") {
+		m.types = p.types
+	}
+	if take("default_type") {
+		m.defType = p.defType
+	}
+	if take("disable_symlinks") {
+		m.noSymlinks = p.noSymlinks
+	}
+	if take("etag") {
+		m.etag = p.etag
+	}
+	if take("if_modified_since") {
+		m.ims = p.ims
+	}
+	if take("max_ranges") {
+		m.maxRanges = p.maxRanges
+	}
+	if take("log_not_found") {
+		m.notFound = p.notFound
+	}
+	if take("allow", "deny") {
+		m.acl = p.acl
+	}
+	m.hdr = m.hdr.inherit(p.hdr, m.set)
+	m.gz = m.gz.inherit(p.gz, m.set)
+	m.logs = m.logs.inherit(p.logs, m.set)
+	m.boundary = p.boundary
+	m.set = nil
+	return m
+}
+
+// contentDirective compiles the response modules' directives; ok is
+// false for any other directive.
+func (c *compiler) contentDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool, err error) {
+	m := &conf.mod
+	if m.set == nil {
+		m.set = map[string]bool{}
+	}
+	once := func() error {
+		if m.set[d.Name] {
+			return ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+		}
+		return nil
+	}
+	switch d.Name {
+	case "root", "alias":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		if m.set["root"] || m.set["alias"] {
+			prev := "root"
+			if m.alias {
+				prev = "alias"
+			}
+			if prev == d.Name {
+				return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+			}
+			return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate, %q directive was specified earlier", d.Name, prev)
+		}
+		p := d.Args[0]
+		if !strings.HasPrefix(p, "$") {
+			p = c.path(p)
+		}
+		if m.root, err = c.value(p, d.Pos); err != nil {
+			return true, err
+		}
+		m.alias = d.Name == "alias"
+	case "index":
+		if len(d.Args) == 0 {
+			return true, argCount(d, 1)
+		}
+		if !m.set["index"] {
+			m.index = nil
+		}
+		for _, a := range d.Args {
+			if a == "" {
+				return true, ngxconf.Errorf(d.Pos, "index %q in \"index\" directive is invalid", a)
+			}
+			p, err := c.value(a, d.Pos)
+			if err != nil {
+				return true, err
+			}
+			m.index = append(m.index, p)
+		}
+	case "try_files":
+		if err := once(); err != nil {
+			return true, err
+		}
+		if len(d.Args) < 2 {
+			return true, ngxconf.Errorf(d.Pos, "invalid number of arguments in \"try_files\" directive")
+		}
+		for _, a := range d.Args[:len(d.Args)-1] {
+			p, err := c.value(a, d.Pos)
+			if err != nil {
+				return true, err
+			}
+			m.tryFiles = append(m.tryFiles, p)
+		}
+		last := d.Args[len(d.Args)-1]
+		if code, ok := strings.CutPrefix(last, "="); ok {
+			if n, err := strconv.Atoi(code); err != nil || n < 0 || n > 999 {
+				return true, ngxconf.Errorf(d.Pos, "invalid code %q", code)
+			}
+		}
+		m.tryLast = last
+	case "types":
+		if err := once(); err != nil {
+			return true, err
+		}
+		m.types = map[string]string{}
+		for _, td := range d.Block {
+			for _, ext := range td.Args {
+				// nginx keeps the first type given for an extension and
+				// warns about the rest.
+				if _, dup := m.types[strings.ToLower(ext)]; !dup {
+					m.types[strings.ToLower(ext)] = td.Name
+				}
+			}
+		}
+	case "default_type":
+		if err := once(); err != nil {
+			return true, err
+		}
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		m.defType = d.Args[0]
+	case "disable_symlinks":
+		if err := once(); err != nil {
+			return true, err
+		}
+		if len(d.Args) < 1 || len(d.Args) > 2 {
+			return true, argCount(d, 1)
+		}
+		switch d.Args[0] {
+		case "off":
+			m.noSymlinks = false
+		case "on":
+			m.noSymlinks = true
+		default:
+			return true, ngxconf.Errorf(d.Pos, "invalid value %q in \"disable_symlinks\" directive, it must be \"on\" or \"off\" (wisp has no if_not_owner)", d.Args[0])
+		}
+		if len(d.Args) == 2 {
+			return true, ngxconf.Errorf(d.Pos, "\"disable_symlinks\" parameter %q is not supported by wisp", d.Args[1])
+		}
+	case "etag", "log_not_found":
+		if err := once(); err != nil {
+			return true, err
+		}
+		on, err := flagArg(d)
+		if err != nil {
+			return true, err
+		}
+		if d.Name == "etag" {
+			m.etag = on
+		} else {
+			m.notFound = on
+		}
+	case "if_modified_since":
+		if err := once(); err != nil {
+			return true, err
+		}
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		switch d.Args[0] {
+		case "exact":
+			m.ims = imsExact
+		case "off":
+			m.ims = imsOff
+		case "before":
+			m.ims = imsBefore
+		default:
+			return true, ngxconf.Errorf(d.Pos, "invalid value %q in \"if_modified_since\" directive", d.Args[0])
+		}
+	case "max_ranges":
+		if err := once(); err != nil {
+			return true, err
+		}
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		n, err := strconv.Atoi(d.Args[0])
+		if err != nil || n < 0 {
+			return true, ngxconf.Errorf(d.Pos, "invalid number %q in \"max_ranges\" directive", d.Args[0])
+		}
+		m.maxRanges = n
+	default:
+		ok, err := c.headerDirective(d, m)
+		if !ok {
+			ok, err = c.aclDirective(d, m)
+		}
+		if !ok {
+			ok, err = c.gzipDirective(d, m)
+		}
+		if !ok {
+			ok, err = c.accessLogDirective(d, m)
+		}
+		if ok && err == nil {
+			m.set[d.Name] = true
+		}
+		return ok, err
+	}
+	m.set[d.Name] = true
+	return true, nil
+}
+
+// contentOf returns the response modules' config answering ec.
+func (ec *evalCtx) contentOf() *contentConf {
+	if ec.loc != nil && ec.loc.mod != nil {
+		return ec.loc.mod
+	}
+	return ec.server.mod
+}
+
+// mapPath maps a URI to a file path by root or alias.
+func (ec *evalCtx) mapPath(m *contentConf, uri []byte) []byte {
+	p := m.root.appendTo(nil, ec)
+	if m.alias && ec.loc != nil && ec.loc.kind != locRegex {
+		name := ec.loc.name
+		if len(uri) >= len(name) {
+			uri = uri[len(name):]
+		} else {
+			uri = nil
+		}
+		return append(p, uri...)
+	}
+	if m.alias {
+		return p // a regex location's alias names the whole path
+	}
+	return append(p, uri...)
+}
+
+// serveContent is the content phase for a location with no proxy_pass:
+// try_files, then index for URIs ending in '/', then the static file.
+func (c *clientConn) serveContent(ec *evalCtx, keep bool) bool {
+	m := ec.contentOf()
+	if len(m.tryFiles) > 0 {
+		if done, ok := c.tryFiles(ec, m, keep); ok {
+			return done
+		}
+	}
+	method := string(c.req.method)
+	getLike := method == "GET" || method == "HEAD" || method == "POST"
+	if len(ec.uri) > 0 && ec.uri[len(ec.uri)-1] == '/' {
+		if !getLike {
+			return c.sendError(405, ec, keep)
+		}
+		return c.serveIndex(ec, m, keep)
+	}
+	if !getLike {
+		return c.sendError(405, ec, keep)
+	}
+	return c.serveFile(ec, m, keep)
+}
+
+// tryFiles runs try_files: the first existing file becomes $uri (served
+// here); otherwise the last argument answers. ok is false when a file was
+// found and the content phase goes on.
+func (c *clientConn) tryFiles(ec *evalCtx, m *contentConf, keep bool) (done, ok bool) {
+	for i := range m.tryFiles {
+		name := m.tryFiles[i].appendTo(nil, ec)
+		dir := len(name) > 0 && name[len(name)-1] == '/'
+		path := ec.mapPath(m, name)
+		fi, err := statPath(string(path), m.noSymlinks)
+		if err != nil {
+			continue
+		}
+		// A name without '/' matches a directory too (nginx then
+		// redirects it); one ending in '/' only a directory.
+		if dir && !fi.IsDir() {
+			continue
+		}
+		// The new $uri keeps its own query part out of $uri.
+		if u, args, found := bytes.Cut(name, []byte("?")); found {
+			name = u
+			ec.args, ec.argsSet = args, true
+		}
+		ec.uri = name
+		return false, false
+	}
+	last := m.tryLast
+	switch {
+	case strings.HasPrefix(last, "="):
+		code, _ := strconv.Atoi(last[1:])
+		return c.sendError(code, ec, keep), true
+	case strings.HasPrefix(last, "@"):
+		named := ec.server.namedLocation(last)
+		if named == nil {
+			c.srv.log.Error("could not find named location \""+last+"\"", c.withHost(c.logCtx(ec))...)
+			return c.sendError(500, ec, keep), true
+		}
+		return c.internalRedirect(ec, nil, nil, named, keep), true
+	}
+	p, _ := compileValue(last, ngxconf.Pos{})
+	target := p.appendTo(nil, ec)
+	uri, args, found := bytes.Cut(target, []byte("?"))
+	if !found {
+		args = ec.currentArgs()
+	}
+	return c.internalRedirect(ec, uri, args, nil, keep), true
+}
+
+// serveIndex implements the index module: the first index file that
+// exists is served through an internal redirect; a directory without one
+// is forbidden.
+func (c *clientConn) serveIndex(ec *evalCtx, m *contentConf, keep bool) bool {
+	dirPath := ec.mapPath(m, ec.uri)
+	for i := range m.index {
+		name := m.index[i].appendTo(nil, ec)
+		if len(name) > 0 && name[0] == '/' {
+			return c.internalRedirect(ec, name, ec.currentArgs(), nil, keep)
+		}
+		fi, err := statPath(string(dirPath)+string(name), m.noSymlinks)
+		if err != nil {
+			if errors.Is(err, errSymlink) {
+				return c.fileError(ec, m, dirPath, err, keep)
+			}
+			continue
+		}
+		if fi.IsDir() {
+			continue
+		}
+		uri := append(append([]byte(nil), ec.uri...), name...)
+		return c.internalRedirect(ec, uri, ec.currentArgs(), nil, keep)
+	}
+	fi, err := statPath(string(dirPath), m.noSymlinks)
+	if err != nil {
+		return c.fileError(ec, m, dirPath, err, keep)
+	}
+	if !fi.IsDir() {
+		return c.sendError(404, ec, keep)
+	}
+	c.srv.log.Error("directory index of \""+string(dirPath)+"\" is forbidden", c.withHost(c.logCtx(ec))...)
+	return c.sendError(403, ec, keep)
+}
+
+// errSymlink is a path component that is a symbolic link while
+// disable_symlinks is on.
+var errSymlink = errors.New("symbolic link")
+
+// openPath opens path for reading. With noSymlinks every component is
+// opened relative to its parent with O_NOFOLLOW, so no symbolic link (and
+// hence no way out of the root through one) is ever followed.
+func openPath(path string, noSymlinks bool) (*os.File, error) {
+	if !noSymlinks {
+		return os.Open(path)
+	}
+	if path == "" || path[0] != '/' {
+		return nil, syscall.ENOENT
+	}
+	dir, err := syscall.Open("/", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	parts := strings.Split(path[1:], "/")
+	for i, p := range parts {
+		if p == "" || p == "." {
+			if i == len(parts)-1 {
+				return os.NewFile(uintptr(dir), path), nil
+			}
+			continue
+		}
+		flags := syscall.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+		if i < len(parts)-1 {
+			// A link in the middle of the path fails as "not a directory",
+			// which nginx answers 404; only the last one is a 403.
+			flags |= syscall.O_DIRECTORY
+		}
+		fd, err := syscall.Openat(dir, p, flags, 0)
+		syscall.Close(dir)
+		if err != nil {
+			if err == syscall.ELOOP {
+				return nil, errSymlink
+			}
+			return nil, err
+		}
+		dir = fd
+	}
+	return os.NewFile(uintptr(dir), path), nil
+}
+
+func statPath(path string, noSymlinks bool) (os.FileInfo, error) {
+	if !noSymlinks {
+		return os.Stat(path)
+	}
+	f, err := openPath(path, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Stat()
+}
+
+// fileError answers a failed open as nginx does: 404 for a missing file,
+// 403 for a denied one or a symbolic link, 500 otherwise.
+func (c *clientConn) fileError(ec *evalCtx, m *contentConf, path []byte, err error, keep bool) bool {
+	var errno syscall.Errno
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	errors.As(err, &errno)
+	switch {
+	case errors.Is(err, errSymlink):
+		c.srv.log.Error("open() \""+string(path)+"\" failed (40: Too many levels of symbolic links)", c.withHost(c.logCtx(ec))...)
+		return c.sendError(403, ec, keep)
+	case errno == syscall.ENOENT || errno == syscall.ENOTDIR || errno == syscall.ENAMETOOLONG:
+		if m.notFound {
+			c.srv.log.Error("open() \""+string(path)+"\" failed "+errnoText(errno), c.withHost(c.logCtx(ec))...)
+		}
+		return c.sendError(404, ec, keep)
+	case errno == syscall.EACCES:
+		c.srv.log.Error("open() \""+string(path)+"\" failed "+errnoText(errno), c.withHost(c.logCtx(ec))...)
+		return c.sendError(403, ec, keep)
+	}
+	c.srv.log.Error("open() \""+string(path)+"\" failed "+errnoText(err), c.withHost(c.logCtx(ec))...)
+	return c.sendError(500, ec, keep)
+}
+
+// serveFile is nginx's static handler.
+func (c *clientConn) serveFile(ec *evalCtx, m *contentConf, keep bool) bool {
+	path := ec.mapPath(m, ec.uri)
+	f, err := openPath(string(path), m.noSymlinks)
+	if err != nil {
+		return c.fileError(ec, m, path, err, keep)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return c.fileError(ec, m, path, err, keep)
+	}
+	if fi.IsDir() {
+		loc := append(append([]byte(nil), ec.uri...), '/')
+		if args := ec.currentArgs(); len(args) > 0 {
+			loc = append(append(loc, '?'), args...)
+		}
+		return c.writeResponse(simpleResponse{code: 301, ctype: "text/html", body: errorPage(301, c.serverToken(ec)),
+			loc: locHeader{abs: loc}}, ec, keep && c.keepAllowed())
+	}
+	if !fi.Mode().IsRegular() {
+		c.srv.log.Error("\""+string(path)+"\" is not a regular file", c.withHost(c.logCtx(ec))...)
+		return c.sendError(404, ec, keep)
+	}
+	if string(c.req.method) == "POST" {
+		return c.sendError(405, ec, keep)
+	}
+	out := outHead{status: 200, length: fi.Size(), lastMod: fi.ModTime().Unix(), ctype: m.contentType(ec.uri)}
+	if m.etag {
+		out.etag = appendETag(nil, fi)
+	}
+	return c.sendStatic(ec, m, &out, f, keep)
+}
+
+// contentType picks the type by the URI's extension (nginx looks at the
+// URI, not the file path).
+func (m *contentConf) contentType(uri []byte) string {
+	slash := bytes.LastIndexByte(uri, '/')
+	dot := bytes.LastIndexByte(uri, '.')
+	if dot > slash && dot < len(uri)-1 {
+		if t, ok := m.types[strings.ToLower(string(uri[dot+1:]))]; ok {
+			return t
+		}
+	}
+	return m.defType
+}
+
+// appendETag writes nginx's entity tag: "mtime-size" in lowercase hex.
+func appendETag(dst []byte, fi os.FileInfo) []byte {
+	dst = append(dst, '"')
+	dst = strconv.AppendInt(dst, fi.ModTime().Unix(), 16)
+	dst = append(dst, '-')
+	dst = strconv.AppendInt(dst, fi.Size(), 16)
+	return append(dst, '"')
+}
+
+// sendStatic runs the response through nginx's filters (not_modified,
+// headers, charset, gzip, range) and sends the file.
+func (c *clientConn) sendStatic(ec *evalCtx, m *contentConf, out *outHead, f *os.File, keep bool) bool {
+	r := &c.req
+	if st := c.notModified(out, m); st == 412 {
+		return c.sendError(412, ec, keep)
+	} else if st == 304 {
+		out.status, out.ctype, out.length = 304, "", -1
+		return c.writeOut(ec, m, out, nil, keep)
+	}
+	var rng rangeSet
+	gz := c.gzipWanted(ec, m, out)
+	if !gz {
+		var status int
+		rng, status = c.parseRanges(out, m)
+		if status == 416 {
+			out.contentRange = "bytes */" + strconv.FormatInt(out.length, 10)
+			return c.sendRangeError(ec, out, keep)
+		}
+	}
+	if string(r.method) == "HEAD" {
+		f = nil
+	}
+	switch {
+	case gz:
+		return c.writeGzip(ec, m, out, f, keep)
+	case len(rng.ranges) == 1:
+		rg := rng.ranges[0]
+		out.status = 206
+		out.contentRange = "bytes " + strconv.FormatInt(rg.start, 10) + "-" + strconv.FormatInt(rg.end-1, 10) + "/" + strconv.FormatInt(out.length, 10)
+		out.length = rg.end - rg.start
+		out.noAcceptRanges = true
+		var body io.Reader
+		if f != nil {
+			body = io.NewSectionReader(f, rg.start, rg.end-rg.start)
+		}
+		return c.writeOut(ec, m, out, body, keep)
+	case len(rng.ranges) > 1:
+		return c.writeMultipart(ec, m, out, rng, f, keep)
+	}
+	var body io.Reader
+	if f != nil {
+		body = f
+	}
+	return c.writeOut(ec, m, out, body, keep)
+}
+
+// notModified applies If-Unmodified-Since, If-Match, If-Modified-Since and
+// If-None-Match as nginx's not_modified filter does: 412, 304, or 0.
+func (c *clientConn) notModified(out *outHead, m *contentConf) int {
+	r := &c.req
+	if v, ok := r.headerValue([]byte("If-Unmodified-Since")); ok {
+		t, err := parseHTTPTime(v)
+		if err != nil || t < out.lastMod {
+			return 412
+		}
+	}
+	if v, ok := r.headerValue([]byte("If-Match")); ok && !etagMatch(out.etag, v, false) {
+		return 412
+	}
+	ims, hasIMS := r.headerValue([]byte("If-Modified-Since"))
+	inm, hasINM := r.headerValue([]byte("If-None-Match"))
+	if !hasIMS && !hasINM {
+		return 0
+	}
+	if hasIMS && m.ims != imsOff {
+		t, err := parseHTTPTime(ims)
+		switch {
+		case err != nil:
+			return 0
+		case t == out.lastMod:
+		case m.ims == imsBefore && t > out.lastMod:
+		default:
+			return 0
+		}
+	} else if hasIMS {
+		return 0
+	}
+	if hasINM && !etagMatch(out.etag, inm, true) {
+		return 0
+	}
+	return 304
+}
+
+// etagMatch compares an entity tag with an If-Match/If-None-Match list;
+// weak allows W/ tags on either side.
+func etagMatch(etag, list []byte, weak bool) bool {
+	if len(etag) == 0 {
+		return false
+	}
+	if string(bytes.TrimSpace(list)) == "*" {
+		return true
+	}
+	if weak {
+		etag = bytes.TrimPrefix(etag, []byte("W/"))
+	}
+	for len(list) > 0 {
+		list = bytes.TrimLeft(list, " \t,")
+		end := bytes.IndexByte(list, ',')
+		tok := list
+		if end >= 0 {
+			tok, list = list[:end], list[end+1:]
+		} else {
+			list = nil
+		}
+		tok = bytes.TrimSpace(tok)
+		if weak {
+			tok = bytes.TrimPrefix(tok, []byte("W/"))
+		}
+		if len(tok) > 0 && bytes.Equal(tok, etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHTTPTime parses the date formats nginx's ngx_parse_http_time takes
+// (RFC 1123, RFC 850 and asctime) to Unix seconds.
+func parseHTTPTime(v []byte) (int64, error) {
+	s := string(bytes.TrimSpace(v))
+	for _, layout := range []string{time.RFC1123, "Monday, 02-Jan-06 15:04:05 MST", time.ANSIC} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Unix(), nil
+		}
+	}
+	return 0, errors.New("bad date")
+}
+
+// byteRange is [start, end) of the file.
+type byteRange struct{ start, end int64 }
+
+type rangeSet struct{ ranges []byteRange }
+
+// maxRangeCount bounds how many ranges one request may list before wisp
+// answers the whole file instead, as nginx does once the ranges add up
+// to more than the file.
+const maxRangeCount = 1024
+
+// parseRanges applies nginx's range filter to a 200 response: the ranges
+// to send, or 416, or nothing (send the whole file).
+func (c *clientConn) parseRanges(out *outHead, m *contentConf) (rangeSet, int) {
+	r := &c.req
+	v, ok := r.headerValue([]byte("Range"))
+	if !ok || out.status != 200 || out.length < 0 || len(v) < 6 || !strings.EqualFold(string(v[:6]), "bytes=") {
+		return rangeSet{}, 0
+	}
+	if ir, ok := r.headerValue([]byte("If-Range")); ok {
+		if len(ir) >= 2 && ir[0] == '"' || len(ir) >= 2 && ir[0] == 'W' && ir[1] == '/' {
+			if !bytes.Equal(ir, out.etag) {
+				return rangeSet{}, 0
+			}
+		} else if t, err := parseHTTPTime(ir); err != nil || t != out.lastMod {
+			return rangeSet{}, 0
+		}
+	}
+	if m.maxRanges == 0 {
+		return rangeSet{}, 0
+	}
+	size := out.length
+	p := v[6:]
+	var set rangeSet
+	var total int64
+	left := m.maxRanges
+	const cutoff = (1<<63 - 1) / 10
+	for {
+		var start, end int64
+		suffix := false
+		p = bytes.TrimLeft(p, " ")
+		if len(p) > 0 && p[0] != '-' {
+			if p[0] < '0' || p[0] > '9' {
+				return rangeSet{}, 416
+			}
+			for len(p) > 0 && p[0] >= '0' && p[0] <= '9' {
+				if start >= cutoff {
+					return rangeSet{}, 416
+				}
+				start = start*10 + int64(p[0]-'0')
+				p = p[1:]
+			}
+			p = bytes.TrimLeft(p, " ")
+			if len(p) == 0 || p[0] != '-' {
+				return rangeSet{}, 416
+			}
+			p = bytes.TrimLeft(p[1:], " ")
+			if len(p) == 0 || p[0] == ',' {
+				end = size
+				goto found
+			}
+		} else {
+			suffix = true
+			if len(p) > 0 {
+				p = p[1:]
+			}
+		}
+		if len(p) == 0 || p[0] < '0' || p[0] > '9' {
+			return rangeSet{}, 416
+		}
+		for len(p) > 0 && p[0] >= '0' && p[0] <= '9' {
+			if end >= cutoff {
+				return rangeSet{}, 416
+			}
+			end = end*10 + int64(p[0]-'0')
+			p = p[1:]
+		}
+		p = bytes.TrimLeft(p, " ")
+		if len(p) > 0 && p[0] != ',' {
+			return rangeSet{}, 416
+		}
+		if suffix {
+			start = 0
+			if end < size {
+				start = size - end
+			}
+			end = size - 1
+		}
+		if end >= size {
+			end = size
+		} else {
+			end++
+		}
+	found:
+		if start < end {
+			total += end - start
+			if left == 0 {
+				return rangeSet{}, 0
+			}
+			left--
+			if len(set.ranges) >= maxRangeCount {
+				return rangeSet{}, 0
+			}
+			set.ranges = append(set.ranges, byteRange{start, end})
+		} else if start == 0 {
+			return rangeSet{}, 0
+		}
+		if len(p) == 0 || p[0] != ',' {
+			break
+		}
+		p = p[1:]
+	}
+	if len(set.ranges) == 0 {
+		return rangeSet{}, 416
+	}
+	if total > size {
+		return rangeSet{}, 0
+	}
+	return set, 0
+}
+
+// sendRangeError answers 416 with nginx's page and Content-Range.
+func (c *clientConn) sendRangeError(ec *evalCtx, out *outHead, keep bool) bool {
+	ec.out.contentRange = out.contentRange
+	return c.sendError(416, ec, keep)
+}
+
+// writeMultipart sends several ranges as multipart/byteranges.
+func (c *clientConn) writeMultipart(ec *evalCtx, m *contentConf, out *outHead, set rangeSet, f *os.File, keep bool) bool {
+	boundary := strconv.FormatUint(m.boundary.Add(1), 10)
+	boundary = strings.Repeat("0", max(0, 20-len(boundary))) + boundary
+	size := out.length
+	ctype := m.hdr.withCharset(out.ctype)
+	partHead := func(rg byteRange) string {
+		s := "\r\n--" + boundary + "\r\n"
+		if ctype != "" {
+			s += "Content-Type: " + ctype + "\r\n"
+		}
+		return s + "Content-Range: bytes " + strconv.FormatInt(rg.start, 10) + "-" + strconv.FormatInt(rg.end-1, 10) + "/" + strconv.FormatInt(size, 10) + "\r\n\r\n"
+	}
+	tail := "\r\n--" + boundary + "--\r\n"
+	length := int64(len(tail))
+	for _, rg := range set.ranges {
+		length += int64(len(partHead(rg))) + rg.end - rg.start
+	}
+	out.status = 206
+	out.ctype = "multipart/byteranges; boundary=" + boundary
+	out.length = length
+	out.noAcceptRanges = true
+	var body io.Reader
+	if f != nil {
+		rs := make([]io.Reader, 0, 2*len(set.ranges)+1)
+		for _, rg := range set.ranges {
+			rs = append(rs, strings.NewReader(partHead(rg)), io.NewSectionReader(f, rg.start, rg.end-rg.start))
+		}
+		body = io.MultiReader(append(rs, strings.NewReader(tail))...)
+	}
+	return c.writeOut(ec, m, out, body, keep)
+}
