@@ -72,6 +72,10 @@ func (h *Handler) renderRoute(ctx context.Context, rel string) (*page, error) {
 		return h.renderSitemap(ctx, kind, n)
 	}
 	segs := strings.Split(strings.Trim(rel, "/"), "/")
+	if len(segs) > 1 && segs[len(segs)-1] == "amp" {
+		// Ghost 6 removed AMP and sends its URLs to the page itself.
+		return nil, errRedirect{to: "/" + strings.Join(segs[:len(segs)-1], "/") + "/"}
+	}
 	switch segs[0] {
 	case "tag", "author":
 		if len(segs) >= 2 {

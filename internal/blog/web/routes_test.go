@@ -116,6 +116,7 @@ func TestArchiveFeedSitemapAndFileRoutes(t *testing.T) {
 		{"unknown author", "/author/nobody/", 404, "", html, "", ""},
 		{"site feed", "/rss/", 200, "", rss, "", `<atom:link href="http://example.com/rss/" rel="self" type="application/rss+xml">`},
 		{"site feed alias", "/feed/", 301, "/rss/", "", year, ""},
+		{"AMP URL goes to the post", "/go-two/amp/", 301, "/go-two/", "", year, ""},
 		{"sitemap index", "/sitemap.xml", 200, "", xmlCT, hourly, "http://example.com/sitemap-posts.xml"},
 		{"posts sitemap", "/sitemap-posts.xml", 200, "", xmlCT, hourly, "http://example.com/go-two/"},
 		{"pages sitemap", "/sitemap-pages.xml", 200, "", xmlCT, hourly, "http://example.com/about-us/"},
