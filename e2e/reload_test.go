@@ -249,7 +249,7 @@ func TestSignalCommandErrorsMatchNginx(t *testing.T) {
 			got := ""
 			for _, line := range strings.Split(out, "\n") {
 				if i := strings.Index(line, "] "); i > 0 && !strings.Contains(line, "signal process started") {
-					lvl := line[strings.Index(line, "["):i+1]
+					lvl := line[strings.Index(line, "[") : i+1]
 					rest := line[i+2:]
 					if j := strings.Index(rest, ": "); j > 0 {
 						got = lvl + " PID: " + rest[j+2:]
