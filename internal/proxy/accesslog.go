@@ -261,6 +261,8 @@ func (ec *evalCtx) found(pt *part) bool {
 	case varHTTP:
 		_, ok := ec.req.headerValue(pt.name)
 		return ok
+	case varArgs:
+		return ec.argsSet || ec.req.hasQuery
 	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime:
 		return false
 	}

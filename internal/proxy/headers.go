@@ -296,7 +296,7 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
 	b := c.appendOutHead(bw.AvailableBuffer(), ec, m, out, chunked, keep)
 	bw.Write(b)
-	ec.out.status = out.status
+	ec.out.status, ec.status = out.status, out.status
 	if body == nil || string(c.req.method) == "HEAD" {
 		return bw.Flush() == nil && keep
 	}
@@ -411,7 +411,7 @@ func (c *clientConn) appendFilterLines(b []byte, ec *evalCtx, status int) []byte
 	if m == nil {
 		return b
 	}
-	ec.out.status = status
+	ec.out.status, ec.status = status, status
 	if ec.out.vary && m.gz.vary {
 		b = append(b, "Vary: Accept-Encoding\r\n"...)
 	}

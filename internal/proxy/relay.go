@@ -246,6 +246,9 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 			src = uc.br
 		}
 		err = c.copyBody(bw, uc, src, h, clientChunked)
+		if err == nil && rh.contentLength >= 0 {
+			ec.out.bodyBytes = rh.contentLength // $body_bytes_sent (chunked bodies are not counted yet)
+		}
 		upDone = err == nil && (rh.chunked || rh.contentLength >= 0)
 		if err == nil && rh.chunked {
 			err = skipTrailer(uc.br)
