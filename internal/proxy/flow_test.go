@@ -6,13 +6,19 @@ package proxy
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
+
+	"wisp/internal/ngxconf"
 )
 
 // startShapeBackend answers as the request asks through headers the proxy
@@ -356,5 +362,155 @@ server {
 		{name: "unix socket with variable URI", raw: get("/unix/x?y=1")},
 		{name: "host without resolver is 502", raw: get("/noresolver/", "X-Target: nowhere.invalid")},
 		{name: "regex captures in proxy_pass", raw: get("/cap/abc?q=1")},
+	})
+}
+
+// startHTTPBackend serves a shape-style handler on loopback TCP, over TLS
+// when cert is set; the body also lists the headers received (sorted)
+// and the SNI name.
+func startHTTPBackend(t *testing.T, certPath, keyPath string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	must(t, err)
+	if certPath != "" {
+		pair, err := tls.LoadX509KeyPair(certPath, keyPath)
+		must(t, err)
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}})
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if loc := r.Header.Get("X-Want-Location"); loc != "" {
+			w.Header().Set("Location", loc)
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		status := 200
+		fmt.Sscan(r.Header.Get("X-Want-Status"), &status)
+		w.WriteHeader(status)
+		var names []string
+		for k, v := range r.Header {
+			names = append(names, k+": "+strings.Join(v, ","))
+		}
+		sort.Strings(names)
+		sni := ""
+		if r.TLS != nil {
+			sni = r.TLS.ServerName
+		}
+		fmt.Fprintf(w, "%s %s %s host=%s sni=%s\n%s\n", r.Method, r.RequestURI, r.Proto, r.Host, sni, strings.Join(names, "\n"))
+	})}
+	done := make(chan struct{})
+	go func() { srv.Serve(ln); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// ghostSiteConf is Ghost-CLI's nginx.conf template (ghost-compat.md §8.1)
+// as Ghost-CLI renders it for a root install.
+func ghostSiteConf(url, webroot string, port int) string {
+	ap := `        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header Host $http_host;
+        add_header X-Content-Type-Options $header_content_type_options;
+        proxy_ssl_server_name on;
+        resolver 1.1.1.1 8.8.8.8 valid=300s;
+        resolver_timeout 5s;
+        set $activitypub_upstream https://ap.ghost.org;
+        proxy_pass $activitypub_upstream;
+`
+	return `map $status $header_content_type_options {
+    204 "";
+    default "nosniff";
+}
+
+server {
+    listen 80;
+    listen [::]:80;
+
+    server_name ` + url + `;
+    root ` + webroot + `; # Used for acme.sh SSL verification (https://acme.sh)
+
+    location ~ /.ghost/activitypub/* {
+` + ap + `    }
+
+    location ~ /.well-known/(webfinger|nodeinfo) {
+` + ap + `    }
+
+    location / {
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header Host $http_host;
+        proxy_pass http://127.0.0.1:` + strconv.Itoa(port) + `;
+
+        add_header X-Content-Type-Options $header_content_type_options;
+    }
+
+    location ~ /.well-known {
+        allow all;
+    }
+
+    client_max_body_size 50m;
+}
+`
+}
+
+func TestGhostCLISiteLoadsAsItIs(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "example.com.conf")
+	must(t, os.WriteFile(path, []byte(ghostSiteConf("example.com", "/var/www/ghost/system/nginx-root", 2368)), 0o644))
+	src, err := ngxconf.Load(ngxconf.Options{ConfFile: path})
+	must(t, err)
+	if _, err := Compile(context.Background(), src.Main, CompileOptions{Prefix: src.Prefix}); err != nil {
+		t.Fatalf("Ghost-CLI's site.conf does not compile: %v", err)
+	}
+}
+
+func TestGhostCLISiteMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	port := startHTTPBackend(t, "", "")
+	webroot := filepath.Join(dir, "nginx-root")
+	must(t, os.MkdirAll(filepath.Join(webroot, ".well-known", "acme-challenge"), 0o755))
+	must(t, os.WriteFile(filepath.Join(webroot, ".well-known", "acme-challenge", "tok"), []byte("challenge\n"), 0o644))
+	site := ghostSiteConf("flow.test", webroot, port)
+	// Only the listen lines change: both proxies get a free loopback port.
+	site = strings.Replace(site, "    listen 80;\n    listen [::]:80;\n", "    listen LISTEN;\n", 1)
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	runDiff(t, nginxAddr, wispAddr, []diffCase{
+		{name: "home page with forwarded headers", raw: get("/?ref=x", "X-Forwarded-For: 9.9.9.9")},
+		{name: "204 gets no X-Content-Type-Options", raw: get("/ghost/api/", "X-Want-Status: 204")},
+		{name: "404 from Ghost keeps nosniff", raw: get("/missing/", "X-Want-Status: 404")},
+		{name: "Ghost's redirect relayed", raw: get("/p", "X-Want-Status: 301", "X-Want-Location: http://127.0.0.1:"+strconv.Itoa(port)+"/p/")},
+		{name: "POST", raw: "POST /ghost/api/admin/session HTTP/1.1\r\nHost: flow.test\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"},
+		{name: "acme challenge from the webroot", raw: get("/.well-known/acme-challenge/tok")},
+	})
+}
+
+func TestHTTPSUpstreamMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	cert, key := ca.issue(t, dir, "backend", false, "backend.test")
+	port := strconv.Itoa(startHTTPBackend(t, cert, key))
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location /nosni/ { proxy_pass https://127.0.0.1:`+port+`; }
+    location /sni/ {
+        proxy_ssl_server_name on;
+        proxy_ssl_name backend.test;
+        proxy_pass https://127.0.0.1:`+port+`/up/;
+    }
+    location /var/ {
+        proxy_ssl_server_name on;
+        proxy_ssl_name $host;
+        set $tls_up https://127.0.0.1:`+port+`;
+        proxy_pass $tls_up;
+    }
+}
+`, []diffCase{
+		{name: "https upstream without SNI", raw: get("/nosni/a?b")},
+		{name: "proxy_ssl_name sent as SNI", raw: get("/sni/a")},
+		{name: "redirect from an https upstream", raw: get("/sni/r", "X-Want-Status: 302", "X-Want-Location: https://127.0.0.1:"+port+"/up/next")},
+		{name: "variable https URL with SNI from a variable", raw: get("/var/x")},
 	})
 }

@@ -62,8 +62,8 @@ func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 		return c.redirect(ec, loc.target.name, keep)
 	}
 	h := loc.handler
-	if h.resp != nil && h.resp.dynURL != nil {
-		dh, status := c.resolveDynamic(h, ec)
+	if h.perRequest() {
+		dh, status := c.forRequest(h, ec)
 		if dh == nil {
 			return c.sendError(status, ec, keep)
 		}

@@ -266,6 +266,7 @@ type handlerResp struct {
 	sslName     *program
 	sslSNI      bool
 	sslVerify   bool
+	sniVar      bool // the SNI name has variables: tls is made per request
 	// dynamic proxy_pass: the URL program and the upstream groups by
 	// lowercased name, which win over DNS as in nginx.
 	dynURL *program
@@ -283,8 +284,44 @@ func (c *compiler) attachResp(h *proxyHandler, r respConf, https bool, host stri
 		intercept: r.intercept, buffering: r.buffering, resolvers: r.resolvers, resolveTime: r.resolveTime,
 		sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify}
 	if https {
-		h.resp.tls = upstreamTLS(r, host)
+		name, literal := host, true
+		if r.sslName != nil {
+			name, literal = r.sslName.literal()
+		}
+		h.resp.tls = upstreamTLS(r, name)
+		h.resp.sniVar = r.sslSNI && !literal
 	}
+}
+
+// literal returns the program's text when it has no variables.
+func (p *program) literal() (string, bool) {
+	var b []byte
+	for _, pt := range p.parts {
+		if pt.v != varNone {
+			return "", false
+		}
+		b = append(b, pt.lit...)
+	}
+	return string(b), true
+}
+
+// perRequest reports a handler that needs resolving for each request
+// (a variable URL or SNI name).
+func (h *proxyHandler) perRequest() bool {
+	return h.resp != nil && (h.resp.dynURL != nil || h.resp.sniVar)
+}
+
+// forRequest returns the handler for this request: resolveDynamic for a
+// variable URL, else a copy with this request's SNI name.
+func (c *clientConn) forRequest(h *proxyHandler, ec *evalCtx) (*proxyHandler, int) {
+	if h.resp.dynURL != nil {
+		return c.resolveDynamic(h, ec)
+	}
+	dh := *h
+	resp := *h.resp
+	resp.tls = upstreamTLS(respConf{sslSNI: true, sslVerify: resp.sslVerify}, string(resp.sslName.appendTo(nil, ec)))
+	dh.resp = &resp
+	return &dh, 0
 }
 
 // upstreamTLS is the client TLS config for https upstreams. As in nginx,
