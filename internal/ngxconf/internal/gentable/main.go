@@ -67,11 +67,6 @@ var handUnique = strings.Fields(`user pid debug_points ssl_engine zone proxy_htt
 // repetitions are valid, so the compiler checks them.
 var notUnique = strings.Fields(`proxy_redirect`)
 
-// valueDependent directives reject a repeat only for some values
-// ("proxy_redirect off" twice, but any number of "proxy_redirect A B"), a
-// rule for the proxy to apply: the table must not call them unique.
-var valueDependent = map[string]bool{"proxy_redirect": true}
-
 // samples are tried as argument values until one passes nginx -t; "FILE"
 // stands for an existing file.
 var samples = []string{"on", "10s", "1k", "1", "x", "FILE", "off", "any", "all", "GET", "$host", "127.0.0.1", "utf-8", "text/plain", "epoll"}
@@ -148,7 +143,7 @@ func (p prober) probe(name string) (e entry, ok bool) {
 			if p.test(c.pre+line+c.post) != "" {
 				continue
 			}
-			e.unique = !valueDependent[name] && strings.Contains(p.test(c.pre+line+"\n"+line+c.post), "is duplicate")
+			e.unique = strings.Contains(p.test(c.pre+line+"\n"+line+c.post), "is duplicate")
 			return e, true
 		}
 	}
