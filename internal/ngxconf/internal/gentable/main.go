@@ -144,7 +144,7 @@ func (p prober) probe(name string) (e entry, ok bool) {
 				continue
 			}
 			e.unique = strings.Contains(p.test(c.pre+line+"\n"+line+c.post), "is duplicate")
-			return e, true
+			break
 		}
 	}
 	for _, u := range handUnique {
