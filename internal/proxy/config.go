@@ -339,7 +339,8 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 		if err := argCount(d, 1); err != nil {
 			return true, err
 		}
-		n, err := ngxconf.ParseSize(d.Args[0])
+		// An offset, as nginx parses it: "1g" (Ghost-CLI's SSL site) is valid.
+		n, err := ngxconf.ParseOffset(d.Args[0])
 		if err != nil {
 			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
 		}
