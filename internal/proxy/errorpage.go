@@ -99,6 +99,9 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 		if string(c.req.method) != "HEAD" {
 			c.req.method = []byte("GET")
 		}
+		// nginx does not send the body along an error_page redirect; the
+		// connection closes after it if the client sent one (handle's keep).
+		c.req.contentLength, c.req.chunked = -1, false
 		return c.internalRedirect(ec, path, args, nil, keep), true
 	case len(uri) > 0 && uri[0] == '@':
 		named := ec.server.locs.named[string(uri)]
