@@ -75,3 +75,25 @@ func byWeight(peers []*peer, w int) *peer {
 	}
 	return peers[len(peers)-1]
 }
+
+// pick runs policy b over peers. It dispatches on the concrete type
+// rather than through the interface so that the compiler can see that no
+// policy keeps f: the request's peerFilter then stays on its stack and a
+// peer choice allocates nothing. Every balancer type must be listed.
+func pick(b balancer, peers []*peer, f *peerFilter) *peer {
+	switch b := b.(type) {
+	case roundRobin:
+		return b.pick(peers, f)
+	case leastConn:
+		return b.pick(peers, f)
+	case ipHash:
+		return b.pick(peers, f)
+	case *hashKey:
+		return b.pick(peers, f)
+	case *hashConsistent:
+		return b.pick(peers, f)
+	case random:
+		return b.pick(peers, f)
+	}
+	return nil
+}

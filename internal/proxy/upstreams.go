@@ -137,11 +137,17 @@ func (u *upstream) get(f *peerFilter) *peer {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	p := u.policy.pick(u.peers, f)
+	p := pick(u.policy, u.peers, f)
 	if p == nil && len(u.backups) > 0 {
 		// nginx resets the tried marks for the backup set; backups are
-		// distinct peers, so the request's list needs no reset.
-		p = roundRobinPick(u.backups, f, u.policy)
+		// distinct peers, so the request's list needs no reset. Only
+		// least_conn balances backups its own way; the others that allow
+		// backups at all use round robin there.
+		b := balancer(roundRobin{})
+		if _, ok := u.policy.(leastConn); ok {
+			b = u.policy
+		}
+		p = pick(b, u.backups, f)
 	}
 	if p == nil {
 		return nil
@@ -151,15 +157,6 @@ func (u *upstream) get(f *peerFilter) *peer {
 	}
 	p.conns++
 	return p
-}
-
-// roundRobinPick runs the backup set through the group's own policy when
-// it can have backups (round robin, least_conn).
-func roundRobinPick(peers []*peer, f *peerFilter, b balancer) *peer {
-	if _, ok := b.(leastConn); ok {
-		return b.pick(peers, f)
-	}
-	return roundRobin{}.pick(peers, f)
 }
 
 // free records the outcome of one attempt on p (§5.4): failed for

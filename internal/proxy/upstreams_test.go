@@ -103,3 +103,18 @@ server { listen 8000; location / { proxy_pass http://same; } location /c { proxy
 	}
 	old.free(p, false, timeAt(6))
 }
+
+func TestEveryBalancerIsDispatchedAndPicksAUsablePeer(t *testing.T) {
+	ps := peersWithWeights(1, 2)
+	for i, p := range ps {
+		p.server = "unix:/p" + string(rune('0'+i))
+	}
+	ch := &hashConsistent{hashKey: hashKey{text: "$uri"}}
+	ch.build(ps)
+	for _, b := range []balancer{roundRobin{}, leastConn{}, ipHash{}, &hashKey{text: "$uri"}, ch, random{}, random{two: true}} {
+		f := &peerFilter{now: 1, key: []byte("k"), tried: []*peer{ps[0]}}
+		if p := pick(b, ps, f); p != ps[1] {
+			t.Errorf("%s: picked %v, want the only untried peer", b.describe(), p)
+		}
+	}
+}
