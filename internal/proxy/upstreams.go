@@ -261,7 +261,7 @@ func (c *compiler) upstreamPolicy(u *upstream, d *ngxconf.Directive, seen **ngxc
 	case "ip_hash":
 		u.policy = ipHash{}
 	case "hash":
-		key, err := compileValue(d.Args[0], d.Pos)
+		key, err := compileScoped(d.Args[0], d.Pos, c.scope)
 		if err != nil {
 			return err
 		}
