@@ -514,3 +514,72 @@ server {
 		{name: "variable https URL with SNI from a variable", raw: get("/var/x")},
 	})
 }
+
+// startDNS answers A queries for every name with 127.0.0.1 and AAAA
+// queries with no records, over UDP on loopback; it returns host:port.
+func startDNS(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	must(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 512)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if reply := dnsReply(buf[:n]); reply != nil {
+				pc.WriteTo(reply, addr)
+			}
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return pc.LocalAddr().String()
+}
+
+// dnsReply builds the answer to a one-question query (RFC 1035 §4.1).
+func dnsReply(q []byte) []byte {
+	if len(q) < 12 {
+		return nil
+	}
+	end := 12
+	for end < len(q) && q[end] != 0 {
+		end += int(q[end]) + 1
+	}
+	end += 5 // the root label, QTYPE, QCLASS
+	if end > len(q) {
+		return nil
+	}
+	qtype := int(q[end-4])<<8 | int(q[end-3])
+	out := append([]byte{q[0], q[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, q[12:end]...)
+	if qtype == 1 {
+		out[7] = 1
+		out = append(out, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1)
+	}
+	return out
+}
+
+func TestResolverForVariableProxyPassMatchesNginx(t *testing.T) {
+	dns := startDNS(t)
+	port := strconv.Itoa(startHTTPBackend(t, "", ""))
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    resolver `+dns+` valid=30s;
+    resolver_timeout 2s;
+    location / {
+        set $backend backend.test;
+        proxy_pass http://$backend:`+port+`;
+    }
+    location /uri/ {
+        proxy_pass http://backend.test:`+port+`/fixed$request_uri;
+    }
+}
+`, []diffCase{
+		{name: "host name resolved per request", raw: get("/a?b=1")},
+		{name: "resolved host with a URI part", raw: get("/uri/x?y")},
+	})
+}
