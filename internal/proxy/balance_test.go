@@ -154,6 +154,7 @@ upstream rr531 { server ` + s["a"] + ` weight=5; server ` + s["b"] + `; server `
 upstream rr_down { server ` + s["a"] + ` weight=2; server ` + s["b"] + ` down; server ` + s["c"] + ` weight=3; server ` + s["d"] + `; }
 upstream rr_dead { server ` + s["dead"] + ` weight=3; server ` + s["b"] + `; server ` + s["c"] + `; }
 upstream backup { server ` + s["dead"] + `; server ` + s["b"] + ` backup; server ` + s["c"] + ` backup weight=2; }
+upstream single_backup { server ` + s["dead"] + `; server ` + s["b"] + ` backup; }
 upstream lc { least_conn; server ` + s["a"] + `; server ` + s["b"] + ` weight=2; server ` + s["c"] + `; }
 upstream iph { ip_hash; server ` + s["a"] + `; server ` + s["b"] + ` weight=2; server ` + s["c"] + ` weight=3; }
 upstream iph_dead { ip_hash; server ` + s["a"] + `; server ` + s["dead"] + ` weight=2; server ` + s["c"] + ` weight=3; }
@@ -167,6 +168,7 @@ server {
     location /rr_down { proxy_pass http://rr_down; }
     location /rr_dead { proxy_pass http://rr_dead; }
     location /backup { proxy_pass http://backup; }
+    location /single_backup { proxy_pass http://single_backup; }
     location /lc { proxy_pass http://lc; }
     location /iph { proxy_pass http://iph; }
     location /iph_dead { proxy_pass http://iph_dead; }
@@ -179,7 +181,7 @@ server {
 	nginxAddr := startNginx(t, dir, site)
 	wispAddr, _ := startWisp(t, dir, site)
 	var cases []diffCase
-	for _, loc := range []string{"/rr531", "/rr_down", "/rr_dead", "/backup", "/lc", "/iph", "/iph_dead"} {
+	for _, loc := range []string{"/rr531", "/rr_down", "/rr_dead", "/backup", "/single_backup", "/lc", "/iph", "/iph_dead"} {
 		cases = append(cases, repeat(loc, getWith(loc, ""), 9)...)
 	}
 	for _, loc := range []string{"/hash", "/hash_dead", "/chash", "/chash_dead"} {
