@@ -39,6 +39,7 @@ func reloadConf(dir, sock string, port, gen int) string {
 error_log %s/error.log;
 events {}
 http {
+    access_log %s/access.log;
     upstream app { server unix:%s; keepalive 8; }
     server {
         listen 127.0.0.1:%d;
@@ -51,7 +52,7 @@ http {
         }
     }
 }
-`, dir, dir, sock, port, gen)
+`, dir, dir, dir, sock, port, gen)
 }
 
 // loadClient sends GETs on its own keep-alive connection until stop, and
@@ -202,6 +203,11 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	if string(body) != "gen=10" {
 		t.Errorf("after a bad reload the proxy answered %q, want the last good config's gen=10", body)
 	}
+	// Every request is in the access log, whichever config served it.
+	logged, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+	if n, want := strings.Count(string(logged), "\n"), lc.ok.Load()+1; int64(n) != want {
+		t.Errorf("access log has %d lines for %d requests", n, want)
+	}
 
 	// QUIT stops gracefully and removes the pid file.
 	write(10)
@@ -303,6 +309,25 @@ func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 		b, err := os.ReadFile(logPath)
 		return err == nil && len(b) >= 0
 	})
+	accessPath := filepath.Join(dir, "access.log")
+	if err := os.Rename(accessPath, accessPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reopen"); code != 0 {
+		t.Fatalf("-s reopen: exit %d: %s", code, out)
+	}
+	waitFor(t, p, 10*time.Second, "a new access log", func() bool {
+		_, err := os.Stat(accessPath)
+		return err == nil
+	})
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/after-reopen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if b, _ := os.ReadFile(accessPath); !strings.Contains(string(b), "GET /after-reopen HTTP/1.1") {
+		t.Errorf("the reopened access log lacks the request: %q", b)
+	}
 	old, _ := os.ReadFile(logPath + ".1")
 	if !strings.Contains(string(old), "signal 10 (SIGUSR1) received, reopening logs") {
 		t.Errorf("rotated log lacks the reopen notice:\n%s", old)

@@ -30,6 +30,7 @@ type Config struct {
 	// USR1 reopens (signals.go); whoever opens one while compiling adds it.
 	Reopen []Reopener
 	logReg *logRegistry // log formats and access log files (accesslog.go)
+	use    configUse    // requests running on it, for closing its logs (reload.go)
 }
 
 // LogTarget is where error_log writes.

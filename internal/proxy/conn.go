@@ -323,6 +323,7 @@ func (c *clientConn) serve() {
 		}
 		c.refresh()
 		keep := c.handle()
+		c.cfg.release()
 		c.active.Store(false)
 		c.requests++
 		if !keep || c.closing() {

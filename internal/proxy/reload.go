@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -135,6 +136,7 @@ func (s *Server) Reload(ctx context.Context, cfg *Config) error {
 	}
 	s.mu.Unlock()
 	retirePools(prev, cfg)
+	prev.retire()
 	return nil
 }
 
@@ -169,14 +171,17 @@ func (s *Server) Abort() {
 }
 
 // refresh moves the connection to the current config once a request has
-// arrived; a connection whose socket the config dropped, or whose socket
-// changed between plain and TLS, serves this request on its old config and
-// then closes (retired).
+// arrived, and counts the request on it; a connection whose socket the
+// config dropped, or whose socket changed between plain and TLS, serves
+// this request on its old config and then closes (retired).
 func (c *clientConn) refresh() {
-	cfg := c.srv.cfg.Load()
-	if cfg == c.cfg {
-		return
+	if cfg := c.srv.cfg.Load(); cfg != c.cfg {
+		c.switchConfig(cfg)
 	}
+	c.cfg.acquire() // serve releases it once the request is done
+}
+
+func (c *clientConn) switchConfig(cfg *Config) {
 	c.cfg = cfg
 	sock := cfg.socket(c.key)
 	if sock == nil {
@@ -189,6 +194,31 @@ func (c *clientConn) refresh() {
 		return
 	}
 	c.group = g
+}
+
+// configUse counts the requests running on a config, so that a config a
+// reload replaced closes its access logs once its last request is logged.
+type configUse struct {
+	n       atomic.Int64
+	retired atomic.Bool
+	once    sync.Once
+}
+
+func (c *Config) acquire() { c.use.n.Add(1) }
+
+func (c *Config) release() {
+	if c.use.n.Add(-1) == 0 && c.use.retired.Load() {
+		c.use.once.Do(c.CloseLogs)
+	}
+}
+
+// retire marks a config as replaced (or the server as stopped): its logs
+// close now if no request runs on it, else when the last one ends.
+func (c *Config) retire() {
+	c.use.retired.Store(true)
+	if c.use.n.Load() == 0 {
+		c.use.once.Do(c.CloseLogs)
+	}
 }
 
 // closing reports that the connection must close after this response.

@@ -67,6 +67,7 @@ func Test(ctx context.Context, opts Options, dump, quiet bool) error {
 		fmt.Fprintf(opts.Stderr, "%s: configuration file %s test failed\n", opts.Name, conf)
 		return &ConfigError{err}
 	}
+	l.Config.CloseLogs()
 	if !quiet {
 		fmt.Fprintf(opts.Stderr, "%s: the configuration file %s syntax is ok\n", opts.Name, conf)
 		fmt.Fprintf(opts.Stderr, "%s: configuration file %s test is successful\n", opts.Name, conf)
@@ -110,6 +111,8 @@ func Run(ctx context.Context, opts Options) error {
 		return opener.Listen(ctx, listen.Addr{Network: network, Address: address}, 0o666)
 	}
 	srv := NewServer(cfg, ServerOptions{Log: log, Token: opts.Token, Listen: open})
+	// Whichever config is current at the end writes out its access logs.
+	defer func() { srv.cfg.Load().retire() }()
 	if err := srv.Listen(ctx); err != nil {
 		return &ConfigError{err}
 	}
@@ -195,11 +198,13 @@ func (m *master) reload(ctx context.Context) {
 	if cfg.ErrorLog.Path != prevLog {
 		if err := m.errLog.switchTo(cfg.ErrorLog.Path); err != nil {
 			m.log.Log(ctx, levelEmerg, err.Error())
+			cfg.CloseLogs()
 			return
 		}
 	}
 	if err := m.srv.Reload(ctx, cfg); err != nil {
 		m.log.Log(ctx, levelEmerg, err.Error())
+		cfg.CloseLogs()
 		if cfg.ErrorLog.Path != prevLog {
 			m.errLog.switchTo(prevLog)
 		}

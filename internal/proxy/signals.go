@@ -53,6 +53,7 @@ func SendSignal(ctx context.Context, opts Options, name string) error {
 	if err != nil {
 		return &ConfigError{err}
 	}
+	l.Config.CloseLogs() // opened by the load; only the pid file is wanted
 	log := slog.New(NewErrorLogHandler(opts.Stderr, slog.LevelDebug))
 	log.Log(ctx, levelNotice, "signal process started")
 	path := l.Config.PidFile
