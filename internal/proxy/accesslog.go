@@ -26,7 +26,8 @@ type reqOut struct {
 	status       int
 	bodyBytes    int64
 	contentRange string // for a 416 answer
-	vary         bool   // the gzip filter looked at a generated page (Vary)
+	vary         bool   // the gzip filter looked at the response: Vary is due
+	gzip         bool   // a relayed body is being compressed (Content-Encoding)
 	upstreamAddr string
 	upstreamTime time.Duration
 	upstreamSet  bool

@@ -346,3 +346,64 @@ func (c *clientConn) gzipSimple(sr simpleResponse, ec *evalCtx, keep bool) (done
 	}
 	return c.writeOut(ec, m, &out, body, keep), true
 }
+
+// gzipRelay decides whether a relayed response is compressed, as nginx's
+// gzip filter does for proxied bodies (an upstream's own
+// Content-Encoding is left alone).
+func (c *clientConn) gzipRelay(ec *evalCtx, rh *respHead) bool {
+	if ec == nil || ec.server == nil {
+		return false
+	}
+	m := ec.contentOf()
+	if m == nil || !m.gz.on {
+		return false
+	}
+	var ctype []byte
+	if rh.contentType >= 0 {
+		ctype = rh.headers[rh.contentType].value
+	}
+	hasLM, hasETag := false, false
+	for i := range rh.headers {
+		switch name := rh.headers[i].name; {
+		case bytes.EqualFold(name, []byte("Content-Encoding")):
+			if len(rh.headers[i].value) > 0 {
+				return false
+			}
+		case bytes.EqualFold(name, []byte("Last-Modified")):
+			hasLM = true
+		case bytes.EqualFold(name, []byte("ETag")):
+			hasETag = true
+		}
+	}
+	vary, ok := c.gzipFilter(m, rh.status, string(ctype), rh.contentLength, hasLM, hasETag)
+	ec.out.vary, ec.out.gzip = vary, ok
+	return ok
+}
+
+// appendVary writes "Vary: Accept-Encoding" once per response when the
+// gzip filter looked at it and gzip_vary is on; nginx writes it right
+// after Connection.
+func (c *clientConn) appendVary(b []byte, ec *evalCtx) []byte {
+	if ec == nil || !ec.out.vary {
+		return b
+	}
+	ec.out.vary = false
+	if m := ec.contentOf(); m != nil && m.gz.vary {
+		b = append(b, "Vary: Accept-Encoding\r\n"...)
+	}
+	return b
+}
+
+// weakETag is the prefix that makes a relayed strong ETag weak once the
+// body is compressed (nginx's ngx_http_weak_etag).
+func (c *clientConn) weakETag(ec *evalCtx, hd *header) string {
+	if ec == nil || !ec.out.gzip || !bytes.EqualFold(hd.name, []byte("ETag")) || bytes.HasPrefix(hd.value, []byte("W/")) {
+		return ""
+	}
+	return "W/"
+}
+
+// gzipStream compresses a relayed body as it is read.
+func (c *clientConn) gzipStream(ec *evalCtx, src io.Reader) io.Reader {
+	return &gzipReader{src: src, g: &ec.contentOf().gz}
+}

@@ -311,7 +311,7 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	} else {
 		// Flush the head, then let the kernel copy the file (sendfile).
 		if err = bw.Flush(); err == nil {
-			n, err = io.Copy(deadlineWriter{c}, body)
+			n, err = copyWithDeadlines(c, body)
 		}
 	}
 	ec.out.bodyBytes += n
@@ -412,13 +412,14 @@ func (c *clientConn) appendFilterLines(b []byte, ec *evalCtx, status int) []byte
 		return b
 	}
 	ec.out.status, ec.status = status, status
-	if ec.out.vary && m.gz.vary {
-		b = append(b, "Vary: Accept-Encoding\r\n"...)
-	}
+	b = c.appendVary(b, ec)
 	if safeStatus(status) {
 		b = m.hdr.expires.appendLines(b, time.Now(), 0)
 	}
 	b = m.hdr.appendAdded(b, ec, status)
+	if ec.out.gzip {
+		b = append(b, "Content-Encoding: gzip\r\n"...)
+	}
 	if status == 416 && ec.out.contentRange != "" {
 		b = append(b, "Content-Range: "...)
 		b = append(b, ec.out.contentRange...)
@@ -459,22 +460,26 @@ func (cw *chunkWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// deadlineWriter writes to the client, renewing the send timeout per write
-// while keeping io.Copy's ReaderFrom path (sendfile) when the connection
-// has one.
-type deadlineWriter struct{ c *clientConn }
+// sendChunk is how much of a file goes out under one send_timeout:
+// nginx's timer runs between two writes, not over the whole body.
+const sendChunk = 1 << 20
 
-func (d deadlineWriter) Write(p []byte) (int, error) {
-	d.c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
-	return d.c.nc.Write(p)
-}
-
-func (d deadlineWriter) ReadFrom(r io.Reader) (int64, error) {
-	d.c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
-	if rf, ok := d.c.nc.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+// copyWithDeadlines copies body to the client in sendChunk pieces, each
+// under a fresh write deadline; a limited *os.File still goes out by
+// sendfile through the connection's ReadFrom.
+func copyWithDeadlines(c *clientConn, body io.Reader) (int64, error) {
+	var total int64
+	for {
+		c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+		n, err := io.CopyN(c.nc, body, sendChunk)
+		total += n
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
 	}
-	return io.Copy(struct{ io.Writer }{d.c.nc}, r)
 }
 
 // charsetSuffix is what charset adds to a relayed Content-Type: nothing
@@ -494,11 +499,17 @@ func (c *clientConn) charsetSuffix(ec *evalCtx, ctype []byte) string {
 // filterReplaces reports whether an upstream header is replaced by one
 // the headers filter writes (expires sets Expires and Cache-Control).
 func (c *clientConn) filterReplaces(ec *evalCtx, name []byte, status int) bool {
-	if ec == nil || ec.server == nil || !safeStatus(status) {
+	if ec == nil || ec.server == nil {
 		return false
 	}
 	m := ec.contentOf()
-	if m == nil || m.hdr.expires.kind == expiresOff {
+	if m == nil {
+		return false
+	}
+	if ec.out.gzip && bytes.EqualFold(name, []byte("Accept-Ranges")) {
+		return true // a compressed body has no byte ranges
+	}
+	if !safeStatus(status) || m.hdr.expires.kind == expiresOff {
 		return false
 	}
 	return bytes.EqualFold(name, []byte("Expires")) || bytes.EqualFold(name, []byte("Cache-Control"))

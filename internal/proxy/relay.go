@@ -170,8 +170,9 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		return c.sendError(rh.status, ec, keepClient)
 	}
 	noBody := string(r.method) == "HEAD" || rh.status < 200 || rh.status == 204 || rh.status == 304
-	clientChunked := !noBody && rh.contentLength < 0 && r.minor >= 1
-	if !noBody && rh.contentLength < 0 && !clientChunked {
+	gz := c.gzipRelay(ec, rh) // the gzip filter compresses this body (gzip.go)
+	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1
+	if !noBody && (rh.contentLength < 0 || gz) && !clientChunked {
 		keepClient = false // HTTP/1.0 client: the end of the body is the close
 	}
 	if !c.keepAllowed() {
@@ -191,7 +192,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		bw.WriteString(c.charsetSuffix(ec, rh.headers[rh.contentType].value))
 		bw.WriteString("\r\n")
 	}
-	if rh.contentLength >= 0 {
+	if rh.contentLength >= 0 && !gz {
 		bw.WriteString("Content-Length: ")
 		bw.Write(strconv.AppendInt(c.scratch[:0], rh.contentLength, 10))
 		bw.WriteString("\r\n")
@@ -212,6 +213,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	writeConnection(bw, keepClient)
+	bw.Write(c.appendVary(nil, ec)) // gzip_vary (gzip.go)
 	for i := range rh.headers {
 		hd := &rh.headers[i]
 		if i == rh.location && !loc.early() {
@@ -226,6 +228,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		}
 		bw.Write(hd.name)
 		bw.WriteString(": ")
+		bw.WriteString(c.weakETag(ec, hd)) // a compressed body's ETag is weak (gzip.go)
 		bw.Write(hd.value)
 		bw.WriteString("\r\n")
 	}
@@ -245,8 +248,11 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		default:
 			src = uc.br
 		}
+		if gz {
+			src = c.gzipStream(ec, src)
+		}
 		err = c.copyBody(bw, uc, src, h, clientChunked)
-		if err == nil && rh.contentLength >= 0 {
+		if err == nil && rh.contentLength >= 0 && !gz {
 			ec.out.bodyBytes = rh.contentLength // $body_bytes_sent (chunked bodies are not counted yet)
 		}
 		upDone = err == nil && (rh.chunked || rh.contentLength >= 0)

@@ -394,6 +394,8 @@ func TestHeaderFiltersOnProxiedMatchNginx(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "echo.sock")
 	startEcho(t, sock, "echo")
+	sockC := filepath.Join(dir, "chunked.sock")
+	startEcho(t, sockC, "chunked")
 	site := `
 server {
     listen LISTEN;
@@ -410,12 +412,25 @@ server {
         proxy_pass http://unix:` + sock + `:;
         deny 127.0.0.0/8;
     }
+    location /gz/ {
+        proxy_pass http://unix:SOCK:;
+        gzip on;
+        gzip_types text/plain;
+        gzip_vary on;
+        gzip_min_length 10;
+    }
+    location /gz-chunked/ {
+        proxy_pass http://unix:SOCKC:;
+        gzip on;
+        gzip_types text/plain;
+    }
     location /deny-other/ {
         proxy_pass http://unix:` + sock + `:;
         deny 10.1.2.3;
     }
 }
 `
+	site = strings.ReplaceAll(strings.ReplaceAll(site, "SOCKC", sockC), "SOCK", sock)
 	nginx := startNginx(t, dir, site)
 	wisp, _ := startWisp(t, dir, site)
 	req := func(path string) string {
@@ -425,5 +440,10 @@ server {
 		{name: "filters on proxied", raw: req("/x"), blank: []string{"Expires"}},
 		{name: "deny cidr", raw: req("/denied/x")},
 		{name: "deny other address", raw: req("/deny-other/x")},
+		{name: "gzip proxied", raw: "GET /gz/x HTTP/1.1\r\nHost: p.test\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n", gunzip: true},
+		{name: "gzip proxied not accepted", raw: req("/gz/x")},
+		{name: "gzip proxied http10", raw: "GET /gz/x HTTP/1.0\r\nHost: p.test\r\nAccept-Encoding: gzip\r\n\r\n"},
+		{name: "gzip proxied chunked upstream", raw: "GET /gz-chunked/x HTTP/1.1\r\nHost: p.test\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n", gunzip: true},
+		{name: "gzip proxied head", raw: "HEAD /gz/x HTTP/1.1\r\nHost: p.test\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"},
 	})
 }
