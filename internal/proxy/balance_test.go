@@ -311,3 +311,29 @@ func (p *namedPeer) dropAll() {
 		c.Close()
 	}
 }
+
+func TestNextUpstreamTimeoutsMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	s := peerSet(t, dir, "ok=ok", "hang=hang")
+	site := `
+upstream t1 { server ` + s["hang"] + `; server ` + s["ok"] + `; }
+upstream t2 { server ` + s["hang"] + `; server ` + s["ok"] + `; }
+upstream t3 { server ` + s["hang"] + `; server ` + s["ok"] + `; }
+server {
+    listen LISTEN;
+    proxy_read_timeout 1s;
+    location /timeout { proxy_pass http://t1; }
+    location /error_only { proxy_pass http://t2; proxy_next_upstream error; }
+    location /spent { proxy_pass http://t3; proxy_next_upstream_timeout 1s; }
+}
+`
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	var cases []diffCase
+	// Each first request waits out the read timeout on the hanging peer,
+	// which then counts as failed and is skipped by the second.
+	for _, loc := range []string{"/timeout", "/error_only", "/spent"} {
+		cases = append(cases, repeat(loc, getWith(loc, ""), 2)...)
+	}
+	runDiff(t, nginxAddr, wispAddr, cases)
+}
