@@ -73,6 +73,17 @@ func TestPageViewQueriesNeverReadTheWholePostsTable(t *testing.T) {
 		}
 		queries = append(queries, pq)
 	}
+	for kind, q := range sitemapSummarySQL {
+		pq := pageViewQuery{name: "sitemap summary " + kind, sql: q}
+		if kind == SitemapPosts || kind == SitemapPages {
+			// max(updated_at) is in no index, so this reads the row of
+			// every published post: the first /sitemap.xml after a change
+			// took 22 s at 100,000 posts (bench/blog). Reported for a fix
+			// (cache it per data version, or keep it in an index).
+			pq.known = "sitemap index reads every published post's row"
+		}
+		queries = append(queries, pq)
+	}
 	for _, stats := range []string{"without statistics", "after ANALYZE"} {
 		if stats == "after ANALYZE" {
 			if _, err := s.db.ExecContext(ctx, `ANALYZE`); err != nil {
@@ -92,7 +103,7 @@ func TestPageViewQueriesNeverReadTheWholePostsTable(t *testing.T) {
 					}
 				}
 				switch {
-				case q.known != "" && stats == "without statistics":
+				case q.known != "":
 					if len(bad) == 0 {
 						t.Errorf("known issue fixed (%s): remove the known mark of %q", q.known, q.name)
 					}
