@@ -125,6 +125,15 @@ server {
         return 404;
     }
     location ~ ^/re/(\d+)/(\w+)$ { return 200 "re $2 $1 $10"; }
+    location /vars/ { return 200 "a=$arg_Foo b=$arg_b c=$cookie_sid d=$cookie_Other h=$https."; }
+    location /setargs/ {
+        set $args "x=1&$args";
+        proxy_pass http://unix:SOCK;
+    }
+    location /setargs2/ {
+        set $args "x=2";
+        rewrite ^/setargs2/(.*)$ /new/$1 last;
+    }
 }
 `, []diffCase{
 		{name: "server if returns", raw: get("/anything", "X-Block: yes")},
@@ -152,6 +161,9 @@ server {
 		{name: "rewrite cycle is 500", raw: get("/loop/a")},
 		{name: "break stops rewrite directives", raw: get("/brk/")},
 		{name: "regex location captures", raw: get("/re/42/ab")},
+		{name: "arg and cookie variables", raw: get("/vars/?foo=1&b&b=2&bb=3", "Cookie: a=1; SID=xyz", "Cookie: other=o")},
+		{name: "set $args without a rewrite", raw: get("/setargs/p?q=1")},
+		{name: "set $args then rewrite", raw: get("/setargs2/p?q=1")},
 	})
 }
 

@@ -59,6 +59,9 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 			if !ok {
 				return ngxconf.Errorf(d.Pos, "invalid variable name %q", d.Args[0])
 			}
+			if name == "args" || name == "query_string" {
+				break // changeable built-ins, set in place
+			}
 			if _, builtin := builtinVar(name); builtin || strings.HasPrefix(name, "http_") {
 				return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
 			}
@@ -75,6 +78,49 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 		}
 		if err := c.declareVars(d.Block); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// slotArgs marks "set $args": it changes the request's args in place.
+const slotArgs = -1
+
+// argValue is $arg_NAME: the raw value of the first NAME=... in args,
+// the name compared case-insensitively as nginx does.
+func argValue(args, name []byte) []byte {
+	for len(args) > 0 {
+		pair := args
+		if i := bytes.IndexByte(args, '&'); i >= 0 {
+			pair, args = args[:i], args[i+1:]
+		} else {
+			args = nil
+		}
+		if len(pair) > len(name) && pair[len(name)] == '=' && bytes.EqualFold(pair[:len(name)], name) {
+			return pair[len(name)+1:]
+		}
+	}
+	return nil
+}
+
+// cookieValue is $cookie_NAME from the Cookie headers.
+func cookieValue(r *request, name []byte) []byte {
+	for i := range r.headers {
+		h := &r.headers[i]
+		if h.ignored || !bytes.EqualFold(h.name, []byte("cookie")) {
+			continue
+		}
+		for v := h.value; len(v) > 0; {
+			pair := v
+			if i := bytes.IndexByte(v, ';'); i >= 0 {
+				pair, v = v[:i], v[i+1:]
+			} else {
+				v = nil
+			}
+			pair = bytes.TrimLeft(pair, " ")
+			if len(pair) > len(name) && pair[len(name)] == '=' && bytes.EqualFold(pair[:len(name)], name) {
+				return pair[len(name)+1:]
+			}
 		}
 	}
 	return nil
@@ -160,7 +206,11 @@ func (c *compiler) rewriteDirective(d *ngxconf.Directive, prog *[]rwStep) error 
 		if err != nil {
 			return err
 		}
-		*prog = append(*prog, rwStep{op: opSet, slot: c.scope.sets[name], text: v})
+		slot, ok := c.scope.sets[name]
+		if !ok {
+			slot = slotArgs // declareVars let only $args through
+		}
+		*prog = append(*prog, rwStep{op: opSet, slot: slot, text: v})
 	case "break":
 		if err := argCount(d, 0); err != nil {
 			return err
@@ -405,6 +455,11 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			return rwStop
 		case opSet:
 			v := st.text.appendTo(nil, ec)
+			if st.slot == slotArgs {
+				// The raw request URI no longer goes upstream.
+				ec.args, ec.argsSet, ec.internal = v, true, true
+				continue
+			}
 			if st.slot >= len(ec.sets) {
 				ec.sets = append(ec.sets, make([][]byte, st.slot+1-len(ec.sets))...)
 			}

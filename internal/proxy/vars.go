@@ -32,6 +32,9 @@ const (
 	varSet     // a variable of "set"; the part's idx is its slot (rewrite.go)
 	varMap     // a map's result; the part's m is the map (maps.go)
 	varCapture // $1..$9 of the last regex match; idx is the number
+	varArg     // $arg_NAME; the part's name holds NAME (rewrite.go)
+	varCookie  // $cookie_NAME; the part's name holds NAME (rewrite.go)
+	varHTTPS   // "on" on TLS connections
 	// The log module's variables (accesslog.go).
 	varTimeLocal
 	varTimeISO8601
@@ -78,6 +81,8 @@ func builtinVar(name string) (varID, bool) {
 		return varProxyPort, true
 	case "status":
 		return varStatus, true
+	case "https":
+		return varHTTPS, true
 	case "time_local":
 		return varTimeLocal, true
 	case "time_iso8601":
@@ -194,6 +199,12 @@ func resolveVar(name string, pos ngxconf.Pos, scope *varScope) (part, error) {
 	if rest, ok := strings.CutPrefix(strings.ToLower(name), "http_"); ok && rest != "" {
 		return part{v: varHTTP, name: []byte(strings.ReplaceAll(rest, "_", "-"))}, nil
 	}
+	if rest, ok := strings.CutPrefix(strings.ToLower(name), "arg_"); ok && rest != "" {
+		return part{v: varArg, name: []byte(rest)}, nil
+	}
+	if rest, ok := strings.CutPrefix(strings.ToLower(name), "cookie_"); ok && rest != "" {
+		return part{v: varCookie, name: []byte(rest)}, nil
+	}
 	// nginx prints this one without file:line; we keep the position since
 	// it only helps.
 	return part{}, ngxconf.Errorf(pos, "unknown %q variable", name)
@@ -288,6 +299,14 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		return pt.m.appendValue(dst, ec)
 	case varCapture:
 		return ec.appendCapture(dst, pt.idx)
+	case varArg:
+		return append(dst, argValue(ec.currentArgs(), pt.name)...)
+	case varCookie:
+		return append(dst, cookieValue(r, pt.name)...)
+	case varHTTPS:
+		if isTLS(ec.conn.nc) {
+			return append(dst, "on"...)
+		}
 	default:
 		return ec.appendLogVar(dst, pt)
 	}
