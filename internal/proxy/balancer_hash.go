@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -28,11 +27,10 @@ func (h *hashKey) pick(peers []*peer, f *peerFilter) *peer {
 		return roundRobin{}.pick(peers, f)
 	}
 	total := uint32(totalWeight(peers))
-	var num [20]byte
 	for {
 		crc := uint32(0)
 		if f.rehash > 0 {
-			crc = crc32.Update(crc, crc32.IEEETable, strconv.AppendInt(num[:0], int64(f.rehash), 10))
+			crc = crc32Decimal(crc, f.rehash)
 		}
 		crc = crc32.Update(crc, crc32.IEEETable, f.key)
 		f.hash += (crc >> 16) & 0x7fff
@@ -45,6 +43,26 @@ func (h *hashKey) pick(peers []*peer, f *peerFilter) *peer {
 			return roundRobin{}.pick(peers, f)
 		}
 	}
+}
+
+// crc32Decimal continues an IEEE CRC-32 over n written in decimal, a
+// byte at a time, so that no buffer escapes to the heap per request.
+func crc32Decimal(crc uint32, n int) uint32 {
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	crc = ^crc
+	for _, d := range digits[i:] {
+		crc = crc32.IEEETable[byte(crc)^d] ^ (crc >> 8)
+	}
+	return ^crc
 }
 
 // hashConsistent is `hash KEY consistent`, nginx's ketama ring

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"fmt"
+	"hash/crc32"
+	"strconv"
 	"testing"
 )
 
@@ -112,4 +114,14 @@ func distinct(m map[string]string) map[string]bool {
 		out[v] = true
 	}
 	return out
+}
+
+func TestCRC32DecimalEqualsChecksumOfTheDigits(t *testing.T) {
+	for _, n := range []int{0, 1, 9, 10, 20, 12345} {
+		prefix := crc32.ChecksumIEEE([]byte("k"))
+		want := crc32.Update(prefix, crc32.IEEETable, []byte(strconv.Itoa(n)))
+		if got := crc32Decimal(prefix, n); got != want {
+			t.Errorf("%d: %08x, want %08x", n, got, want)
+		}
+	}
 }

@@ -118,3 +118,31 @@ func TestEveryBalancerIsDispatchedAndPicksAUsablePeer(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUpstreamGetFree measures one peer choice and its release per
+// balancer over four peers (allocations must stay at zero).
+func BenchmarkUpstreamGetFree(b *testing.B) {
+	ps := func() []*peer {
+		out := peersWithWeights(1, 2, 1, 3)
+		for i, p := range out {
+			p.server = "unix:/run/p" + string(rune('0'+i)) + ".sock"
+		}
+		return out
+	}
+	ch := &hashConsistent{hashKey: hashKey{text: "$request_uri"}}
+	ch.build(ps())
+	for _, pol := range []balancer{roundRobin{}, leastConn{}, ipHash{}, &hashKey{text: "$request_uri"}, ch, random{}, random{two: true}} {
+		b.Run(pol.describe(), func(b *testing.B) {
+			u := newUpstream("g")
+			u.policy, u.peers = pol, ps()
+			key := []byte("/2024/05/some-post/")
+			now := time.Now()
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				f := peerFilter{now: now.Unix(), key: key}
+				p := u.get(&f)
+				u.free(p, false, now)
+			}
+		})
+	}
+}
