@@ -48,7 +48,12 @@ func TestPageViewQueriesNeverReadTheWholePostsTable(t *testing.T) {
 	const listed = "ORDER BY published_at DESC LIMIT walks the index in order and stops after one page"
 	queries := []pageViewQuery{
 		{name: "home list", sql: listPublishedSQL, args: []any{10, 0}, walks: listed},
-		{name: "home count", sql: countPublishedSQL, walks: "pagination's total; web renders it once per data version and page (cached page)"},
+		// The pagination total counts every published post's index entry:
+		// 0.3-1.3 s at 100,000 posts on the loaded 2-core machine, paid on
+		// every cache miss of a list page and in every cold start (510 ms
+		// at 100,000 posts against 114 ms at 1,000). Reported for a fix: a
+		// counter kept by triggers, or a count cached per data version.
+		{name: "home count", sql: countPublishedSQL, known: "pagination total counts every published post"},
 		{name: "post or page by slug", sql: bySlugSQL, args: []any{"post-17"}},
 		{name: "authors of posts", sql: authorsOfSQL, args: []any{ids}},
 		{name: "tags of posts", sql: tagsOfSQL, args: []any{ids}},
