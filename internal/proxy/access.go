@@ -60,24 +60,28 @@ func (c *compiler) aclDirective(d *ngxconf.Directive, m *contentConf) (bool, err
 // the client; nginx logs that at error level and answers 403.
 func (c *clientConn) denied(ec *evalCtx) bool {
 	m := ec.contentOf()
-	if m == nil || len(m.acl) == 0 {
+	if m == nil || len(m.acl) == 0 || !aclDenies(m.acl, c.remoteAddr) {
 		return false
 	}
-	isUnix := string(c.remoteAddr) == "unix:"
+	c.srv.log.Error("access forbidden by rule", c.withHost(c.logCtx(ec))...)
+	return true
+}
+
+// aclDenies applies the rules to a client address ("unix:" for Unix
+// socket clients): the first rule that matches decides; none matching
+// allows.
+func aclDenies(rules []aclRule, remote []byte) bool {
+	isUnix := string(remote) == "unix:"
 	var ip netip.Addr
 	if !isUnix {
-		ip, _ = netip.ParseAddr(string(c.remoteAddr))
+		ip, _ = netip.ParseAddr(string(remote))
 		ip = ip.Unmap()
 	}
-	for _, r := range m.acl {
-		match := r.all || (r.unix && isUnix) || (!r.unix && !r.all && ip.IsValid() && r.prefix.Contains(ip))
-		if !match {
-			continue
+	for _, r := range rules {
+		switch {
+		case r.all, r.unix && isUnix, !r.unix && ip.IsValid() && r.prefix.IsValid() && r.prefix.Contains(ip):
+			return r.deny
 		}
-		if r.deny {
-			c.srv.log.Error("access forbidden by rule", c.withHost(c.logCtx(ec))...)
-		}
-		return r.deny
 	}
 	return false
 }

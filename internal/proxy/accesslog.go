@@ -451,3 +451,16 @@ func appendRemoteUser(dst []byte, r *request) []byte {
 	}
 	return append(dst, user...)
 }
+
+// noteUpstream records the peer that answered and when its response
+// ended. The time runs from the start of the request rather than from the
+// connect, which differs from nginx's by the time spent before proxying
+// (microseconds: the head is parsed when the request starts).
+func (c *clientConn) noteUpstream(ec *evalCtx, p *peer) {
+	if ec == nil || p == nil {
+		return
+	}
+	ec.out.upstreamAddr = p.name
+	ec.out.upstreamTime = time.Since(ec.out.start)
+	ec.out.upstreamSet = true
+}

@@ -224,6 +224,8 @@ server {
 		{name: "range suffix", raw: sget("/a.txt", "Range: bytes=-3\r\n")},
 		{name: "range open end", raw: sget("/a.txt", "Range: bytes=30-\r\n")},
 		{name: "range past end", raw: sget("/a.txt", "Range: bytes=10-1000\r\n")},
+		{name: "range suffix longer than file", raw: sget("/a.txt", "Range: bytes=-500\r\n")},
+		{name: "ranges adding up past the file", raw: sget("/a.txt", "Range: bytes=0-30,10-36\r\n")},
 		{name: "range unsatisfiable", raw: sget("/a.txt", "Range: bytes=1000-\r\n")},
 		{name: "range malformed", raw: sget("/a.txt", "Range: bytes=x-y\r\n")},
 		{name: "range other unit", raw: sget("/a.txt", "Range: items=0-1\r\n")},
