@@ -429,6 +429,9 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 			if err := c.rewriteDirective(d, &s.rw); err != nil {
 				return err
 			}
+			if err := c.ifLocations(0, nil, proxyConf{}); err != nil {
+				return err
+			}
 		default:
 			if ok, err := c.common(d, &conf); err != nil {
 				return err
@@ -769,6 +772,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 	conf := proxyConf{seen: map[string]bool{}}
 	var pass *ngxconf.Directive
 	var nested []*ngxconf.Directive
+	ifMark := len(c.scope.ifs)
 	for _, cd := range d.Block {
 		switch cd.Name {
 		case "location":
@@ -806,6 +810,9 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 		}
 		l.handler = h
 		h.ka = keepalive{conf.kaTimeout, conf.kaRequests}
+	}
+	if err := c.ifLocations(ifMark, l, conf); err != nil {
+		return nil, err
 	}
 	children, err := c.locations(nested, conf, l.name, l.kind == locRegex)
 	if err != nil {

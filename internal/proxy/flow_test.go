@@ -130,6 +130,22 @@ server {
         set $args "x=1&$args";
         proxy_pass http://unix:SOCK;
     }
+    location /cors/ {
+        if ($request_method = OPTIONS) {
+            add_header Access-Control-Allow-Origin "*";
+            add_header Access-Control-Max-Age 1728000;
+            return 204;
+        }
+        if ($http_x_alt) {
+            proxy_pass http://unix:SHAPE;
+            add_header X-Inner 1;
+        }
+        if ($http_x_inherit) {
+            add_header X-Inherit 1;
+        }
+        add_header X-Outer 1;
+        proxy_pass http://unix:SOCK;
+    }
     location /setargs2/ {
         set $args "x=2";
         rewrite ^/setargs2/(.*)$ /new/$1 last;
@@ -164,6 +180,10 @@ server {
 		{name: "arg and cookie variables", raw: get("/vars/?foo=1&b&b=2&bb=3", "Cookie: a=1; SID=xyz", "Cookie: other=o")},
 		{name: "set $args without a rewrite", raw: get("/setargs/p?q=1")},
 		{name: "set $args then rewrite", raw: get("/setargs2/p?q=1")},
+		{name: "if block with add_header and return", raw: "OPTIONS /cors/ HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		{name: "if block not taken", raw: get("/cors/x")},
+		{name: "if block with its own proxy_pass and add_header", raw: get("/cors/y", "X-Alt: 1")},
+		{name: "if block inherits proxy_pass", raw: get("/cors/z", "X-Inherit: 1")},
 	})
 }
 

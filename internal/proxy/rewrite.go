@@ -23,6 +23,7 @@ const maxURIChanges = 10
 type varScope struct {
 	sets map[string]int // name -> slot
 	maps map[string]*mapVar
+	ifs  []pendingIf // if blocks to compile as locations (ifLocations)
 }
 
 func (s *varScope) lookup(name string) (part, bool) {
@@ -176,8 +177,50 @@ type rwStep struct {
 	// set
 	slot int
 	// if
-	cond ifCond
-	body []rwStep
+	cond  ifCond
+	body  []rwStep
+	ifLoc *ifLocation // set when the block holds more than rewrite directives
+}
+
+// ifLocation is the configuration of an if block inside a location.
+type ifLocation struct{ loc *location }
+
+// pendingIf is an if block waiting for its enclosing location.
+type pendingIf struct {
+	at    *ifLocation
+	d     *ngxconf.Directive
+	block []*ngxconf.Directive
+}
+
+// ifLocations compiles the if blocks declared since mark inside location
+// l, whose settings they inherit (conf), proxy_pass included. Outside a
+// location (l nil) such blocks are not supported.
+func (c *compiler) ifLocations(mark int, l *location, conf proxyConf) error {
+	pending := c.scope.ifs[mark:]
+	c.scope.ifs = c.scope.ifs[:mark]
+	for _, p := range pending {
+		if l == nil {
+			return ngxconf.Errorf(p.block[0].Pos, "%q directive inside a server-level \"if\" is not supported by wisp (only return, rewrite, set and break)", p.block[0].Name)
+		}
+		for _, bd := range p.block {
+			if bd.Name == "location" || bd.Name == "if" {
+				return ngxconf.Errorf(bd.Pos, "%q directive is not allowed here", bd.Name)
+			}
+		}
+		ld := &ngxconf.Directive{Name: "location", Args: []string{l.name}, Block: p.block, Pos: p.d.Pos, IsBlock: true}
+		il, err := c.location(ld, conf, "", false)
+		if err != nil {
+			return err
+		}
+		il.kind, il.re, il.rw = l.kind, l.re, nil
+		if il.handler == nil {
+			il.handler = l.handler
+		} else if il.handler.hasURI {
+			return ngxconf.Errorf(p.d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
+		}
+		p.at.loc = il
+	}
+	return nil
 }
 
 // ifCond is a compiled if condition.
@@ -222,6 +265,7 @@ func (c *compiler) rewriteDirective(d *ngxconf.Directive, prog *[]rwStep) error 
 			return err
 		}
 		step := rwStep{op: opIf, cond: cond}
+		var others []*ngxconf.Directive
 		for _, bd := range d.Block {
 			switch bd.Name {
 			case "return", "rewrite", "set", "break", "if":
@@ -230,8 +274,15 @@ func (c *compiler) rewriteDirective(d *ngxconf.Directive, prog *[]rwStep) error 
 				}
 			case "rewrite_log", "uninitialized_variable_warn":
 			default:
-				return ngxconf.Errorf(bd.Pos, "%q directive inside \"if\" is not supported by wisp (only return, rewrite, set and break)", bd.Name)
+				others = append(others, bd)
 			}
+		}
+		if len(others) > 0 {
+			// As in nginx, the block is a location of its own that the
+			// request switches to when the condition holds; it is compiled
+			// once the enclosing location's settings are known.
+			step.ifLoc = &ifLocation{}
+			c.scope.ifs = append(c.scope.ifs, pendingIf{at: step.ifLoc, d: d, block: others})
 		}
 		*prog = append(*prog, step)
 	case "rewrite_log", "uninitialized_variable_warn":
@@ -467,6 +518,9 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 		case opIf:
 			if !ec.test(&st.cond) {
 				continue
+			}
+			if st.ifLoc != nil && st.ifLoc.loc != nil {
+				ec.loc = st.ifLoc.loc
 			}
 			if out := ec.run(st.body, resp, changed); out != rwContinue {
 				return out
