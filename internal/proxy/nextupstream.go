@@ -240,6 +240,11 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		}
 		filter.tried = append(filter.tried, p)
 		uc, resp, sent, aerr := c.attempt(h, p, head, body, ec)
+		if sent {
+			// The client has had its "100 Continue"; a retry must not
+			// send another.
+			r.expect100 = false
+		}
 		now := time.Now()
 		filter.now = now.Unix()
 		if aerr == nil {

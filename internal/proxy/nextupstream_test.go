@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,21 @@ func TestReplayBodySendsTheSameBytesAgainUpToItsLimit(t *testing.T) {
 	var none *replayBody
 	if !none.resendable(nil) || none.resendable(strings.NewReader("x")) {
 		t.Error("resendable without a recorder: only a request without a body")
+	}
+}
+
+func TestRetriedRequestGetsOneContinue(t *testing.T) {
+	dir := t.TempDir()
+	s := peerSet(t, dir, "close=close", "ok=ok")
+	addr, _ := startWisp(t, dir, `upstream u { server `+s["close"]+`; server `+s["ok"]+`; }
+server { listen LISTEN; location / { proxy_pass http://u; proxy_next_upstream error non_idempotent; } }`)
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+	raw, _ := io.ReadAll(c)
+	if n := strings.Count(string(raw), "100 Continue"); n != 1 || !strings.HasSuffix(string(raw), "ok:hello") {
+		t.Errorf("%d interim responses, response %q; want one and the body replayed to ok", n, raw)
 	}
 }
