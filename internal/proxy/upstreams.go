@@ -11,6 +11,22 @@ import (
 	"wisp/internal/ngxconf"
 )
 
+// Upstream groups as nginx 1.22 has them (nginx-semantics.md §5):
+//
+//	upstream NAME {
+//	    [least_conn; | ip_hash; | hash KEY [consistent]; | random [two [least_conn]];]
+//	    server unix:/path|host[:port] [weight=N] [max_fails=N] [fail_timeout=T]
+//	                                  [max_conns=N] [backup] [down];
+//	    [keepalive N;] [keepalive_timeout T;] [keepalive_requests N;] [zone NAME [SIZE];]
+//	}
+//
+// with proxy_next_upstream, _tries and _timeout in nextupstream.go. Where
+// wisp departs: one process means counters are always shared, as nginx's
+// are only with zone (which wisp accepts and needs not); a streamed
+// request body is kept for replay up to maxReplay bytes, where nginx
+// buffers every body; unchanged groups keep their state over a reload
+// (carryOver), which nginx does only with zone.
+
 // peer is one server of an upstream group.
 type peer struct {
 	name             string        // as nginx prints it: "unix:/x.sock", "127.0.0.1:2368"
