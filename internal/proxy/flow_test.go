@@ -615,3 +615,35 @@ server {
 		{name: "resolved host with a URI part", raw: get("/uri/x?y")},
 	})
 }
+
+func TestErrorPageWithStaticFilesMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "www")
+	must(t, os.MkdirAll(filepath.Join(root, "deny"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "custom404.html"), []byte("<p>custom not found</p>\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "index.html"), []byte("<p>home</p>\n"), 0o644))
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root `+root+`;
+    error_page 404 /custom404.html;
+    error_page 403 = @denied;
+    location / { }
+    location /deny/ { deny all; }
+    location @denied { return 200 "denied $uri"; }
+    location /try/ { try_files $uri @fallback; }
+    location @fallback { proxy_pass http://unix:SOCK; }
+    location /sub/ {
+        error_page 404 =410 /custom404.html;
+    }
+}
+`, []diffCase{
+		{name: "a missing file gets the custom page with 404", raw: get("/nofile.html")},
+		{name: "an existing file", raw: get("/index.html")},
+		{name: "deny goes to the named location with its status", raw: get("/deny/x")},
+		{name: "try_files falls back to a named location", raw: get("/try/none?a=1")},
+		{name: "=410 on a static 404", raw: get("/sub/none")},
+		{name: "HEAD of a missing file", raw: "HEAD /nofile.html HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+	})
+}

@@ -282,6 +282,11 @@ type outHead struct {
 // writeOut writes out's head after the header filters, then body (nil
 // for none, e.g. HEAD), and reports whether the connection stays open.
 func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io.Reader, keep bool) bool {
+	if ec.errStatus > 0 {
+		// After an error_page redirect the response carries the error's
+		// status (or the =code given), as nginx's ngx_http_send_header.
+		out.status = ec.errStatus
+	}
 	head := string(c.req.method) == "HEAD"
 	chunked := out.length < 0 && out.status != 304 && c.req.minor >= 1 && !head
 	if out.length < 0 && out.status != 304 && !chunked && !head {
