@@ -282,7 +282,7 @@ func (c *clientConn) writeGzip(ec *evalCtx, m *contentConf, out *outHead, f *os.
 	out.length = -1
 	var body io.Reader
 	if f != nil {
-		pr := &gzipReader{src: f, g: &m.gz}
+		pr := &gzipReader{src: f, g: &m.gz, bufs: &c.srv.copyBufs}
 		body = pr
 	}
 	return c.writeOut(ec, m, out, body, keep)
@@ -293,28 +293,30 @@ func (c *clientConn) writeGzip(ec *evalCtx, m *contentConf, out *outHead, f *os.
 type gzipReader struct {
 	src  io.Reader
 	g    *gzipConf
+	bufs *sync.Pool // the server's copy buffers (*[]byte), for the input
 	zw   *gzip.Writer
 	buf  bytes.Buffer
-	in   []byte
+	in   *[]byte
 	done bool
 }
 
 func (r *gzipReader) Read(p []byte) (int, error) {
 	if r.zw == nil {
 		r.zw = r.g.getWriter(&r.buf)
-		r.in = make([]byte, 32<<10)
+		r.in = r.bufs.Get().(*[]byte)
 	}
 	for r.buf.Len() == 0 {
 		if r.done {
 			return 0, io.EOF
 		}
-		n, err := r.src.Read(r.in)
+		n, err := r.src.Read(*r.in)
 		if n > 0 {
-			r.zw.Write(r.in[:n])
+			r.zw.Write((*r.in)[:n])
 		}
 		if err == io.EOF {
 			r.zw.Close()
 			r.g.putWriter(r.zw)
+			r.bufs.Put(r.in)
 			r.done = true
 		} else if err != nil {
 			return 0, err
@@ -342,7 +344,7 @@ func (c *clientConn) gzipSimple(sr simpleResponse, ec *evalCtx, keep bool) (done
 	out := outHead{status: sr.code, ctype: sr.ctype, length: -1, gzip: true, vary: vary, noAcceptRanges: true}
 	var body io.Reader
 	if string(c.req.method) != "HEAD" {
-		body = &gzipReader{src: strings.NewReader(sr.body), g: &m.gz}
+		body = &gzipReader{src: strings.NewReader(sr.body), g: &m.gz, bufs: &c.srv.copyBufs}
 	}
 	return c.writeOut(ec, m, &out, body, keep), true
 }
@@ -405,5 +407,5 @@ func (c *clientConn) weakETag(ec *evalCtx, hd *header) string {
 
 // gzipStream compresses a relayed body as it is read.
 func (c *clientConn) gzipStream(ec *evalCtx, src io.Reader) io.Reader {
-	return &gzipReader{src: src, g: &ec.contentOf().gz}
+	return &gzipReader{src: src, g: &ec.contentOf().gz, bufs: &c.srv.copyBufs}
 }

@@ -1,6 +1,12 @@
 package proxy
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +158,55 @@ func TestResponseModuleConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "site.conf:") {
 			t.Errorf("%q: got %v, want %q with file:line", tc.site, err, tc.want)
 		}
+	}
+}
+
+// BenchmarkStaticFile is a keep-alive round trip for a small file over
+// loopback: request parse, location lookup, open, stat, ETag, head, and
+// sendfile; with gzip the body is compressed on the fly.
+func BenchmarkStaticFile(b *testing.B) {
+	root := b.TempDir()
+	must(b, os.WriteFile(filepath.Join(root, "page.html"), []byte(strings.Repeat("<p>static page body</p>\n", 200)), 0o644))
+	for _, bc := range []struct{ name, extra string }{
+		{"plain", ""},
+		{"gzip", "gzip on;"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg, err := compileSite(b, "server {\n listen 8080;\n root "+root+";\n "+bc.extra+"\n}")
+			if err != nil {
+				b.Fatal(err)
+			}
+			addr, stop := serveConfig(b, cfg)
+			defer stop()
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { conn.Close() }()
+			br := bufio.NewReader(conn)
+			req := []byte("GET /page.html HTTP/1.1\r\nHost: s\r\nAccept-Encoding: gzip\r\n\r\n")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := conn.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+				if resp.Close { // keepalive_requests reached
+					conn.Close()
+					if conn, err = net.Dial("tcp", addr); err != nil {
+						b.Fatal(err)
+					}
+					br.Reset(conn)
+				}
+			}
+		})
 	}
 }
