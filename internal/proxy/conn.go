@@ -179,7 +179,6 @@ func (s *Server) newConn(nc net.Conn, key string) *clientConn {
 		return nil
 	}
 	g := sock.group(nc.LocalAddr())
-	nc = g.wrapTLS(nc)
 	c := &clientConn{srv: s, nc: nc, id: s.connSeq.Add(1), cfg: cfg, key: key, group: g}
 	c.setAddrs()
 	if sc, ok := nc.(syscall.Conn); ok {

@@ -473,7 +473,7 @@ func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 		page += msiePadding
 	}
 	code := status
-	if status == 494 {
+	if status == 494 || status == 497 {
 		code = 400
 	}
 	return c.writeSimple(code, page, nil, ec, keep)

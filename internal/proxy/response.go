@@ -121,14 +121,19 @@ const msiePadding = "<!-- a padding to disable MSIE and Chrome friendly error pa
 // errorPage builds nginx's default error body for code; 494 is nginx's
 // internal code for an oversized header, answered as 400.
 func errorPage(code int, token string) string {
-	if pageTitle(code) == "" && code != 494 {
+	if pageTitle(code) == "" && code != 494 && code != 497 {
 		return "" // nginx sends no body for codes it has no page for
 	}
 	title := strconv.Itoa(code) + " " + pageTitle(code)
 	extra := ""
-	if code == 494 {
+	switch code {
+	case 494:
 		title = "400 Request Header Or Cookie Too Large"
 		extra = "<center>Request Header Or Cookie Too Large</center>\r\n"
+		code = 400
+	case 497: // a plain HTTP request on a TLS port (tls.go)
+		title = "400 The plain HTTP request was sent to HTTPS port"
+		extra = "<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
 		code = 400
 	}
 	h1 := strconv.Itoa(code) + " " + pageTitle(code)

@@ -8,10 +8,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"wisp/internal/ngxconf"
@@ -475,15 +477,6 @@ func (g *vhostGroup) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, e
 	return s.tls.h1, nil
 }
 
-// wrapTLS returns nc as a server-side TLS connection when g listens with
-// ssl; the handshake runs on the connection's first use (handshake).
-func (g *vhostGroup) wrapTLS(nc net.Conn) net.Conn {
-	if g.tls == nil || g.tls.conf == nil || isTLS(nc) {
-		return nc
-	}
-	return tls.Server(nc, g.tls.conf)
-}
-
 // tlsConn is what the TLS side of a connection offers: a tls.Conn, or an
 // HTTP/2 stream bridged into the engine.
 type tlsConn interface {
@@ -495,14 +488,29 @@ func isTLS(nc net.Conn) bool {
 	return ok
 }
 
-// handshake completes a TLS handshake before the first request and hands
-// HTTP/2 connections over to the HTTP/2 side; it reports whether serve
-// should go on reading HTTP/1.x requests.
+// handshake runs on a connection accepted on a TLS address before its
+// first request: a plain HTTP request gets nginx's 400, anything else is
+// wrapped in TLS and handshaken, and HTTP/2 connections are handed over to
+// the HTTP/2 side. It reports whether serve should go on reading HTTP/1.x
+// requests.
 func (c *clientConn) handshake() bool {
-	tc, ok := c.nc.(*tls.Conn)
-	if !ok {
+	g := c.group
+	if g.tls == nil || g.tls.conf == nil || isTLS(c.nc) {
 		return true
 	}
+	first, err := peekByte(c.nc, clientHeaderTimeout)
+	if err != nil {
+		return false
+	}
+	if isPlainHTTP(first) {
+		c.plainOnTLS()
+		return false
+	}
+	tc := tls.Server(c.nc, g.tls.conf)
+	c.srv.mu.Lock() // shutdown and Abort read c.nc under it
+	c.nc = tc
+	c.srv.mu.Unlock()
+	c.raw = nil // reads must go through TLS
 	ctx, cancel := context.WithTimeout(context.Background(), clientHeaderTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -525,4 +533,51 @@ func handshakeError(err error) string {
 		return "SSL: wrong version number"
 	}
 	return err.Error()
+}
+
+// isPlainHTTP reports whether the first byte of a connection on a TLS
+// port starts an HTTP request line rather than a TLS record (0x16), as
+// nginx's ngx_http_ssl_handshake decides.
+func isPlainHTTP(b byte) bool { return b >= 'A' && b <= 'Z' }
+
+// peekByte waits for the first byte of a socket without consuming it.
+// Connections that are not sockets are taken for TLS.
+func peekByte(nc net.Conn, timeout time.Duration) (byte, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return 0x16, nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	nc.SetReadDeadline(time.Now().Add(timeout))
+	var b [1]byte
+	var n int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+		return rerr != syscall.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return b[0], nil
+}
+
+// plainOnTLS answers a plain HTTP request sent to a TLS port as nginx
+// does: once its head is read, 400 "The plain HTTP request was sent to
+// HTTPS port" (nginx's internal 497), and the connection closes.
+func (c *clientConn) plainOnTLS() {
+	if err := c.readHead(); err != nil {
+		return
+	}
+	c.srv.log.Info("client sent plain HTTP request to HTTPS port while reading client request headers",
+		"conn", c.id, "client", string(c.remoteAddr), "request", c.requestLine())
+	c.sendError(497, nil, false)
 }

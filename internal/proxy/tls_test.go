@@ -214,20 +214,18 @@ func TestTLSServerSelectionMatchesNginx(t *testing.T) {
 	}
 }
 
-func TestPlainHTTPOnTLSPortIsRefused(t *testing.T) {
+func TestPlainHTTPOnTLSPortIs400LikeNginx(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
 	startEcho(t, sock, "echo")
-	wispAddr, _ := startWisp(t, dir, twoSiteTLS(t, dir, sock))
-	c, err := net.Dial("tcp", wispAddr)
-	must(t, err)
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
-	b, _ := io.ReadAll(c)
-	if bytes.Contains(b, []byte("HTTP/1.1 200")) {
-		t.Fatalf("a plain request on a TLS port was answered: %q", b)
-	}
+	site := twoSiteTLS(t, dir, sock)
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	runDiff(t, nginxAddr, wispAddr, []diffCase{
+		{name: "GET", raw: "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"},
+		{name: "HEAD", raw: "HEAD /x HTTP/1.1\r\nHost: b.test\r\n\r\n"},
+		{name: "HTTP/1.0", raw: "GET / HTTP/1.0\r\n\r\n"},
+	})
 }
 
 func TestHTTP2IsBridgedIntoTheEngine(t *testing.T) {
