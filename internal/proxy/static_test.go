@@ -449,3 +449,47 @@ server {
 		{name: "gzip proxied head", raw: "HEAD /gz/x HTTP/1.1\r\nHost: p.test\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"},
 	})
 }
+
+// Ghost-CLI's site.conf serves /.well-known from its nginx-root for
+// certificate challenges while everything else is proxied.
+func TestGhostCLIWellKnownMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "nginx-root")
+	must(t, os.MkdirAll(filepath.Join(root, ".well-known/acme-challenge"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, ".well-known/acme-challenge/tok"), []byte("challenge-token\n"), 0o644))
+	must(t, os.Chmod(dir, 0o755))
+	sock := filepath.Join(dir, "ghost.sock")
+	startEcho(t, sock, "echo")
+	site := `
+server {
+    listen LISTEN;
+    server_name example.com;
+    root ` + root + `; # Used for acme.sh SSL verification (https://acme.sh)
+
+    location / {
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header Host $http_host;
+        proxy_pass http://unix:` + sock + `:;
+    }
+
+    location ~ /.well-known {
+        allow all;
+    }
+
+    client_max_body_size 50m;
+}
+`
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	req := func(path string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+	}
+	runNormDiff(t, nginx, wisp, []normCase{
+		{name: "challenge file", raw: req("/.well-known/acme-challenge/tok")},
+		{name: "missing challenge", raw: req("/.well-known/acme-challenge/nope")},
+		{name: "well-known dir", raw: req("/.well-known/acme-challenge")},
+		{name: "proxied", raw: req("/blog/")},
+	})
+}
