@@ -340,6 +340,7 @@ server {
     location /hide/ {
         proxy_hide_header X-Secret;
         proxy_pass_header X-Pad;
+        proxy_pass_header Server;
         proxy_pass http://shape;
     }
     location /buf/ {
@@ -360,6 +361,8 @@ server {
 		{name: "hide header", raw: get("/hide/", "X-Want-Header: X-Secret: s")},
 		{name: "pass header", raw: get("/hide/", "X-Want-Header: X-Pad: p")},
 		{name: "X-Pad hidden by default", raw: get("/", "X-Want-Header: X-Pad: p")},
+		{name: "pass Server header", raw: get("/hide/", "X-Want-Header: Server: upstream/1")},
+		{name: "Server hidden by default", raw: get("/", "X-Want-Header: Server: upstream/1")},
 		{name: "proxy_buffering off", raw: get("/buf/")},
 	})
 }

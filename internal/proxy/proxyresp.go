@@ -353,6 +353,19 @@ func (h *proxyHandler) hides(name []byte) bool {
 	return hiddenResponseHeader(name)
 }
 
+// passes reports proxy_pass_header for a lowercase name.
+func (h *proxyHandler) passes(lower string) bool {
+	if h == nil || h.resp == nil {
+		return false
+	}
+	for _, p := range h.resp.pass {
+		if p == lower {
+			return true
+		}
+	}
+	return false
+}
+
 // passable: proxy_pass_header re-enables only headers hidden by
 // default, not the ones nginx regenerates itself.
 func passable(lower string) bool {

@@ -185,7 +185,9 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
 	bw.WriteString("HTTP/1.1 ")
 	writeStatusLine(bw, ec, rh)
+	ec.relaying = true
 	c.writeCommonHeaders(bw, ec)
+	ec.relaying = false
 	if rh.contentType >= 0 {
 		bw.WriteString("Content-Type: ")
 		bw.Write(rh.headers[rh.contentType].value)
@@ -374,9 +376,14 @@ func skipTrailer(br *bufio.Reader) error {
 }
 
 func (c *clientConn) writeCommonHeaders(bw *bufio.Writer, ec *evalCtx) {
-	bw.WriteString("\r\nServer: ")
-	bw.WriteString(c.serverToken(ec))
-	bw.WriteString("\r\nDate: ")
+	if ec != nil && ec.relaying && ec.handler.passes("server") {
+		// proxy_pass_header Server: the upstream's (if any) stands alone.
+		bw.WriteString("\r\nDate: ")
+	} else {
+		bw.WriteString("\r\nServer: ")
+		bw.WriteString(c.serverToken(ec))
+		bw.WriteString("\r\nDate: ")
+	}
 	bw.Write(c.srv.date.get(time.Now()))
 	bw.WriteString("\r\n")
 }

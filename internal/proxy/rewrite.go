@@ -443,6 +443,7 @@ type flow struct {
 	// (0: the response's own).
 	errStatus int
 	errorPage bool // error_page is done for this request (recursive_error_pages off)
+	relaying  bool // the upstream's head is being relayed (writeCommonHeaders)
 }
 
 func (ec *evalCtx) currentArgs() []byte {
