@@ -82,6 +82,7 @@ type proxyConf struct {
 	kaTimeout  time.Duration
 	kaSet      bool
 	kaRequests int
+	client     clientTimeouts  // timeouts.go
 	next       nextUpstream    // proxy_next_upstream, _tries, _timeout
 	resp       respConf        // error_page, proxy_redirect, resolver... (proxyresp.go)
 	tls        tlsConf         // ssl_* and http2 (tls.go)
@@ -114,6 +115,7 @@ func (c proxyConf) inherit(parent proxyConf) proxyConf {
 	if c.kaRequests == 0 {
 		c.kaRequests = parent.kaRequests
 	}
+	c.client = c.client.inherit(parent.client)
 	c.next = c.next.inherit(parent.next)
 	c.resp = c.resp.inherit(parent.resp)
 	c.tls = c.tls.inherit(parent.tls)
@@ -280,6 +282,13 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 
 // common handles the directives valid at http, server and location level.
 func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
+	if isClientTimeout(d.Name) {
+		if conf.seen[d.Name] {
+			return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+		}
+		conf.seen[d.Name] = true
+		return true, conf.client.set(d)
+	}
 	if ok, err := c.contentDirective(d, conf); ok {
 		return true, err
 	}
@@ -453,6 +462,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	}
 	s.tls = st
 	s.ka = keepalive{conf.kaTimeout, conf.kaRequests}
+	s.client = conf.client
 	level, err := c.locations(locs, conf, "", false)
 	if err != nil {
 		return err
@@ -810,6 +820,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 		}
 		l.handler = h
 		h.ka = keepalive{conf.kaTimeout, conf.kaRequests}
+		h.client = conf.client
 	}
 	if err := c.ifLocations(ifMark, l, conf); err != nil {
 		return nil, err

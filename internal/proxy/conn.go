@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,7 @@ const (
 	sendTimeout         = 60 * time.Second
 	keepaliveRequests   = 1000
 	readBufSize         = 4 << 10
-	writeBufSize        = 8 << 10
+	writeBufSize        = 32 << 10 // a 16 KiB page and its head leave in one write
 	copyBufSize         = 32 << 10
 )
 
@@ -53,6 +54,8 @@ type Server struct {
 	upReaders sync.Pool // *bufio.Reader for upstream connections
 	date      dateCache
 	connSeq   atomic.Uint64
+
+	idle *idlePoller // nil: idle connections keep their goroutine
 
 	mu        sync.Mutex
 	listeners map[string]*boundListener // by listenSocket.key(); changed by reloads
@@ -125,6 +128,15 @@ func (s *Server) Addrs() []net.Addr {
 // closed, idle connections dropped, in-flight requests given s.drain to
 // finish, and whatever is left closed.
 func (s *Server) Serve(ctx context.Context) error {
+	idle, perr := newIdlePoller(func(c *clientConn) { go c.serve() }, (*clientConn).expire)
+	if perr != nil {
+		s.log.Warn("idle connections keep a goroutine each", "err", perr)
+	}
+	if idle != nil {
+		s.idle = idle
+		go idle.run()
+		defer idle.close()
+	}
 	s.mu.Lock()
 	for _, l := range s.listeners {
 		s.startAccepting(l)
@@ -164,7 +176,10 @@ func (s *Server) acceptLoop(l *boundListener) error {
 			nc.Close()
 			return nil
 		}
-		go c.serve()
+		// Until its first byte, a new connection waits like an idle one.
+		if !c.park(c.headerTimeout()) {
+			go c.serve()
+		}
 	}
 }
 
@@ -181,11 +196,15 @@ func (s *Server) newConn(nc net.Conn, key string) *clientConn {
 	g := sock.group(nc.LocalAddr())
 	c := &clientConn{srv: s, nc: nc, id: s.connSeq.Add(1), cfg: cfg, key: key, group: g}
 	c.setAddrs()
+	c.idle.fd = -1
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.raw = rc
+			rc.Control(func(fd uintptr) { c.idle.fd = int32(fd) })
 		}
 	}
+	c.readFn = c.rawRead
+	c.headBy = time.Now().Add(c.headerTimeout())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopping.Load() {
@@ -209,10 +228,21 @@ func (s *Server) shutdown() {
 	for _, l := range s.listeners {
 		l.Close()
 	}
+	// Parked connections have no goroutine to notice a close: finish them
+	// here. No connection parks once stopping is set.
+	var parked []*clientConn
+	if s.idle != nil {
+		parked = s.idle.drainParked()
+	}
 	for c := range s.conns {
-		c.closeIfIdle()
+		if !c.idle.parked {
+			c.closeIfIdle()
+		}
 	}
 	s.mu.Unlock()
+	for _, c := range parked {
+		c.finish()
+	}
 	s.stopHTTP2()
 
 	done := make(chan struct{})
@@ -257,6 +287,7 @@ type clientConn struct {
 	raw   syscall.RawConn // nil when nc is not a socket (TLS, HTTP/2 streams)
 	id    uint64
 	group *vhostGroup
+	idle  idleLink // state while parked in Server.idle
 	// cfg is the config group came from and key the socket it was accepted
 	// on; after a reload the next request re-resolves group (refresh).
 	cfg     *Config
@@ -272,11 +303,24 @@ type clientConn struct {
 	tried      []*peer
 	resp       respHead
 	scratch    [24]byte
-	ka         keepalive // of the last request's server or location
+	ka         keepalive      // of the last request's server or location
+	client     clientTimeouts // likewise (timeouts.go)
 	req        request
 	requests   int
 	active     atomic.Bool // a request is being handled
 	closed     atomic.Bool
+
+	// headBy is when the head being read must be complete: set at accept
+	// for the first request and at the first byte of later ones; it is
+	// not extended by each read, so a slowloris client cannot hold the
+	// connection by trickling bytes.
+	headBy time.Time
+	// readFn is rawRead as a method value made once, so that reads through
+	// raw do not allocate a closure each.
+	readFn   func(fd uintptr) bool
+	rawN     int
+	rawErr   error
+	rawBlock bool // rawRead lets raw.Read wait for readability
 }
 
 func (c *clientConn) setAddrs() {
@@ -302,22 +346,29 @@ func (c *clientConn) closeIfIdle() {
 	}
 }
 
+// serve handles requests for as long as they keep coming without a wait;
+// when the connection has to wait for its next request it is parked in
+// the server's idle poller and the goroutine ends.
 func (c *clientConn) serve() {
-	defer c.srv.removeConn(c)
-	defer c.nc.Close()
-	defer c.releaseBuf()
-	if !c.handshake() {
+	if c.requests == 0 && !c.handshake() {
+		c.finish()
 		return
 	}
 	for {
 		err := c.readHead()
+		if err == errParked {
+			return
+		}
 		if err != nil {
 			var pe *parseError
 			if errors.As(err, &pe) {
 				c.active.Store(true)
 				c.sendError(pe.status, nil, false)
 				c.srv.log.Info(pe.msg, "conn", c.id, "client", string(c.remoteAddr))
+			} else if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.srv.log.Info("client timed out (110: Connection timed out) while reading client request headers", "conn", c.id, "client", string(c.remoteAddr))
 			}
+			c.finish()
 			return
 		}
 		c.refresh()
@@ -326,20 +377,55 @@ func (c *clientConn) serve() {
 		c.active.Store(false)
 		c.requests++
 		if !keep || c.closing() {
+			c.finish()
 			return
 		}
 		c.start = c.bodyPos
+		c.headBy = time.Time{}
 		if c.start == c.end {
 			c.start, c.end = 0, 0
 			c.releaseBuf()
+			if c.park(c.ka.timeout) {
+				return
+			}
 		}
 	}
+}
+
+// errParked ends a serving goroutine whose connection went to the poller.
+var errParked = errors.New("connection parked")
+
+// park hands the connection to the idle poller for at most timeout.
+func (c *clientConn) park(timeout time.Duration) bool {
+	s := c.srv
+	return s.idle != nil && s.idle.park(c, timeout, s.isStopping)
+}
+
+// finish closes the connection and unregisters it.
+func (c *clientConn) finish() {
+	c.start, c.end = 0, 0
+	c.releaseBuf()
+	c.nc.Close()
+	c.srv.removeConn(c)
+}
+
+// expire closes a parked connection whose wait ran out. nginx logs only a
+// connection that never sent its first request.
+func (c *clientConn) expire() {
+	if c.requests == 0 {
+		c.srv.log.Info("client timed out (110: Connection timed out) while waiting for request", "conn", c.id, "client", string(c.remoteAddr))
+	}
+	c.finish()
 }
 
 // readHead reads until a complete head is buffered and parsed. While no
 // byte of the next request has arrived the connection holds no buffer.
 func (c *clientConn) readHead() error {
-	first := c.start == c.end
+	if c.start == c.end {
+		if err := c.waitRequest(); err != nil {
+			return err
+		}
+	}
 	for {
 		if c.start < c.end {
 			err := c.req.parse(c.buf[c.start:c.end])
@@ -355,12 +441,10 @@ func (c *clientConn) readHead() error {
 				return &parseError{494, "client sent too large request"}
 			}
 		}
-		timeout := clientHeaderTimeout
-		if first && c.requests > 0 {
-			timeout = c.ka.timeout
+		if c.headBy.IsZero() {
+			c.headBy = time.Now().Add(c.headerTimeout())
 		}
-		first = false
-		c.nc.SetReadDeadline(time.Now().Add(timeout))
+		c.nc.SetReadDeadline(c.headBy)
 		if err := c.fill(); err != nil {
 			return err
 		}
@@ -368,6 +452,60 @@ func (c *clientConn) readHead() error {
 			return net.ErrClosed
 		}
 	}
+}
+
+// waitRequest gets the first bytes of a request into a fresh buffer: at
+// once if they are there, else by parking the connection (errParked), or,
+// without a poller, by waiting in this goroutine.
+func (c *clientConn) waitRequest() error {
+	if c.raw == nil {
+		return nil // fill reads with the connection's own deadline
+	}
+	err := c.readRaw(false)
+	if err != syscall.EAGAIN {
+		return err
+	}
+	timeout := c.ka.timeout
+	if c.requests == 0 {
+		timeout = time.Until(c.headBy)
+	}
+	if c.park(timeout) {
+		return errParked
+	}
+	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	return c.readRaw(true)
+}
+
+// readRaw reads into a pooled buffer taken only once bytes are there, so
+// a waiting connection pins no buffer. Without block it returns EAGAIN
+// when nothing is readable.
+func (c *clientConn) readRaw(block bool) error {
+	c.rawBlock = block
+	if err := c.raw.Read(c.readFn); err != nil {
+		return err
+	}
+	if c.rawErr != nil {
+		return c.rawErr
+	}
+	if c.rawN <= 0 {
+		return io.EOF
+	}
+	c.start, c.end = 0, c.rawN
+	return nil
+}
+
+func (c *clientConn) rawRead(fd uintptr) bool {
+	buf := c.srv.readBufs.Get().([]byte)
+	c.rawN, c.rawErr = syscall.Read(int(fd), buf)
+	for c.rawErr == syscall.EINTR {
+		c.rawN, c.rawErr = syscall.Read(int(fd), buf)
+	}
+	if c.rawErr == syscall.EAGAIN {
+		c.srv.readBufs.Put(buf) //nolint:staticcheck
+		return !c.rawBlock
+	}
+	c.buf = buf
+	return true
 }
 
 func (c *clientConn) releaseBuf() {
@@ -384,29 +522,7 @@ func (c *clientConn) releaseBuf() {
 // connections pin no memory.
 func (c *clientConn) fill() error {
 	if c.buf == nil && c.raw != nil {
-		var n int
-		var rerr error
-		err := c.raw.Read(func(fd uintptr) bool {
-			buf := c.srv.readBufs.Get().([]byte)
-			n, rerr = syscall.Read(int(fd), buf)
-			if rerr == syscall.EAGAIN {
-				c.srv.readBufs.Put(buf) //nolint:staticcheck
-				return false
-			}
-			c.buf = buf
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		if rerr != nil {
-			return rerr
-		}
-		if n <= 0 {
-			return io.EOF
-		}
-		c.start, c.end = 0, n
-		return nil
+		return c.readRaw(true)
 	}
 	if c.buf == nil {
 		c.buf = c.srv.readBufs.Get().([]byte)

@@ -104,6 +104,11 @@ server {
     location = /rel { return 301 /target?a=1; }
     location = /err { return 503; }
     location = /close { return 444; }
+    location = /bare200 { return 200; }
+    location = /bare302 { return 302; }
+    location = /teapot { return 418; }
+    location = /teapottext { return 418 "short and stout"; }
+    location = /odd { return 299 "odd"; }
     location /set/ {
         set $who "$host-$request_method";
         set $both "$who/$who";
@@ -168,6 +173,11 @@ server {
 		{name: "return URL is 302", raw: get("/url?u=1")},
 		{name: "return 301 relative made absolute", raw: get("/rel")},
 		{name: "return error code gives nginx's page", raw: get("/err")},
+		{name: "return 200 without text", raw: get("/bare200")},
+		{name: "return 302 without URL", raw: get("/bare302")},
+		{name: "return an unknown error code", raw: get("/teapot")},
+		{name: "return an unknown code with text", raw: get("/teapottext")},
+		{name: "return a code nginx has no reason for", raw: get("/odd")},
 		{name: "set variables", raw: get("/set/")},
 		{name: "if method", raw: "POST /if/ HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
 		{name: "if caseless regex with capture", raw: get("/if/", "User-Agent: GoogleBOT/2")},

@@ -30,7 +30,7 @@ func (c *clientConn) handle() bool {
 		return false
 	}
 	srv := c.group.find(r.host)
-	c.ka = srv.ka
+	c.ka, c.client = srv.ka, srv.client
 	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
 	if r.absHost != nil {
 		ec.requestURI = r.path
@@ -50,7 +50,7 @@ func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 	r := &c.req
 	loc := ec.loc
 	if loc != nil && loc.handler != nil {
-		c.ka = loc.handler.ka
+		c.ka, c.client = loc.handler.ka, loc.handler.client
 	}
 	if (loc == nil || loc.kind != locRedirect) && c.denied(ec) {
 		return c.sendError(403, ec, keep)
@@ -156,6 +156,9 @@ type attemptError struct {
 	invalid bool   // the upstream's head was malformed or too big (invalid_header)
 	msg     string // nginx's wording
 	crit    bool
+	// client: the client went away or stalled, not the peer; nobody is
+	// left to answer (stream.go).
+	client bool
 }
 
 func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
@@ -174,7 +177,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		keepClient = false
 		body, bodyLen = bytes.NewReader(data), int64(len(data))
 	case r.contentLength > 0:
-		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: clientHeaderTimeout}, r.contentLength
+		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
 	case r.contentLength == 0:
 		bodyLen = 0
 	}
@@ -209,15 +212,22 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		}
 		if err != nil {
 			c.srv.closeUpstream(uc)
+			var cr clientReadError
+			if errors.As(err, &cr) {
+				return nil, nil, true, clientFailure(cr.err, "while reading client request body")
+			}
 			if reused && !sent && body == nil {
 				continue // a cached connection the peer had closed
 			}
 			return nil, nil, true, ioFailure(err, "while sending request to upstream")
 		}
 		sent = true
-		resp, err = readResponseHead(uc, h.read, &c.resp)
+		resp, err = readResponseHead(uc, h.read, &c.resp, c.clientGone)
 		if err != nil {
 			c.srv.closeUpstream(uc)
+			if err == errClientGone {
+				return nil, nil, true, &attemptError{client: true, msg: "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream"}
+			}
 			if reused && body == nil && errors.Is(err, io.EOF) {
 				sent = false
 				continue
@@ -250,9 +260,9 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 			return nil
 		}
 		if rerr != nil {
-			// The client went away mid-body; the upstream cannot get a
-			// whole request, so this attempt is over.
-			return fmt.Errorf("client body: %w", rerr)
+			// The client went away or stalled mid-body; the upstream
+			// cannot get a whole request, so this attempt is over.
+			return clientReadError{rerr}
 		}
 	}
 }
@@ -287,9 +297,10 @@ func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool) (*upConn
 	if nc, err = h.wrapTLS(nc); err != nil {
 		return nil, false, &attemptError{msg: "SSL_do_handshake() failed (" + err.Error() + ") while SSL handshaking to upstream"}
 	}
-	br := c.srv.upReaders.Get().(*bufio.Reader)
-	br.Reset(nc)
-	return &upConn{Conn: nc, br: br, peer: p}, false, nil
+	uc := &upConn{Conn: nc, br: c.srv.upReaders.Get().(*bufio.Reader), peer: p}
+	uc.src.init(nc)
+	uc.br.Reset(&uc.src)
+	return uc, false, nil
 }
 
 // errnoText renders an error as nginx does: "(2: No such file or directory)".
@@ -437,6 +448,6 @@ func (c *clientConn) readChunked(limit int64) ([]byte, int) {
 type rawBody struct{ c *clientConn }
 
 func (r rawBody) Read(p []byte) (int, error) {
-	b := bodyReader{c: r.c, remain: int64(len(p)), timeout: clientHeaderTimeout}
+	b := bodyReader{c: r.c, remain: int64(len(p)), timeout: r.c.client.bodyTimeout()}
 	return b.Read(p)
 }

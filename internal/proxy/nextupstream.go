@@ -264,6 +264,13 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			up.free(p, false, time.Now())
 			return keep
 		}
+		if aerr.client {
+			// The client left or stalled (stream.go): not the peer's
+			// failure, and nobody is left to answer.
+			up.free(p, false, now)
+			c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
+			return false
+		}
 		// error, timeout and invalid_header always count as a failure,
 		// listed in proxy_next_upstream or not.
 		disabled := up.free(p, true, now)

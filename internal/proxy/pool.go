@@ -11,6 +11,7 @@ import (
 type upConn struct {
 	net.Conn
 	br       *bufio.Reader
+	src      upSource // what br reads from (stream.go)
 	peer     *peer
 	requests int       // requests served, for keepalive_requests
 	idleAt   time.Time // when it was put in the pool

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httputil"
+	"os"
 	"strconv"
 	"time"
 )
@@ -31,8 +32,11 @@ type respHead struct {
 }
 
 // readResponseHead buffers and parses the upstream's head without copying.
-func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead) (*respHead, error) {
+// While it waits it looks at the client every goneCheck (gone), so that a
+// client that leaves cancels the upstream request (errClientGone).
+func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func() bool) (*respHead, error) {
 	br := uc.br
+	var final time.Time
 	for {
 		buf, _ := br.Peek(br.Buffered())
 		if end := headEnd(buf); end > 0 {
@@ -44,8 +48,22 @@ func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead) (*respHea
 		if br.Buffered() == br.Size() {
 			return nil, errTooBigHeader
 		}
-		uc.SetReadDeadline(time.Now().Add(timeout))
+		now := time.Now()
+		if final.IsZero() {
+			final = now.Add(timeout)
+		}
+		wait := final
+		if gone != nil && final.Sub(now) > goneCheck {
+			wait = now.Add(goneCheck)
+		}
+		uc.SetReadDeadline(wait)
 		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && wait.Before(final) {
+				if gone() {
+					return nil, errClientGone
+				}
+				continue
+			}
 			if errors.Is(err, io.EOF) && br.Buffered() > 0 {
 				return nil, io.ErrUnexpectedEOF
 			}
@@ -101,14 +119,16 @@ func (rh *respHead) parse(buf []byte) error {
 				return errBadHeader
 			}
 		}
+		if bytes.IndexByte(value, 0) >= 0 {
+			return errBadHeader // nginx refuses a NUL anywhere in the line
+		}
 		rh.headers = append(rh.headers, header{name: name, value: value})
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			n, ok := parseDecimal(value)
-			if !ok {
-				return errBadHeader
+			// nginx 1.22 takes one it cannot parse as absent.
+			if n, ok := parseDecimal(value); ok {
+				rh.contentLength = n
 			}
-			rh.contentLength = n
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			rh.chunked = bytes.EqualFold(value, []byte("chunked"))
 		case bytes.EqualFold(name, []byte("Connection")):
@@ -182,7 +202,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 
-	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
 	bw.WriteString("HTTP/1.1 ")
 	writeStatusLine(bw, ec, rh)
 	ec.relaying = true
@@ -214,7 +234,12 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	if clientChunked {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
-	writeConnection(bw, keepClient)
+	upgrade := rh.status == 101 && r.upgradeRequested()
+	if upgrade {
+		bw.WriteString("Connection: upgrade\r\n")
+	} else {
+		writeConnection(bw, keepClient)
+	}
 	bw.Write(c.appendVary(nil, ec)) // gzip_vary (gzip.go)
 	for i := range rh.headers {
 		hd := &rh.headers[i]
@@ -237,6 +262,10 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	bw.Write(c.appendFilterLines(nil, ec, rh.status)) // add_header, expires (headers.go)
 	bw.WriteString("\r\n")
 	uc.br.Discard(rh.headLen)
+	if upgrade {
+		c.tunnel(bw, uc, h, ec)
+		return false
+	}
 
 	upDone := noBody
 	var err error
@@ -270,6 +299,11 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	if err != nil {
 		keepClient = false
 		var cw clientWriteError
+		if !errors.As(err, &cw) {
+			// What arrived before the upstream failed still goes out, as
+			// in nginx; the close then tells the client it is cut short.
+			c.flushClient(bw)
+		}
 		if errors.As(err, &cw) {
 			// A client that goes away is routine: nginx logs it at info.
 			c.srv.log.Info("writev() failed "+errnoText(cw.err)+" while sending to client", c.logCtxPeer(ec, uc.peer)...)
@@ -277,7 +311,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 			c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
 		}
 	}
-	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody)
+	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody) && rh.status != 101
 	uc.requests++
 	c.noteUpstream(ec, uc.peer) // $upstream_addr, $upstream_response_time (accesslog.go)
 	if !reuse || !h.up.pool.put(uc, time.Now()) {
@@ -293,21 +327,52 @@ func (c *clientConn) keepAllowed() bool {
 }
 
 // copyBody copies the response body to the client, re-chunking it when
-// the client gets chunked framing.
+// the client gets chunked framing. Whatever bw holds is flushed whenever
+// the upstream has nothing more to read yet (upSource), so the body
+// streams; a long rest of a plain body of known length is spliced.
 func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *proxyHandler, chunked bool) error {
-	bp := c.srv.copyBufs.Get().(*[]byte)
-	defer c.srv.copyBufs.Put(bp)
-	buf := *bp
+	uc.src.onBlock = func() error { return c.flushClient(bw) }
+	defer func() { uc.src.onBlock = nil }()
+	if lr, ok := src.(*limitedReader); ok && lr.r == io.Reader(uc.br) && !chunked {
+		buffered := min(int64(uc.br.Buffered()), lr.n)
+		if c.canSplice(uc, lr.n-buffered) {
+			b, _ := uc.br.Peek(int(buffered))
+			bw.Write(b)
+			uc.br.Discard(int(buffered))
+			if err := c.flushClient(bw); err != nil {
+				return err
+			}
+			n := lr.n - buffered
+			lr.n = 0
+			return c.spliceBody(uc, n, h)
+		}
+	}
+	var buf []byte
+	if chunked {
+		bp := c.srv.copyBufs.Get().(*[]byte)
+		defer c.srv.copyBufs.Put(bp)
+		buf = *bp
+	}
 	for {
 		uc.SetReadDeadline(time.Now().Add(h.read))
-		n, rerr := src.Read(buf)
+		p := buf
+		if !chunked {
+			// Read straight into the writer's free space: no copy.
+			if bw.Available() == 0 {
+				if err := c.flushClient(bw); err != nil {
+					return err
+				}
+			}
+			p = bw.AvailableBuffer()[:bw.Available()]
+		}
+		n, rerr := src.Read(p)
 		if n > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
 			if chunked {
 				bw.Write(strconv.AppendInt(c.scratch[:0], int64(n), 16))
 				bw.WriteString("\r\n")
 			}
-			if _, err := bw.Write(buf[:n]); err != nil {
+			c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
+			if _, err := bw.Write(p[:n]); err != nil {
 				return clientWriteError{err}
 			}
 			if chunked {
@@ -321,6 +386,10 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 			}
 			return nil
 		case rerr != nil:
+			var cw clientWriteError
+			if errors.As(rerr, &cw) {
+				return cw
+			}
 			if errors.Is(rerr, io.ErrUnexpectedEOF) {
 				return errors.New("upstream prematurely closed connection while reading upstream")
 			}
@@ -522,7 +591,7 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
-	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(sr.code))
 	bw.WriteString(" ")

@@ -678,8 +678,9 @@ func (c *clientConn) respondReturn(ec *evalCtx, resp *rwResponse, keep bool) boo
 		return false // nginx closes the connection without a response
 	case resp.location != nil:
 		return c.sendRedirect(ec, resp.code, resp.location, keep)
-	case isRedirectCode(resp.code) && resp.hasText:
-		return c.sendRedirect(ec, resp.code, resp.text, keep)
+	case isRedirectCode(resp.code):
+		// Without a URL nginx still sends an (empty) Location.
+		return c.sendRedirect(ec, resp.code, append([]byte{}, resp.text...), keep)
 	case resp.code >= 400 && !resp.hasText:
 		return c.sendError(resp.code, ec, keep)
 	}

@@ -60,13 +60,14 @@ type regexName struct {
 
 // vserver is one compiled server block.
 type vserver struct {
-	name []byte // the first server_name, as $server_name
-	locs locationLevel
-	ka   keepalive    // for requests no proxy_pass answers
-	rw   []rwStep     // server-level rewrite directives (rewrite.go)
-	resp *respConf    // error_page etc. for requests no location takes
-	mod  *contentConf // static files, headers, access, gzip, logs (static.go)
-	tls  *serverTLS   // certificates and TLS settings, nil without ssl_certificate (tls.go)
+	name   []byte // the first server_name, as $server_name
+	locs   locationLevel
+	ka     keepalive      // for requests no proxy_pass answers
+	client clientTimeouts // client_header_timeout etc. (timeouts.go)
+	rw     []rwStep       // server-level rewrite directives (rewrite.go)
+	resp   *respConf      // error_page etc. for requests no location takes
+	mod    *contentConf   // static files, headers, access, gzip, logs (static.go)
+	tls    *serverTLS     // certificates and TLS settings, nil without ssl_certificate (tls.go)
 }
 
 // keepalive is the client keep-alive policy of a server or location.
