@@ -31,6 +31,8 @@ type reqOut struct {
 	upstreamAddr string
 	upstreamTime time.Duration
 	upstreamSet  bool
+	// upstreamStatus is the status the upstream answered.
+	upstreamStatus int
 }
 
 // logEscape is log_format's escape= parameter.
@@ -264,7 +266,7 @@ func (ec *evalCtx) found(pt *part) bool {
 		return ok
 	case varArgs:
 		return ec.argsSet || ec.req.hasQuery
-	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime:
+	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime, varUpstreamStatus:
 		return false
 	}
 	return true
@@ -412,6 +414,20 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 		if ec.out.upstreamSet {
 			return appendSeconds(dst, ec.out.upstreamTime)
 		}
+	case varUpstreamStatus:
+		if ec.out.upstreamSet {
+			return strconv.AppendInt(dst, int64(ec.out.upstreamStatus), 10)
+		}
+	case varRequestLength:
+		n := int64(r.headLen)
+		if r.contentLength > 0 {
+			n += r.contentLength
+		}
+		return strconv.AppendInt(dst, n, 10)
+	case varConnection:
+		return strconv.AppendUint(dst, ec.conn.id, 10)
+	case varConnectionRequests:
+		return strconv.AppendInt(dst, int64(ec.conn.requests+1), 10)
 	}
 	return dst
 }
@@ -461,6 +477,7 @@ func (c *clientConn) noteUpstream(ec *evalCtx, p *peer) {
 		return
 	}
 	ec.out.upstreamAddr = p.name
+	ec.out.upstreamStatus = ec.out.status
 	ec.out.upstreamTime = time.Since(ec.out.start)
 	ec.out.upstreamSet = true
 }

@@ -493,3 +493,51 @@ server {
 		{name: "proxied", raw: req("/blog/")},
 	})
 }
+
+// Proxied requests log the upstream's address and status as nginx does.
+func TestAccessLogUpstreamVarsMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "up.sock")
+	startEcho(t, sock, "echo")
+	site := func(who string) string {
+		return `
+log_format up '$status $body_bytes_sent $request_length $upstream_addr $upstream_status "$request"';
+server {
+    listen LISTEN;
+    server_name u.test;
+    access_log ` + dir + `/` + who + `.log up;
+    location / {
+        proxy_pass http://unix:` + sock + `:;
+    }
+    location /local/ {
+        return 204;
+    }
+}
+`
+	}
+	nginx := startNginx(t, dir, site("nginx"))
+	wisp, stop := startWisp(t, dir, site("wisp"))
+	reqs := []string{
+		"GET /a?b=c HTTP/1.1\r\nHost: u.test\r\nConnection: close\r\n\r\n",
+		"POST /p HTTP/1.1\r\nHost: u.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+		"GET /local/x HTTP/1.1\r\nHost: u.test\r\nConnection: close\r\n\r\n",
+	}
+	for _, raw := range reqs {
+		exchange(t, nginx, raw)
+		exchange(t, wisp, raw)
+	}
+	stop()
+	var n []byte
+	for i := 0; i < 100; i++ {
+		n, _ = os.ReadFile(filepath.Join(dir, "nginx.log"))
+		if strings.Count(string(n), "\n") >= len(reqs) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w, err := os.ReadFile(filepath.Join(dir, "wisp.log"))
+	must(t, err)
+	if string(n) != string(w) {
+		t.Errorf("log differs\nnginx:\n%s\nwisp:\n%s", n, w)
+	}
+}

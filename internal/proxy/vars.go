@@ -46,6 +46,10 @@ const (
 	varRemoteUser
 	varUpstreamAddr
 	varUpstreamResponseTime
+	varUpstreamStatus
+	varRequestLength
+	varConnection
+	varConnectionRequests
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -103,6 +107,14 @@ func builtinVar(name string) (varID, bool) {
 		return varUpstreamAddr, true
 	case "upstream_response_time":
 		return varUpstreamResponseTime, true
+	case "upstream_status":
+		return varUpstreamStatus, true
+	case "request_length":
+		return varRequestLength, true
+	case "connection":
+		return varConnection, true
+	case "connection_requests":
+		return varConnectionRequests, true
 	}
 	return varNone, false
 }
