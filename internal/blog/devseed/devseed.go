@@ -101,6 +101,11 @@ func Run(ctx context.Context, st *store.Store, o Options, progress Progress) (Su
 		}
 		wg.Wait()
 	}()
+	bulk, err := st.OpenBulk(ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer bulk.Close()
 	done := 0
 	for b := range batches {
 		if b.err != nil {
@@ -110,7 +115,7 @@ func Run(ctx context.Context, st *store.Store, o Options, progress Progress) (Su
 		if done == 0 {
 			batch.Authors = authors
 		}
-		if err := st.BulkInsert(ctx, batch); err != nil {
+		if err := bulk.Insert(ctx, batch); err != nil {
 			return sum, err
 		}
 		for _, p := range b.posts {
