@@ -176,10 +176,10 @@ func measureSite(ctx context.Context, c config, s site, wisp string, log *slog.L
 		return nil, err
 	}
 	defer sv.stop()
-	if _, err := sv.firstOK(ctx, s.base()+"/", time.Now(), 30*time.Second); err != nil {
+	if err := sv.listening(ctx, fmt.Sprintf("127.0.0.1:%d", s.port), 30*time.Second); err != nil {
 		return nil, err
 	}
-	// Idle after boot: the first page is rendered, nothing else has run.
+	// Idle after boot: the server listens and has served nothing yet.
 	time.Sleep(time.Second)
 	proc := procfs.System()
 	r.idleKB = proc.Status([]int{sv.pid()}, "VmRSS").SumKB

@@ -161,6 +161,26 @@ func (sv *server) firstOK(ctx context.Context, url string, start time.Time, limi
 	return 0, fmt.Errorf("GET %s: no 200 within %v", url, limit)
 }
 
+// listening waits until the server accepts connections on addr.
+func (sv *server) listening(ctx context.Context, addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-sv.done:
+			return errExited
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("%s: not listening within %v", addr, limit)
+}
+
 // fetch gets url once and returns the status code, the body size and
 // how long the whole response took.
 func fetch(url string) (code int, size int64, took time.Duration, err error) {
