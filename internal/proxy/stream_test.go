@@ -1,0 +1,510 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wisp/internal/ngxconf"
+)
+
+// scriptedBackend runs answer for every connection after reading the
+// request head; it listens on a unix socket or on 127.0.0.1.
+type scriptedBackend struct {
+	ln     net.Listener
+	answer func(c net.Conn, head string, br *bufio.Reader)
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	open   map[net.Conn]bool
+}
+
+func startScripted(t *testing.T, network, path string, answer func(c net.Conn, head string, br *bufio.Reader)) *scriptedBackend {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	if network == "unix" {
+		os.Remove(path)
+		ln, err = net.Listen("unix", path)
+		if err == nil {
+			err = os.Chmod(path, 0o666)
+		}
+	} else {
+		ln, err = net.Listen("tcp4", "127.0.0.1:0")
+	}
+	must(t, err)
+	b := &scriptedBackend{ln: ln, answer: answer, open: map[net.Conn]bool{}}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.open[c] = true
+			b.mu.Unlock()
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				defer func() { b.mu.Lock(); delete(b.open, c); b.mu.Unlock(); c.Close() }()
+				br := bufio.NewReader(c)
+				head, err := readHeadString(br)
+				if err != nil {
+					return
+				}
+				b.answer(c, head, br)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		b.mu.Lock()
+		for c := range b.open {
+			c.Close()
+		}
+		b.mu.Unlock()
+		b.wg.Wait()
+	})
+	return b
+}
+
+// target is what proxy_pass names for the backend.
+func (b *scriptedBackend) target() string {
+	if a, ok := b.ln.Addr().(*net.TCPAddr); ok {
+		return "http://" + a.String()
+	}
+	return "http://unix:" + b.ln.Addr().String()
+}
+
+func readHeadString(br *bufio.Reader) (string, error) {
+	var head strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return head.String(), err
+		}
+		head.WriteString(line)
+		if line == "\r\n" || line == "\n" {
+			return head.String(), nil
+		}
+	}
+}
+
+// logBuf collects a server's error log for assertions.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startWispLogged serves site like startWisp and returns its error log.
+func startWispLogged(t *testing.T, dir, site string) (string, *logBuf) {
+	t.Helper()
+	path := filepath.Join(dir, "wisp-site.conf")
+	must(t, os.WriteFile(path, []byte(strings.ReplaceAll(site, "LISTEN", "80")), 0o644))
+	src, err := ngxconf.Load(ngxconf.Options{ConfFile: path})
+	must(t, err)
+	cfg, err := Compile(context.Background(), src.Main, CompileOptions{Prefix: src.Prefix})
+	must(t, err)
+	logs := &logBuf{}
+	open := func(ctx context.Context, network, address string) (net.Listener, error) {
+		var lc net.ListenConfig
+		return lc.Listen(ctx, "tcp4", "127.0.0.1:0")
+	}
+	srv := NewServer(cfg, ServerOptions{Token: "nginx/1.22.1", Listen: open, Drain: 2 * time.Second,
+		Log: slog.New(NewErrorLogHandler(logs, slog.LevelInfo))})
+	ctx, cancel := context.WithCancel(context.Background())
+	must(t, srv.Listen(ctx))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		if testing.Verbose() {
+			t.Log(logs.String())
+		}
+	})
+	return srv.Addrs()[0].String(), logs
+}
+
+// readAllRaw returns every byte the proxy sends until it closes, with the
+// Date header blanked; bounded by limit.
+func readAllRaw(t *testing.T, c net.Conn, limit time.Duration) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(limit))
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Errorf("connection not closed within %v: %v (got %q)", limit, err, b)
+	}
+	lines := strings.Split(string(b), "\r\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Date: ") {
+			lines[i] = "Date: *"
+		}
+	}
+	return strings.Join(lines, "\r\n")
+}
+
+func TestUpgradeIsTunnelledLikeNginx(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			heads := make(chan string, 2)
+			b := startScripted(t, network, filepath.Join(dir, "ws.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+				heads <- head
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+				io.Copy(c, br) // echo until the client side closes
+			})
+			site := "server {\n listen LISTEN;\n location / {\n  proxy_pass " + b.target() + ";\n  proxy_http_version 1.1;\n" +
+				"  proxy_set_header Upgrade $http_upgrade;\n  proxy_set_header Connection \"upgrade\";\n }\n}\n"
+			nginxAddr := startNginx(t, dir, site)
+			wispAddr, _ := startWispLogged(t, dir, site)
+			var got [2]string
+			var backendSaw [2]string
+			for i, addr := range []string{nginxAddr, wispAddr} {
+				c, err := net.Dial("tcp", addr)
+				must(t, err)
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				// "early" arrives with the head: it must reach the upstream
+				// after the switch, before what is sent later.
+				io.WriteString(c, "GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nearly/")
+				br := bufio.NewReader(c)
+				head, err := readHeadString(br)
+				if err != nil {
+					t.Fatalf("%s: reading 101 head: %v (%q)", addr, err, head)
+				}
+				io.WriteString(c, "later")
+				echo := make([]byte, len("early/later"))
+				if _, err := io.ReadFull(br, echo); err != nil {
+					t.Fatalf("%s: reading echo: %v", addr, err)
+				}
+				c.(*net.TCPConn).CloseWrite()
+				rest, _ := io.ReadAll(br) // the proxy closes once the upstream does
+				c.Close()
+				got[i] = strings.Join(blankDate(head), "\n") + "\n" + string(echo) + string(rest)
+				backendSaw[i] = <-heads
+			}
+			if got[0] != got[1] {
+				t.Errorf("client saw\nnginx:\n%s\nwisp:\n%s", got[0], got[1])
+			}
+			if !strings.HasSuffix(got[1], "early/later") {
+				t.Errorf("echo through wisp: %q", got[1])
+			}
+			if backendSaw[0] != backendSaw[1] {
+				t.Errorf("upstream received\nnginx:\n%q\nwisp:\n%q", backendSaw[0], backendSaw[1])
+			}
+		})
+	}
+}
+
+func blankDate(head string) []string {
+	lines := strings.Split(strings.TrimSpace(head), "\r\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Date: ") {
+			lines[i] = "Date: *"
+		}
+	}
+	return lines
+}
+
+func TestStreamedResponseReachesClientBeforeItEnds(t *testing.T) {
+	tests := []struct {
+		name, directive, header string
+	}{
+		{"proxy_buffering off", "proxy_buffering off;", ""},
+		{"X-Accel-Buffering no", "", "X-Accel-Buffering: no\r\n"},
+		{"default buffering still streams", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			release := make(chan struct{})
+			b := startScripted(t, "unix", filepath.Join(dir, "sse.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"+tc.header+"Transfer-Encoding: chunked\r\n\r\n")
+				io.WriteString(c, "d\r\ndata: first\n\n\r\n")
+				select {
+				case <-release:
+				case <-time.After(10 * time.Second):
+				}
+				io.WriteString(c, "e\r\ndata: second\n\n\r\n0\r\n\r\n")
+			})
+			addr, _ := startWispLogged(t, dir, "server {\n listen LISTEN;\n location / { proxy_pass "+b.target()+"; "+tc.directive+" }\n}\n")
+			c, err := net.Dial("tcp", addr)
+			must(t, err)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, "GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			br := bufio.NewReader(c)
+			head, err := readHeadString(br)
+			must(t, err)
+			if strings.Contains(head, "X-Accel") {
+				t.Errorf("X-Accel-* header passed to the client: %q", head)
+			}
+			// The first event must arrive while the upstream still holds
+			// the second one back.
+			var got strings.Builder
+			for !strings.Contains(got.String(), "data: first") {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("first event not streamed: %v (got %q)", err, got.String())
+				}
+				got.WriteString(line)
+			}
+			close(release)
+			rest, err := io.ReadAll(br)
+			must(t, err)
+			if !strings.Contains(string(rest), "data: second") || !strings.HasSuffix(string(rest), "0\r\n\r\n") {
+				t.Errorf("rest of the stream: %q", rest)
+			}
+		})
+	}
+}
+
+// heapSampler records the largest heap in use while a transfer runs.
+type heapSampler struct {
+	stop chan struct{}
+	done chan uint64
+}
+
+func sampleHeap() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{}), done: make(chan uint64, 1)}
+	go func() {
+		var peak uint64
+		var ms runtime.MemStats
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-h.stop:
+				h.done <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapSampler) peak() uint64 { close(h.stop); return <-h.done }
+
+func TestGigabyteBodiesPassInConstantMemory(t *testing.T) {
+	const size = 1 << 30
+	dir := t.TempDir()
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	b := startScripted(t, "unix", filepath.Join(dir, "big.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+		if strings.HasPrefix(head, "POST") {
+			n, _ := io.CopyBuffer(io.Discard, io.LimitReader(br, size), make([]byte, 64<<10))
+			body := strconv.FormatInt(n, 10)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	addr, _ := startWispLogged(t, dir, "server {\n listen LISTEN;\n client_max_body_size 0;\n location / { proxy_pass "+b.target()+"; }\n}\n")
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	hs := sampleHeap()
+
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(4 * time.Minute))
+	io.WriteString(c, "GET /download HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReaderSize(c, 64<<10)
+	head, err := readHeadString(br)
+	must(t, err)
+	if !strings.Contains(head, "Content-Length: "+strconv.Itoa(size)) {
+		t.Fatalf("download head: %q", head)
+	}
+	if n, err := io.CopyBuffer(io.Discard, io.LimitReader(br, size), make([]byte, 64<<10)); n != size {
+		t.Fatalf("downloaded %d bytes: %v", n, err)
+	}
+
+	io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+	for sent := 0; sent < size; sent += len(chunk) {
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatalf("upload after %d bytes: %v", sent, err)
+		}
+	}
+	head, err = readHeadString(br)
+	must(t, err)
+	body := make([]byte, len(strconv.Itoa(size)))
+	if _, err := io.ReadFull(br, body); err != nil || string(body) != strconv.Itoa(size) {
+		t.Fatalf("upload answer %q %q: %v", head, body, err)
+	}
+
+	peak := hs.peak()
+	if grew := int64(peak) - int64(before.HeapInuse); grew > 8<<20 {
+		t.Errorf("heap in use grew by %d KiB while 1 GiB went each way", grew>>10)
+	}
+}
+
+func TestSlowClientsAreCutLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "b.sock")
+	startEcho(t, sock, "echo")
+	site := "server {\n listen LISTEN;\n client_header_timeout 1s;\n client_body_timeout 1s;\n" +
+		" location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, logs := startWispLogged(t, dir, site)
+	tests := []struct {
+		name  string
+		first string // sent at once
+		drip  string // then one line of this every 300 ms, at most 20 times
+		want  string // substring of wisp's log
+	}{
+		{name: "nothing sent", want: "client timed out (110: Connection timed out) while waiting for request"},
+		{name: "slowloris head", first: "GET / HTTP/1.1\r\nHost: x\r\n", drip: "X-Drip: 1\r\n",
+			want: "client timed out (110: Connection timed out) while reading client request headers"},
+		{name: "stalled body", first: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
+			want: "client timed out (110: Connection timed out) while reading client request body"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out [2]string
+			for i, addr := range []string{nginxAddr, wispAddr} {
+				c, err := net.Dial("tcp", addr)
+				must(t, err)
+				io.WriteString(c, tc.first)
+				stop := make(chan struct{})
+				dripped := make(chan struct{})
+				go func() {
+					defer close(dripped)
+					for n := 0; tc.drip != "" && n < 20; n++ {
+						select {
+						case <-stop:
+							return
+						case <-time.After(300 * time.Millisecond):
+						}
+						if _, err := io.WriteString(c, tc.drip); err != nil {
+							return
+						}
+					}
+				}()
+				out[i] = readAllRaw(t, c, 5*time.Second)
+				close(stop)
+				<-dripped
+				c.Close()
+			}
+			if out[0] != out[1] {
+				t.Errorf("client got\nnginx: %q\nwisp:  %q", out[0], out[1])
+			}
+			if !strings.Contains(logs.String(), tc.want) {
+				t.Errorf("wisp's log lacks %q:\n%s", tc.want, logs.String())
+			}
+		})
+	}
+}
+
+func TestBadUpstreamResponsesLikeNginx(t *testing.T) {
+	tests := []struct {
+		name, answer, log string
+	}{
+		// nginx 1.22 takes an unparsable Content-Length as absent.
+		{"invalid Content-Length is ignored", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok", ""},
+		{"header line with a NUL", "HTTP/1.1 200 OK\r\nX-A: 1\x002\r\n\r\nok",
+			"upstream sent invalid header while reading response header from upstream"},
+		{"closed inside the head", "HTTP/1.1 200 OK\r\nX-A: 1\r\n",
+			"upstream prematurely closed connection while reading response header from upstream"},
+		{"closed before any byte", "",
+			"upstream prematurely closed connection while reading response header from upstream"},
+		{"closed mid-body", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789",
+			"upstream prematurely closed connection while reading upstream"},
+		{"closed mid-chunk", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01234",
+			"upstream prematurely closed connection while reading upstream"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sock := filepath.Join(dir, "bad.sock")
+			b := startScripted(t, "unix", sock, func(c net.Conn, head string, br *bufio.Reader) {
+				io.WriteString(c, tc.answer)
+			})
+			site := "server {\n listen LISTEN;\n location / { proxy_pass " + b.target() + "; }\n}\n"
+			nginxAddr := startNginx(t, dir, site)
+			wispAddr, logs := startWispLogged(t, dir, site)
+			var out [2]string
+			for i, addr := range []string{nginxAddr, wispAddr} {
+				c, err := net.Dial("tcp", addr)
+				must(t, err)
+				io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+				out[i] = readAllRaw(t, c, 10*time.Second)
+				c.Close()
+			}
+			if out[0] != out[1] {
+				t.Errorf("client got\nnginx: %q\nwisp:  %q", out[0], out[1])
+			}
+			if tc.log == "" {
+				return
+			}
+			want := tc.log + ", client: 127.0.0.1, server: , request: \"GET /x HTTP/1.1\", upstream: \"http://unix:" + sock + ":/x\""
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("wisp's log lacks %q:\n%s", want, logs.String())
+			}
+		})
+	}
+}
+
+func TestClientLeavingCancelsUpstreamRequest(t *testing.T) {
+	dir := t.TempDir()
+	got := make(chan struct{}, 1)
+	closed := make(chan struct{}, 1)
+	b := startScripted(t, "unix", filepath.Join(dir, "slow.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+		got <- struct{}{}
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, err := br.ReadByte(); err == io.EOF {
+			closed <- struct{}{}
+		}
+	})
+	addr, logs := startWispLogged(t, dir, "server {\n listen LISTEN;\n location / { proxy_pass "+b.target()+"; }\n}\n")
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-got
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("upstream connection still open 10s after the client left")
+	}
+	for i := 0; i < 100 && !strings.Contains(logs.String(), "prematurely closed"); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "client prematurely closed connection, so upstream connection is closed too") {
+		t.Errorf("log: %s", logs.String())
+	}
+}
