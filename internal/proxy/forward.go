@@ -90,6 +90,9 @@ func (c *clientConn) normalisedURI() ([]byte, bool) {
 		if ch == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
 			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 2
+			if ch == 0 {
+				return nil, false // nginx refuses an encoded NUL (400)
+			}
 		}
 		out = append(out, ch)
 	}

@@ -325,6 +325,9 @@ func (ec *evalCtx) mapPath(m *contentConf, uri []byte) []byte {
 // try_files, then index for URIs ending in '/', then the static file.
 func (c *clientConn) serveContent(ec *evalCtx, keep bool) bool {
 	m := ec.contentOf()
+	if m == nil {
+		return c.sendError(404, ec, keep)
+	}
 	if len(m.tryFiles) > 0 {
 		if done, ok := c.tryFiles(ec, m, keep); ok {
 			return done
