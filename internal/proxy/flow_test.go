@@ -159,6 +159,8 @@ server {
 `, []diffCase{
 		{name: "server if returns", raw: get("/anything", "X-Block: yes")},
 		{name: "server rewrite permanent keeps args", raw: get("/old/a/b?x=1")},
+		{name: "redirect capture with a plus", raw: get("/old/a+b")},
+		{name: "a ? from a capture stays in the path", raw: get("/r/keep/a%3Fb?orig=1")},
 		{name: "server rewrite to URL is a redirect", raw: get("/ext/p?q=2")},
 		{name: "server rewrite without flag then location lookup", raw: get("/srv/z?k=v"),
 			want: "GET /backend/z?k=v HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n"},

@@ -168,10 +168,12 @@ type rwStep struct {
 	code    int
 	text    program
 	hasText bool
-	// rewrite
-	re   *regexp.Regexp
-	repl program
-	flag rwFlag
+	// rewrite: repl, then args after a literal '?'
+	re      *regexp.Regexp
+	repl    program
+	args    program
+	hasArgs bool
+	flag    rwFlag
 	// replacement starts with a scheme: an external redirect
 	external bool
 	// set
@@ -349,8 +351,17 @@ func (c *compiler) compileRewrite(d *ngxconf.Directive, prog *[]rwStep) error {
 		}
 	}
 	step.external = hasScheme(d.Args[1])
-	if step.repl, err = c.value(d.Args[1], d.Pos); err != nil {
+	// Only a '?' written in the replacement starts new args; one that a
+	// capture or variable brings stays in the URI.
+	uri, args, hasArgs := strings.Cut(d.Args[1], "?")
+	if step.repl, err = c.value(uri, d.Pos); err != nil {
 		return err
+	}
+	if hasArgs {
+		step.hasArgs = true
+		if step.args, err = c.value(args, d.Pos); err != nil {
+			return err
+		}
 	}
 	*prog = append(*prog, step)
 	return nil
@@ -542,13 +553,16 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 // rewrite applies a matched rewrite: the replacement, with "?" splitting
 // off new args (a trailing "?" drops the old ones).
 func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
-	val := st.repl.appendTo(nil, ec)
-	target, args, hasArgs := bytes.Cut(val, []byte("?"))
+	target := st.repl.appendTo(nil, ec)
+	var args []byte
+	if st.hasArgs {
+		args = st.args.appendTo(nil, ec)
+	}
 	// New args come first and the request's follow after '&'; a
 	// trailing '?' drops the request's.
 	old := ec.currentArgs()
 	switch {
-	case !hasArgs:
+	case !st.hasArgs:
 		args = old
 	case len(args) == 0:
 	case len(old) > 0:
