@@ -561,7 +561,11 @@ func (c *clientConn) redirect(ec *evalCtx, name string, keep bool) bool {
 }
 
 func (c *clientConn) writeSimple(code int, page string, location []byte, ec *evalCtx, keep bool) bool {
-	return c.writeResponse(simpleResponse{code: code, ctype: "text/html", body: page,
+	ctype := "text/html"
+	if page == "" {
+		ctype = "" // a code nginx has no page for: no body, no type
+	}
+	return c.writeResponse(simpleResponse{code: code, ctype: ctype, body: page,
 		loc: locHeader{abs: location, args: c.req.query}}, ec, keep)
 }
 
