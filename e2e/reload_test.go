@@ -20,7 +20,7 @@ import (
 
 // genBackend answers on a Unix socket with the X-Gen header the proxy sent,
 // so a client sees which config served each request.
-func genBackend(t *testing.T, sock string) {
+func genBackend(t testing.TB, sock string) {
 	t.Helper()
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
