@@ -171,14 +171,17 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	keepClient := r.keepAlive()
 	switch {
 	case r.chunked:
-		data, status := c.readChunked(h.maxBody)
+		data, n, status := c.readChunked(h.maxBody)
 		if status != 0 {
 			return c.sendError(status, ec, false)
+		}
+		if f, ok := data.(*os.File); ok {
+			defer f.Close()
 		}
 		// The chunk decoder may have read past the body; do not trust the
 		// rest of the stream.
 		keepClient = false
-		body, bodyLen = bytes.NewReader(data), int64(len(data))
+		body, bodyLen = data, n
 	case r.contentLength > 0:
 		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
 	case r.contentLength == 0:
@@ -427,24 +430,71 @@ func appendEscapedURI(b, s []byte) []byte {
 }
 
 // readChunked reads a whole chunked request body (nginx buffers these too,
-// then sends Content-Length). The status is non-zero on a bad or too big
-// body.
-func (c *clientConn) readChunked(limit int64) ([]byte, int) {
+// then sends Content-Length): in memory up to chunkedInMemory bytes, past
+// that in an unlinked temporary file, as nginx's client_body_buffer_size
+// and client_body_temp_path do, so a large body never sits in memory. The
+// status is non-zero on a bad or too big body.
+func (c *clientConn) readChunked(limit int64) (io.ReadSeeker, int64, int) {
 	cr := httputil.NewChunkedReader(bufio.NewReaderSize(rawBody{c}, 4096))
-	var buf bytes.Buffer
 	lim := limit
 	if lim <= 0 {
 		lim = 1 << 62
 	}
-	n, err := io.Copy(&buf, io.LimitReader(cr, lim+1))
+	src := io.LimitReader(cr, lim+1)
+	var mem bytes.Buffer
+	n, err := io.Copy(&mem, io.LimitReader(src, chunkedInMemory))
+	var spool *os.File
+	if err == nil && n == chunkedInMemory {
+		if spool, err = spoolFile(); err != nil {
+			c.srv.log.Error("client request body could not be buffered: "+err.Error(), "conn", c.id)
+			return nil, 0, 500
+		}
+		c.srv.log.Warn("a client request body is buffered to a temporary file", "conn", c.id, "client", string(c.remoteAddr))
+		var m int64
+		if _, err = spool.Write(mem.Bytes()); err == nil {
+			m, err = io.Copy(spool, src)
+		}
+		n += m
+	}
+	status := 0
 	switch {
 	case err != nil:
 		c.srv.log.Info("client sent invalid chunked body", "err", err, "conn", c.id)
-		return nil, 400
+		status = 400
 	case n > lim:
-		return nil, 413
+		status = 413
 	}
-	return buf.Bytes(), 0
+	if spool == nil {
+		if status != 0 {
+			return nil, 0, status
+		}
+		return bytes.NewReader(mem.Bytes()), n, 0
+	}
+	if status == 0 {
+		_, err = spool.Seek(0, io.SeekStart)
+		if err != nil {
+			status = 500
+		}
+	}
+	if status != 0 {
+		spool.Close()
+		return nil, 0, status
+	}
+	return spool, n, 0
+}
+
+// chunkedInMemory is how much of a chunked request body stays in memory.
+const chunkedInMemory = 64 << 10
+
+// spoolFile makes an anonymous temporary file: unlinked at once, it goes
+// away with its descriptor.
+func spoolFile() (*os.File, error) {
+	f, err := os.CreateTemp("", "wisp-body-")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	return f, nil
 }
 
 // rawBody exposes the bytes after the head to the chunk decoder.

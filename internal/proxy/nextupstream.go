@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strconv"
@@ -195,8 +194,8 @@ func (b *replayBody) resendable(body io.Reader) bool {
 // rewind prepares the body for the next attempt; false when it cannot be
 // sent again.
 func (b *replayBody) rewind() bool {
-	if br, ok := b.src.(*bytes.Reader); ok {
-		br.Seek(0, io.SeekStart)
+	if sk, ok := b.src.(io.Seeker); ok { // buffered: memory or a spool file (forward.go)
+		sk.Seek(0, io.SeekStart)
 		return true
 	}
 	if b.over {

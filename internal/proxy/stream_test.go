@@ -320,7 +320,11 @@ func TestGigabyteBodiesPassInConstantMemory(t *testing.T) {
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
 	b := startScripted(t, "unix", filepath.Join(dir, "big.sock"), func(c net.Conn, head string, br *bufio.Reader) {
 		if strings.HasPrefix(head, "POST") {
-			n, _ := io.CopyBuffer(io.Discard, io.LimitReader(br, size), make([]byte, 64<<10))
+			cl := size
+			if i := strings.Index(head, "Content-Length: "); i >= 0 {
+				cl, _ = strconv.Atoi(strings.TrimSpace(strings.SplitN(head[i+16:], "\r\n", 2)[0]))
+			}
+			n, _ := io.CopyBuffer(io.Discard, io.LimitReader(br, int64(cl)), make([]byte, 64<<10))
 			body := strconv.FormatInt(n, 10)
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
 			return
@@ -365,6 +369,26 @@ func TestGigabyteBodiesPassInConstantMemory(t *testing.T) {
 	body := make([]byte, len(strconv.Itoa(size)))
 	if _, err := io.ReadFull(br, body); err != nil || string(body) != strconv.Itoa(size) {
 		t.Fatalf("upload answer %q %q: %v", head, body, err)
+	}
+
+	// A chunked upload is spooled to a temporary file past 64 KiB (as
+	// nginx does) and sent on with Content-Length.
+	const chunkedSize = 256 << 20
+	io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+	chunkHead := strconv.FormatInt(int64(len(chunk)), 16) + "\r\n"
+	for sent := 0; sent < chunkedSize; sent += len(chunk) {
+		io.WriteString(c, chunkHead)
+		c.Write(chunk)
+		if _, err := io.WriteString(c, "\r\n"); err != nil {
+			t.Fatalf("chunked upload after %d bytes: %v", sent, err)
+		}
+	}
+	io.WriteString(c, "0\r\n\r\n")
+	head, err = readHeadString(br)
+	must(t, err)
+	body = make([]byte, len(strconv.Itoa(chunkedSize)))
+	if _, err := io.ReadFull(br, body); err != nil || string(body) != strconv.Itoa(chunkedSize) {
+		t.Fatalf("chunked upload answer %q %q: %v", head, body, err)
 	}
 
 	peak := hs.peak()
