@@ -13,59 +13,127 @@ type Filter struct {
 	TagID, AuthorID string
 }
 
-// archivePublished selects published posts in queries that start from a
-// tag's or author's rows. The unary plus keeps SQLite from using the
-// (type, status, published_at) index there: walking every published post
-// and probing the join table for each is what a rare tag on a large site
-// must not do; reading the tag's rows and sorting them is bounded by the
-// tag's size.
-const archivePublished = `+p.type = 'post' AND +p.status = 'published'`
+// archive is the SQL of a tag's or an author's archive: its join table,
+// the column naming the tag or author there, and the trigger-kept table of
+// its published post counts (migration 0003).
+type archive struct {
+	links, key, counts string
+}
 
 var (
-	listByTagSQL = `SELECT ` + fmt.Sprintf(postColumns, summaryColumns) + `
-	WHERE ` + archivePublished + `
-	  AND p.id IN (SELECT post_id FROM posts_tags WHERE tag_id = ?)
-	ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`
-	countByTagSQL = `SELECT count(*) FROM posts_tags pt JOIN posts p ON p.id = pt.post_id
-	WHERE pt.tag_id = ? AND ` + archivePublished
-	listByAuthorSQL = `SELECT ` + fmt.Sprintf(postColumns, summaryColumns) + `
-	WHERE ` + archivePublished + `
-	  AND p.id IN (SELECT post_id FROM posts_authors WHERE author_id = ?)
-	ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`
-	countByAuthorSQL = `SELECT count(*) FROM posts_authors pa JOIN posts p ON p.id = pa.post_id
-	WHERE pa.author_id = ? AND ` + archivePublished
+	tagArchive    = archive{links: "posts_tags", key: "tag_id", counts: "tag_post_counts"}
+	authorArchive = archive{links: "posts_authors", key: "author_id", counts: "author_post_counts"}
 )
+
+// countSQL reads the archive's count of published posts.
+func (a archive) countSQL() string {
+	return `SELECT coalesce((SELECT n FROM ` + a.counts + ` WHERE ` + a.key + ` = ?), 0)`
+}
+
+// listSQL selects one page of the archive's published posts, newest
+// first, with the given html/plaintext columns. Its arguments are the tag
+// or author id, the limit and the offset. There are two plans, and which
+// is faster depends on how much of the site the archive holds:
+//   - walk: read the published posts newest first from the
+//     (type, status, published_at) index and probe each one's link. For an
+//     archive holding a share s of the site, a page ends after about
+//     (offset+limit)/s index entries, wherever it is in the archive.
+//   - from the links: read every link of the tag or author, filter and
+//     sort them in the (id, type, status, published_at) index without
+//     reading the posts' rows (which hold the html), then read the rows of
+//     the page's ids only. It costs the archive's size in index entries.
+//
+// INDEXED BY because SQLite otherwise joins through the primary key and
+// reads every linked post's row to filter and sort.
+func (a archive) listSQL(columns string, walk bool) string {
+	if walk {
+		return `SELECT ` + fmt.Sprintf(postColumns, columns) + `
+	WHERE p.type = 'post' AND p.status = 'published'
+	  AND EXISTS (SELECT 1 FROM ` + a.links + ` x WHERE x.post_id = p.id AND x.` + a.key + ` = ?)
+	ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`
+	}
+	return `SELECT ` + fmt.Sprintf(postColumns, columns) + `
+	WHERE p.id IN (SELECT q.id FROM ` + a.links + ` x
+		JOIN posts q INDEXED BY posts_id_type_status_published_at ON q.id = x.post_id
+		WHERE x.` + a.key + ` = ? AND q.type = 'post' AND q.status = 'published'
+		ORDER BY q.published_at DESC, q.id DESC LIMIT ? OFFSET ?)
+	ORDER BY p.published_at DESC, p.id DESC`
+}
+
+// walkIsCheaper says whether the walk plan of listSQL reaches the page
+// after reading fewer index entries than the archive holds: the walk reads
+// about (offset+limit) * total/n entries (n of total published posts in
+// the archive), the other plan n.
+func walkIsCheaper(n, total, limit, offset int) bool {
+	if n <= 0 {
+		return false
+	}
+	return int64(offset+limit)*int64(total) < int64(n)*int64(n)
+}
+
+var (
+	listByTagSQL        = tagArchive.listSQL(summaryColumns, false)
+	listByTagWalkSQL    = tagArchive.listSQL(summaryColumns, true)
+	countByTagSQL       = tagArchive.countSQL()
+	listByAuthorSQL     = authorArchive.listSQL(summaryColumns, false)
+	listByAuthorWalkSQL = authorArchive.listSQL(summaryColumns, true)
+	countByAuthorSQL    = authorArchive.countSQL()
+)
+
+// archiveOf returns the archive f selects and its tag or author id; ok is
+// false for the unfiltered list of all published posts.
+func archiveOf(f Filter) (a archive, id string, ok bool) {
+	switch {
+	case f.TagID != "":
+		return tagArchive, f.TagID, true
+	case f.AuthorID != "":
+		return authorArchive, f.AuthorID, true
+	}
+	return archive{}, "", false
+}
+
+// walks says whether a page of f's archive is read with the walk plan.
+func (s *Store) walks(ctx context.Context, f Filter, limit, offset int) (bool, error) {
+	n, err := s.CountPosts(ctx, f)
+	if err != nil {
+		return false, err
+	}
+	total, err := s.CountPosts(ctx, Filter{})
+	if err != nil {
+		return false, err
+	}
+	return walkIsCheaper(n, total, limit, offset), nil
+}
 
 // ListPosts returns one page of the published posts f selects, newest
 // first, with their authors and tags.
 func (s *Store) ListPosts(ctx context.Context, f Filter, limit, offset int) ([]Post, error) {
-	switch {
-	case f.TagID != "":
-		return s.queryPosts(ctx, s.stmts.listByTag, f.TagID, limit, offset)
-	case f.AuthorID != "":
-		return s.queryPosts(ctx, s.stmts.listByAuthor, f.AuthorID, limit, offset)
+	a, id, ok := archiveOf(f)
+	if !ok {
+		return s.queryPosts(ctx, s.stmts.listPublished, limit, offset)
 	}
-	return s.queryPosts(ctx, s.stmts.listPublished, limit, offset)
+	walk, err := s.walks(ctx, f, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	return s.queryPosts(ctx, s.stmts.archiveList(a, walk), id, limit, offset)
 }
 
 // FeedPosts returns the newest published posts f selects with their
 // full html, for feeds.
 func (s *Store) FeedPosts(ctx context.Context, f Filter, limit int) ([]Post, error) {
-	q := `SELECT ` + fmt.Sprintf(postColumns, fullColumns) + ` WHERE p.type = 'post' AND p.status = 'published'`
-	args := []any{}
-	if f != (Filter{}) {
-		q = `SELECT ` + fmt.Sprintf(postColumns, fullColumns) + ` WHERE ` + archivePublished
+	a, id, ok := archiveOf(f)
+	if !ok {
+		q := `SELECT ` + fmt.Sprintf(postColumns, fullColumns) + ` WHERE p.type = 'post' AND p.status = 'published'
+		ORDER BY p.published_at DESC, p.id DESC LIMIT ?`
+		rows, err := s.db.QueryContext(ctx, q, limit)
+		return s.collectPosts(ctx, rows, err)
 	}
-	switch {
-	case f.TagID != "":
-		q += ` AND p.id IN (SELECT post_id FROM posts_tags WHERE tag_id = ?)`
-		args = append(args, f.TagID)
-	case f.AuthorID != "":
-		q += ` AND p.id IN (SELECT post_id FROM posts_authors WHERE author_id = ?)`
-		args = append(args, f.AuthorID)
+	walk, err := s.walks(ctx, f, limit, 0)
+	if err != nil {
+		return nil, err
 	}
-	q += ` ORDER BY p.published_at DESC, p.id DESC LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, append(args, limit)...)
+	rows, err := s.db.QueryContext(ctx, a.listSQL(fullColumns, walk), id, limit, 0)
 	return s.collectPosts(ctx, rows, err)
 }
 
@@ -106,6 +174,11 @@ const (
 
 // Tags and authors are listed when they have a published post, as
 // Ghost's sitemap only lists taxonomies with content.
+const (
+	tagHasPosts    = `EXISTS (SELECT 1 FROM tag_post_counts c WHERE c.tag_id = t.id AND c.n > 0)`
+	authorHasPosts = `EXISTS (SELECT 1 FROM author_post_counts c WHERE c.author_id = u.id AND c.n > 0)`
+)
+
 var sitemapSQL = map[string]string{
 	SitemapPosts: `SELECT p.slug, coalesce(p.updated_at, p.published_at), p.feature_image, m.feature_image_caption
 		FROM posts p LEFT JOIN posts_meta m ON m.post_id = p.id
@@ -116,14 +189,10 @@ var sitemapSQL = map[string]string{
 		WHERE p.type = 'page' AND p.status = 'published'
 		ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`,
 	SitemapTags: `SELECT t.slug, coalesce(t.updated_at, t.created_at), t.feature_image, NULL
-		FROM tags t WHERE t.visibility = 'public' AND EXISTS (
-			SELECT 1 FROM posts_tags pt JOIN posts p ON p.id = pt.post_id
-			WHERE pt.tag_id = t.id AND ` + archivePublished + `)
+		FROM tags t WHERE t.visibility = 'public' AND ` + tagHasPosts + `
 		ORDER BY t.slug LIMIT ? OFFSET ?`,
 	SitemapAuthors: `SELECT u.slug, coalesce(u.updated_at, u.created_at), u.profile_image, NULL
-		FROM users u WHERE u.visibility = 'public' AND EXISTS (
-			SELECT 1 FROM posts_authors pa JOIN posts p ON p.id = pa.post_id
-			WHERE pa.author_id = u.id AND ` + archivePublished + `)
+		FROM users u WHERE u.visibility = 'public' AND ` + authorHasPosts + `
 		ORDER BY u.slug LIMIT ? OFFSET ?`,
 }
 
@@ -176,20 +245,24 @@ func (s *Store) NextScheduled(ctx context.Context) (t time.Time, ok bool, err er
 }
 
 // sitemapSummarySQL counts each kind's entries and finds its latest
-// change, for the sitemap index.
+// change, for the sitemap index. Posts and pages take their count from
+// post_counts and their latest change from one step into the
+// posts_type_status_modified index (migration 0003).
 var sitemapSummarySQL = map[string]string{
-	SitemapPosts: `SELECT count(*), coalesce(max(coalesce(updated_at, published_at)), '')
-		FROM posts WHERE type = 'post' AND status = 'published'`,
-	SitemapPages: `SELECT count(*), coalesce(max(coalesce(updated_at, published_at)), '')
-		FROM posts WHERE type = 'page' AND status = 'published'`,
+	SitemapPosts: postsSummarySQL(TypePost),
+	SitemapPages: postsSummarySQL(TypePage),
 	SitemapTags: `SELECT count(*), coalesce(max(coalesce(t.updated_at, t.created_at)), '')
-		FROM tags t WHERE t.visibility = 'public' AND EXISTS (
-			SELECT 1 FROM posts_tags pt JOIN posts p ON p.id = pt.post_id
-			WHERE pt.tag_id = t.id AND ` + archivePublished + `)`,
+		FROM tags t WHERE t.visibility = 'public' AND ` + tagHasPosts,
 	SitemapAuthors: `SELECT count(*), coalesce(max(coalesce(u.updated_at, u.created_at)), '')
-		FROM users u WHERE u.visibility = 'public' AND EXISTS (
-			SELECT 1 FROM posts_authors pa JOIN posts p ON p.id = pa.post_id
-			WHERE pa.author_id = u.id AND ` + archivePublished + `)`,
+		FROM users u WHERE u.visibility = 'public' AND ` + authorHasPosts,
+}
+
+func postsSummarySQL(typ string) string {
+	return `SELECT
+		coalesce((SELECT n FROM post_counts WHERE type = '` + typ + `' AND status = 'published'), 0),
+		coalesce((SELECT coalesce(updated_at, published_at) FROM posts
+			WHERE type = '` + typ + `' AND status = 'published'
+			ORDER BY coalesce(updated_at, published_at) DESC LIMIT 1), '')`
 }
 
 // SitemapSummary returns how many entries a sitemap kind has and when the

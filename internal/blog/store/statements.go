@@ -16,24 +16,41 @@ type queryer interface {
 
 // statements are the queries of every page view, prepared once.
 type statements struct {
-	listPublished  *sql.Stmt
-	countPublished *sql.Stmt
-	bySlug         *sql.Stmt
-	authorsOf      *sql.Stmt
-	tagsOf         *sql.Stmt
-	settings       *sql.Stmt
-	listByTag      *sql.Stmt
-	countByTag     *sql.Stmt
-	listByAuthor   *sql.Stmt
-	countByAuthor  *sql.Stmt
-	tagBySlug      *sql.Stmt
-	authorBySlug   *sql.Stmt
+	listPublished    *sql.Stmt
+	countPublished   *sql.Stmt
+	bySlug           *sql.Stmt
+	authorsOf        *sql.Stmt
+	tagsOf           *sql.Stmt
+	settings         *sql.Stmt
+	listByTag        *sql.Stmt
+	listByTagWalk    *sql.Stmt
+	countByTag       *sql.Stmt
+	listByAuthor     *sql.Stmt
+	listByAuthorWalk *sql.Stmt
+	countByAuthor    *sql.Stmt
+	tagBySlug        *sql.Stmt
+	authorBySlug     *sql.Stmt
 }
 
 func (st *statements) all() []**sql.Stmt {
 	return []**sql.Stmt{&st.listPublished, &st.countPublished, &st.bySlug, &st.authorsOf, &st.tagsOf,
-		&st.settings, &st.listByTag, &st.countByTag, &st.listByAuthor, &st.countByAuthor,
+		&st.settings, &st.listByTag, &st.listByTagWalk, &st.countByTag, &st.listByAuthor,
+		&st.listByAuthorWalk, &st.countByAuthor,
 		&st.tagBySlug, &st.authorBySlug}
+}
+
+// archiveList is the statement listing a page of archive a with the
+// walk plan or from the links (see archive.listSQL).
+func (st *statements) archiveList(a archive, walk bool) *sql.Stmt {
+	switch {
+	case a == tagArchive && walk:
+		return st.listByTagWalk
+	case a == tagArchive:
+		return st.listByTag
+	case walk:
+		return st.listByAuthorWalk
+	}
+	return st.listByAuthor
 }
 
 func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
@@ -48,8 +65,10 @@ func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
 		{&st.tagsOf, tagsOfSQL},
 		{&st.settings, settingsSQL},
 		{&st.listByTag, listByTagSQL},
+		{&st.listByTagWalk, listByTagWalkSQL},
 		{&st.countByTag, countByTagSQL},
 		{&st.listByAuthor, listByAuthorSQL},
+		{&st.listByAuthorWalk, listByAuthorWalkSQL},
 		{&st.countByAuthor, countByAuthorSQL},
 		{&st.tagBySlug, tagBySlugSQL},
 		{&st.authorBySlug, authorBySlugSQL},
