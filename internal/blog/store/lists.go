@@ -68,7 +68,8 @@ func walkIsCheaper(n, total, limit, offset int) bool {
 	if n <= 0 {
 		return false
 	}
-	return int64(offset+limit)*int64(total) < int64(n)*int64(n)
+	// float64: an estimate, and n*n overflows no integer type here.
+	return float64(offset+limit)*float64(total) < float64(n)*float64(n)
 }
 
 var (
