@@ -179,6 +179,10 @@ func Compile(ctx context.Context, main []*ngxconf.Directive, opts CompileOptions
 			c.cfg.ErrorLog = t
 		case "events":
 			// Its directives only tune nginx's event loop.
+		case "daemon", "master_process":
+			if err := processModel(d); err != nil {
+				return nil, err
+			}
 		case "http":
 			https = append(https, d)
 		default:
@@ -194,6 +198,22 @@ func Compile(ctx context.Context, main []*ngxconf.Directive, opts CompileOptions
 		}
 	}
 	return c.cfg, nil
+}
+
+// processModel accepts what nginx's process-model directives may say of
+// wisp: it is always one process in the foreground, so "daemon off" and
+// either master_process value hold as written. "daemon on" would need a
+// detached re-exec that hides start-up errors; wisp leaves backgrounding to
+// the supervisor (systemd Type=simple, wisp up) and says so.
+func processModel(d *ngxconf.Directive) error {
+	on, err := d.Flag(0)
+	if err != nil {
+		return err
+	}
+	if d.Name == "daemon" && on {
+		return ngxconf.Errorf(d.Pos, "\"daemon on\" is not supported by wisp: it runs in the foreground; let systemd (Type=simple) or wisp up supervise it")
+	}
+	return nil
 }
 
 func unsupported(d *ngxconf.Directive) error {
