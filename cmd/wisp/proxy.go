@@ -43,7 +43,7 @@ func runProxy(ctx context.Context, env *cliEnv, args []string) error {
 					"  -g directives : set global directives out of configuration file\n", name, version, name, defaultConfFile)
 				return flag.ErrHelp
 			case 'v', 'V':
-				fmt.Fprintf(env.stderr, "%s version: wisp/%s\n", name, version)
+				fmt.Fprint(env.stderr, proxy.VersionText(name, version, c == 'V'))
 				return nil
 			case 't':
 				test = true
