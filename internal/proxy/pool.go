@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -31,6 +32,10 @@ type pool struct {
 }
 
 func newPool(max int, idle time.Duration, maxReqs int) *pool {
+	// nginx caches keepalive N connections per worker process, and
+	// worker_processes auto runs one per CPU; one wisp process serves all
+	// CPUs, so it caches N per CPU to hold what nginx holds.
+	max *= runtime.GOMAXPROCS(0)
 	return &pool{max: max, idle: idle, maxReqs: maxReqs}
 }
 
