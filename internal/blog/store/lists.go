@@ -68,7 +68,7 @@ func walkIsCheaper(n, total, limit, offset int) bool {
 	if n <= 0 {
 		return false
 	}
-	// float64: an estimate, and n*n overflows no integer type here.
+	// float64: this is an estimate, and n*n can overflow an int64.
 	return float64(offset+limit)*float64(total) < float64(n)*float64(n)
 }
 
