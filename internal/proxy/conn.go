@@ -402,7 +402,7 @@ func (c *clientConn) serve() {
 // request in its own goroutine before it is parked: a busy keep-alive
 // client (a browser, a load generator) sends it within milliseconds, and
 // parking costs an epoll_ctl and a goroutine hand-off per request.
-const hotWait = 100 * time.Millisecond
+const hotWait = 20 * time.Millisecond
 
 // waitHot waits up to hotWait for the next request's first bytes and
 // says how long it waited; os.ErrDeadlineExceeded means none came (or it
