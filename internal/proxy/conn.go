@@ -385,39 +385,11 @@ func (c *clientConn) serve() {
 		if c.start == c.end {
 			c.start, c.end = 0, 0
 			c.releaseBuf()
-			waited, err := c.waitHot()
-			switch {
-			case err == nil: // the next request is there
-			case !errors.Is(err, os.ErrDeadlineExceeded):
-				c.finish()
-				return
-			case c.park(c.ka.timeout - waited):
+			if c.park(c.ka.timeout) {
 				return
 			}
 		}
 	}
-}
-
-// hotWait is how long a connection that just answered waits for its next
-// request in its own goroutine before it is parked: a busy keep-alive
-// client (a browser, a load generator) sends it within milliseconds, and
-// parking costs an epoll_ctl and a goroutine hand-off per request.
-const hotWait = 20 * time.Millisecond
-
-// waitHot waits up to hotWait for the next request's first bytes and
-// says how long it waited; os.ErrDeadlineExceeded means none came (or it
-// could not wait this way: no poller, not a socket, or a keep-alive
-// shorter than hotWait), another error that the connection failed.
-func (c *clientConn) waitHot() (time.Duration, error) {
-	if c.raw == nil || c.srv.idle == nil || c.ka.timeout <= hotWait {
-		return 0, os.ErrDeadlineExceeded
-	}
-	c.nc.SetReadDeadline(time.Now().Add(hotWait))
-	err := c.readRaw(true)
-	if err == nil && c.closed.Load() {
-		return 0, net.ErrClosed
-	}
-	return hotWait, err
 }
 
 // errParked ends a serving goroutine whose connection went to the poller.
