@@ -95,7 +95,11 @@ func (p *idlePoller) park(c *clientConn, timeout time.Duration, stopping func() 
 	p.byFD[l.fd] = c
 	l.until = until
 	l.parked = true
-	p.queue(timeout).push(c)
+	// Waits that are not a configured timeout (the rest of a
+	// client_header_timeout) would each make a queue of their own: whole
+	// seconds keep the queues few, at the cost of expiring up to a second
+	// late.
+	p.queue(timeout.Round(time.Second)).push(c)
 	if p.armed.IsZero() || until.Before(p.armed) {
 		p.armed = until
 		p.ep.SetReadDeadline(until)
