@@ -15,17 +15,9 @@ import (
 )
 
 func runDev(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(env.stderr, "Usage: wisp dev seed --posts N [flags]\n\nSubcommands:\n  seed   fill a site's database with generated posts, tags and authors\n\nRun 'wisp dev seed -h' for its flags.")
-		if len(args) == 0 {
-			return &exitError{code: 2}
-		}
-		return nil
-	}
-	if args[0] != "seed" {
-		return &exitError{code: 2, msg: fmt.Sprintf("wisp dev: unknown subcommand %q (want \"seed\")", args[0])}
-	}
-	return runDevSeed(ctx, env, args[1:])
+	return runGroup(ctx, env, "dev", "seed --posts N [flags]", []subcommand{
+		{"seed", "fill a site's database with generated posts, tags and authors", runDevSeed},
+	}, args)
 }
 
 func runDevSeed(ctx context.Context, env *cliEnv, args []string) error {

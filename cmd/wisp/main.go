@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -129,4 +130,34 @@ func runVersion(_ context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "wisp version %s\n", version)
 	return nil
+}
+
+// subcommand is one verb of a command group, such as "new" of "wisp post".
+type subcommand struct {
+	name, summary string
+	run           func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+// runGroup runs the verb args[0] of the command group, or prints the
+// group's usage: to stderr and exit 2 when no verb is given, exit 0 for -h.
+func runGroup(ctx context.Context, env *cliEnv, group, synopsis string, subs []subcommand, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(env.stderr, "Usage: wisp %s %s\n\nSubcommands:\n", group, synopsis)
+		for _, s := range subs {
+			fmt.Fprintf(env.stderr, "  %-6s %s\n", s.name, s.summary)
+		}
+		fmt.Fprintf(env.stderr, "\nRun 'wisp %s %s -h' for its flags.\n", group, subs[0].name)
+		if len(args) == 0 {
+			return &exitError{code: 2}
+		}
+		return nil
+	}
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, env, args[1:])
+		}
+		names[i] = fmt.Sprintf("%q", s.name)
+	}
+	return &exitError{code: 2, msg: fmt.Sprintf("wisp %s: unknown subcommand %q (want %s)", group, args[0], strings.Join(names, " or "))}
 }

@@ -18,17 +18,9 @@ import (
 const maxPostBytes = 16 << 20
 
 func runPost(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(env.stderr, "Usage: wisp post new --title TITLE [flags] [FILE.md | -]\n\nSubcommands:\n  new    publish a Markdown post (from FILE, or stdin when FILE is - or missing)\n\nRun 'wisp post new -h' for its flags.")
-		if len(args) == 0 {
-			return &exitError{code: 2}
-		}
-		return nil
-	}
-	if args[0] != "new" {
-		return &exitError{code: 2, msg: fmt.Sprintf("wisp post: unknown subcommand %q (want \"new\")", args[0])}
-	}
-	return runPostNew(ctx, env, args[1:])
+	return runGroup(ctx, env, "post", "new --title TITLE [flags] [FILE.md | -]", []subcommand{
+		{"new", "publish a Markdown post (from FILE, or stdin when FILE is - or missing)", runPostNew},
+	}, args)
 }
 
 // stringList is a repeatable string flag.

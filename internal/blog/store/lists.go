@@ -206,20 +206,11 @@ func (s *Store) SitemapEntries(ctx context.Context, kind string, limit, offset i
 	if !ok {
 		return nil, fmt.Errorf("sitemap %q: %w", kind, ErrNotFound)
 	}
+	dest := func(e *SitemapEntry) []any {
+		return []any{&e.Slug, nullTime{&e.Modified}, nullable{&e.Image}, nullable{&e.ImageCaption}}
+	}
 	rows, err := s.db.QueryContext(ctx, q, limit, offset)
-	if err != nil {
-		return nil, fmt.Errorf("sitemap %s: %w", kind, err)
-	}
-	defer rows.Close()
-	var out []SitemapEntry
-	for rows.Next() {
-		var e SitemapEntry
-		if err := rows.Scan(&e.Slug, nullTime{&e.Modified}, nullable{&e.Image}, nullable{&e.ImageCaption}); err != nil {
-			return nil, fmt.Errorf("sitemap %s: %w", kind, err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanAll("sitemap "+kind, dest, rows, err)
 }
 
 // PublishDue publishes every scheduled post whose time has come and

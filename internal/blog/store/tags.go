@@ -52,20 +52,9 @@ const tagsOfSQL = `SELECT pt.post_id, ` + tagColumns + `
 	ORDER BY pt.post_id, pt.sort_order`
 
 func (s *Store) tagsOf(ctx context.Context, idJSON string) ([]postTag, error) {
+	dest := func(t *postTag) []any { return append([]any{&t.postID}, t.scanDest()...) }
 	rows, err := s.stmts.tagsOf.QueryContext(ctx, idJSON)
-	if err != nil {
-		return nil, fmt.Errorf("tags: %w", err)
-	}
-	defer rows.Close()
-	var out []postTag
-	for rows.Next() {
-		var t postTag
-		if err := rows.Scan(append([]any{&t.postID}, t.scanDest()...)...); err != nil {
-			return nil, fmt.Errorf("tags: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanAll("tags", dest, rows, err)
 }
 
 // ensureTag returns the tag with this name's slug, creating it if needed;

@@ -143,20 +143,9 @@ const authorsOfSQL = `SELECT pa.post_id, ` + authorColumns + `
 	ORDER BY pa.post_id, pa.sort_order`
 
 func (s *Store) authorsOf(ctx context.Context, idJSON string) ([]postAuthor, error) {
+	dest := func(a *postAuthor) []any { return append([]any{&a.postID}, a.scanDest()...) }
 	rows, err := s.stmts.authorsOf.QueryContext(ctx, idJSON)
-	if err != nil {
-		return nil, fmt.Errorf("authors: %w", err)
-	}
-	defer rows.Close()
-	var out []postAuthor
-	for rows.Next() {
-		var a postAuthor
-		if err := rows.Scan(append([]any{&a.postID}, a.scanDest()...)...); err != nil {
-			return nil, fmt.Errorf("authors: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return scanAll("authors", dest, rows, err)
 }
 
 // ownerID returns the id of the site's Owner, the default author.
