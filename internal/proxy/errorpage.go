@@ -142,7 +142,13 @@ func (c *clientConn) sendText(ec *evalCtx, code int, text []byte, keep bool) boo
 	if ec.errStatus > 0 {
 		code = ec.errStatus
 	}
-	return c.writeResponse(simpleResponse{code: code, ctype: "text/plain", body: string(text)}, ec, keep)
+	// nginx types the text as it types a file: by the URI's extension, else
+	// default_type.
+	ctype := "text/plain"
+	if m := ec.contentOf(); m != nil {
+		ctype = m.contentType(ec.uri)
+	}
+	return c.writeResponse(simpleResponse{code: code, ctype: ctype, body: string(text)}, ec, keep)
 }
 
 // writeErrorPage sends nginx's page for status, bypassing error_page.

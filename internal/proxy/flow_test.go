@@ -108,6 +108,7 @@ server {
     location = /bare302 { return 302; }
     location = /teapot { return 418; }
     location = /teapottext { return 418 "short and stout"; }
+    location /dt/ { default_type application/json; return 200 "{}"; }
     location = /odd { return 299 "odd"; }
     location /set/ {
         set $who "$host-$request_method";
@@ -170,6 +171,8 @@ server {
 		{name: "no rewrite matches, return 404", raw: get("/r/")},
 		{name: "rewrite break ignores proxy_pass URI", raw: get("/b/d/e?z=1")},
 		{name: "return text with variables", raw: get("/text?a=b")},
+		{name: "return text takes default_type", raw: get("/dt/x")},
+		{name: "return text takes the URI's type", raw: get("/dt/x.html")},
 		{name: "return text, HEAD", raw: "HEAD /text HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
 		{name: "return 204", raw: get("/nocode")},
 		{name: "return URL is 302", raw: get("/url?u=1")},
