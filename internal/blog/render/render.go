@@ -16,7 +16,9 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
 	gmhtml "github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/util"
 )
 
 // Markdown converts Markdown to HTML. It is safe for concurrent use.
@@ -31,7 +33,8 @@ func NewMarkdown() *Markdown {
 	return &Markdown{md: goldmark.New(
 		goldmark.WithExtensions(extension.GFM, extension.Footnote),
 		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
-		goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
+		goldmark.WithRendererOptions(gmhtml.WithUnsafe(),
+			renderer.WithNodeRenderers(util.Prioritized(codeBlocks{}, 100))),
 	)}
 }
 
