@@ -11,11 +11,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -26,44 +24,17 @@ import (
 // response head), "close" (reads the request, closes without answering)
 // or "hang" (reads the request, never answers).
 type namedPeer struct {
-	ln   net.Listener
+	connServer
 	name string
 	mode string
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	open map[net.Conn]bool
 }
 
 func startNamedPeer(t testing.TB, path, name, mode string) *namedPeer {
 	t.Helper()
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
-	must(t, err)
-	must(t, os.Chmod(path, 0o666))
-	p := &namedPeer{ln: ln, name: name, mode: mode, open: map[net.Conn]bool{}}
-	p.wg.Add(1)
-	go p.accept()
+	p := &namedPeer{name: name, mode: mode}
+	p.serveConns(listenUnix0666(t, path), p.serve)
 	t.Cleanup(p.stop)
 	return p
-}
-
-func (p *namedPeer) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		p.open[c] = true
-		p.mu.Unlock()
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			defer func() { p.mu.Lock(); delete(p.open, c); p.mu.Unlock(); c.Close() }()
-			p.serve(c)
-		}()
-	}
 }
 
 func (p *namedPeer) serve(c net.Conn) {
@@ -106,16 +77,6 @@ func (p *namedPeer) serve(c net.Conn) {
 		status = p.mode + " X"
 	}
 	fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, len(out), out)
-}
-
-func (p *namedPeer) stop() {
-	p.ln.Close()
-	p.mu.Lock()
-	for c := range p.open {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
 }
 
 // peerSet starts the named peers "name=mode" in dir and returns the

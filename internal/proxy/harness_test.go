@@ -30,47 +30,16 @@ const nginxBin = "/usr/sbin/nginx"
 // echoBackend answers every request with its raw head and body as the
 // response body, so a test sees exactly the bytes the proxy sent.
 type echoBackend struct {
-	ln   net.Listener
-	wg   sync.WaitGroup
+	connServer
 	mode string // "echo"; "chunked" or "close" framing; "hang" (accept, read, never answer)
-	mu   sync.Mutex
-	open map[net.Conn]bool
 }
 
 func startEcho(t *testing.T, path, mode string) *echoBackend {
 	t.Helper()
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	b := &echoBackend{ln: ln, mode: mode, open: map[net.Conn]bool{}}
-	b.wg.Add(1)
-	go b.accept()
+	b := &echoBackend{mode: mode}
+	b.serveConns(listenUnix0666(t, path), b.serve)
 	t.Cleanup(b.stop)
 	return b
-}
-
-func (b *echoBackend) accept() {
-	defer b.wg.Done()
-	for {
-		c, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
-		b.mu.Lock()
-		b.open[c] = true
-		b.mu.Unlock()
-		b.wg.Add(1)
-		go func() {
-			defer b.wg.Done()
-			defer func() { b.mu.Lock(); delete(b.open, c); b.mu.Unlock(); c.Close() }()
-			b.serve(c)
-		}()
-	}
 }
 
 func (b *echoBackend) serve(c net.Conn) {
@@ -129,16 +98,6 @@ func (b *echoBackend) serve(c net.Conn) {
 			return
 		}
 	}
-}
-
-func (b *echoBackend) stop() {
-	b.ln.Close()
-	b.mu.Lock()
-	for c := range b.open {
-		c.Close()
-	}
-	b.mu.Unlock()
-	b.wg.Wait()
 }
 
 func freePort(t *testing.T) int {

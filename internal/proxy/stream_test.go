@@ -22,61 +22,30 @@ import (
 // scriptedBackend runs answer for every connection after reading the
 // request head; it listens on a unix socket or on 127.0.0.1.
 type scriptedBackend struct {
-	ln     net.Listener
+	connServer
 	answer func(c net.Conn, head string, br *bufio.Reader)
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	open   map[net.Conn]bool
 }
 
 func startScripted(t *testing.T, network, path string, answer func(c net.Conn, head string, br *bufio.Reader)) *scriptedBackend {
 	t.Helper()
 	var ln net.Listener
-	var err error
 	if network == "unix" {
-		os.Remove(path)
-		ln, err = net.Listen("unix", path)
-		if err == nil {
-			err = os.Chmod(path, 0o666)
-		}
+		ln = listenUnix0666(t, path)
 	} else {
+		var err error
 		ln, err = net.Listen("tcp4", "127.0.0.1:0")
+		must(t, err)
 	}
-	must(t, err)
-	b := &scriptedBackend{ln: ln, answer: answer, open: map[net.Conn]bool{}}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.open[c] = true
-			b.mu.Unlock()
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				defer func() { b.mu.Lock(); delete(b.open, c); b.mu.Unlock(); c.Close() }()
-				br := bufio.NewReader(c)
-				head, err := readHeadString(br)
-				if err != nil {
-					return
-				}
-				b.answer(c, head, br)
-			}()
+	b := &scriptedBackend{answer: answer}
+	b.serveConns(ln, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		head, err := readHeadString(br)
+		if err != nil {
+			return
 		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		b.mu.Lock()
-		for c := range b.open {
-			c.Close()
-		}
-		b.mu.Unlock()
-		b.wg.Wait()
+		b.answer(c, head, br)
 	})
+	t.Cleanup(b.stop)
 	return b
 }
 
