@@ -146,11 +146,8 @@ func (s *Store) CountPublishedPosts(ctx context.Context) (int, error) {
 // PublishedBySlug returns the published post, or else page, with slug.
 func (s *Store) PublishedBySlug(ctx context.Context, slug string) (Post, error) {
 	p, err := scanPost(s.stmts.bySlug.QueryRowContext(ctx, slug))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Post{}, ErrNotFound
-	}
-	if err != nil {
-		return Post{}, fmt.Errorf("post %q: %w", slug, err)
+	if err := lookupErr(err, "post", slug); err != nil {
+		return Post{}, err
 	}
 	posts := []Post{p}
 	if err := s.attachRelations(ctx, posts); err != nil {

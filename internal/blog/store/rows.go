@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -26,4 +27,18 @@ func scanAll[T any](what string, dest func(*T) []any, rows *sql.Rows, err error)
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
+}
+
+// lookupErr is the outcome of looking up the one kind row with key: nil
+// when a row was read, ErrNotFound when there was none, the wrapped error
+// otherwise. It formats nothing on success, since page views call it.
+func lookupErr(err error, kind, key string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	default:
+		return fmt.Errorf("%s %q: %w", kind, key, err)
+	}
 }

@@ -32,11 +32,8 @@ const tagBySlugSQL = `SELECT ` + tagColumns + ` FROM tags t WHERE t.slug = ? AND
 func (s *Store) TagBySlug(ctx context.Context, slug string) (Tag, error) {
 	var t Tag
 	err := s.stmts.tagBySlug.QueryRowContext(ctx, slug).Scan(t.scanDest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Tag{}, ErrNotFound
-	}
-	if err != nil {
-		return Tag{}, fmt.Errorf("tag %q: %w", slug, err)
+	if err := lookupErr(err, "tag", slug); err != nil {
+		return Tag{}, err
 	}
 	return t, nil
 }

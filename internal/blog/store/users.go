@@ -34,11 +34,8 @@ const authorBySlugSQL = `SELECT ` + authorColumns + ` FROM users u WHERE u.slug 
 func (s *Store) AuthorBySlug(ctx context.Context, slug string) (Author, error) {
 	var a Author
 	err := s.stmts.authorBySlug.QueryRowContext(ctx, slug).Scan(a.scanDest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Author{}, ErrNotFound
-	}
-	if err != nil {
-		return Author{}, fmt.Errorf("author %q: %w", slug, err)
+	if err := lookupErr(err, "author", slug); err != nil {
+		return Author{}, err
 	}
 	return a, nil
 }
