@@ -49,30 +49,16 @@ func defaultGzipConf() gzipConf {
 }
 
 func (g gzipConf) inherit(p gzipConf, set map[string]bool) gzipConf {
-	if !set["gzip"] {
-		g.on = p.on
-	}
+	unlessSet(set, "gzip", &g.on, p.on)
 	if !set["gzip_types"] {
 		g.types, g.anyType = p.types, p.anyType
 	}
-	if !set["gzip_min_length"] {
-		g.minLen = p.minLen
-	}
-	if !set["gzip_comp_level"] {
-		g.level = p.level
-	}
-	if !set["gzip_vary"] {
-		g.vary = p.vary
-	}
-	if !set["gzip_http_version"] {
-		g.minor = p.minor
-	}
-	if !set["gzip_proxied"] {
-		g.proxied = p.proxied
-	}
-	if !set["gzip_disable"] {
-		g.disable6 = p.disable6
-	}
+	unlessSet(set, "gzip_min_length", &g.minLen, p.minLen)
+	unlessSet(set, "gzip_comp_level", &g.level, p.level)
+	unlessSet(set, "gzip_vary", &g.vary, p.vary)
+	unlessSet(set, "gzip_http_version", &g.minor, p.minor)
+	unlessSet(set, "gzip_proxied", &g.proxied, p.proxied)
+	unlessSet(set, "gzip_disable", &g.disable6, p.disable6)
 	g.pools = p.pools
 	return g
 }

@@ -48,19 +48,20 @@ type expiresConf struct {
 func defaultHeaderConf() headerConf { return headerConf{} }
 
 func (h headerConf) inherit(p headerConf, set map[string]bool) headerConf {
-	if !set["add_header"] {
-		h.add = p.add
-	}
-	if !set["expires"] {
-		h.expires = p.expires
-	}
-	if !set["server_tokens"] {
-		h.tokensOff = p.tokensOff
-	}
-	if !set["charset"] {
-		h.charset = p.charset
-	}
+	unlessSet(set, "add_header", &h.add, p.add)
+	unlessSet(set, "expires", &h.expires, p.expires)
+	unlessSet(set, "server_tokens", &h.tokensOff, p.tokensOff)
+	unlessSet(set, "charset", &h.charset, p.charset)
 	return h
+}
+
+// unlessSet gives *v the enclosing level's value p unless this level set
+// the directive name: nginx's merge rule for a directive that a level
+// either sets or inherits whole.
+func unlessSet[T any](set map[string]bool, name string, v *T, p T) {
+	if !set[name] {
+		*v = p
+	}
 }
 
 // headerDirective compiles add_header, expires, server_tokens, charset.
