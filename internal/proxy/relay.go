@@ -512,16 +512,7 @@ func (h *proxyHandler) defaultRedirect(v []byte) (mappedLocation, bool) {
 // writeAbsolute writes "http://host[:port]" + path as nginx's header
 // filter does for relative redirects.
 func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
-	bw.WriteString("http://")
-	if ec.req.host != nil {
-		bw.Write(ec.req.host)
-	} else {
-		bw.Write(ec.server.name)
-	}
-	if p := c.serverPort; len(p) > 0 && string(p) != "80" {
-		bw.WriteByte(':')
-		bw.Write(p)
-	}
+	bw.Write(c.appendRedirectBase(bw.AvailableBuffer(), ec))
 	bw.Write(path)
 }
 
@@ -592,6 +583,7 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	if ec != nil {
 		ec.status = sr.code
 	}
+	sr.loc = c.placeLocation(ec, sr.loc) // absolute_redirect (headers.go)
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()

@@ -28,7 +28,7 @@ type contentConf struct {
 	root       program // root or alias (the path as written, prefixed when relative)
 	alias      bool
 	index      []program
-	tryFiles   []program
+	tryFiles   []tryFile
 	tryLast    string // the last try_files argument: "=404", "/uri", "@named"
 	types      map[string]string
 	defType    string
@@ -44,6 +44,14 @@ type contentConf struct {
 	// boundary numbers multipart/byteranges responses; one counter is
 	// shared by every level of a compiled config.
 	boundary *atomic.Uint64
+}
+
+// tryFile is one try_files name. A name written with a trailing '/'
+// tests for a directory, and nginx drops that slash from the name: the
+// new $uri has none, so the static handler redirects a directory.
+type tryFile struct {
+	name program
+	dir  bool
 }
 
 type imsMode uint8
@@ -180,11 +188,12 @@ func (c *compiler) contentDirective(d *ngxconf.Directive, conf *proxyConf) (ok b
 			return true, ngxconf.Errorf(d.Pos, "invalid number of arguments in \"try_files\" directive")
 		}
 		for _, a := range d.Args[:len(d.Args)-1] {
+			a, dir := strings.CutSuffix(a, "/")
 			p, err := c.value(a, d.Pos)
 			if err != nil {
 				return true, err
 			}
-			m.tryFiles = append(m.tryFiles, p)
+			m.tryFiles = append(m.tryFiles, tryFile{name: p, dir: dir})
 		}
 		last := d.Args[len(d.Args)-1]
 		if code, ok := strings.CutPrefix(last, "="); ok {
@@ -352,16 +361,13 @@ func (c *clientConn) serveContent(ec *evalCtx, keep bool) bool {
 // found and the content phase goes on.
 func (c *clientConn) tryFiles(ec *evalCtx, m *contentConf, keep bool) (done, ok bool) {
 	for i := range m.tryFiles {
-		name := m.tryFiles[i].appendTo(nil, ec)
-		dir := len(name) > 0 && name[len(name)-1] == '/'
+		tf := &m.tryFiles[i]
+		name := tf.name.appendTo(nil, ec)
 		path := ec.mapPath(m, name)
 		fi, err := statPath(string(path), m.noSymlinks)
-		if err != nil {
-			continue
-		}
-		// A name without '/' matches a directory too (nginx then
-		// redirects it); one ending in '/' only a directory.
-		if dir && !fi.IsDir() {
+		// A plain name matches only a file, a name with '/' only a
+		// directory.
+		if err != nil || fi.IsDir() != tf.dir {
 			continue
 		}
 		// The new $uri keeps its own query part out of $uri.
