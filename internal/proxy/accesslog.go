@@ -25,7 +25,9 @@ type reqOut struct {
 	start        time.Time
 	status       int
 	bodyBytes    int64
-	contentRange string // for a 416 answer
+	// rangeLines are a 416 answer's header lines from the filters' pass
+	// over the 200 it replaces, and its Content-Range (static.go).
+	rangeLines []byte
 	vary         bool   // the gzip filter looked at the response: Vary is due
 	gzip         bool   // a relayed body is being compressed (Content-Encoding)
 	upstreamAddr string

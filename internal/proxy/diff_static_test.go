@@ -241,3 +241,201 @@ server {
 		}},
 	})
 }
+
+func TestHeaderModulesMatchNginx(t *testing.T) {
+	g := func(path string, extra ...string) string { return hget("site.test", path, extra...) }
+	exp := []string{"Expires"}
+	runSiteDiffs(t, []siteDiff{
+		{name: "asset caching", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    include /etc/nginx/mime.types;
+    add_header X-Server srv;
+    location / {
+        try_files $uri $uri/ =404;
+    }
+    location ~* \.(css|js|png)$ {
+        expires 30d;
+        add_header Cache-Control public;
+    }
+    location /max/ {
+        alias DOCROOT/;
+        expires max;
+    }
+    location /epoch/ {
+        alias DOCROOT/;
+        expires epoch;
+    }
+    location /neg/ {
+        alias DOCROOT/;
+        expires -1;
+    }
+    location /off/ {
+        alias DOCROOT/;
+        expires off;
+    }
+    location /modified/ {
+        alias DOCROOT/;
+        expires modified 1d;
+    }
+    location /daily/ {
+        alias DOCROOT/;
+        expires @15h;
+    }
+    location /zero/ {
+        alias DOCROOT/;
+        expires 0;
+    }
+}`, cases: []normCase{
+			{name: "server add_header", raw: g("/robots.txt")},
+			{name: "server add_header not on 404", raw: g("/nope")},
+			{name: "css expires", raw: g("/assets/css/site.css"), blank: exp},
+			{name: "png expires", raw: g("/img/logo.png"), blank: exp},
+			{name: "uppercase ext", raw: g("/img/logo.PNG"), blank: exp},
+			{name: "css 404", raw: g("/x.css"), blank: exp},
+			{name: "css 304", raw: g("/assets/app.js", "If-Modified-Since: Tue, 05 Mar 2024 10:20:30 GMT\r\n"), blank: exp},
+			{name: "css range", raw: g("/assets/app.js", "Range: bytes=0-9\r\n"), blank: exp},
+			{name: "max", raw: g("/max/robots.txt")},
+			{name: "epoch", raw: g("/epoch/robots.txt")},
+			{name: "negative", raw: g("/neg/robots.txt"), blank: exp},
+			{name: "off", raw: g("/off/robots.txt")},
+			{name: "modified", raw: g("/modified/robots.txt")},
+			{name: "daily", raw: g("/daily/robots.txt"), blank: []string{"Expires", "Cache-Control"}},
+			{name: "zero", raw: g("/zero/robots.txt"), blank: exp},
+			{name: "max on redirect", raw: g("/max/blog")},
+			{name: "max on 404", raw: g("/max/nope")},
+		}},
+		{name: "add_header inheritance", site: `
+add_header X-Http http;
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    add_header X-Srv srv;
+    add_header X-Srv-Always srv always;
+    location / {
+    }
+    location /own/ {
+        alias DOCROOT/;
+        add_header X-Own own;
+    }
+    location /always/ {
+        alias DOCROOT/;
+        add_header X-Always a always;
+        add_header X-Var "$uri|$args|$status" always;
+        add_header X-Empty "$arg_none";
+    }
+    location /nested/ {
+        alias DOCROOT/;
+        add_header X-Outer outer;
+        location /nested/inner/ {
+            alias DOCROOT/;
+        }
+        location /nested/own/ {
+            alias DOCROOT/;
+            add_header X-Inner inner;
+        }
+    }
+    location /exp/ {
+        alias DOCROOT/;
+        expires 1h;
+        add_header X-N "n $status";
+        add_header X-A "a $status" always;
+    }
+    location = /teapot {
+        add_header X-Return r;
+        return 418;
+    }
+    location = /ret200 {
+        add_header X-Return r;
+        return 200 "hello\n";
+    }
+    location = /redir {
+        add_header X-Return r;
+        return 302 /robots.txt;
+    }
+}`, cases: []normCase{
+			{name: "server level", raw: g("/robots.txt")},
+			{name: "server level 404", raw: g("/nope")},
+			{name: "own replaces", raw: g("/own/robots.txt")},
+			{name: "always 200", raw: g("/always/robots.txt?a=b")},
+			{name: "always 404", raw: g("/always/nope")},
+			{name: "always 304", raw: g("/always/robots.txt", "If-Modified-Since: Tue, 05 Mar 2024 10:20:30 GMT\r\n")},
+			{name: "always 206", raw: g("/always/robots.txt", "Range: bytes=1-3\r\n")},
+			{name: "always 416", raw: g("/always/robots.txt", "Range: bytes=500-\r\n")},
+			{name: "always 412", raw: g("/always/robots.txt", "If-Match: \"x\"\r\n")},
+			{name: "always 301", raw: g("/always/blog")},
+			{name: "always 403", raw: g("/always/noindex/")},
+			{name: "expires and both kinds on 416", raw: g("/exp/robots.txt", "Range: bytes=500-\r\n"), blank: exp},
+			{name: "expires and both kinds on 206", raw: g("/exp/robots.txt", "Range: bytes=1-2\r\n"), blank: exp},
+			{name: "expires and both kinds on multipart", raw: g("/exp/robots.txt", "Range: bytes=1-2,4-5\r\n"), blank: exp},
+			{name: "expires and both kinds on 412", raw: g("/exp/robots.txt", "If-Unmodified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n"), blank: exp},
+			{name: "nested inherits outer", raw: g("/nested/inner/robots.txt")},
+			{name: "nested own", raw: g("/nested/own/robots.txt")},
+			{name: "return 418", raw: g("/teapot")},
+			{name: "return 200", raw: g("/ret200")},
+			{name: "return 302", raw: g("/redir")},
+			{name: "head", raw: hhead("site.test", "/own/robots.txt")},
+		}},
+		{name: "types and charset", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    charset utf-8;
+    location /t/ {
+        alias DOCROOT/;
+        types {
+            text/markdown md;
+            application/x-custom json;
+        }
+        default_type text/x-default;
+    }
+    location /ct/ {
+        alias DOCROOT/;
+        charset_types text/css application/json;
+    }
+    location /koi/ {
+        alias DOCROOT/;
+        charset koi8-r;
+    }
+    location /nocs/ {
+        alias DOCROOT/;
+        charset off;
+    }
+    location = /ret {
+        return 200 "text";
+    }
+    location /empty-types/ {
+        alias DOCROOT/;
+        types { }
+    }
+}`, cases: []normCase{
+			{name: "html charset", raw: g("/index.html")},
+			{name: "txt charset", raw: g("/robots.txt")},
+			{name: "css no charset", raw: g("/assets/css/site.css")},
+			{name: "js charset", raw: g("/assets/app.js")},
+			{name: "json no charset", raw: g("/data.json")},
+			{name: "xml charset", raw: g("/feed.xml")},
+			{name: "default type", raw: g("/noext")},
+			{name: "md default", raw: g("/doc.md")},
+			{name: "types md", raw: g("/t/doc.md")},
+			{name: "types override json", raw: g("/t/data.json")},
+			{name: "types others gone", raw: g("/t/index.html")},
+			{name: "charset_types css", raw: g("/ct/assets/css/site.css")},
+			{name: "charset_types json", raw: g("/ct/data.json")},
+			{name: "charset_types html still", raw: g("/ct/index.html")},
+			{name: "charset_types txt dropped", raw: g("/ct/robots.txt")},
+			{name: "same charset", raw: g("/koi/robots.txt")},
+			{name: "charset off", raw: g("/nocs/robots.txt")},
+			{name: "return text", raw: g("/ret")},
+			{name: "404 charset", raw: g("/nope")},
+			{name: "301 no charset", raw: g("/blog")},
+			{name: "empty types", raw: g("/empty-types/index.html")},
+		}},
+	})
+}

@@ -23,7 +23,9 @@ type headerConf struct {
 	expires   expiresConf
 	tokensOff bool
 	charset   string // "" for off
-	redirect  redirectConf
+	// charsetTypes is charset_types; nil for nginx's default list.
+	charsetTypes map[string]bool
+	redirect     redirectConf
 }
 
 // redirectConf is how a Location that wisp makes from a path is written:
@@ -63,6 +65,7 @@ func (h headerConf) inherit(p headerConf, set map[string]bool) headerConf {
 	unlessSet(set, "expires", &h.expires, p.expires)
 	unlessSet(set, "server_tokens", &h.tokensOff, p.tokensOff)
 	unlessSet(set, "charset", &h.charset, p.charset)
+	unlessSet(set, "charset_types", &h.charsetTypes, p.charsetTypes)
 	unlessSet(set, "absolute_redirect", &h.redirect.relative, p.redirect.relative)
 	unlessSet(set, "port_in_redirect", &h.redirect.noPort, p.redirect.noPort)
 	unlessSet(set, "server_name_in_redirect", &h.redirect.serverName, p.redirect.serverName)
@@ -136,6 +139,17 @@ func (c *compiler) headerDirective(d *ngxconf.Directive, m *contentConf) (bool, 
 			h.redirect.noPort = !on
 		default:
 			h.redirect.serverName = on
+		}
+	case "charset_types":
+		if len(d.Args) == 0 {
+			return true, argCount(d, 1)
+		}
+		if !m.set[d.Name] {
+			// As with gzip_types, text/html is always in the list.
+			h.charsetTypes = map[string]bool{"text/html": true}
+		}
+		for _, t := range d.Args {
+			h.charsetTypes[strings.ToLower(t)] = true
 		}
 	case "charset":
 		if m.set[d.Name] {
@@ -279,8 +293,12 @@ func (h *headerConf) appendAdded(dst []byte, ec *evalCtx, status int) []byte {
 	return dst
 }
 
-// charsetTypes are charset_types' defaults.
-func charsetType(ctype string) bool {
+// charsetType reports whether charset applies to ctype: charset_types,
+// or its defaults.
+func (h *headerConf) charsetType(ctype string) bool {
+	if h.charsetTypes != nil {
+		return h.charsetTypes["*"] || h.charsetTypes[strings.ToLower(ctype)]
+	}
 	switch ctype {
 	case "text/html", "text/xml", "text/plain", "text/vnd.wap.wml", "application/javascript", "application/rss+xml":
 		return true
@@ -290,7 +308,7 @@ func charsetType(ctype string) bool {
 
 // withCharset returns ctype with "; charset=X" when charset applies.
 func (h *headerConf) withCharset(ctype string) string {
-	if h.charset == "" || !charsetType(ctype) {
+	if h.charset == "" || !h.charsetType(ctype) {
 		return ctype
 	}
 	return ctype + "; charset=" + h.charset
@@ -330,6 +348,12 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+	// The header filters see a range answer as the 200 it was before
+	// the range filter (which runs after them in nginx) cut it.
+	ec.status = out.status
+	if out.status == 206 {
+		ec.status = 200
+	}
 	b := c.appendOutHead(bw.AvailableBuffer(), ec, m, out, chunked, keep)
 	bw.Write(b)
 	ec.out.status, ec.status = out.status, out.status
@@ -449,17 +473,15 @@ func (c *clientConn) appendFilterLines(b []byte, ec *evalCtx, status int) []byte
 	}
 	ec.out.status, ec.status = status, status
 	b = c.appendVary(b, ec)
+	if status == 416 {
+		b = append(b, ec.out.rangeLines...)
+	}
 	if safeStatus(status) {
 		b = m.hdr.expires.appendLines(b, time.Now(), 0)
 	}
 	b = m.hdr.appendAdded(b, ec, status)
 	if ec.out.gzip {
 		b = append(b, "Content-Encoding: gzip\r\n"...)
-	}
-	if status == 416 && ec.out.contentRange != "" {
-		b = append(b, "Content-Range: "...)
-		b = append(b, ec.out.contentRange...)
-		b = append(b, "\r\n"...)
 	}
 	return b
 }
@@ -526,7 +548,7 @@ func (c *clientConn) charsetSuffix(ec *evalCtx, ctype []byte) string {
 	}
 	m := ec.contentOf()
 	base, _, _ := bytes.Cut(ctype, []byte(";"))
-	if m == nil || m.hdr.charset == "" || !charsetType(string(bytes.TrimSpace(base))) {
+	if m == nil || m.hdr.charset == "" || !m.hdr.charsetType(string(bytes.TrimSpace(base))) {
 		return ""
 	}
 	return "; charset=" + m.hdr.charset

@@ -590,7 +590,7 @@ func (c *clientConn) sendStatic(ec *evalCtx, m *contentConf, out *outHead, f *os
 		rng, status = c.parseRanges(out, m)
 		if status == 416 {
 			out.contentRange = "bytes */" + strconv.FormatInt(out.length, 10)
-			return c.sendRangeError(ec, out, keep)
+			return c.sendRangeError(ec, m, out, keep)
 		}
 	}
 	if string(r.method) == "HEAD" {
@@ -821,9 +821,18 @@ func (c *clientConn) parseRanges(out *outHead, m *contentConf) (rangeSet, int) {
 	return set, 0
 }
 
-// sendRangeError answers 416 with nginx's page and Content-Range.
-func (c *clientConn) sendRangeError(ec *evalCtx, out *outHead, keep bool) bool {
-	ec.out.contentRange = out.contentRange
+// sendRangeError answers 416 with nginx's page and Content-Range. nginx's
+// range filter finds the range unsatisfiable after the header filters have
+// already run over the 200 response, and its error page keeps the header
+// lines they added: expires and every add_header as for a 200, then
+// Content-Range, then the 416's own add_header ... always lines.
+func (c *clientConn) sendRangeError(ec *evalCtx, m *contentConf, out *outHead, keep bool) bool {
+	ec.status = 200
+	lines := m.hdr.expires.appendLines(nil, time.Now(), out.lastMod)
+	lines = m.hdr.appendAdded(lines, ec, 200)
+	lines = append(lines, "Content-Range: "...)
+	lines = append(lines, out.contentRange...)
+	ec.out.rangeLines = append(lines, "\r\n"...)
 	return c.sendError(416, ec, keep)
 }
 
