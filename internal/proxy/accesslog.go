@@ -22,14 +22,14 @@ const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $st
 // reqOut is what a request's answer was, for the access log and the
 // filters: filled in by the response writers.
 type reqOut struct {
-	start        time.Time
-	status       int
-	bodyBytes    int64
+	start     time.Time
+	status    int
+	bodyBytes int64
 	// rangeLines are a 416 answer's header lines from the filters' pass
 	// over the 200 it replaces, and its Content-Range (static.go).
-	rangeLines []byte
-	vary         bool   // the gzip filter looked at the response: Vary is due
-	gzip         bool   // a relayed body is being compressed (Content-Encoding)
+	rangeLines   []byte
+	vary         bool // the gzip filter looked at the response: Vary is due
+	gzip         bool // a relayed body is being compressed (Content-Encoding)
 	upstreamAddr string
 	upstreamTime time.Duration
 	upstreamSet  bool

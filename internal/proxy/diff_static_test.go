@@ -71,8 +71,11 @@ func runSiteDiffs(t *testing.T, diffs []siteDiff) {
 			if strings.Contains(sd.site, "SOCK") {
 				startEcho(t, sock, "echo")
 			}
-			nginx := startNginx(t, dir, site)
-			wisp, _ := startWisp(t, dir, site)
+			// BACK is a socket each server listens on itself, for a
+			// backend server block the front one proxies to.
+			back := func(who string) string { return strings.ReplaceAll(site, "BACK", filepath.Join(dir, who+"-back.sock")) }
+			nginx := startNginx(t, dir, back("nginx"))
+			wisp, _ := startWisp(t, dir, back("wisp"))
 			runNormDiff(t, nginx, wisp, sd.cases)
 		})
 	}
@@ -436,6 +439,226 @@ server {
 			{name: "404 charset", raw: g("/nope")},
 			{name: "301 no charset", raw: g("/blog")},
 			{name: "empty types", raw: g("/empty-types/index.html")},
+		}},
+	})
+}
+
+func TestGzipAndConditionalsMatchNginx(t *testing.T) {
+	g := func(path string, extra ...string) string { return hget("site.test", path, extra...) }
+	gz := "Accept-Encoding: gzip, deflate, br\r\n"
+	etag := `"65e6f1ee-5fa"` // blog/post.html: mtime 2024-03-05T10:20:30Z, 1530 bytes
+	lm := "Tue, 05 Mar 2024 10:20:30 GMT"
+	runSiteDiffs(t, []siteDiff{
+		{name: "gzip site", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    include /etc/nginx/mime.types;
+    gzip on;
+    gzip_types text/plain text/css application/javascript application/json;
+    gzip_min_length 256;
+    gzip_vary on;
+    gzip_comp_level 6;
+    gzip_proxied expired no-cache no-store private auth;
+    location /api/ {
+        proxy_pass http://unix:SOCK:;
+    }
+    location /lvl9/ {
+        alias DOCROOT/;
+        gzip_comp_level 9;
+        gzip_proxied any;
+    }
+    location /off/ {
+        alias DOCROOT/;
+        gzip off;
+    }
+    location /v10/ {
+        alias DOCROOT/;
+        gzip_http_version 1.0;
+    }
+    location /star/ {
+        alias DOCROOT/;
+        gzip_types *;
+        gzip_min_length 1;
+    }
+}`, cases: []normCase{
+			{name: "html", raw: g("/blog/post.html", gz), gunzip: true},
+			{name: "css", raw: g("/assets/css/site.css", gz), gunzip: true},
+			{name: "js", raw: g("/assets/app.js", gz), gunzip: true},
+			{name: "short below min length", raw: g("/robots.txt", gz)},
+			{name: "png not in types", raw: g("/img/logo.png", gz)},
+			{name: "no accept-encoding", raw: g("/blog/post.html")},
+			{name: "identity only", raw: g("/blog/post.html", "Accept-Encoding: identity\r\n")},
+			{name: "uppercase GZIP", raw: g("/blog/post.html", "Accept-Encoding: GZIP\r\n"), gunzip: true},
+			{name: "x-gzip", raw: g("/blog/post.html", "Accept-Encoding: x-gzip\r\n"), gunzip: true},
+			{name: "star", raw: g("/blog/post.html", "Accept-Encoding: *\r\n")},
+			{name: "gzip q=0.000", raw: g("/blog/post.html", "Accept-Encoding: gzip;q=0.000\r\n")},
+			{name: "gzip q=0.001", raw: g("/blog/post.html", "Accept-Encoding: gzip; q=0.001\r\n"), gunzip: true},
+			{name: "gzip q=1.0", raw: g("/blog/post.html", "Accept-Encoding: deflate;q=1.0, gzip;q=1.0\r\n"), gunzip: true},
+			{name: "head", raw: hhead("site.test", "/blog/post.html", gz)},
+			{name: "range with gzip", raw: g("/blog/post.html", gz+"Range: bytes=0-9\r\n"), gunzip: true},
+			{name: "range without gzip", raw: g("/blog/post.html", "Range: bytes=0-9\r\n")},
+			{name: "if-none-match strong with gzip", raw: g("/blog/post.html", gz+"If-None-Match: "+etag+"\r\n")},
+			{name: "if-none-match weak with gzip", raw: g("/blog/post.html", gz+"If-None-Match: W/"+etag+"\r\n")},
+			{name: "ims with gzip", raw: g("/blog/post.html", gz+"If-Modified-Since: "+lm+"\r\n")},
+			{name: "via proxied expired", raw: g("/blog/post.html", gz+"Via: 1.1 cdn\r\n"), gunzip: true},
+			{name: "via proxied auth", raw: g("/blog/post.html", gz+"Via: 1.1 cdn\r\nAuthorization: Bearer x\r\n"), gunzip: true},
+			{name: "via proxied any", raw: g("/lvl9/blog/post.html", gz+"Via: 1.1 cdn\r\n"), gunzip: true},
+			{name: "level 9", raw: g("/lvl9/blog/post.html", gz), gunzip: true},
+			{name: "off", raw: g("/off/blog/post.html", gz)},
+			{name: "http10 default", raw: "GET /blog/post.html HTTP/1.0\r\nHost: site.test\r\n" + gz + "\r\n"},
+			{name: "http10 allowed", raw: "GET /v10/blog/post.html HTTP/1.0\r\nHost: site.test\r\n" + gz + "\r\n", gunzip: true},
+			{name: "star types png", raw: g("/star/img/logo.png", gz), gunzip: true},
+			{name: "404 page", raw: g("/nope", gz), gunzip: true},
+			{name: "redirect page", raw: g("/blog", gz), gunzip: true},
+			{name: "proxied", raw: g("/api/x", gz), gunzip: true},
+			{name: "msie6", raw: g("/blog/post.html", gz+"User-Agent: Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)\r\n"), gunzip: true},
+		}},
+		{name: "conditionals and ranges", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    location /noetag/ {
+        alias DOCROOT/;
+        etag off;
+    }
+    location /before/ {
+        alias DOCROOT/;
+        if_modified_since before;
+    }
+    location /imsoff/ {
+        alias DOCROOT/;
+        if_modified_since off;
+    }
+    location /mr1/ {
+        alias DOCROOT/;
+        max_ranges 1;
+    }
+    location /mr0/ {
+        alias DOCROOT/;
+        max_ranges 0;
+    }
+}`, cases: []normCase{
+			{name: "inm match", raw: g("/blog/post.html", "If-None-Match: "+etag+"\r\n")},
+			{name: "inm star", raw: g("/blog/post.html", "If-None-Match: *\r\n")},
+			{name: "inm mismatch ims match", raw: g("/blog/post.html", "If-None-Match: \"x\"\r\nIf-Modified-Since: "+lm+"\r\n")},
+			{name: "inm match ims old", raw: g("/blog/post.html", "If-None-Match: "+etag+"\r\nIf-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n")},
+			{name: "ims rfc850", raw: g("/blog/post.html", "If-Modified-Since: Tuesday, 05-Mar-24 10:20:30 GMT\r\n")},
+			{name: "ims asctime", raw: g("/blog/post.html", "If-Modified-Since: Tue Mar  5 10:20:30 2024\r\n")},
+			{name: "ims with length attr", raw: g("/blog/post.html", "If-Modified-Since: "+lm+"; length=1560\r\n")},
+			{name: "ims later exact mode", raw: g("/blog/post.html", "If-Modified-Since: Wed, 06 Mar 2024 10:20:30 GMT\r\n")},
+			{name: "ims later before mode", raw: g("/before/blog/post.html", "If-Modified-Since: Wed, 06 Mar 2024 10:20:30 GMT\r\n")},
+			{name: "ims off", raw: g("/imsoff/blog/post.html", "If-Modified-Since: "+lm+"\r\n")},
+			{name: "ims off inm", raw: g("/imsoff/blog/post.html", "If-None-Match: "+etag+"\r\n")},
+			{name: "if-match star", raw: g("/blog/post.html", "If-Match: *\r\n")},
+			{name: "if-match ok", raw: g("/blog/post.html", "If-Match: "+etag+"\r\n")},
+			{name: "if-match weak", raw: g("/blog/post.html", "If-Match: W/"+etag+"\r\n")},
+			{name: "ius equal", raw: g("/blog/post.html", "If-Unmodified-Since: "+lm+"\r\n")},
+			{name: "ius garbage", raw: g("/blog/post.html", "If-Unmodified-Since: garbage\r\n")},
+			{name: "ius and inm", raw: g("/blog/post.html", "If-Unmodified-Since: "+lm+"\r\nIf-None-Match: "+etag+"\r\n")},
+			{name: "no etag inm", raw: g("/noetag/blog/post.html", "If-None-Match: "+etag+"\r\n")},
+			{name: "no etag ims", raw: g("/noetag/blog/post.html", "If-Modified-Since: "+lm+"\r\n")},
+			{name: "no etag if-match star", raw: g("/noetag/blog/post.html", "If-Match: *\r\n")},
+			{name: "range spaces", raw: g("/blog/post.html", "Range: bytes= 0 - 3 , 5 - 6\r\n")},
+			{name: "range uppercase unit", raw: g("/blog/post.html", "Range: BYTES=0-3\r\n")},
+			{name: "range overlap", raw: g("/blog/post.html", "Range: bytes=0-10,5-15\r\n")},
+			{name: "range zero length suffix", raw: g("/blog/post.html", "Range: bytes=-0\r\n")},
+			{name: "range start after end", raw: g("/blog/post.html", "Range: bytes=10-5\r\n")},
+			{name: "range trailing comma", raw: g("/blog/post.html", "Range: bytes=0-1,\r\n")},
+			{name: "range one unsatisfiable of two", raw: g("/blog/post.html", "Range: bytes=0-1,5000-6000\r\n")},
+			{name: "if-range date", raw: g("/blog/post.html", "Range: bytes=0-1\r\nIf-Range: "+lm+"\r\n")},
+			{name: "if-range old date", raw: g("/blog/post.html", "Range: bytes=0-1\r\nIf-Range: Mon, 01 Jan 2001 00:00:00 GMT\r\n")},
+			{name: "if-range weak etag", raw: g("/blog/post.html", "Range: bytes=0-1\r\nIf-Range: W/"+etag+"\r\n")},
+			{name: "max_ranges 1 multi", raw: g("/mr1/blog/post.html", "Range: bytes=0-1,4-5\r\n")},
+			{name: "max_ranges 1 single", raw: g("/mr1/blog/post.html", "Range: bytes=4-5\r\n")},
+			{name: "max_ranges 0", raw: g("/mr0/blog/post.html", "Range: bytes=4-5\r\n")},
+			{name: "head range", raw: hhead("site.test", "/blog/post.html", "Range: bytes=0-3\r\n")},
+			{name: "range on 404", raw: g("/nope", "Range: bytes=0-3\r\n")},
+			{name: "range on empty-ish file", raw: g("/robots.txt", "Range: bytes=0-\r\n")},
+		}},
+	})
+}
+
+func TestGzipProxiedMatchesNginx(t *testing.T) {
+	g := func(path string, extra ...string) string {
+		return hget("site.test", path, append([]string{"Accept-Encoding: gzip\r\nVia: 1.1 cdn\r\n"}, extra...)...)
+	}
+	body := strings.Repeat("proxied body long enough to compress. ", 20)
+	runSiteDiffs(t, []siteDiff{
+		{name: "gzip_proxied kinds", site: `
+server {
+    listen unix:BACK;
+    location /past { add_header Expires "Thu, 01 Jan 1970 00:00:01 GMT"; return 200 "` + body + `"; }
+    location /future { add_header Expires "Thu, 31 Dec 2037 23:55:55 GMT"; return 200 "` + body + `"; }
+    location /badexp { add_header Expires "soon"; return 200 "` + body + `"; }
+    location /nocache { add_header Cache-Control "no-cache"; return 200 "` + body + `"; }
+    location /nostore { add_header Cache-Control "public, no-store"; return 200 "` + body + `"; }
+    location /private { add_header Cache-Control "private=x"; return 200 "` + body + `"; }
+    location /private2 { add_header Cache-Control "max-age=0,  private"; return 200 "` + body + `"; }
+    location /public { add_header Cache-Control "public"; return 200 "` + body + `"; }
+    location /lm { add_header Last-Modified "Tue, 05 Mar 2024 10:20:30 GMT"; return 200 "` + body + `"; }
+    location /etag { add_header ETag '"x"'; return 200 "` + body + `"; }
+    location / { return 200 "` + body + `"; }
+}
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    gzip on;
+    gzip_types text/plain;
+    location /expired/ {
+        proxy_pass http://unix:BACK:/;
+        gzip_proxied expired;
+    }
+    location /cc/ {
+        proxy_pass http://unix:BACK:/;
+        gzip_proxied no-cache no-store private;
+    }
+    location /nolm/ {
+        proxy_pass http://unix:BACK:/;
+        gzip_proxied no_last_modified no_etag;
+    }
+    location /expires-directive/ {
+        proxy_pass http://unix:BACK:/;
+        gzip_proxied expired;
+        expires -1h;
+    }
+    location /static-expired/ {
+        alias DOCROOT/;
+        gzip_proxied expired;
+        expires epoch;
+    }
+    location /static-fresh/ {
+        alias DOCROOT/;
+        gzip_proxied expired;
+        expires 1h;
+    }
+    location /static-nolm/ {
+        alias DOCROOT/;
+        gzip_proxied no_last_modified;
+    }
+}`, cases: []normCase{
+			{name: "expired past", raw: g("/expired/past"), gunzip: true},
+			{name: "expired future", raw: g("/expired/future")},
+			{name: "expired unparsable", raw: g("/expired/badexp")},
+			{name: "expired without Expires", raw: g("/expired/plain"), gunzip: true},
+			{name: "expired with Cache-Control", raw: g("/expired/public")},
+			{name: "expired with Last-Modified", raw: g("/expired/lm"), gunzip: true},
+			{name: "no-cache", raw: g("/cc/nocache"), gunzip: true},
+			{name: "no-store in list", raw: g("/cc/nostore"), gunzip: true},
+			{name: "private with value", raw: g("/cc/private"), gunzip: true},
+			{name: "private after spaces", raw: g("/cc/private2"), gunzip: true},
+			{name: "public", raw: g("/cc/public")},
+			{name: "cc flags but Expires", raw: g("/cc/past")},
+			{name: "no_last_modified with Last-Modified", raw: g("/nolm/lm")},
+			{name: "no_etag with ETag", raw: g("/nolm/etag")},
+			{name: "no_last_modified plain", raw: g("/nolm/plain"), gunzip: true},
+			{name: "expires directive replaces upstream", raw: g("/expires-directive/future"), gunzip: true, blank: []string{"Expires"}},
+			{name: "static expired", raw: g("/static-expired/blog/post.html"), gunzip: true},
+			{name: "static fresh", raw: g("/static-fresh/blog/post.html"), blank: []string{"Expires"}},
+			{name: "static with Last-Modified", raw: g("/static-nolm/blog/post.html"), gunzip: true},
 		}},
 	})
 }
