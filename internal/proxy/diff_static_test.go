@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -661,4 +664,205 @@ server {
 			{name: "static with Last-Modified", raw: g("/static-nolm/blog/post.html"), gunzip: true},
 		}},
 	})
+}
+
+func TestAccessAndErrorsMatchNginx(t *testing.T) {
+	g := func(path string, extra ...string) string { return hget("site.test", path, extra...) }
+	runSiteDiffs(t, []siteDiff{
+		{name: "access internal error_page", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    server_tokens off;
+    error_page 404 /404.html;
+    location = /404.html {
+        internal;
+        return 404 "custom not found\n";
+    }
+    location /admin/ {
+        alias DOCROOT/;
+        allow 127.0.0.1;
+        deny all;
+    }
+    location /lan/ {
+        alias DOCROOT/;
+        allow 10.0.0.0/8;
+        allow 192.168.0.0/16;
+        allow ::1;
+        deny all;
+    }
+    location /v6only/ {
+        alias DOCROOT/;
+        allow 2001:db8::/32;
+        deny all;
+    }
+    location /denyfirst/ {
+        alias DOCROOT/;
+        deny 127.0.0.0/8;
+        allow all;
+    }
+    location /private/ {
+        internal;
+        alias DOCROOT/;
+    }
+    location /quiet/ {
+        alias DOCROOT/;
+        log_not_found off;
+        error_page 404 =200 /robots.txt;
+    }
+    location /forbid/ {
+        alias DOCROOT/;
+        error_page 403 /404.html;
+        deny all;
+    }
+    location /nested/ {
+        alias DOCROOT/;
+        deny all;
+        location /nested/open/ {
+            alias DOCROOT/;
+            allow all;
+        }
+        location /nested/inherit/ {
+            alias DOCROOT/;
+        }
+    }
+}`, cases: []normCase{
+			{name: "allowed loopback", raw: g("/admin/robots.txt")},
+			{name: "lan denied", raw: g("/lan/robots.txt")},
+			{name: "v6 rules and v4 client", raw: g("/v6only/robots.txt")},
+			{name: "deny first", raw: g("/denyfirst/robots.txt")},
+			{name: "internal from outside", raw: g("/private/robots.txt")},
+			{name: "internal error page", raw: g("/404.html")},
+			{name: "404 uses error page", raw: g("/missing")},
+			{name: "error page with code", raw: g("/quiet/missing")},
+			{name: "403 to error page", raw: g("/forbid/robots.txt")},
+			{name: "nested open", raw: g("/nested/open/robots.txt")},
+			{name: "nested inherits deny", raw: g("/nested/inherit/robots.txt")},
+			{name: "server_tokens off 404", raw: g("/admin/missing")},
+			{name: "head denied", raw: hhead("site.test", "/lan/robots.txt")},
+		}},
+		{name: "no error_page, plain errors", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    location /up/ {
+        proxy_pass http://unix:DOCROOT/no-such.sock:;
+    }
+    location /sym/ {
+        alias DOCROOT/;
+        disable_symlinks on;
+    }
+}`, cases: []normCase{
+			{name: "502", raw: g("/up/x")},
+			{name: "symlink refused", raw: g("/sym/link.txt")},
+			{name: "405 for put", raw: "PUT /robots.txt HTTP/1.1\r\nHost: site.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
+			{name: "msie padding", raw: g("/missing", "User-Agent: Mozilla/4.0 (compatible; MSIE 6.0)\r\n")},
+			{name: "keep-alive 404", raw: "GET /missing HTTP/1.1\r\nHost: site.test\r\n\r\n"},
+		}},
+	})
+}
+
+func TestBadRequestsMatchNginx(t *testing.T) {
+	long := strings.Repeat("a", 9000)
+	runSiteDiffs(t, []siteDiff{
+		{name: "bad requests", site: `
+server {
+    listen LISTEN default_server;
+    server_name site.test;
+    root DOCROOT;
+}
+server {
+    listen LISTEN;
+    server_name other.test;
+    return 200 "other\n";
+}`, cases: []normCase{
+			{name: "http11 without host", raw: "GET /robots.txt HTTP/1.1\r\nConnection: close\r\n\r\n"},
+			{name: "http10 without host", raw: "GET /robots.txt HTTP/1.0\r\n\r\n"},
+			{name: "empty host", raw: "GET /robots.txt HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n"},
+			{name: "host with slash", raw: "GET /robots.txt HTTP/1.1\r\nHost: a/b\r\nConnection: close\r\n\r\n"},
+			{name: "host with dotdot", raw: "GET /robots.txt HTTP/1.1\r\nHost: a..b\r\nConnection: close\r\n\r\n"},
+			{name: "host with space", raw: "GET /robots.txt HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"},
+			{name: "host uppercase and port", raw: "GET /robots.txt HTTP/1.1\r\nHost: OTHER.test:81\r\nConnection: close\r\n\r\n"},
+			{name: "host trailing dot", raw: "GET /robots.txt HTTP/1.1\r\nHost: other.test.\r\nConnection: close\r\n\r\n"},
+			{name: "host ipv6", raw: "GET /robots.txt HTTP/1.1\r\nHost: [::1]:80\r\nConnection: close\r\n\r\n"},
+			{name: "host bad ipv6", raw: "GET /robots.txt HTTP/1.1\r\nHost: [::1\r\nConnection: close\r\n\r\n"},
+			{name: "duplicate host", raw: "GET /robots.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"},
+			{name: "absolute form", raw: "GET http://other.test/x HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "absolute form https", raw: "GET https://other.test:8443/x?y HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "absolute form bad scheme", raw: "GET ftp://other.test/x HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "asterisk", raw: "OPTIONS * HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "lowercase method", raw: "get /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "unknown method", raw: "FOO /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "method with digit", raw: "G3T /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "http2 version", raw: "GET /robots.txt HTTP/2.0\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "http 1.2", raw: "GET /robots.txt HTTP/1.2\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "version garbage", raw: "GET /robots.txt HTTX/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "uri without slash", raw: "GET robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "uri with space", raw: "GET /with space.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "bad percent", raw: "GET /%zz HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "header without colon", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nBogus\r\nConnection: close\r\n\r\n"},
+			{name: "header name with space", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX Y: z\r\nConnection: close\r\n\r\n"},
+			{name: "header with underscore", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX_Y: z\r\nConnection: close\r\n\r\n"},
+			{name: "long header line", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX-Long: " + long + "\r\nConnection: close\r\n\r\n"},
+			{name: "long uri", raw: "GET /" + long + " HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "many headers", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-Many: "+strings.Repeat("b", 1000)+"\r\n", 40) + "Connection: close\r\n\r\n"},
+			{name: "expect 100-continue", raw: "PUT /robots.txt HTTP/1.1\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+			{name: "expect other", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nExpect: something\r\nConnection: close\r\n\r\n"},
+			{name: "content-length and chunked", raw: "POST /robots.txt HTTP/1.1\r\nHost: site.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
+			{name: "bad content-length", raw: "POST /robots.txt HTTP/1.1\r\nHost: site.test\r\nContent-Length: x\r\nConnection: close\r\n\r\n"},
+			{name: "unknown transfer-encoding", raw: "POST /robots.txt HTTP/1.1\r\nHost: site.test\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n"},
+			{name: "http10 chunked", raw: "POST /robots.txt HTTP/1.0\r\nHost: site.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+			{name: "bare LF", raw: "GET /robots.txt HTTP/1.1\nHost: site.test\nConnection: close\n\n"},
+			{name: "nul in header", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX-A: a\x00b\r\nConnection: close\r\n\r\n"},
+			{name: "percent at end", raw: "GET /robots.txt% HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "percent one digit", raw: "GET /robots.txt%4 HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "bad percent in args", raw: "GET /robots.txt?a=%zz HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "fragment then args", raw: "GET /robots.txt#f?a=1 HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "args then fragment", raw: "GET /robots.txt?a=1#f HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "encoded hash", raw: "GET /robots%23.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "fragment in uri", raw: "GET /robots.txt#frag HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+		}},
+	})
+}
+
+// exchangeRaw sends raw and returns all the server wrote until it closed,
+// Date blanked: for answers that are not one HTTP/1.x response.
+func exchangeRaw(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.WriteString(c, raw)
+	must(t, err)
+	b, _ := io.ReadAll(c)
+	return dateRE.ReplaceAllString(string(b), "Date: *")
+}
+
+var dateRE = regexp.MustCompile(`Date: [^\r\n]*`)
+
+func TestRawAnswersMatchNginx(t *testing.T) {
+	root, _ := siteTree(t)
+	dir := t.TempDir()
+	site := strings.ReplaceAll(`
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+}`, "DOCROOT", root)
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	for _, tc := range []struct{ name, raw string }{
+		{"two requests pipelined", "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n\r\nGET /nope HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+		{"expect 100 then body", "POST /robots.txt HTTP/1.1\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := exchangeRaw(t, nginx, tc.raw), exchangeRaw(t, wisp, tc.raw)
+			if n != w {
+				t.Errorf("answers differ\nnginx:\n%q\nwisp:\n%q", n, w)
+			}
+		})
+	}
 }
