@@ -772,6 +772,9 @@ server {
     listen LISTEN default_server;
     server_name site.test;
     root DOCROOT;
+    location /p/ {
+        proxy_pass http://unix:SOCK:;
+    }
 }
 server {
     listen LISTEN;
@@ -804,6 +807,9 @@ server {
 			{name: "bad percent", raw: "GET /%zz HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
 			{name: "header without colon", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nBogus\r\nConnection: close\r\n\r\n"},
 			{name: "header name with space", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX Y: z\r\nConnection: close\r\n\r\n"},
+			{name: "header without colon proxied", raw: "GET /p/x HTTP/1.1\r\nHost: site.test\r\nBogus\r\nX-After: 1\r\nConnection: close\r\n\r\n"},
+			{name: "absolute form proxied", raw: "GET foo://site.test/p/x HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n"},
+			{name: "fragment proxied", raw: "GET /p/x%41#frag HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
 			{name: "header with underscore", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX_Y: z\r\nConnection: close\r\n\r\n"},
 			{name: "long header line", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX-Long: " + long + "\r\nConnection: close\r\n\r\n"},
 			{name: "long uri", raw: "GET /" + long + " HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},

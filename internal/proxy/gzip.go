@@ -155,7 +155,7 @@ func (c *compiler) gzipDirective(d *ngxconf.Directive, m *contentConf) (bool, er
 			case "private":
 				g.proxied |= proxiedPrivate
 			default:
-				return true, ngxconf.Errorf(d.Pos, "invalid value \"%s\" in \"%s\" directive", a, d.Name)
+				return true, ngxconf.Errorf(d.Pos, "invalid value %q", a)
 			}
 		}
 	case "gzip_disable":
