@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -868,6 +869,162 @@ server {
 			n, w := exchangeRaw(t, nginx, tc.raw), exchangeRaw(t, wisp, tc.raw)
 			if n != w {
 				t.Errorf("answers differ\nnginx:\n%q\nwisp:\n%q", n, w)
+			}
+		})
+	}
+}
+
+// readLogLines waits a bounded while for n lines (nginx writes its line
+// after the response has gone out) and returns them sorted.
+func readLogLines(t *testing.T, path string, n int) string {
+	t.Helper()
+	var b []byte
+	for i := 0; i < 200; i++ {
+		b, _ = os.ReadFile(path)
+		if strings.Count(string(b), "\n") >= n {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return sortedLines(logTimeRE.ReplaceAllString(string(b), "[TIME]"))
+}
+
+var logTimeRE = regexp.MustCompile(`\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]`)
+
+// $body_bytes_sent counts what went to the client after the head: chunk
+// framing included, compressed bytes for a gzipped body.
+func TestBodyBytesSentMatchesNginx(t *testing.T) {
+	root, _ := siteTree(t)
+	dir := t.TempDir()
+	sockC := filepath.Join(dir, "chunked.sock")
+	startEcho(t, sockC, "chunked")
+	sockK := filepath.Join(dir, "close.sock")
+	startEcho(t, sockK, "close")
+	sockE := filepath.Join(dir, "echo.sock")
+	startEcho(t, sockE, "echo")
+	site := func(who string) string {
+		return `
+log_format bytes '$request $status $body_bytes_sent';
+server {
+    listen LISTEN;
+    server_name b.test;
+    root ` + root + `;
+    access_log ` + dir + `/` + who + `.log bytes;
+    location /chunked/ { proxy_pass http://unix:` + sockC + `:; }
+    location /close/ { proxy_pass http://unix:` + sockK + `:; }
+    location /gz/ {
+        proxy_pass http://unix:` + sockE + `:;
+        gzip on;
+        gzip_types text/plain;
+        gzip_min_length 1;
+    }
+    location /gzchunked/ {
+        proxy_pass http://unix:` + sockC + `:;
+        gzip on;
+        gzip_types text/plain;
+    }
+    location /static/ {
+        alias ` + root + `/;
+        gzip on;
+    }
+}
+`
+	}
+	nginx := startNginx(t, dir, site("nginx"))
+	wisp, stop := startWisp(t, dir, site("wisp"))
+	gz := "Accept-Encoding: gzip\r\n"
+	reqs := []string{
+		hget("b.test", "/chunked/a"),
+		"GET /chunked/b HTTP/1.0\r\nHost: b.test\r\n\r\n",
+		hget("b.test", "/close/c"),
+		"GET /close/d HTTP/1.0\r\nHost: b.test\r\n\r\n",
+		"GET /gz/f HTTP/1.0\r\nHost: b.test\r\n" + gz + "\r\n",
+		hhead("b.test", "/static/blog/post.html", gz),
+		hget("b.test", "/static/blog/post.html", "Range: bytes=0-9,20-29\r\n"),
+	}
+	for _, raw := range reqs {
+		exchange(t, nginx, raw)
+		exchange(t, wisp, raw)
+	}
+	// Go's deflate and zlib make different bytes, so a compressed body's
+	// count is checked against what wisp itself sent.
+	gzReqs := []string{
+		hget("b.test", "/gz/e", gz),
+		hget("b.test", "/gzchunked/g", gz),
+		hget("b.test", "/static/blog/post.html?gz", gz),
+		hget("b.test", "/static/nope", gz),
+	}
+	var want []string
+	for _, raw := range gzReqs {
+		out := exchangeRaw(t, wisp, raw)
+		_, body, _ := strings.Cut(out, "\r\n\r\n")
+		line, _, _ := strings.Cut(raw, "\r\n")
+		status := strings.Fields(out)[1]
+		want = append(want, fmt.Sprintf("%s %s %d\n", line, status, len(body)))
+	}
+	stop()
+	n := readLogLines(t, filepath.Join(dir, "nginx.log"), len(reqs))
+	w := readLogLines(t, filepath.Join(dir, "wisp.log"), len(reqs)+len(gzReqs))
+	if want := sortedLines(n + strings.Join(want, "")); w != want {
+		t.Errorf("logs differ\nwant (nginx's lines and the gzip bodies' sizes):\n%s\nwisp:\n%s", want, w)
+	}
+}
+
+// Without any access_log, requests go to logs/access.log under the
+// prefix in the combined format, as nginx's built-in default; "access_log
+// off" and an access_log at any level above replace it.
+func TestDefaultAccessLog(t *testing.T) {
+	root, _ := siteTree(t)
+	dir := t.TempDir()
+	nginxLog := filepath.Join(dir, "nginx-combined.log")
+	// nginx (Debian's build) writes its default to /var/log/nginx, so it
+	// is given the path; wisp gets no access_log at all.
+	nginxSite := `
+server {
+    listen LISTEN;
+    server_name d.test;
+    root ` + root + `;
+    access_log ` + nginxLog + `;
+    location /quiet/ { access_log off; }
+}`
+	wispSite := `
+server {
+    listen LISTEN;
+    server_name d.test;
+    root ` + root + `;
+    location /quiet/ { access_log off; }
+}`
+	nginx := startNginx(t, dir, nginxSite)
+	wdir := t.TempDir()
+	wisp, stop := startWisp(t, wdir, wispSite)
+	reqs := []string{
+		hget("d.test", "/robots.txt", "User-Agent: probe/1\r\nReferer: http://r.test/\r\n"),
+		hget("d.test", "/nope"),
+		hget("d.test", "/quiet/robots.txt"),
+		hget("d.test", "/blog"),
+	}
+	for _, raw := range reqs {
+		exchange(t, nginx, raw)
+		exchange(t, wisp, raw)
+	}
+	stop()
+	n := readLogLines(t, nginxLog, 3)
+	w := readLogLines(t, filepath.Join(wdir, "logs", "access.log"), 3)
+	if n != w {
+		t.Errorf("default log differs from nginx's combined log\nnginx:\n%s\nwisp:\n%s", n, w)
+	}
+
+	for _, tc := range []struct{ name, site string }{
+		{"http level off", "access_log off;\nserver {\n listen LISTEN;\n}\n"},
+		{"http level file", "access_log " + filepath.Join(dir, "x.log") + ";\nserver {\n listen LISTEN;\n}\n"},
+		{"every server its own", "server {\n listen LISTEN;\n access_log off;\n}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := t.TempDir()
+			_, stop := startWisp(t, d, tc.site)
+			stop()
+			if _, err := os.Stat(filepath.Join(d, "logs")); !os.IsNotExist(err) {
+				t.Errorf("logs/ was made though no level uses the default log (stat: %v)", err)
 			}
 		})
 	}

@@ -319,11 +319,13 @@ func (c *clientConn) gzipWanted(ec *evalCtx, m *contentConf, out *outHead) bool 
 
 // getWriter returns a pooled gzip writer at level writing to w.
 func (g *gzipConf) getWriter(w io.Writer) *gzip.Writer {
-	if zw, ok := g.pools[g.level].Get().(*gzip.Writer); ok {
+	zw, ok := g.pools[g.level].Get().(*gzip.Writer)
+	if ok {
 		zw.Reset(w)
-		return zw
+	} else {
+		zw, _ = gzip.NewWriterLevel(w, g.level)
 	}
-	zw, _ := gzip.NewWriterLevel(w, g.level)
+	zw.OS = 3 // Unix, as zlib writes it under nginx (Go writes "unknown")
 	return zw
 }
 
@@ -355,6 +357,8 @@ type gzipReader struct {
 	buf  bytes.Buffer
 	in   *[]byte
 	done bool
+	// started: some output went out (the header is no longer held back).
+	started bool
 }
 
 func (r *gzipReader) Read(p []byte) (int, error) {
@@ -362,7 +366,9 @@ func (r *gzipReader) Read(p []byte) (int, error) {
 		r.zw = r.g.getWriter(&r.buf)
 		r.in = r.bufs.Get().(*[]byte)
 	}
-	for r.buf.Len() == 0 {
+	// The 10-byte gzip header alone is no chunk of its own: nginx sends it
+	// with the first compressed bytes.
+	for r.buf.Len() == 0 || r.buf.Len() <= gzipHeaderLen && !r.done && !r.started {
 		if r.done {
 			return 0, io.EOF
 		}
@@ -379,8 +385,12 @@ func (r *gzipReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	r.started = true
 	return r.buf.Read(p)
 }
+
+// gzipHeaderLen is the size of the header gzip.Writer writes first.
+const gzipHeaderLen = 10
 
 // gzipSimple compresses a response wisp generates (an error page) when
 // the gzip filter applies to it, as nginx's does; ok is false when it

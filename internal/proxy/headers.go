@@ -363,11 +363,14 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	var err error
 	var n int64
 	if chunked {
+		// $body_bytes_sent counts the chunk framing too, as in nginx.
 		cw := &chunkWriter{w: bw}
-		n, err = io.Copy(cw, body)
+		_, err = io.Copy(cw, body)
 		if err == nil {
 			_, err = bw.WriteString("0\r\n\r\n")
+			cw.sent += 5
 		}
+		n = cw.sent
 	} else {
 		// Flush the head, then let the kernel copy the file (sendfile).
 		if err = bw.Flush(); err == nil {
@@ -499,22 +502,26 @@ func (c *clientConn) contentTypeFor(ec *evalCtx, ctype string, status int) strin
 	return ctype
 }
 
-// chunkWriter frames each write as one HTTP/1.1 chunk.
+// chunkWriter frames each write as one HTTP/1.1 chunk; sent counts the
+// bytes written, framing included.
 type chunkWriter struct {
 	w       *bufio.Writer
 	scratch [20]byte
+	sent    int64
 }
 
 func (cw *chunkWriter) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	cw.w.Write(strconv.AppendInt(cw.scratch[:0], int64(len(p)), 16))
+	size := strconv.AppendInt(cw.scratch[:0], int64(len(p)), 16)
+	cw.w.Write(size)
 	cw.w.WriteString("\r\n")
 	n, err := cw.w.Write(p)
 	if err == nil {
 		_, err = cw.w.WriteString("\r\n")
 	}
+	cw.sent += int64(len(size)+4) + int64(n)
 	return n, err
 }
 
