@@ -1029,3 +1029,134 @@ server {
 		})
 	}
 }
+
+func TestProxiedFiltersMatchNginx(t *testing.T) {
+	g := func(path string, extra ...string) string { return hget("site.test", path, extra...) }
+	lm := "Tue, 05 Mar 2024 10:20:30 GMT"
+	runSiteDiffs(t, []siteDiff{
+		{name: "filters over a backend", site: `
+server {
+    listen unix:BACK;
+    root DOCROOT;
+    location /dyn { add_header Last-Modified "` + lm + `"; add_header ETag '"abc"'; return 200 "dynamic body\n"; }
+    location /ranged { add_header Accept-Ranges bytes; add_header Last-Modified "` + lm + `"; return 200 "0123456789\n"; }
+    location /html { default_type text/html; return 200 "<p>html</p>\n"; }
+    location /withcs { add_header Content-Type "text/html; charset=koi8-r"; return 200 "<p>cs</p>\n"; }
+    location /r404 { return 404; }
+    location /rel { return 302 /robots.txt; }
+}
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    location / {
+        proxy_pass http://unix:BACK:;
+    }
+    location /f/ {
+        proxy_pass http://unix:BACK:/;
+        charset utf-8;
+        server_tokens off;
+        add_header X-F f;
+        expires modified 1h;
+    }
+    location /ie/ {
+        proxy_pass http://unix:BACK:/;
+        proxy_intercept_errors on;
+        error_page 404 /robots.txt;
+    }
+}`, cases: []normCase{
+			{name: "ims on proxied", raw: g("/dyn", "If-Modified-Since: "+lm+"\r\n")},
+			{name: "inm on proxied", raw: g("/dyn", "If-None-Match: \"abc\"\r\n")},
+			{name: "if-match fails on proxied", raw: g("/dyn", "If-Match: \"zzz\"\r\n")},
+			{name: "if-match star on return", raw: g("/dyn", "If-Match: *\r\n")},
+			{name: "inm star on return", raw: g("/dyn", "If-None-Match: *\r\n")},
+			{name: "inm star and ims on return", raw: g("/dyn", "If-None-Match: *\r\nIf-Modified-Since: "+lm+"\r\n")},
+			{name: "inm star on return head", raw: hhead("site.test", "/html", "If-None-Match: *\r\n")},
+			{name: "ius on proxied", raw: g("/dyn", "If-Unmodified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n")},
+			{name: "range on proxied", raw: g("/dyn", "Range: bytes=0-3\r\n")},
+			{name: "range on proxied with accept-ranges", raw: g("/ranged", "Range: bytes=0-3\r\n")},
+			{name: "multi range on proxied", raw: g("/ranged", "Range: bytes=0-1,4-5\r\n")},
+			{name: "bad range on proxied", raw: g("/ranged", "Range: bytes=50-\r\n")},
+			{name: "if-range on proxied", raw: g("/ranged", "Range: bytes=0-3\r\nIf-Range: "+lm+"\r\n")},
+			{name: "head proxied", raw: hhead("site.test", "/dyn")},
+			{name: "charset html proxied", raw: g("/f/html"), blank: []string{"Expires", "Cache-Control"}},
+			{name: "upstream charset kept", raw: g("/f/withcs"), blank: []string{"Expires", "Cache-Control"}},
+			{name: "expires modified proxied", raw: g("/f/dyn"), blank: []string{"Expires", "Cache-Control"}},
+			{name: "proxied 404 tokens off", raw: g("/f/r404")},
+			{name: "proxied relative redirect", raw: g("/f/rel")},
+			{name: "intercepted 404", raw: g("/ie/r404")},
+		}},
+		{name: "redirect idioms", site: `
+server {
+    listen LISTEN;
+    server_name site.test www.site.test;
+    root DOCROOT;
+    if ($host = www.site.test) {
+        return 301 $scheme://site.test$request_uri;
+    }
+    location /old/ {
+        rewrite ^/old/(.*)$ /blog/$1 permanent;
+    }
+    location /tmp/ {
+        rewrite ^/tmp/(.*)$ /blog/$1 redirect;
+    }
+    location = /go {
+        return 302 /blog/?from=go;
+    }
+    location /int/ {
+        rewrite ^/int/(.*)$ /blog/$1 last;
+    }
+    location ~ ^/u/([a-z]+)$ {
+        return 301 /blog/$1.html;
+    }
+    error_page 404 = @fallback;
+    location @fallback {
+        return 302 /;
+    }
+}`, cases: []normCase{
+			{name: "www to bare", raw: hget("www.site.test", "/blog/post.html?x=1")},
+			{name: "permanent", raw: g("/old/post.html")},
+			{name: "permanent with args", raw: g("/old/post.html?a=b")},
+			{name: "redirect", raw: g("/tmp/x")},
+			{name: "return with args", raw: g("/go?y=2")},
+			{name: "internal rewrite", raw: g("/int/post.html")},
+			{name: "internal rewrite dir", raw: g("/int/")},
+			{name: "named capture", raw: g("/u/post")},
+			{name: "404 to named", raw: g("/missing")},
+		}},
+		{name: "index variants", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    location /a/ {
+        alias DOCROOT/;
+        index missing.html blog index.html;
+    }
+    location /b/ {
+        alias DOCROOT/;
+        index /robots.txt;
+    }
+    location /c/ {
+        alias DOCROOT/;
+        index $arg_i index.html;
+    }
+    location /d/ {
+        alias DOCROOT/;
+        index index.htm;
+    }
+    location = /robots.txt {
+        add_header X-Robots yes;
+    }
+}`, cases: []normCase{
+			{name: "dir as index skipped", raw: g("/a/")},
+			{name: "absolute index", raw: g("/b/blog/")},
+			{name: "variable index", raw: g("/c/?i=robots.txt")},
+			{name: "variable index empty", raw: g("/c/")},
+			{name: "no index file 403", raw: g("/d/")},
+			{name: "no index file subdir", raw: g("/d/htm/")},
+			{name: "missing dir with slash", raw: g("/d/nodir/")},
+			{name: "file with slash", raw: g("/d/robots.txt/")},
+		}},
+	})
+}

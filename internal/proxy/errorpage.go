@@ -142,6 +142,11 @@ func (c *clientConn) sendText(ec *evalCtx, code int, text []byte, keep bool) boo
 	if ec.errStatus > 0 {
 		code = ec.errStatus
 	}
+	if code == 200 {
+		if done, ok := c.textNotModified(ec, keep); ok { // static.go
+			return done
+		}
+	}
 	// nginx types the text as it types a file: by the URI's extension, else
 	// default_type.
 	ctype := "text/plain"

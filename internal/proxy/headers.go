@@ -547,11 +547,15 @@ func copyWithDeadlines(c *clientConn, body io.Reader) (int64, error) {
 	}
 }
 
-// charsetSuffix is what charset adds to a relayed Content-Type: nothing
-// when the upstream named a charset or the type is not in charset_types.
+// charsetSuffix is what charset adds to a relayed Content-Type (whose
+// status is ec.status): nothing when the upstream named a charset or the
+// type is not in charset_types.
 func (c *clientConn) charsetSuffix(ec *evalCtx, ctype []byte) string {
 	if ec == nil || ec.server == nil || bytes.Contains(bytes.ToLower(ctype), []byte("charset=")) {
 		return ""
+	}
+	if ec.status == 301 || ec.status == 302 {
+		return "" // as contentTypeFor: no charset on these redirects
 	}
 	m := ec.contentOf()
 	base, _, _ := bytes.Cut(ctype, []byte(";"))

@@ -410,14 +410,13 @@ func (c *clientConn) serveIndex(ec *evalCtx, m *contentConf, keep bool) bool {
 		if len(name) > 0 && name[0] == '/' {
 			return c.internalRedirect(ec, name, ec.currentArgs(), nil, keep)
 		}
-		fi, err := statPath(string(dirPath)+string(name), m.noSymlinks)
-		if err != nil {
+		// Whatever exists is taken, a directory too: the redirect then
+		// meets the static handler's 301 (or, for an empty name, the
+		// directory itself, until the redirect cycle ends in 500).
+		if _, err := statPath(string(dirPath)+string(name), m.noSymlinks); err != nil {
 			if errors.Is(err, errSymlink) {
 				return c.fileError(ec, m, dirPath, err, keep)
 			}
-			continue
-		}
-		if fi.IsDir() {
 			continue
 		}
 		uri := append(append([]byte(nil), ec.uri...), name...)
@@ -628,7 +627,7 @@ func (c *clientConn) notModified(out *outHead, m *contentConf) int {
 	r := &c.req
 	if v, ok := r.headerValue([]byte("If-Unmodified-Since")); ok {
 		t, err := parseHTTPTime(v)
-		if err != nil || t < out.lastMod {
+		if err != nil || out.lastMod == 0 || t < out.lastMod {
 			return 412
 		}
 	}
@@ -643,7 +642,7 @@ func (c *clientConn) notModified(out *outHead, m *contentConf) int {
 	if hasIMS && m.ims != imsOff {
 		t, err := parseHTTPTime(ims)
 		switch {
-		case err != nil:
+		case err != nil, out.lastMod == 0:
 			return 0
 		case t == out.lastMod:
 		case m.ims == imsBefore && t > out.lastMod:
@@ -657,6 +656,26 @@ func (c *clientConn) notModified(out *outHead, m *contentConf) int {
 		return 0
 	}
 	return 304
+}
+
+// textNotModified runs nginx's not_modified filter over a 200 that
+// return wrote. Having neither Last-Modified nor an entity tag, it fails
+// If-Unmodified-Since and If-Match (412), and If-None-Match: * alone
+// makes it a 304. ok is false when the text goes out as it is.
+func (c *clientConn) textNotModified(ec *evalCtx, keep bool) (done, ok bool) {
+	m := ec.contentOf()
+	if m == nil {
+		return false, false
+	}
+	out := outHead{status: 200, length: -1}
+	switch c.notModified(&out, m) {
+	case 412:
+		return c.sendError(412, ec, keep), true
+	case 304:
+		out.status = 304
+		return c.writeOut(ec, m, &out, nil, keep), true
+	}
+	return false, false
 }
 
 // etagMatch compares an entity tag with an If-Match/If-None-Match list;
