@@ -266,6 +266,36 @@ func (c *compiler) compileLogFormat(text string, esc logEscape, pos ngxconf.Pos)
 	return &logFormat{parts: p.parts, escape: esc}, nil
 }
 
+// refuse answers a request wisp turned down before routing it (a bad
+// head or URI) and logs it as nginx does: in the server its Host named
+// when that line was read and valid, else in the default server, with
+// that server's error_page, server_tokens and access_log.
+func (c *clientConn) refuse(status int) {
+	if c.group == nil {
+		c.sendError(status, nil, false)
+		return
+	}
+	r := &c.req
+	host := r.host
+	if host == nil && r.hostHeader >= 0 {
+		var ok bool
+		if host, ok = normaliseHost(nil, r.headers[r.hostHeader].value); !ok {
+			// nginx stops reading at a bad Host: the lines after it are
+			// unknown to the log ($http_user_agent is "-").
+			r.headers = r.headers[:r.hostHeader+1]
+			if r.userAgent > r.hostHeader {
+				r.userAgent = -1
+			}
+		}
+	}
+	ec := &evalCtx{req: r, conn: c, server: c.group.find(host), requestURI: r.target, out: reqOut{start: time.Now()}}
+	if uri, ok := c.normalisedURI(); ok && len(r.path) > 0 {
+		ec.uri = uri
+	}
+	c.sendError(status, ec, false)
+	c.logAccess(ec)
+}
+
 // logAccess writes the request's line to every access log of the
 // configuration that answered it.
 func (c *clientConn) logAccess(ec *evalCtx) {

@@ -1160,3 +1160,56 @@ server {
 		}},
 	})
 }
+
+// Bad requests and refused ones are logged like any other, in the log of
+// the server that answered.
+func TestErrorAccessLogMatchesNginx(t *testing.T) {
+	root, _ := siteTree(t)
+	dir := t.TempDir()
+	site := func(who string) string {
+		return `
+log_format all '$remote_addr "$request" $status $body_bytes_sent "$http_host" "$host" "$uri" "$args" "$http_user_agent"';
+server {
+    listen LISTEN default_server;
+    server_name first.test;
+    root ` + root + `;
+    access_log ` + dir + `/` + who + `.log all;
+    location /deny/ { deny all; }
+    location /int/ { internal; }
+}
+server {
+    listen LISTEN;
+    server_name second.test;
+    access_log ` + dir + `/` + who + `-second.log all;
+    return 204;
+}
+`
+	}
+	nginx := startNginx(t, dir, site("nginx"))
+	wisp, stop := startWisp(t, dir, site("wisp"))
+	reqs := []string{
+		"GET /robots.txt HTTP/1.1\r\nConnection: close\r\n\r\n",
+		"GET /robots.txt HTTP/1.1\r\nHost: a/b\r\nUser-Agent: after-host\r\nConnection: close\r\n\r\n",
+		"GET /robots.txt HTTP/1.1\r\nUser-Agent: before-host\r\nHost: a..b\r\nConnection: close\r\n\r\n",
+		"GET /%zz HTTP/1.1\r\nHost: second.test\r\nConnection: close\r\n\r\n",
+		"GET /../x HTTP/1.1\r\nHost: second.test\r\nConnection: close\r\n\r\n",
+		"FOO /robots.txt HTTP/1.1\r\nHost: second.test\r\nConnection: close\r\n\r\n",
+		"GET /deny/x HTTP/1.1\r\nHost: first.test\r\nConnection: close\r\n\r\n",
+		"GET /int/x?a=1 HTTP/1.1\r\nHost: first.test\r\nConnection: close\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: SECOND.test:99\r\nConnection: close\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: second.test\r\nX-Long: " + strings.Repeat("v", 9000) + "\r\nConnection: close\r\n\r\n",
+		"GET /robots.txt HTTP/1.0\r\n\r\n",
+	}
+	for _, raw := range reqs {
+		exchange(t, nginx, raw)
+		exchange(t, wisp, raw)
+	}
+	stop()
+	for _, name := range []string{"", "-second"} {
+		n := readLogLines(t, filepath.Join(dir, "nginx"+name+".log"), 1)
+		w := readLogLines(t, filepath.Join(dir, "wisp"+name+".log"), 1)
+		if n != w {
+			t.Errorf("%s log differs\nnginx:\n%s\nwisp:\n%s", name, n, w)
+		}
+	}
+}

@@ -26,7 +26,11 @@ func (c *clientConn) handle() bool {
 	r := &c.req
 	uri, ok := c.normalisedURI()
 	if !ok {
-		c.sendError(400, nil, false)
+		// nginx finds a bad URI in the request line, before any Host:
+		// the default server answers and logs it.
+		r.host, r.hostHeader, r.userAgent, r.headers, r.contentLength = nil, -1, -1, r.headers[:0], -1
+		r.headLen = bytes.IndexByte(c.buf[c.start:c.end], '\n') + 1
+		c.refuse(400)
 		return false
 	}
 	srv := c.group.find(r.host)
