@@ -506,7 +506,7 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 	case varConnectionRequests:
 		return strconv.AppendInt(dst, int64(ec.conn.requests+1), 10)
 	}
-	return dst
+	return ec.appendStaticVar(dst, pt) // static.go
 }
 
 // appendSeconds writes d as nginx's "%T.%03M": seconds with milliseconds.

@@ -217,6 +217,44 @@ server {
 			{name: "alias try_files missing", raw: g("/o2/none")},
 			{name: "alias try_files dir", raw: g("/o2/pics")},
 		}},
+		{name: "path variables", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    add_header X-Doc $document_root always;
+    add_header X-File $request_filename always;
+    add_header X-Real $realpath_root always;
+    location / {
+    }
+    location /al/ {
+        alias OTHER/;
+        add_header X-Doc $document_root always;
+        add_header X-File $request_filename always;
+    }
+    location /alnos {
+        alias OTHER;
+        add_header X-Doc $document_root always;
+        add_header X-File $request_filename always;
+    }
+    location ~ ^/rx/(.*)$ {
+        alias OTHER/$1;
+        add_header X-Doc $document_root always;
+        add_header X-File $request_filename always;
+    }
+    location /vr/ {
+        root DOCROOT/$arg_d;
+        add_header X-Doc $document_root always;
+        add_header X-File $request_filename always;
+    }
+}`, cases: []normCase{
+			{name: "root", raw: g("/robots.txt")},
+			{name: "root missing", raw: g("/nope?x=1")},
+			{name: "alias", raw: g("/al/o.txt")},
+			{name: "alias without slash", raw: g("/alnos/o.txt")},
+			{name: "regex alias", raw: g("/rx/o.txt")},
+			{name: "root with variable", raw: g("/vr/x?d=blog")},
+		}},
 		{name: "redirects absolute and port", site: `
 server {
     listen LISTEN;
@@ -1212,4 +1250,63 @@ server {
 			t.Errorf("%s log differs\nnginx:\n%s\nwisp:\n%s", name, n, w)
 		}
 	}
+}
+
+// disable_symlinks if_not_owner follows a link only to a file of the
+// link's owner; from= leaves the start of the path unchecked.
+func TestSymlinkPoliciesMatchNginx(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test changes a link's owner: run it as root (the differential suite's nginx runs as root too)")
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "www")
+	must(t, os.MkdirAll(root+"/real", 0o755))
+	must(t, os.WriteFile(root+"/real/f.txt", []byte("real file\n"), 0o644))
+	must(t, os.Symlink(root+"/real/f.txt", root+"/own.txt"))
+	must(t, os.Symlink(root+"/real/f.txt", root+"/foreign.txt"))
+	must(t, os.Lchown(root+"/foreign.txt", 65534, 65534))
+	must(t, os.Symlink(root+"/real", root+"/dirlink"))
+	must(t, os.Symlink(root, dir+"/wwwlink"))
+	must(t, os.Chmod(dir, 0o755))
+	site := `
+server {
+    listen LISTEN;
+    server_name s.test;
+    location /owner/ {
+        alias ` + root + `/;
+        disable_symlinks if_not_owner;
+    }
+    location /on/ {
+        alias ` + root + `/;
+        disable_symlinks on;
+    }
+    location /viafrom/ {
+        alias ` + dir + `/wwwlink/;
+        disable_symlinks on from=` + dir + `/wwwlink;
+    }
+    location /viadocroot/ {
+        root ` + dir + `/wwwlink;
+        disable_symlinks on from=$document_root;
+    }
+    location /nofrom/ {
+        alias ` + dir + `/wwwlink/;
+        disable_symlinks on;
+    }
+}`
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	g := func(p string) string { return hget("s.test", p) }
+	runNormDiff(t, nginx, wisp, []normCase{
+		{name: "own link followed", raw: g("/owner/own.txt")},
+		{name: "foreign link refused", raw: g("/owner/foreign.txt")},
+		{name: "own dir link", raw: g("/owner/dirlink/f.txt")},
+		{name: "plain file", raw: g("/owner/real/f.txt")},
+		{name: "on refuses own link", raw: g("/on/own.txt")},
+		{name: "on dir link", raw: g("/on/dirlink/f.txt")},
+		{name: "link in from part", raw: g("/viafrom/real/f.txt")},
+		{name: "link after from part", raw: g("/viafrom/own.txt")},
+		{name: "from document_root", raw: g("/viadocroot/real/f.txt")},
+		{name: "link without from", raw: g("/nofrom/real/f.txt")},
+		{name: "missing under from", raw: g("/viafrom/nope")},
+	})
 }

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"wisp/internal/ngxconf"
 )
@@ -32,7 +35,7 @@ type contentConf struct {
 	tryLast    string // the last try_files argument: "=404", "/uri", "@named"
 	types      map[string]string
 	defType    string
-	noSymlinks bool // disable_symlinks on
+	symlinks   symlinkConf // disable_symlinks
 	etag       bool
 	ims        imsMode
 	maxRanges  int // -1: unlimited
@@ -102,7 +105,7 @@ func (m contentConf) inherit(p contentConf) contentConf {
 		m.defType = p.defType
 	}
 	if take("disable_symlinks") {
-		m.noSymlinks = p.noSymlinks
+		m.symlinks = p.symlinks
 	}
 	if take("etag") {
 		m.etag = p.etag
@@ -231,16 +234,8 @@ func (c *compiler) contentDirective(d *ngxconf.Directive, conf *proxyConf) (ok b
 		if len(d.Args) < 1 || len(d.Args) > 2 {
 			return true, argCount(d, 1)
 		}
-		switch d.Args[0] {
-		case "off":
-			m.noSymlinks = false
-		case "on":
-			m.noSymlinks = true
-		default:
-			return true, ngxconf.Errorf(d.Pos, "invalid value %q in \"disable_symlinks\" directive, it must be \"on\" or \"off\" (wisp has no if_not_owner)", d.Args[0])
-		}
-		if len(d.Args) == 2 {
-			return true, ngxconf.Errorf(d.Pos, "\"disable_symlinks\" parameter %q is not supported by wisp", d.Args[1])
+		if m.symlinks, err = c.symlinkDirective(d); err != nil {
+			return true, err
 		}
 	case "etag", "log_not_found":
 		if err := once(); err != nil {
@@ -330,6 +325,29 @@ func (ec *evalCtx) mapPath(m *contentConf, uri []byte) []byte {
 	return append(p, uri...)
 }
 
+// appendStaticVar appends $document_root (root or alias as evaluated),
+// $realpath_root (that with every link resolved) and $request_filename
+// (the file $uri maps to).
+func (ec *evalCtx) appendStaticVar(dst []byte, pt *part) []byte {
+	m := ec.contentOf()
+	if m == nil {
+		return dst
+	}
+	switch pt.v {
+	case varDocumentRoot:
+		return m.root.appendTo(dst, ec)
+	case varRealpathRoot:
+		p, err := filepath.EvalSymlinks(string(m.root.appendTo(nil, ec)))
+		if err != nil {
+			return dst
+		}
+		return append(dst, p...)
+	case varRequestFilename:
+		return append(dst, ec.mapPath(m, ec.uri)...)
+	}
+	return dst
+}
+
 // serveContent is the content phase for a location with no proxy_pass:
 // try_files, then index for URIs ending in '/', then the static file.
 func (c *clientConn) serveContent(ec *evalCtx, keep bool) bool {
@@ -364,7 +382,7 @@ func (c *clientConn) tryFiles(ec *evalCtx, m *contentConf, keep bool) (done, ok 
 		tf := &m.tryFiles[i]
 		name := tf.name.appendTo(nil, ec)
 		path := ec.mapPath(m, name)
-		fi, err := statPath(string(path), m.noSymlinks)
+		fi, err := statPath(string(path), m.symlinks.check(ec))
 		// A plain name matches only a file, a name with '/' only a
 		// directory.
 		if err != nil || fi.IsDir() != tf.dir {
@@ -413,7 +431,7 @@ func (c *clientConn) serveIndex(ec *evalCtx, m *contentConf, keep bool) bool {
 		// Whatever exists is taken, a directory too: the redirect then
 		// meets the static handler's 301 (or, for an empty name, the
 		// directory itself, until the redirect cycle ends in 500).
-		if _, err := statPath(string(dirPath)+string(name), m.noSymlinks); err != nil {
+		if _, err := statPath(string(dirPath)+string(name), m.symlinks.check(ec)); err != nil {
 			if errors.Is(err, errSymlink) {
 				return c.fileError(ec, m, dirPath, err, keep)
 			}
@@ -422,7 +440,7 @@ func (c *clientConn) serveIndex(ec *evalCtx, m *contentConf, keep bool) bool {
 		uri := append(append([]byte(nil), ec.uri...), name...)
 		return c.internalRedirect(ec, uri, ec.currentArgs(), nil, keep)
 	}
-	fi, err := statPath(string(dirPath), m.noSymlinks)
+	fi, err := statPath(string(dirPath), m.symlinks.check(ec))
 	if err != nil {
 		return c.fileError(ec, m, dirPath, err, keep)
 	}
@@ -434,24 +452,96 @@ func (c *clientConn) serveIndex(ec *evalCtx, m *contentConf, keep bool) bool {
 }
 
 // errSymlink is a path component that is a symbolic link while
-// disable_symlinks is on.
+// disable_symlinks forbids it.
 var errSymlink = errors.New("symbolic link")
 
-// openPath opens path for reading. With noSymlinks every component is
-// opened relative to its parent with O_NOFOLLOW, so no symbolic link (and
-// hence no way out of the root through one) is ever followed.
-func openPath(path string, noSymlinks bool) (*os.File, error) {
-	if !noSymlinks {
+// symlinkConf is disable_symlinks: off (follow every link), on (follow
+// none), or if_not_owner (follow a link only to what its owner owns);
+// from is the initial part of a path that is not checked.
+type symlinkConf struct {
+	mode symlinkMode
+	from *program
+}
+
+type symlinkMode uint8
+
+const (
+	symlinksFollow symlinkMode = iota
+	symlinksNever
+	symlinksIfOwner
+)
+
+// symlinkCheck is symlinkConf for one request: from evaluated.
+type symlinkCheck struct {
+	mode symlinkMode
+	from string
+}
+
+func (c *compiler) symlinkDirective(d *ngxconf.Directive) (symlinkConf, error) {
+	var sc symlinkConf
+	for _, a := range d.Args {
+		switch {
+		case a == "off":
+			sc.mode = symlinksFollow
+		case a == "on":
+			sc.mode = symlinksNever
+		case a == "if_not_owner":
+			sc.mode = symlinksIfOwner
+		case strings.HasPrefix(a, "from="):
+			if v := a[len("from="):]; v != "" {
+				p, err := c.value(v, d.Pos)
+				if err != nil {
+					return sc, err
+				}
+				sc.from = &p
+			}
+		default:
+			return sc, ngxconf.Errorf(d.Pos, "invalid parameter %q", a)
+		}
+	}
+	if sc.mode == symlinksFollow && sc.from != nil {
+		return sc, ngxconf.Errorf(d.Pos, "\"from=\" cannot be used with \"off\" parameter")
+	}
+	return sc, nil
+}
+
+func (sc *symlinkConf) check(ec *evalCtx) symlinkCheck {
+	out := symlinkCheck{mode: sc.mode}
+	if sc.from != nil && sc.mode != symlinksFollow {
+		out.from = string(sc.from.appendTo(nil, ec))
+	}
+	return out
+}
+
+// openPath opens path for reading. Unless links are followed, every
+// component is opened relative to its parent: with O_NOFOLLOW (on), so no
+// symbolic link (and no way out of the root through one) is taken; or
+// following it but comparing the owners of the link and of what it names
+// (if_not_owner), as nginx's ngx_openat_file_owner. The from= part of the
+// path is opened as it is.
+func openPath(path string, sc symlinkCheck) (*os.File, error) {
+	if sc.mode == symlinksFollow {
 		return os.Open(path)
 	}
 	if path == "" || path[0] != '/' {
 		return nil, syscall.ENOENT
 	}
-	dir, err := syscall.Open("/", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	start, rest := "/", path[1:]
+	if f := sc.from; f != "" && strings.HasPrefix(path, f) {
+		switch {
+		case len(path) == len(f):
+			return os.Open(path) // the whole name: nothing to check
+		case f[len(f)-1] == '/':
+			start, rest = f, path[len(f):]
+		case path[len(f)] == '/':
+			start, rest = f, path[len(f)+1:]
+		}
+	}
+	dir, err := syscall.Open(start, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	parts := strings.Split(path[1:], "/")
+	parts := strings.Split(rest, "/")
 	for i, p := range parts {
 		if p == "" || p == "." {
 			if i == len(parts)-1 {
@@ -459,13 +549,20 @@ func openPath(path string, noSymlinks bool) (*os.File, error) {
 			}
 			continue
 		}
-		flags := syscall.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+		flags := syscall.O_RDONLY | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+		if sc.mode == symlinksNever {
+			flags |= syscall.O_NOFOLLOW
+		}
 		if i < len(parts)-1 {
 			// A link in the middle of the path fails as "not a directory",
 			// which nginx answers 404; only the last one is a 403.
 			flags |= syscall.O_DIRECTORY
 		}
 		fd, err := syscall.Openat(dir, p, flags, 0)
+		if err == nil && sc.mode == symlinksIfOwner && !sameOwner(dir, p, fd) {
+			syscall.Close(fd)
+			err = syscall.ELOOP
+		}
 		syscall.Close(dir)
 		if err != nil {
 			if err == syscall.ELOOP {
@@ -478,11 +575,22 @@ func openPath(path string, noSymlinks bool) (*os.File, error) {
 	return os.NewFile(uintptr(dir), path), nil
 }
 
-func statPath(path string, noSymlinks bool) (os.FileInfo, error) {
-	if !noSymlinks {
+// sameOwner reports whether name in dir (not followed) and the file fd
+// opened through it belong to the same user; for anything but a link
+// they are the same file.
+func sameOwner(dir int, name string, fd int) bool {
+	var target, link unix.Stat_t
+	if unix.Fstat(fd, &target) != nil || unix.Fstatat(dir, name, &link, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	return target.Uid == link.Uid
+}
+
+func statPath(path string, sc symlinkCheck) (os.FileInfo, error) {
+	if sc.mode == symlinksFollow {
 		return os.Stat(path)
 	}
-	f, err := openPath(path, true)
+	f, err := openPath(path, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -519,7 +627,7 @@ func (c *clientConn) fileError(ec *evalCtx, m *contentConf, path []byte, err err
 // serveFile is nginx's static handler.
 func (c *clientConn) serveFile(ec *evalCtx, m *contentConf, keep bool) bool {
 	path := ec.mapPath(m, ec.uri)
-	f, err := openPath(string(path), m.noSymlinks)
+	f, err := openPath(string(path), m.symlinks.check(ec))
 	if err != nil {
 		return c.fileError(ec, m, path, err, keep)
 	}

@@ -303,7 +303,7 @@ func TestOpenPathRefusesSymlinks(t *testing.T) {
 		{"link to inside file", root + "/link-in.txt", errSymlink},
 	}
 	for _, tc := range tests {
-		f, err := openPath(tc.path, true)
+		f, err := openPath(tc.path, symlinkCheck{mode: symlinksNever})
 		if f != nil {
 			f.Close()
 		}

@@ -50,6 +50,10 @@ const (
 	varRequestLength
 	varConnection
 	varConnectionRequests
+	// The static module's paths (static.go).
+	varDocumentRoot
+	varRealpathRoot
+	varRequestFilename
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -115,6 +119,12 @@ func builtinVar(name string) (varID, bool) {
 		return varConnection, true
 	case "connection_requests":
 		return varConnectionRequests, true
+	case "document_root":
+		return varDocumentRoot, true
+	case "realpath_root":
+		return varRealpathRoot, true
+	case "request_filename":
+		return varRequestFilename, true
 	}
 	return varNone, false
 }
