@@ -27,23 +27,23 @@ import (
 // set names the directives given at this level; inherit takes the
 // parent's value of every other one.
 type contentConf struct {
-	set        map[string]bool
-	root       program // root or alias (the path as written, prefixed when relative)
-	alias      bool
-	index      []program
-	tryFiles   []tryFile
-	tryLast    string // the last try_files argument: "=404", "/uri", "@named"
-	types      map[string]string
-	defType    string
-	symlinks   symlinkConf // disable_symlinks
-	etag       bool
-	ims        imsMode
-	maxRanges  int // -1: unlimited
-	notFound   bool
-	hdr        headerConf // headers.go
-	acl        []aclRule  // access.go
-	gz         gzipConf   // gzip.go
-	logs       accessLogs // accesslog.go
+	set       map[string]bool
+	root      program // root or alias (the path as written, prefixed when relative)
+	alias     bool
+	index     []program
+	tryFiles  []tryFile
+	tryLast   string // the last try_files argument: "=404", "/uri", "@named"
+	types     map[string]string
+	defType   string
+	symlinks  symlinkConf // disable_symlinks
+	etag      bool
+	ims       imsMode
+	maxRanges int // -1: unlimited
+	notFound  bool
+	hdr       headerConf // headers.go
+	acl       []aclRule  // access.go
+	gz        gzipConf   // gzip.go
+	logs      accessLogs // accesslog.go
 	// boundary numbers multipart/byteranges responses; one counter is
 	// shared by every level of a compiled config.
 	boundary *atomic.Uint64

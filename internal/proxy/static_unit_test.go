@@ -151,7 +151,8 @@ func TestResponseModuleConfigErrors(t *testing.T) {
 		{"server {\n try_files =404;\n}", `invalid number of arguments in "try_files" directive`},
 		{"server {\n add_header X y sometimes;\n}", `invalid parameter "sometimes"`},
 		{"server {\n server_tokens maybe;\n}", `invalid value "maybe" in "server_tokens" directive`},
-		{"server {\n disable_symlinks if_not_owner;\n}", `wisp has no if_not_owner`},
+		{"server {\n disable_symlinks sometimes;\n}", `invalid parameter "sometimes"`},
+		{"server {\n disable_symlinks off from=/x;\n}", `"from=" cannot be used with "off" parameter`},
 	}
 	for _, tc := range tests {
 		_, err := compileSite(t, tc.site)
