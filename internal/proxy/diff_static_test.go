@@ -852,6 +852,19 @@ server {
 			{name: "header with underscore", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX_Y: z\r\nConnection: close\r\n\r\n"},
 			{name: "long header line", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX-Long: " + long + "\r\nConnection: close\r\n\r\n"},
 			{name: "long uri", raw: "GET /" + long + " HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "request line 8190", raw: "GET /" + strings.Repeat("u", 8190-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "request line 8191", raw: "GET /" + strings.Repeat("u", 8191-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "request line 8192", raw: "GET /" + strings.Repeat("u", 8192-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "header line 8190", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX-L: " + strings.Repeat("h", 8190-len("X-L: ")) + "\r\nConnection: close\r\n\r\n"},
+			{name: "header line 8191", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX-L: " + strings.Repeat("h", 8191-len("X-L: ")) + "\r\nConnection: close\r\n\r\n"},
+			{name: "header line 8192", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nX-L: " + strings.Repeat("h", 8192-len("X-L: ")) + "\r\nConnection: close\r\n\r\n"},
+			{name: "cookie too large", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nCookie: " + strings.Repeat("c", 9000) + "\r\nConnection: close\r\n\r\n"},
+			{name: "head just over 32k", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-Many: "+strings.Repeat("b", 8000)+"\r\n", 4) + "Connection: close\r\n\r\n"},
+			{name: "five 5000-byte headers", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-Five: "+strings.Repeat("f", 5000)+"\r\n", 5) + "Connection: close\r\n\r\n"},
+			{name: "four 5000-byte headers", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-Four: "+strings.Repeat("f", 5000)+"\r\n", 4) + "Connection: close\r\n\r\n"},
+			{name: "long request line then four 7000-byte headers", raw: "GET /" + strings.Repeat("r", 2000) + " HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-Seven: "+strings.Repeat("s", 7000)+"\r\n", 4) + "Connection: close\r\n\r\n"},
+			{name: "long request line then three 7000-byte headers", raw: "GET /" + strings.Repeat("r", 2000) + " HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-Seven: "+strings.Repeat("s", 7000)+"\r\n", 3) + "Connection: close\r\n\r\n"},
+			{name: "many small headers past 1k", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-S: 0123456789012345678901234567890123456789\r\n", 500) + "Connection: close\r\n\r\n"},
 			{name: "many headers", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n" + strings.Repeat("X-Many: "+strings.Repeat("b", 1000)+"\r\n", 40) + "Connection: close\r\n\r\n"},
 			{name: "expect 100-continue", raw: "PUT /robots.txt HTTP/1.1\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
 			{name: "expect other", raw: "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nExpect: something\r\nConnection: close\r\n\r\n"},
@@ -1309,4 +1322,24 @@ server {
 		{name: "link without from", raw: g("/nofrom/real/f.txt")},
 		{name: "missing under from", raw: g("/viafrom/nope")},
 	})
+}
+
+func TestHeadBufferPacking(t *testing.T) {
+	line := func(n int) string { return "X: " + strings.Repeat("v", n-5) + "\r\n" } // n bytes with CRLF
+	tests := []struct {
+		name string
+		head string
+		want int
+	}{
+		{"small head", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+		{"four lines of 5000 move into four buffers", "GET / HTTP/1.1\r\n" + strings.Repeat(line(5000), 4) + "\r\n", 0},
+		{"a fifth needs a fifth buffer", "GET / HTTP/1.1\r\n" + strings.Repeat(line(5000), 5) + "\r\n", 494},
+		{"small lines pack eight k each", "GET / HTTP/1.1\r\n" + strings.Repeat(line(100), 300) + "\r\n", 0},
+		{"a line ending on a buffer's last byte fits", "GET / HTTP/1.1\r\n" + line(1024-16) + "\r\n", 0},
+	}
+	for _, tc := range tests {
+		if got := headBufferStatus([]byte(tc.head)); got != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
+		}
+	}
 }

@@ -6,7 +6,8 @@ import (
 )
 
 // Limits mirror nginx's large_client_header_buffers 4 8k: one line may not
-// exceed lineMax, the whole head may not exceed headMax.
+// exceed lineMax, the whole head may not exceed headMax. A line's limit
+// counts its line end: with CRLF, 8190 bytes fit and 8191 do not.
 const (
 	lineMax = 8 << 10
 	headMax = 32 << 10
@@ -70,12 +71,12 @@ func (r *request) parse(buf []byte) error {
 	r.reset()
 	eol := bytes.IndexByte(buf, '\n')
 	if eol < 0 {
-		if len(buf) > lineMax {
+		if len(buf) >= lineMax {
 			return &parseError{414, "client sent too long URI"}
 		}
 		return errIncomplete
 	}
-	if eol > lineMax {
+	if eol >= lineMax {
 		return &parseError{414, "client sent too long URI"}
 	}
 	if err := r.parseRequestLine(trimCR(buf[:eol])); err != nil {
@@ -86,12 +87,12 @@ func (r *request) parse(buf []byte) error {
 		rest := buf[pos:]
 		eol := bytes.IndexByte(rest, '\n')
 		if eol < 0 {
-			if len(rest) > lineMax {
+			if len(rest) >= lineMax {
 				return &parseError{494, "client sent too long header line"}
 			}
 			return errIncomplete
 		}
-		if eol > lineMax {
+		if eol >= lineMax {
 			return &parseError{494, "client sent too long header line"}
 		}
 		line := trimCR(rest[:eol])
@@ -102,6 +103,9 @@ func (r *request) parse(buf []byte) error {
 		if err := r.parseHeaderLine(line); err != nil {
 			return err
 		}
+	}
+	if st := headBufferStatus(buf[:pos]); st != 0 { // headbuf.go
+		return &parseError{st, "client sent too long header line"}
 	}
 	r.headLen = pos
 	return r.finish()
