@@ -1343,3 +1343,67 @@ func TestHeadBufferPacking(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorPagesAndIdiomsMatchNginx(t *testing.T) {
+	g := func(path string, extra ...string) string { return hget("site.test", path, extra...) }
+	runSiteDiffs(t, []siteDiff{
+		{name: "static error pages", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    include /etc/nginx/mime.types;
+    error_page 404 /blog/index.html;
+    error_page 403 =200 /robots.txt;
+    error_page 405 =404 /noext;
+    location = / {
+        index index.html;
+    }
+    location = /index.html {
+        add_header X-Index yes;
+    }
+    location /deny/ {
+        deny all;
+    }
+    location /gz/ {
+        gzip on;
+        alias DOCROOT/;
+        error_page 404 /blog/post.html;
+    }
+    location /ims/ {
+        alias DOCROOT/;
+        error_page 404 /robots.txt;
+    }
+}`, cases: []normCase{
+			{name: "404 to static page", raw: g("/missing")},
+			{name: "404 to static page head", raw: hhead("site.test", "/missing")},
+			{name: "403 to 200 page", raw: g("/deny/x")},
+			{name: "405 to 404 page", raw: "DELETE /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+			{name: "exact root index", raw: g("/")},
+			{name: "error page with range", raw: g("/missing", "Range: bytes=0-3\r\n")},
+			{name: "error page with inm", raw: g("/missing", "If-None-Match: \"65e6f1ee-e\"\r\n")},
+			{name: "error page with ims", raw: g("/ims/missing", "If-Modified-Since: Tue, 05 Mar 2024 10:20:30 GMT\r\n")},
+			{name: "gzip error page static", raw: g("/gz/missing", "Accept-Encoding: gzip\r\n"), gunzip: true},
+		}},
+		{name: "expires by content type", site: `
+map $sent_http_content_type $expires {
+    default    off;
+    text/html  epoch;
+    text/css   max;
+    ~image/    1h;
+}
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    include /etc/nginx/mime.types;
+    expires $expires;
+}`, cases: []normCase{
+			{name: "html epoch", raw: g("/index.html")},
+			{name: "css max", raw: g("/assets/css/site.css")},
+			{name: "png 1h", raw: g("/img/logo.png"), blank: []string{"Expires"}},
+			{name: "txt off", raw: g("/robots.txt")},
+			{name: "404", raw: g("/nope")},
+		}},
+	})
+}

@@ -686,6 +686,11 @@ func appendETag(dst []byte, fi os.FileInfo) []byte {
 // headers, charset, gzip, range) and sends the file.
 func (c *clientConn) sendStatic(ec *evalCtx, m *contentConf, out *outHead, f *os.File, keep bool) bool {
 	r := &c.req
+	if ec.errStatus > 0 {
+		// An error page carries the error's status (or error_page's
+		// =code) into the filters, which leave all but a 200 alone.
+		out.status = ec.errStatus
+	}
 	if st := c.notModified(out, m); st == 412 {
 		return c.sendError(412, ec, keep)
 	} else if st == 304 {
@@ -733,6 +738,9 @@ func (c *clientConn) sendStatic(ec *evalCtx, m *contentConf, out *outHead, f *os
 // If-None-Match as nginx's not_modified filter does: 412, 304, or 0.
 func (c *clientConn) notModified(out *outHead, m *contentConf) int {
 	r := &c.req
+	if out.status != 200 {
+		return 0
+	}
 	if v, ok := r.headerValue([]byte("If-Unmodified-Since")); ok {
 		t, err := parseHTTPTime(v)
 		if err != nil || out.lastMod == 0 || t < out.lastMod {
