@@ -28,8 +28,11 @@ type reqOut struct {
 	bodyBytes int64
 	// rangeLines are a 416 answer's header lines from the filters' pass
 	// over the 200 it replaces, and its Content-Range (static.go).
-	rangeLines   []byte
-	vary         bool // the gzip filter looked at the response: Vary is due
+	rangeLines []byte
+	vary       bool // the gzip filter looked at the response: Vary is due
+	// ctype is the response's Content-Type before charset, for
+	// $sent_http_content_type.
+	ctype        string
 	gzip         bool // a relayed body is being compressed (Content-Encoding)
 	upstreamAddr string
 	upstreamTime time.Duration
@@ -345,6 +348,8 @@ func (ec *evalCtx) found(pt *part) bool {
 		return ec.argsSet || ec.req.hasQuery
 	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime, varUpstreamStatus:
 		return false
+	case varSentContentType:
+		return ec.out.ctype != ""
 	}
 	return true
 }

@@ -1398,12 +1398,27 @@ server {
     root DOCROOT;
     include /etc/nginx/mime.types;
     expires $expires;
+    location /p/ {
+        proxy_pass http://unix:BACK:/;
+    }
+    location = /ret.html {
+        return 200 "html text";
+    }
+}
+server {
+    listen unix:BACK;
+    location /html { default_type text/html; return 200 "<p>x</p>"; }
+    location /text { return 200 "x"; }
 }`, cases: []normCase{
 			{name: "html epoch", raw: g("/index.html")},
 			{name: "css max", raw: g("/assets/css/site.css")},
 			{name: "png 1h", raw: g("/img/logo.png"), blank: []string{"Expires"}},
 			{name: "txt off", raw: g("/robots.txt")},
 			{name: "404", raw: g("/nope")},
+			{name: "redirect page html", raw: g("/blog")},
+			{name: "proxied html", raw: g("/p/html")},
+			{name: "proxied text", raw: g("/p/text")},
+			{name: "return html", raw: g("/ret.html")},
 		}},
 	})
 }

@@ -261,8 +261,8 @@ func hasToken(v []byte, name string) bool {
 
 // expiresFacts is what the expires directive puts in the head of a
 // response with this status, for gzip_proxied.
-func (m *contentConf) expiresFacts(f gzipFacts, status int, lastMod int64) gzipFacts {
-	e := m.hdr.expires
+func (c *clientConn) expiresFacts(ec *evalCtx, m *contentConf, f gzipFacts, status int, lastMod int64) gzipFacts {
+	e := c.expiresFor(ec, &m.hdr)
 	if e.kind == expiresOff || !safeStatus(status) {
 		return f
 	}
@@ -311,7 +311,8 @@ func isMSIE6(ua []byte) bool {
 func (c *clientConn) gzipWanted(ec *evalCtx, m *contentConf, out *outHead) bool {
 	// nginx's static handler sets only the time of Last-Modified, not the
 	// header that no_last_modified looks for; its ETag is a header.
-	f := m.expiresFacts(gzipFacts{etag: len(out.etag) > 0}, out.status, out.lastMod)
+	ec.out.ctype = out.ctype // for $sent_http_content_type
+	f := c.expiresFacts(ec, m, gzipFacts{etag: len(out.etag) > 0}, out.status, out.lastMod)
 	vary, ok := c.gzipFilter(m, out.status, out.ctype, out.length, f)
 	out.vary = vary
 	return ok
@@ -403,7 +404,7 @@ func (c *clientConn) gzipSimple(sr simpleResponse, ec *evalCtx, keep bool) (done
 	if m == nil {
 		return false, false
 	}
-	vary, gz := c.gzipFilter(m, sr.code, sr.ctype, int64(len(sr.body)), m.expiresFacts(gzipFacts{}, sr.code, 0))
+	vary, gz := c.gzipFilter(m, sr.code, sr.ctype, int64(len(sr.body)), c.expiresFacts(ec, m, gzipFacts{}, sr.code, 0))
 	ec.out.vary = vary
 	if !gz {
 		return false, false
@@ -423,13 +424,14 @@ func (c *clientConn) gzipRelay(ec *evalCtx, rh *respHead) bool {
 	if ec == nil || ec.server == nil {
 		return false
 	}
-	m := ec.contentOf()
-	if m == nil || !m.gz.on {
-		return false
-	}
 	var ctype []byte
 	if rh.contentType >= 0 {
 		ctype = rh.headers[rh.contentType].value
+	}
+	ec.out.ctype = string(ctype) // for $sent_http_content_type
+	m := ec.contentOf()
+	if m == nil || !m.gz.on {
+		return false
 	}
 	var f gzipFacts
 	for i := range rh.headers {
@@ -455,11 +457,11 @@ func (c *clientConn) gzipRelay(ec *evalCtx, rh *respHead) bool {
 			}
 		}
 	}
-	if m.hdr.expires.kind != expiresOff && safeStatus(rh.status) {
+	if c.expiresFor(ec, &m.hdr).kind != expiresOff && safeStatus(rh.status) {
 		// The expires directive replaces the upstream's Expires and
 		// Cache-Control before the gzip filter sees them.
 		f.cacheControl = nil
-		f = m.expiresFacts(f, rh.status, 0)
+		f = c.expiresFacts(ec, m, f, rh.status, 0)
 	}
 	vary, ok := c.gzipFilter(m, rh.status, string(ctype), rh.contentLength, f)
 	ec.out.vary, ec.out.gzip = vary, ok

@@ -3,6 +3,8 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -22,7 +24,9 @@ type headerConf struct {
 	add       []addHeader
 	expires   expiresConf
 	tokensOff bool
-	charset   string // "" for off
+	// expiresVar is "expires $var": the value, parsed per response.
+	expiresVar *program
+	charset    string // "" for off
 	// charsetTypes is charset_types; nil for nginx's default list.
 	charsetTypes map[string]bool
 	redirect     redirectConf
@@ -63,6 +67,7 @@ func defaultHeaderConf() headerConf { return headerConf{} }
 func (h headerConf) inherit(p headerConf, set map[string]bool) headerConf {
 	unlessSet(set, "add_header", &h.add, p.add)
 	unlessSet(set, "expires", &h.expires, p.expires)
+	unlessSet(set, "expires", &h.expiresVar, p.expiresVar)
 	unlessSet(set, "server_tokens", &h.tokensOff, p.tokensOff)
 	unlessSet(set, "charset", &h.charset, p.charset)
 	unlessSet(set, "charset_types", &h.charsetTypes, p.charsetTypes)
@@ -104,9 +109,17 @@ func (c *compiler) headerDirective(d *ngxconf.Directive, m *contentConf) (bool, 
 		if m.set[d.Name] {
 			return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
 		}
-		e, err := parseExpires(d)
+		if len(d.Args) == 1 && strings.Contains(d.Args[0], "$") {
+			v, err := c.value(d.Args[0], d.Pos)
+			if err != nil {
+				return true, err
+			}
+			h.expiresVar = &v
+			break
+		}
+		e, err := parseExpires(d.Args)
 		if err != nil {
-			return true, err
+			return true, ngxconf.Errorf(d.Pos, "%s", err)
 		}
 		h.expires = e
 	case "server_tokens":
@@ -168,16 +181,17 @@ func (c *compiler) headerDirective(d *ngxconf.Directive, m *contentConf) (bool, 
 	return true, nil
 }
 
-// parseExpires reads "expires [modified] TIME | epoch | max | off".
-func parseExpires(d *ngxconf.Directive) (expiresConf, error) {
-	args := d.Args
+// parseExpires reads "expires [modified] TIME | epoch | max | off", as
+// written in the config or produced by "expires $var".
+func parseExpires(args []string) (expiresConf, error) {
 	if len(args) < 1 || len(args) > 2 {
-		return expiresConf{}, argCount(d, 1)
+		return expiresConf{}, errors.New(`invalid number of arguments in "expires" directive`)
 	}
 	e := expiresConf{kind: expiresAccess}
+	invalid := func(v string) error { return fmt.Errorf(`invalid value %q in "expires" directive`, v) }
 	if len(args) == 2 {
 		if args[0] != "modified" {
-			return e, ngxconf.Errorf(d.Pos, "invalid value %q in \"expires\" directive", args[0])
+			return e, invalid(args[0])
 		}
 		e.kind = expiresModified
 		args = args[1:]
@@ -194,7 +208,7 @@ func parseExpires(d *ngxconf.Directive) (expiresConf, error) {
 	if rest, ok := strings.CutPrefix(v, "@"); ok {
 		t, err := ngxconf.ParseDuration(rest)
 		if err != nil || t >= 24*time.Hour || e.kind == expiresModified {
-			return e, ngxconf.Errorf(d.Pos, "invalid value %q in \"expires\" directive", v)
+			return e, invalid(v)
 		}
 		return expiresConf{kind: expiresDaily, d: t}, nil
 	}
@@ -207,13 +221,30 @@ func parseExpires(d *ngxconf.Directive) (expiresConf, error) {
 	}
 	t, err := ngxconf.ParseDuration(v)
 	if err != nil {
-		return e, ngxconf.Errorf(d.Pos, "invalid value %q in \"expires\" directive", args[0])
+		return e, invalid(args[0])
 	}
 	if neg {
 		t = -t
 	}
 	e.d = t
 	return e, nil
+}
+
+// expiresFor is the expires that applies to ec's response: the one
+// written, or "expires $var" evaluated now (against the response's
+// $sent_http_content_type); a value that is no expires time turns it off,
+// after an error line as nginx writes.
+func (c *clientConn) expiresFor(ec *evalCtx, h *headerConf) expiresConf {
+	if h.expiresVar == nil {
+		return h.expires
+	}
+	v := h.expiresVar.appendTo(nil, ec)
+	e, err := parseExpires(strings.Fields(string(v)))
+	if err != nil {
+		c.srv.log.Error("invalid \"expires\" value \""+string(v)+"\"", c.withHost(c.logCtx(ec))...)
+		return expiresConf{}
+	}
+	return e
 }
 
 // safeStatus lists the statuses add_header (without always) and expires
@@ -354,6 +385,7 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	if out.status == 206 {
 		ec.status = 200
 	}
+	ec.out.ctype = out.ctype
 	b := c.appendOutHead(bw.AvailableBuffer(), ec, m, out, chunked, keep)
 	bw.Write(b)
 	ec.out.status, ec.status = out.status, out.status
@@ -436,7 +468,7 @@ func (c *clientConn) appendOutHead(b []byte, ec *evalCtx, m *contentConf, out *o
 		b = append(b, "\r\n"...)
 	}
 	if safeStatus(out.status) {
-		b = m.hdr.expires.appendLines(b, time.Now(), out.lastMod)
+		b = c.expiresFor(ec, &m.hdr).appendLines(b, time.Now(), out.lastMod)
 	}
 	b = m.hdr.appendAdded(b, ec, out.status)
 	if out.gzip {
@@ -480,7 +512,7 @@ func (c *clientConn) appendFilterLines(b []byte, ec *evalCtx, status int) []byte
 		b = append(b, ec.out.rangeLines...)
 	}
 	if safeStatus(status) {
-		b = m.hdr.expires.appendLines(b, time.Now(), 0)
+		b = c.expiresFor(ec, &m.hdr).appendLines(b, time.Now(), 0)
 	}
 	b = m.hdr.appendAdded(b, ec, status)
 	if ec.out.gzip {
@@ -578,7 +610,7 @@ func (c *clientConn) filterReplaces(ec *evalCtx, name []byte, status int) bool {
 	if ec.out.gzip && bytes.EqualFold(name, []byte("Accept-Ranges")) {
 		return true // a compressed body has no byte ranges
 	}
-	if !safeStatus(status) || m.hdr.expires.kind == expiresOff {
+	if !safeStatus(status) || c.expiresFor(ec, &m.hdr).kind == expiresOff {
 		return false
 	}
 	return bytes.EqualFold(name, []byte("Expires")) || bytes.EqualFold(name, []byte("Cache-Control"))

@@ -586,6 +586,9 @@ type locHeader struct {
 
 func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bool {
 	r := &c.req
+	if ec != nil {
+		ec.out.ctype = sr.ctype // $sent_http_content_type
+	}
 	if done, ok := c.gzipSimple(sr, ec, keep); ok {
 		return done // compressed by the gzip filter (gzip.go)
 	}

@@ -329,6 +329,9 @@ func (ec *evalCtx) mapPath(m *contentConf, uri []byte) []byte {
 // $realpath_root (that with every link resolved) and $request_filename
 // (the file $uri maps to).
 func (ec *evalCtx) appendStaticVar(dst []byte, pt *part) []byte {
+	if pt.v == varSentContentType {
+		return append(dst, ec.out.ctype...)
+	}
 	m := ec.contentOf()
 	if m == nil {
 		return dst
@@ -1117,7 +1120,7 @@ func (c *clientConn) parseRanges(out *outHead, m *contentConf) (rangeSet, int) {
 // Content-Range, then the 416's own add_header ... always lines.
 func (c *clientConn) sendRangeError(ec *evalCtx, m *contentConf, out *outHead, keep bool) bool {
 	ec.status = 200
-	lines := m.hdr.expires.appendLines(nil, time.Now(), out.lastMod)
+	lines := c.expiresFor(ec, &m.hdr).appendLines(nil, time.Now(), out.lastMod)
 	lines = m.hdr.appendAdded(lines, ec, 200)
 	lines = append(lines, "Content-Range: "...)
 	lines = append(lines, out.contentRange...)

@@ -54,6 +54,7 @@ const (
 	varDocumentRoot
 	varRealpathRoot
 	varRequestFilename
+	varSentContentType // $sent_http_content_type
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -220,6 +221,12 @@ func resolveVar(name string, pos ngxconf.Pos, scope *varScope) (part, error) {
 	}
 	if rest, ok := strings.CutPrefix(strings.ToLower(name), "http_"); ok && rest != "" {
 		return part{v: varHTTP, name: []byte(strings.ReplaceAll(rest, "_", "-"))}, nil
+	}
+	if rest, ok := strings.CutPrefix(strings.ToLower(name), "sent_http_"); ok {
+		if rest != "content_type" {
+			return part{}, ngxconf.Errorf(pos, "variable %q is not supported by wisp (of the $sent_http_ ones only $sent_http_content_type is)", name)
+		}
+		return part{v: varSentContentType}, nil
 	}
 	if rest, ok := strings.CutPrefix(strings.ToLower(name), "arg_"); ok && rest != "" {
 		return part{v: varArg, name: []byte(rest)}, nil
