@@ -78,6 +78,7 @@ func runSiteDiffs(t *testing.T, diffs []siteDiff) {
 			// BACK is a socket each server listens on itself, for a
 			// backend server block the front one proxies to.
 			back := func(who string) string { return strings.ReplaceAll(site, "BACK", filepath.Join(dir, who+"-back.sock")) }
+			must(t, os.Symlink(root, filepath.Join(dir, "www"))) // for relative root/alias
 			nginx := startNginx(t, dir, back("nginx"))
 			wisp, _ := startWisp(t, dir, back("wisp"))
 			runNormDiff(t, nginx, wisp, sd.cases)
@@ -1419,6 +1420,69 @@ server {
 			{name: "proxied html", raw: g("/p/html")},
 			{name: "proxied text", raw: g("/p/text")},
 			{name: "return html", raw: g("/ret.html")},
+		}},
+	})
+}
+
+func TestCommonSiteSnippetsMatchNginx(t *testing.T) {
+	g := func(path string, extra ...string) string { return hget("site.test", path, extra...) }
+	runSiteDiffs(t, []siteDiff{
+		{name: "hidden files and asset rules", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    index index.html index.htm;
+    include /etc/nginx/mime.types;
+    location ~ /\.well-known {
+        allow all;
+    }
+    location ~ /\. {
+        deny all;
+        access_log off;
+        log_not_found off;
+    }
+    location ~* \.(jpg|jpeg|gif|png|css|js|ico|xml)$ {
+        access_log off;
+        log_not_found off;
+        expires 360d;
+    }
+    location / {
+        if (!-e $request_filename) {
+            rewrite ^ /index.html last;
+        }
+    }
+    location /f/ {
+        if (-f $request_filename) {
+            return 299;
+        }
+        if (-d $request_filename) {
+            return 298;
+        }
+    }
+}`, cases: []normCase{
+			{name: "dotfile denied", raw: g("/.git/config")},
+			{name: "dot htaccess", raw: g("/.htaccess")},
+			{name: "well-known allowed but missing", raw: g("/.well-known/x")},
+			{name: "asset expires", raw: g("/assets/app.js"), blank: []string{"Expires"}},
+			{name: "missing asset", raw: g("/x.png"), blank: []string{"Expires"}},
+			{name: "xml expires", raw: g("/feed.xml"), blank: []string{"Expires"}},
+			{name: "missing page falls to index", raw: g("/app/route")},
+			{name: "existing page", raw: g("/robots.txt")},
+			{name: "dir", raw: g("/blog/")},
+			{name: "if -f", raw: g("/f/")},
+		}},
+		{name: "relative root", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root www;
+    location /rel/ {
+        alias www/blog/;
+    }
+}`, cases: []normCase{
+			{name: "relative root file", raw: g("/robots.txt")},
+			{name: "relative alias", raw: g("/rel/index.html")},
 		}},
 	})
 }

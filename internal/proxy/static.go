@@ -160,7 +160,12 @@ func (c *compiler) contentDirective(d *ngxconf.Directive, conf *proxyConf) (ok b
 		}
 		p := d.Args[0]
 		if !strings.HasPrefix(p, "$") {
-			p = c.path(p)
+			// Joined to the prefix, but keeping the trailing '/' that an
+			// alias of a "/x/" location needs.
+			slash := strings.HasSuffix(p, "/")
+			if p = c.path(p); slash && !strings.HasSuffix(p, "/") {
+				p += "/"
+			}
 		}
 		if m.root, err = c.value(p, d.Pos); err != nil {
 			return true, err
