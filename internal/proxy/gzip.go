@@ -277,25 +277,91 @@ func hasHeader(r *request, name string) bool {
 	return ok
 }
 
-// acceptsGzip finds a "gzip" coding whose q is not zero, as
-// ngx_http_gzip_accept_encoding does.
+// acceptsGzip reads Accept-Encoding as nginx's
+// ngx_http_gzip_accept_encoding does: only the first "gzip" that starts
+// the value or follows ',' or ' ' counts; after it may come spaces, then
+// ',' or the end, or ";q=" with a quantity that is not zero.
 func acceptsGzip(ae []byte) bool {
-	ok := false
-	forEachToken(ae, func(tok []byte) {
-		name, params, _ := bytes.Cut(tok, []byte(";"))
-		if !bytes.EqualFold(bytes.TrimSpace(name), []byte("gzip")) {
-			return
+	p := 0
+	for {
+		i := indexFold(ae[p:], "gzip")
+		if i < 0 {
+			return false
 		}
-		params = bytes.TrimSpace(params)
-		if q, found := bytes.CutPrefix(params, []byte("q=")); found {
-			f, err := strconv.ParseFloat(string(bytes.TrimSpace(q)), 64)
-			if err != nil || f == 0 {
-				return
-			}
+		i += p
+		if i == 0 || ae[i-1] == ',' || ae[i-1] == ' ' {
+			p = i + 4
+			break
 		}
-		ok = true
-	})
-	return ok
+		p = i + 4
+	}
+	for ; p < len(ae); p++ {
+		switch ae[p] {
+		case ',':
+			return true
+		case ';':
+			return gzipQuantity(ae[p+1:])
+		case ' ':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// gzipQuantity is what follows "gzip;": spaces, "q=" and a quantity that
+// nginx's ngx_http_gzip_quantity takes as non-zero (it adds the digits
+// after the point up, so "0.001" passes and "1.001" or "0.0001" do not).
+func gzipQuantity(v []byte) bool {
+	p := 0
+	for ; p < len(v) && v[p] == ' '; p++ {
+	}
+	if p == len(v) {
+		return true
+	}
+	if v[p] != 'q' && v[p] != 'Q' {
+		return false
+	}
+	p++
+	if p+2 > len(v) || v[p] != '=' {
+		return false
+	}
+	p++
+	c := v[p]
+	if c != '0' && c != '1' {
+		return false
+	}
+	q := int(c-'0') * 100
+	p++
+	if p == len(v) || v[p] == ',' || v[p] == ' ' {
+		return q > 0
+	}
+	if v[p] != '.' {
+		return false
+	}
+	n := 0
+	for p++; p < len(v); p++ {
+		c := v[p]
+		if c == ',' || c == ' ' {
+			break
+		}
+		if c < '0' || c > '9' {
+			return false
+		}
+		q += int(c - '0')
+		n++
+	}
+	return q > 0 && q <= 100 && n <= 3
+}
+
+// indexFold finds the lowercase word in b, ignoring case.
+func indexFold(b []byte, word string) int {
+	for i := 0; i+len(word) <= len(b); i++ {
+		if bytes.EqualFold(b[i:i+len(word)], []byte(word)) {
+			return i
+		}
+	}
+	return -1
 }
 
 func isMSIE6(ua []byte) bool {
