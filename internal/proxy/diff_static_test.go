@@ -910,7 +910,8 @@ func exchangeRaw(t *testing.T, addr, raw string) string {
 	_, err = io.WriteString(c, raw)
 	must(t, err)
 	b, _ := io.ReadAll(c)
-	return dateRE.ReplaceAllString(string(b), "Date: *")
+	_, port, _ := net.SplitHostPort(addr)
+	return strings.ReplaceAll(dateRE.ReplaceAllString(string(b), "Date: *"), ":"+port, ":PORT")
 }
 
 var dateRE = regexp.MustCompile(`Date: [^\r\n]*`)
@@ -928,6 +929,10 @@ server {
 	wisp, _ := startWisp(t, dir, site)
 	for _, tc := range []struct{ name, raw string }{
 		{"two requests pipelined", "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\n\r\nGET /nope HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+		{"http10 keep-alive then close", "GET /robots.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /nope HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+		{"head then get", "HEAD /robots.txt HTTP/1.1\r\nHost: site.test\r\n\r\nGET /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+		{"404 then 301 then 200", "GET /nope HTTP/1.1\r\nHost: site.test\r\n\r\nGET /blog HTTP/1.1\r\nHost: site.test\r\n\r\nGET /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
+		{"range then multipart", "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nRange: bytes=0-1\r\n\r\nGET /robots.txt HTTP/1.1\r\nHost: site.test\r\nRange: bytes=0-1,3-4\r\nConnection: close\r\n\r\n"},
 		{"expect 100 then body", "POST /robots.txt HTTP/1.1\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
