@@ -26,6 +26,7 @@ type reqOut struct {
 	start     time.Time
 	status    int
 	bodyBytes int64
+	headBytes int64 // the response head's size, for $bytes_sent
 	// rangeLines are a 416 answer's header lines from the filters' pass
 	// over the 200 it replaces, and its Content-Range (static.go).
 	rangeLines []byte
@@ -486,6 +487,8 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 		return strconv.AppendInt(dst, int64(r.minor), 10)
 	case varBodyBytesSent:
 		return strconv.AppendInt(dst, ec.out.bodyBytes, 10)
+	case varBytesSent:
+		return strconv.AppendInt(dst, ec.out.headBytes+ec.out.bodyBytes, 10)
 	case varRequestTime:
 		return appendSeconds(dst, time.Since(ec.out.start))
 	case varRemoteUser:

@@ -975,11 +975,13 @@ func TestBodyBytesSentMatchesNginx(t *testing.T) {
 	site := func(who string) string {
 		return `
 log_format bytes '$request $status $body_bytes_sent';
+log_format all '$request $status $bytes_sent';
 server {
     listen LISTEN;
     server_name b.test;
     root ` + root + `;
     access_log ` + dir + `/` + who + `.log bytes;
+    access_log ` + dir + `/` + who + `-all.log all;
     location /chunked/ { proxy_pass http://unix:` + sockC + `:; }
     location /close/ { proxy_pass http://unix:` + sockK + `:; }
     location /gz/ {
@@ -1037,6 +1039,14 @@ server {
 	w := readLogLines(t, filepath.Join(dir, "wisp.log"), len(reqs)+len(gzReqs))
 	if want := sortedLines(n + strings.Join(want, "")); w != want {
 		t.Errorf("logs differ\nwant (nginx's lines and the gzip bodies' sizes):\n%s\nwisp:\n%s", want, w)
+	}
+	// $bytes_sent: the same, head included, for the uncompressed ones.
+	n = readLogLines(t, filepath.Join(dir, "nginx-all.log"), len(reqs))
+	w = readLogLines(t, filepath.Join(dir, "wisp-all.log"), len(reqs)+len(gzReqs))
+	for _, line := range strings.SplitAfter(n, "\n") {
+		if !strings.Contains(w, line) {
+			t.Errorf("$bytes_sent: nginx's line %q is not in wisp's log:\n%s", line, w)
+		}
 	}
 }
 

@@ -388,6 +388,7 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	ec.out.ctype = out.ctype
 	b := c.appendOutHead(bw.AvailableBuffer(), ec, m, out, chunked, keep)
 	bw.Write(b)
+	ec.out.headBytes = int64(len(b))
 	ec.out.status, ec.status = out.status, out.status
 	if body == nil || string(c.req.method) == "HEAD" {
 		return bw.Flush() == nil && keep

@@ -261,6 +261,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	}
 	bw.Write(c.appendFilterLines(nil, ec, rh.status)) // add_header, expires (headers.go)
 	bw.WriteString("\r\n")
+	ec.out.headBytes = int64(bw.Buffered()) // $bytes_sent
 	uc.br.Discard(rh.headLen)
 	if upgrade {
 		c.tunnel(bw, uc, h, ec)
@@ -633,6 +634,9 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	}
 	bw.Write(c.appendFilterLines(nil, ec, sr.code)) // add_header, expires (headers.go)
 	bw.WriteString("\r\n")
+	if ec != nil {
+		ec.out.headBytes = int64(bw.Buffered()) // $bytes_sent
+	}
 	if string(r.method) != "HEAD" {
 		bw.WriteString(sr.body)
 		if ec != nil {

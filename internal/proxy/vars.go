@@ -55,6 +55,7 @@ const (
 	varRealpathRoot
 	varRequestFilename
 	varSentContentType // $sent_http_content_type
+	varBytesSent
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -104,6 +105,8 @@ func builtinVar(name string) (varID, bool) {
 		return varServerProtocol, true
 	case "body_bytes_sent":
 		return varBodyBytesSent, true
+	case "bytes_sent":
+		return varBytesSent, true
 	case "request_time":
 		return varRequestTime, true
 	case "remote_user":
