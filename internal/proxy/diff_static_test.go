@@ -569,6 +569,12 @@ server {
 			{name: "ae gzip then identity", raw: g("/blog/post.html", "Accept-Encoding: gzip, identity;q=0\r\n"), gunzip: true},
 			{name: "ae two gzip", raw: g("/blog/post.html", "Accept-Encoding: gzip;q=0, gzip\r\n")},
 			{name: "ae tab", raw: g("/blog/post.html", "Accept-Encoding: br,\tgzip\r\n")},
+			{name: "vary on 304", raw: g("/blog/post.html", gz+"If-None-Match: "+etag+"\r\n")},
+			{name: "vary on 206 without gzip", raw: g("/blog/post.html", "Range: bytes=0-3\r\n")},
+			{name: "vary on 404 small", raw: g("/nope", "Accept-Encoding: identity\r\n")},
+			{name: "vary on type not listed", raw: g("/img/logo.png", "Accept-Encoding: identity\r\n")},
+			{name: "vary on head without gzip", raw: hhead("site.test", "/blog/post.html")},
+			{name: "proxied head", raw: hhead("site.test", "/api/x", gz)},
 			{name: "msie6", raw: g("/blog/post.html", gz+"User-Agent: Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)\r\n"), gunzip: true},
 		}},
 		{name: "conditionals and ranges", site: `
@@ -1413,6 +1419,38 @@ server {
 			{name: "error page with inm", raw: g("/missing", "If-None-Match: \"65e6f1ee-e\"\r\n")},
 			{name: "error page with ims", raw: g("/ims/missing", "If-Modified-Since: Tue, 05 Mar 2024 10:20:30 GMT\r\n")},
 			{name: "gzip error page static", raw: g("/gz/missing", "Accept-Encoding: gzip\r\n"), gunzip: true},
+		}},
+		{name: "error pages from files and upstreams", site: `
+server {
+    listen LISTEN;
+    server_name site.test;
+    root DOCROOT;
+    error_page 500 502 503 504 /50x.html;
+    location = /50x.html {
+        root OTHER;
+        try_files /index.html =500;
+    }
+    location /down/ {
+        proxy_pass http://unix:DOCROOT/nothing.sock:;
+    }
+    location /eq/ {
+        error_page 404 = /robots.txt;
+    }
+    location /eqnamed/ {
+        error_page 404 = @up;
+    }
+    location @up {
+        proxy_pass http://unix:SOCK:;
+    }
+    location /code/ {
+        return 503;
+    }
+}`, cases: []normCase{
+			{name: "502 page from file", raw: g("/down/x")},
+			{name: "503 page from file", raw: g("/code/x")},
+			{name: "= takes the page's status", raw: g("/eq/missing")},
+			{name: "= to named proxied", raw: g("/eqnamed/missing?a=1")},
+			{name: "head 502 page", raw: hhead("site.test", "/down/x")},
 		}},
 		{name: "expires by content type", site: `
 map $sent_http_content_type $expires {
