@@ -925,12 +925,17 @@ var dateRE = regexp.MustCompile(`Date: [^\r\n]*`)
 func TestRawAnswersMatchNginx(t *testing.T) {
 	root, _ := siteTree(t)
 	dir := t.TempDir()
-	site := strings.ReplaceAll(`
+	sock := filepath.Join(dir, "echo.sock")
+	startEcho(t, sock, "echo")
+	site := strings.NewReplacer("DOCROOT", root, "SOCK", sock).Replace(`
 server {
     listen LISTEN;
     server_name site.test;
     root DOCROOT;
-}`, "DOCROOT", root)
+    location /p/ {
+        proxy_pass http://unix:SOCK:;
+    }
+}`)
 	nginx := startNginx(t, dir, site)
 	wisp, _ := startWisp(t, dir, site)
 	for _, tc := range []struct{ name, raw string }{
@@ -939,6 +944,8 @@ server {
 		{"head then get", "HEAD /robots.txt HTTP/1.1\r\nHost: site.test\r\n\r\nGET /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
 		{"404 then 301 then 200", "GET /nope HTTP/1.1\r\nHost: site.test\r\n\r\nGET /blog HTTP/1.1\r\nHost: site.test\r\n\r\nGET /robots.txt HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"},
 		{"range then multipart", "GET /robots.txt HTTP/1.1\r\nHost: site.test\r\nRange: bytes=0-1\r\n\r\nGET /robots.txt HTTP/1.1\r\nHost: site.test\r\nRange: bytes=0-1,3-4\r\nConnection: close\r\n\r\n"},
+		{"expect 100 proxied", "POST /p/x HTTP/1.1\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+		{"expect 100 proxied http10", "POST /p/x HTTP/1.0\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"},
 		{"expect 100 then body", "POST /robots.txt HTTP/1.1\r\nHost: site.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
