@@ -42,9 +42,17 @@ func (c *clientConn) handle() bool {
 			ec.requestURI = r.target[len(r.target)-len(r.path)-1-len(r.query):]
 		}
 	}
-	keep := r.keepAlive() && !r.hasBody()
+	// A body that has fully arrived with the head is discarded when the
+	// request is answered here, as nginx discards it, and the connection
+	// stays open; one still on its way closes it.
+	bodyStart := c.bodyPos
+	buffered := !r.chunked && r.contentLength > 0 && int64(c.end-c.bodyPos) >= r.contentLength
+	keep := r.keepAlive() && (!r.hasBody() || buffered)
 	// The rewrite phases pick ec.loc and call serveLocation.
 	keep = c.runPhases(&ec, keep)
+	if keep && buffered && c.bodyPos == bodyStart {
+		c.bodyPos += int(r.contentLength)
+	}
 	c.logAccess(&ec)
 	return keep
 }
