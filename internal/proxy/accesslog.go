@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +28,8 @@ type reqOut struct {
 	status    int
 	bodyBytes int64
 	headBytes int64 // the response head's size, for $bytes_sent
+	// wire counts what a relayed response wrote through its buffer.
+	wire countingWriter
 	// rangeLines are a 416 answer's header lines from the filters' pass
 	// over the 200 it replaces, and its Content-Range (static.go).
 	rangeLines []byte
@@ -40,6 +43,32 @@ type reqOut struct {
 	upstreamSet  bool
 	// upstreamStatus is the status the upstream answered.
 	upstreamStatus int
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n += int64(n)
+	return n, err
+}
+
+// noteRelayed sets $body_bytes_sent for a relayed response: a plain
+// (uncompressed, not HEAD) body of known length that went out whole is
+// its length (part of it may have been spliced past the buffer); any
+// other (chunked to the client, compressed, ended by close, cut short,
+// none) is what passed the buffer after the head, chunk framing
+// included, as nginx counts it.
+func (o *reqOut) noteRelayed(length int64, plain, whole bool) {
+	if length >= 0 && plain && whole {
+		o.bodyBytes = length
+		return
+	}
+	o.bodyBytes = o.wire.n - o.headBytes
 }
 
 // logEscape is log_format's escape= parameter.
@@ -271,15 +300,18 @@ func (c *compiler) compileLogFormat(text string, esc logEscape, pos ngxconf.Pos)
 }
 
 // refuse answers a request wisp turned down before routing it (a bad
-// head or URI) and logs it as nginx does: in the server its Host named
-// when that line was read and valid, else in the default server, with
-// that server's error_page, server_tokens and access_log.
-func (c *clientConn) refuse(status int) {
-	if c.group == nil {
-		c.sendError(status, nil, false)
-		return
-	}
+// head or URI: sendError without a context) and logs it as nginx does:
+// in the server its Host named when that line was read and valid, else
+// in the default server, with that server's error_page, server_tokens
+// and access_log.
+func (c *clientConn) refuse(status int) bool {
 	r := &c.req
+	uri, uriOK := c.normalisedURI()
+	if status == 400 && !uriOK {
+		// nginx finds a bad URI in the request line, before any header.
+		r.host, r.hostHeader, r.userAgent, r.headers, r.contentLength = nil, -1, -1, r.headers[:0], -1
+		r.headLen = bytes.IndexByte(c.buf[c.start:c.end], '\n') + 1
+	}
 	host := r.host
 	if host == nil && r.hostHeader >= 0 {
 		var ok bool
@@ -293,11 +325,12 @@ func (c *clientConn) refuse(status int) {
 		}
 	}
 	ec := &evalCtx{req: r, conn: c, server: c.group.find(host), requestURI: r.target, out: reqOut{start: time.Now()}}
-	if uri, ok := c.normalisedURI(); ok && len(r.path) > 0 {
+	if uriOK && len(r.path) > 0 {
 		ec.uri = uri
 	}
 	c.sendError(status, ec, false)
 	c.logAccess(ec)
+	return false
 }
 
 // logAccess writes the request's line to every access log of the

@@ -825,11 +825,6 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			if err := c.rewriteDirective(cd, &l.rw); err != nil {
 				return nil, err
 			}
-		case "internal":
-			if err := argCount(cd, 0); err != nil {
-				return nil, err
-			}
-			l.internal = true
 		default:
 			if ok, err := c.common(cd, &conf); err != nil {
 				return nil, err

@@ -363,7 +363,7 @@ func (c *clientConn) serve() {
 			var pe *parseError
 			if errors.As(err, &pe) {
 				c.active.Store(true)
-				c.refuse(pe.status) // answered and logged (accesslog.go)
+				c.sendError(pe.status, nil, false)
 				c.srv.log.Info(pe.msg, "conn", c.id, "client", string(c.remoteAddr))
 			} else if errors.Is(err, os.ErrDeadlineExceeded) {
 				c.srv.log.Info("client timed out (110: Connection timed out) while reading client request headers", "conn", c.id, "client", string(c.remoteAddr))

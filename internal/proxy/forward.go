@@ -26,11 +26,7 @@ func (c *clientConn) handle() bool {
 	r := &c.req
 	uri, ok := c.normalisedURI()
 	if !ok {
-		// nginx finds a bad URI in the request line, before any Host:
-		// the default server answers and logs it.
-		r.host, r.hostHeader, r.userAgent, r.headers, r.contentLength = nil, -1, -1, r.headers[:0], -1
-		r.headLen = bytes.IndexByte(c.buf[c.start:c.end], '\n') + 1
-		c.refuse(400)
+		c.sendError(400, nil, false)
 		return false
 	}
 	srv := c.group.find(r.host)
@@ -93,20 +89,13 @@ func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 // "/../" resolved (§3.1). Paths needing none of that are returned as is.
 func (c *clientConn) normalisedURI() ([]byte, bool) {
 	p := c.req.path
-	if bytes.IndexAny(p, "%#") < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
+	if bytes.IndexByte(p, '%') < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
 		return p, true
 	}
 	out := c.uriBuf[:0]
 	for i := 0; i < len(p); i++ {
 		ch := p[i]
-		if ch == '#' {
-			break // a fragment ends the path, as in nginx
-		}
-		if ch == '%' {
-			// A '%' without two hex digits is a bad request in nginx.
-			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return nil, false
-			}
+		if ch == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
 			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 2
 			if ch == 0 {

@@ -199,7 +199,8 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		keepClient = false
 	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
-	bw.Reset(c.nc)
+	ec.out.wire = countingWriter{w: c.nc} // $body_bytes_sent, $bytes_sent (accesslog.go)
+	bw.Reset(&ec.out.wire)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 
 	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
@@ -261,7 +262,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	}
 	bw.Write(c.appendFilterLines(nil, ec, rh.status)) // add_header, expires (headers.go)
 	bw.WriteString("\r\n")
-	ec.out.headBytes = int64(bw.Buffered()) // $bytes_sent
+	ec.out.headBytes = ec.out.wire.n + int64(bw.Buffered())
 	uc.br.Discard(rh.headLen)
 	if upgrade {
 		c.tunnel(bw, uc, h, ec)
@@ -283,10 +284,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		if gz {
 			src = c.gzipStream(ec, src)
 		}
-		var sent int64
-		sent, err = c.copyBody(bw, uc, src, h, clientChunked)
-		ec.out.bodyBytes += sent // $body_bytes_sent
-
+		err = c.copyBody(bw, uc, src, h, clientChunked)
 		upDone = err == nil && (rh.chunked || rh.contentLength >= 0)
 		if err == nil && rh.chunked {
 			err = skipTrailer(uc.br)
@@ -297,6 +295,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 			err = clientWriteError{ferr}
 		}
 	}
+	ec.out.noteRelayed(rh.contentLength, !gz && !noBody, err == nil)
 	if err != nil {
 		keepClient = false
 		var cw clientWriteError
@@ -330,10 +329,8 @@ func (c *clientConn) keepAllowed() bool {
 // copyBody copies the response body to the client, re-chunking it when
 // the client gets chunked framing. Whatever bw holds is flushed whenever
 // the upstream has nothing more to read yet (upSource), so the body
-// streams; a long rest of a plain body of known length is spliced. sent
-// counts the body's bytes on the wire, chunk framing included, as nginx's
-// $body_bytes_sent does.
-func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *proxyHandler, chunked bool) (sent int64, err error) {
+// streams; a long rest of a plain body of known length is spliced.
+func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *proxyHandler, chunked bool) error {
 	uc.src.onBlock = func() error { return c.flushClient(bw) }
 	defer func() { uc.src.onBlock = nil }()
 	if lr, ok := src.(*limitedReader); ok && lr.r == io.Reader(uc.br) && !chunked {
@@ -343,14 +340,11 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 			bw.Write(b)
 			uc.br.Discard(int(buffered))
 			if err := c.flushClient(bw); err != nil {
-				return 0, err
+				return err
 			}
 			n := lr.n - buffered
 			lr.n = 0
-			if err := c.spliceBody(uc, n, h); err != nil {
-				return buffered, err
-			}
-			return buffered + n, nil
+			return c.spliceBody(uc, n, h)
 		}
 	}
 	var buf []byte
@@ -366,7 +360,7 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 			// Read straight into the writer's free space: no copy.
 			if bw.Available() == 0 {
 				if err := c.flushClient(bw); err != nil {
-					return sent, err
+					return err
 				}
 			}
 			p = bw.AvailableBuffer()[:bw.Available()]
@@ -374,16 +368,13 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 		n, rerr := src.Read(p)
 		if n > 0 {
 			if chunked {
-				size := strconv.AppendInt(c.scratch[:0], int64(n), 16)
-				bw.Write(size)
+				bw.Write(strconv.AppendInt(c.scratch[:0], int64(n), 16))
 				bw.WriteString("\r\n")
-				sent += int64(len(size)) + 4
 			}
 			c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
 			if _, err := bw.Write(p[:n]); err != nil {
-				return sent, clientWriteError{err}
+				return clientWriteError{err}
 			}
-			sent += int64(n)
 			if chunked {
 				bw.WriteString("\r\n")
 			}
@@ -392,18 +383,17 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 		case rerr == io.EOF:
 			if chunked {
 				bw.WriteString("0\r\n\r\n")
-				sent += 5
 			}
-			return sent, nil
+			return nil
 		case rerr != nil:
 			var cw clientWriteError
 			if errors.As(rerr, &cw) {
-				return sent, cw
+				return cw
 			}
 			if errors.Is(rerr, io.ErrUnexpectedEOF) {
-				return sent, errors.New("upstream prematurely closed connection while reading upstream")
+				return errors.New("upstream prematurely closed connection while reading upstream")
 			}
-			return sent, ioFailure(rerr, "while reading upstream").asError()
+			return ioFailure(rerr, "while reading upstream").asError()
 		}
 	}
 }
@@ -522,7 +512,16 @@ func (h *proxyHandler) defaultRedirect(v []byte) (mappedLocation, bool) {
 // writeAbsolute writes "http://host[:port]" + path as nginx's header
 // filter does for relative redirects.
 func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
-	bw.Write(c.appendRedirectBase(bw.AvailableBuffer(), ec))
+	bw.WriteString("http://")
+	if ec.req.host != nil {
+		bw.Write(ec.req.host)
+	} else {
+		bw.Write(ec.server.name)
+	}
+	if p := c.serverPort; len(p) > 0 && string(p) != "80" {
+		bw.WriteByte(':')
+		bw.Write(p)
+	}
 	bw.Write(path)
 }
 
@@ -537,6 +536,9 @@ func (h *proxyHandler) proxyHostInURL() []byte {
 // sendError answers with one of nginx's generated pages.
 func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	r := &c.req
+	if ec == nil && c.group != nil {
+		return c.refuse(status) // before routing: answered and logged (accesslog.go)
+	}
 	if ec != nil {
 		if done, handled := c.errorPage(status, ec, keep); handled {
 			return done
@@ -596,7 +598,6 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	if ec != nil {
 		ec.status = sr.code
 	}
-	sr.loc = c.placeLocation(ec, sr.loc) // absolute_redirect (headers.go)
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()

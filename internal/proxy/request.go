@@ -187,6 +187,9 @@ func (r *request) splitTarget() error {
 	} else {
 		r.path = t
 	}
+	if h := bytes.IndexByte(r.path, '#'); h >= 0 {
+		r.path = r.path[:h] // nginx ends the path at a fragment; a '?' after it still starts the args
+	}
 	return nil
 }
 

@@ -648,9 +648,6 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 			}
 		}
 		ec.loc = loc
-		if loc != nil && loc.internal && !ec.internal {
-			return c.sendError(404, ec, keep)
-		}
 		if loc == nil || len(loc.rw) == 0 {
 			break
 		}

@@ -98,7 +98,6 @@ type location struct {
 	rw       []rwStep      // rewrite directives of this location (rewrite.go)
 	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
 	mod      *contentConf  // static files, headers, access, gzip, logs (static.go)
-	internal bool          // only internal redirects reach it; a client gets 404
 }
 
 // locationLevel holds the locations of one nesting level.
