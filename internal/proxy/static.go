@@ -330,28 +330,22 @@ func (ec *evalCtx) mapPath(m *contentConf, uri []byte) []byte {
 	return append(p, uri...)
 }
 
-// appendStaticVar appends $document_root (root or alias as evaluated),
-// $realpath_root (that with every link resolved) and $request_filename
-// (the file $uri maps to).
+// appendStaticVar appends $realpath_root (root or alias as evaluated,
+// every link in it resolved) and $sent_http_content_type.
 func (ec *evalCtx) appendStaticVar(dst []byte, pt *part) []byte {
-	if pt.v == varSentContentType {
-		return append(dst, ec.out.ctype...)
-	}
-	m := ec.contentOf()
-	if m == nil {
-		return dst
-	}
 	switch pt.v {
-	case varDocumentRoot:
-		return m.root.appendTo(dst, ec)
+	case varSentContentType:
+		return append(dst, ec.out.ctype...)
 	case varRealpathRoot:
+		m := ec.contentOf()
+		if m == nil {
+			return dst
+		}
 		p, err := filepath.EvalSymlinks(string(m.root.appendTo(nil, ec)))
 		if err != nil {
 			return dst
 		}
 		return append(dst, p...)
-	case varRequestFilename:
-		return append(dst, ec.mapPath(m, ec.uri)...)
 	}
 	return dst
 }

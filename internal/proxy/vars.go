@@ -35,6 +35,10 @@ const (
 	varArg     // $arg_NAME; the part's name holds NAME (rewrite.go)
 	varCookie  // $cookie_NAME; the part's name holds NAME (rewrite.go)
 	varHTTPS   // "on" on TLS connections
+	// The response modules' own (static.go, accesslog.go).
+	varRealpathRoot
+	varSentContentType // $sent_http_content_type
+	varBytesSent
 	// The log module's variables (accesslog.go).
 	varTimeLocal
 	varTimeISO8601
@@ -50,12 +54,6 @@ const (
 	varRequestLength
 	varConnection
 	varConnectionRequests
-	// The static module's paths (static.go).
-	varDocumentRoot
-	varRealpathRoot
-	varRequestFilename
-	varSentContentType // $sent_http_content_type
-	varBytesSent
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -93,6 +91,8 @@ func builtinVar(name string) (varID, bool) {
 		return varStatus, true
 	case "https":
 		return varHTTPS, true
+	case "realpath_root":
+		return varRealpathRoot, true
 	case "time_local":
 		return varTimeLocal, true
 	case "time_iso8601":
@@ -123,12 +123,6 @@ func builtinVar(name string) (varID, bool) {
 		return varConnection, true
 	case "connection_requests":
 		return varConnectionRequests, true
-	case "document_root":
-		return varDocumentRoot, true
-	case "realpath_root":
-		return varRealpathRoot, true
-	case "request_filename":
-		return varRequestFilename, true
 	}
 	return varNone, false
 }
