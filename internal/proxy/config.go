@@ -700,8 +700,9 @@ func isDigits(s string) bool {
 
 // locations compiles one level of location blocks.
 func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer string, outerRegex bool) (locationLevel, error) {
-	lv := locationLevel{exact: map[string]*location{}, redirects: map[string]*location{}}
-	names := map[string]bool{}
+	var lv locationLevel
+	var static []*location
+	names, exact := map[string]bool{}, map[string]bool{}
 	for _, d := range ds {
 		l, err := c.location(d, parent, outer, outerRegex)
 		if err != nil {
@@ -720,10 +721,11 @@ func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer st
 			}
 			lv.named[l.name] = l
 		case locExact:
-			if _, dup := lv.exact[l.name]; dup {
+			if exact[l.name] {
 				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
 			}
-			lv.exact[l.name] = l
+			exact[l.name] = true
+			static = append(static, l)
 		case locRegex:
 			lv.regexes = append(lv.regexes, l)
 		default:
@@ -731,21 +733,10 @@ func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer st
 				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
 			}
 			names[l.name] = true
-			lv.prefixes = append(lv.prefixes, l)
+			static = append(static, l)
 		}
 	}
-	slices.SortStableFunc(lv.prefixes, func(a, b *location) int { return len(b.name) - len(a.name) })
-	// §3.4: "/x" is redirected to a proxied "/x/" unless "/x" exists.
-	for _, l := range lv.prefixes {
-		short := strings.TrimSuffix(l.name, "/")
-		if l.handler == nil || short == l.name || short == "" || names[short] {
-			continue
-		}
-		if _, ok := lv.exact[short]; ok {
-			continue
-		}
-		lv.redirects[short] = &location{name: short, kind: locRedirect, target: l}
-	}
+	lv.static = newLocationTree(static)
 	return lv, nil
 }
 

@@ -102,11 +102,9 @@ type location struct {
 
 // locationLevel holds the locations of one nesting level.
 type locationLevel struct {
-	exact     map[string]*location
-	redirects map[string]*location // "/x" -> location "/x/" that has proxy_pass
-	prefixes  []*location          // longest name first
-	regexes   []*location          // config order
-	named     map[string]*location // "@name"; server level only
+	static  *locNode             // exact and prefix locations (route_tree.go)
+	regexes []*location          // config order
+	named   map[string]*location // "@name"; server level only
 }
 
 // namedLocation returns the server's location @name ("@name" with the
@@ -119,18 +117,9 @@ func (s *vserver) namedLocation(name string) *location {
 // find implements nginx's location search for one level (§3.3). definitive
 // reports an exact, redirect or regex match that ends the search.
 func (lv *locationLevel) find(uri []byte) (loc *location, definitive bool) {
-	if l, ok := lv.exact[string(uri)]; ok {
-		return l, true
-	}
-	if l, ok := lv.redirects[string(uri)]; ok {
-		return l, true
-	}
-	var best *location
-	for _, l := range lv.prefixes {
-		if len(uri) >= len(l.name) && string(uri[:len(l.name)]) == l.name {
-			best = l
-			break
-		}
+	best, m := lv.static.find(uri)
+	if m == staticExact || m == staticRedirect {
+		return best, true
 	}
 	noregex := false
 	if best != nil {
