@@ -1,6 +1,12 @@
 package proxy
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -39,4 +45,54 @@ server {
 		cases = append(cases, diffCase{name: uri, raw: "GET " + uri + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"})
 	}
 	runDiff(t, nginxAddr, wispAddr, cases)
+}
+
+// TestConfigTestBindsLikeNginx runs nginx -t and wisp's -t on the same
+// configs: both bind the listen sockets, pass an address another socket
+// holds, and fail with nginx's bind() message on any other error.
+func TestConfigTestBindsLikeNginx(t *testing.T) {
+	if _, err := os.Stat(nginxBin); err != nil {
+		t.Fatalf("real nginx is needed: %v", err)
+	}
+	dir := t.TempDir()
+	held, err := net.Listen("tcp4", "127.0.0.1:0")
+	must(t, err)
+	defer held.Close()
+	must(t, writeFile(filepath.Join(dir, "stale.sock"), ""))
+	tests := []struct {
+		name, listen string
+		gone         string // a unix socket file the test must not leave behind
+	}{
+		{"port held by another socket", held.Addr().String(), ""},
+		{"unix socket in a missing directory", "unix:" + dir + "/missing/s.sock", ""},
+		{"address not on this host", "192.0.2.1:19250", ""},
+		{"unix socket file left behind", "unix:" + dir + "/stale.sock", ""},
+		{"new unix socket", "unix:" + dir + "/fresh.sock", dir + "/fresh.sock"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := filepath.Join(dir, "nginx.conf")
+			must(t, writeFile(conf, "pid "+dir+"/nginx.pid;\nerror_log "+dir+"/error.log;\nevents {}\nhttp {\n access_log off;\n"+
+				" server { listen "+tc.listen+"; location / { return 204; } }\n}\n"))
+			cmd := exec.Command(nginxBin, "-t", "-p", dir+"/", "-c", conf)
+			var nginxOut bytes.Buffer
+			cmd.Stderr = &nginxOut
+			nginxErr := cmd.Run()
+			if tc.gone != "" {
+				if _, err := os.Stat(tc.gone); !os.IsNotExist(err) {
+					t.Fatalf("nginx left %s: %v", tc.gone, err)
+				}
+			}
+			var wispOut bytes.Buffer
+			wispErr := Test(context.Background(), Options{ConfFile: conf, Prefix: dir + "/", Name: "nginx", Stderr: &wispOut, Stdout: io.Discard}, false, false)
+			if (nginxErr != nil) != (wispErr != nil) || nginxOut.String() != wispOut.String() {
+				t.Errorf("nginx (%v):\n%s\nwisp (%v):\n%s", nginxErr, nginxOut.String(), wispErr, wispOut.String())
+			}
+			if tc.gone != "" {
+				if _, err := os.Stat(tc.gone); !os.IsNotExist(err) {
+					t.Errorf("wisp left %s: %v", tc.gone, err)
+				}
+			}
+		})
+	}
 }
