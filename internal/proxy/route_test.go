@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -95,4 +96,37 @@ func TestConfigTestBindsLikeNginx(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestServerSelectionByHostMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	site := `
+server { listen LISTEN default_server; server_name default.test; return 200 "default $host\n"; }
+server { listen LISTEN; server_name Example.COM; return 200 "example $host\n"; }
+server { listen LISTEN; server_name trail.test.; return 200 "trail $host\n"; }
+server { listen LISTEN; server_name [::1]; return 200 "v6 $host\n"; }
+server { listen LISTEN; server_name ~^.+\.re\.test$; return 200 "re $host\n"; }
+`
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	var cases []diffCase
+	for _, host := range []string{"EXAMPLE.com", "example.com.", "example.com.:8080", "example.com:80:90", "EXAMPLE.COM:",
+		"[::1]", "[::1]:80", "[::1", "[::1].", "[::1]:80]", "[A::B].", "[a]b]", "example.com]x",
+		"trail.test", "trail.test.", "X.RE.test", "x.re.test.", ".example.com", `a\b`,
+		// nginx checks the whole value, port included, and drops a trailing
+		// dot only if it is the value's last.
+		"example.com.:8.0", "example.com.:80.", "ex:a.b.", "example.com:..", "example.com:80/x", "[::1]:a/b", "[::1]..",
+		"example..com", "example.com..", "a/b", "ex\x7fample.com", "exa mple.com",
+		strings.Repeat("long", 1000) + ".test"} {
+		cases = append(cases, diffCase{name: "Host " + host[:min(len(host), 40)], raw: "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"})
+	}
+	// An absolute-form target names the server; its host has a stricter
+	// grammar than the header's.
+	for _, target := range []string{"http://Example.COM./", "http://example.com:8080/", "http://[::1]:80/", "http://EXAMPLE.com",
+		"http://example.com:/", "http://example.com?x=1", "http://[v1.a_b~!$&'()*+,;=]/",
+		"http://example.com.:80./", "http://exa_mple.com/", "http://a..b/", "http://example.com:80:90/", "http:///x",
+		"http://[::1]x/", "http://[::1/", "http://ex%41mple.com/", "http://:80/"} {
+		cases = append(cases, diffCase{name: "target " + target, raw: "GET " + target + " HTTP/1.1\r\nHost: default.test\r\nConnection: close\r\n\r\n"})
+	}
+	runDiff(t, nginxAddr, wispAddr, cases)
 }
