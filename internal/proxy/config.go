@@ -30,6 +30,9 @@ type Config struct {
 	// USR1 reopens (signals.go); whoever opens one while compiling adds it.
 	Reopen []Reopener
 	logReg *logRegistry // log formats and access log files (accesslog.go)
+	// capSlots maps variable names to set slots, for named regex
+	// captures (rewrite.go matchRegex).
+	capSlots map[string]int
 	use    configUse    // requests running on it, for closing its logs (reload.go)
 }
 
@@ -285,6 +288,7 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 			return err
 		}
 	}
+	c.cfg.capSlots = c.scope.sets
 	for _, p := range c.handlers {
 		if err := c.resolveTarget(p); err != nil {
 			return err

@@ -415,18 +415,9 @@ func (c *clientConn) appendUpstreamURI(b []byte, h *proxyHandler, ec *evalCtx) [
 	return b
 }
 
-// appendEscapedURI escapes like nginx's NGX_ESCAPE_URI: space, '#', '%',
-// '?', control bytes and bytes >= 0x7f; '/' stays.
+// appendEscapedURI escapes like nginx's NGX_ESCAPE_URI (uriNeedsEscape).
 func appendEscapedURI(b, s []byte) []byte {
-	const hexd = "0123456789ABCDEF"
-	for _, ch := range s {
-		if ch <= ' ' || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?' {
-			b = append(b, '%', hexd[ch>>4], hexd[ch&15])
-			continue
-		}
-		b = append(b, ch)
-	}
-	return b
+	return appendPercentEscaped(b, s, uriNeedsEscape)
 }
 
 // readChunked reads a whole chunked request body (nginx buffers these too,

@@ -308,7 +308,12 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 			return append(dst, ec.sets[pt.idx]...)
 		}
 	case varMap:
-		return pt.m.appendValue(dst, ec)
+		// A map's value is a complex value of its own: no capture escaping.
+		esc := ec.capEsc
+		ec.capEsc = false
+		dst = pt.m.appendValue(dst, ec)
+		ec.capEsc = esc
+		return dst
 	case varCapture:
 		return ec.appendCapture(dst, pt.idx)
 	case varArg:
