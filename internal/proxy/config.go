@@ -33,7 +33,7 @@ type Config struct {
 	// capSlots maps variable names to set slots, for named regex
 	// captures (rewrite.go matchRegex).
 	capSlots map[string]int
-	use    configUse    // requests running on it, for closing its logs (reload.go)
+	use      configUse // requests running on it, for closing its logs (reload.go)
 }
 
 // LogTarget is where error_log writes.
