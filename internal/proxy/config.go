@@ -30,10 +30,11 @@ type Config struct {
 	// USR1 reopens (signals.go); whoever opens one while compiling adds it.
 	Reopen []Reopener
 	logReg *logRegistry // log formats and access log files (accesslog.go)
+	use    configUse    // requests running on it, for closing its logs (reload.go)
+
 	// capSlots maps variable names to set slots, for named regex
 	// captures (rewrite.go matchRegex).
 	capSlots map[string]int
-	use      configUse // requests running on it, for closing its logs (reload.go)
 }
 
 // LogTarget is where error_log writes.
