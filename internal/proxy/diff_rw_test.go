@@ -98,3 +98,150 @@ server {
 }
 `, cases)
 }
+
+// req builds a raw request with its method, host and extra header lines.
+func req(method, host, path string, headers ...string) string {
+	h := ""
+	for _, x := range headers {
+		h += x + "\r\n"
+	}
+	if method == "POST" || method == "PUT" {
+		h += "Content-Length: 0\r\n"
+	}
+	return method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" + h + "Connection: close\r\n\r\n"
+}
+
+func TestCanonicalHostRedirectsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name www.blog.test;
+    return 301 https://blog.test$request_uri;
+}
+server {
+    listen LISTEN;
+    server_name old.blog.test;
+    rewrite ^ https://blog.test$request_uri? permanent;
+}
+server {
+    listen LISTEN;
+    server_name legacy.blog.test;
+    rewrite ^(.*)$ https://blog.test$1 permanent;
+}
+server {
+    listen LISTEN;
+    server_name blog.test alias.blog.test;
+    if ($host != "blog.test") { return 301 $scheme://blog.test$request_uri; }
+    if ($http_x_forwarded_proto = "http") { return 301 https://$host$request_uri; }
+    location / { proxy_pass http://unix:SOCK; }
+    location = /feed { return 301 /rss/; }
+    location = /rss { return 302 $scheme://$host/rss/$is_args$args; }
+    location /tag { rewrite ^/tag/(.+?)/?$ /tags/$1/ permanent; }
+    location /amp/ { rewrite ^/amp/(.*)/?$ /$1 permanent; }
+    location ~ "^/(\d{4})/(\d{2})/(.+)$" { return 301 /$3; }
+    location ~* \.(php|asp|aspx)$ { return 410; }
+    location ~* ^/wp- { return 403; }
+}
+`, []diffCase{
+		{name: "www to apex keeps path and args", raw: req("GET", "www.blog.test", "/a/b?x=1&y=%20")},
+		{name: "www to apex, escaped path", raw: req("GET", "www.blog.test", "/caf%C3%A9/%2F?q")},
+		{name: "rewrite to apex with ? keeps escapes untouched up to ?", raw: req("GET", "old.blog.test", "/a%2Fb%20c?z=%2F")},
+		{name: "rewrite to apex, %3F in path", raw: req("GET", "old.blog.test", "/a%3Fb/c%2F?z=1")},
+		{name: "rewrite with capture to apex", raw: req("GET", "legacy.blog.test", "/p/caf%C3%A9+x?u=1")},
+		{name: "rewrite with capture to apex, plain", raw: req("GET", "legacy.blog.test", "/p/q")},
+		{name: "alias host to canonical", raw: req("GET", "alias.blog.test", "/x?y")},
+		{name: "forwarded http to https", raw: req("GET", "blog.test", "/x?y", "X-Forwarded-Proto: http")},
+		{name: "canonical host proxied", raw: req("GET", "blog.test", "/post/?a=b")},
+		{name: "canonical host with port in Host", raw: req("GET", "blog.test:8080", "/post/")},
+		{name: "uppercase Host", raw: req("GET", "BLOG.test", "/post/")},
+		{name: "relative return made absolute", raw: req("GET", "blog.test", "/feed?x=1")},
+		{name: "scheme and is_args", raw: req("GET", "blog.test", "/rss?x=1")},
+		{name: "scheme and is_args without args", raw: req("GET", "blog.test", "/rss")},
+		{name: "lazy capture and optional slash", raw: req("GET", "blog.test", "/tag/go/")},
+		{name: "lazy capture without slash", raw: req("GET", "blog.test", "/tag/go")},
+		{name: "amp suffix", raw: req("GET", "blog.test", "/amp/my-post/")},
+		{name: "date permalink", raw: req("GET", "blog.test", "/2024/05/my-post/?utm=1")},
+		{name: "php probe gone, caseless", raw: req("GET", "blog.test", "/xmlrpc.PHP")},
+		{name: "wp probe forbidden", raw: req("GET", "blog.test", "/WP-login")},
+		{name: "HEAD of a redirect", raw: "HEAD /feed HTTP/1.1\r\nHost: blog.test\r\nConnection: close\r\n\r\n"},
+		{name: "HTTP/1.0 without Host", raw: "GET /feed HTTP/1.0\r\n\r\n"},
+		{name: "absolute-form target", raw: "GET http://www.blog.test/abs?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n"},
+	})
+}
+
+func TestRewriteLoopsAndFlagsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location / { proxy_pass http://unix:SOCK; }
+    location /a/ { rewrite ^/a/(.*)$ /b/$1 last; }
+    location /b/ { rewrite ^/b/(.*)$ /a/$1 last; }
+    location /n/ { rewrite ^/n/(\d)(.*)$ /n/$2 last; return 200 "done $uri"; }
+    location /chain/ {
+        rewrite ^/chain/1$ /chain/2;
+        rewrite ^/chain/2$ /chain/3;
+        rewrite ^/chain/3$ /chain/4 last;
+        return 200 "not reached";
+    }
+    location = /chain/4 { return 200 "chain end $uri $args"; }
+    location /nolast/ {
+        rewrite ^/nolast/(.*)$ /other/$1;
+        return 200 "after rewrite $uri";
+    }
+    location /other/ { return 200 "other $uri"; }
+    location /ifbrk/ {
+        if ($arg_stop) {
+            rewrite ^ /stopped break;
+        }
+        rewrite ^ /other/fallthrough last;
+    }
+    location = /stopped { return 200 "never"; }
+    location /brkproxy/ {
+        if ($arg_x) { rewrite ^/brkproxy/(.*)$ /fromif/$1 break; }
+        proxy_pass http://unix:SOCK:/up/;
+    }
+    location /empty/ { rewrite ^/empty/(.*)$ $1 last; }
+    location /args/ {
+        rewrite ^/args/a$ /other/a?n=1 last;
+        rewrite ^/args/b$ /other/b?n=1? last;
+        rewrite ^/args/c$ /other/c?$arg_none last;
+        rewrite ^/args/d$ /other/d? last;
+        rewrite ^/args/e$ /other/e?n=1 redirect;
+        rewrite ^/args/f$ /other/f?$arg_none redirect;
+        rewrite ^/args/g$ /other/g? redirect;
+        rewrite ^/args/h$ /other/h?? redirect;
+    }
+    location /srvlast/ { return 200 "srv $uri"; }
+}
+server {
+    listen LISTEN;
+    server_name srv.test;
+    rewrite ^/x/(.*)$ /srvlast/$1 last;
+    rewrite ^/srvlast/(.*)$ /twice/$1;
+    location / { return 200 "uri=$uri args=$args"; }
+}
+`, []diffCase{
+		{name: "ping-pong last hits the cycle limit", raw: get("/a/x")},
+		{name: "nine changes are fine", raw: get("/n/123456789x")},
+		{name: "ten changes are fine", raw: get("/n/1234567890x")},
+		{name: "eleven changes are a cycle", raw: get("/n/12345678901x")},
+		{name: "rewrites without flag chain, last ends", raw: get("/chain/1?q=1")},
+		{name: "rewrite without flag then return in the same location", raw: get("/nolast/z")},
+		{name: "break inside if", raw: get("/ifbrk/?stop=1")},
+		{name: "if not taken falls through", raw: get("/ifbrk/")},
+		{name: "rewrite break inside if keeps proxy_pass", raw: get("/brkproxy/p?x=1")},
+		{name: "rewrite break inside if not taken", raw: get("/brkproxy/p")},
+		{name: "empty rewritten URI", raw: get("/empty/")},
+		{name: "new args and old", raw: get("/args/a?o=1")},
+		{name: "trailing ? after new args", raw: get("/args/b?o=1")},
+		{name: "empty new args keep old after &", raw: get("/args/c?o=1")},
+		{name: "trailing ? drops", raw: get("/args/d?o=1")},
+		{name: "redirect new args and old", raw: get("/args/e?o=1")},
+		{name: "redirect empty new args", raw: get("/args/f?o=1")},
+		{name: "redirect trailing ?", raw: get("/args/g?o=1")},
+		{name: "redirect double ?", raw: get("/args/h?o=1")},
+		{name: "redirect empty new args without old", raw: get("/args/f")},
+		{name: "server-level last does not rerun server rewrites", raw: req("GET", "srv.test", "/x/y?k=v")},
+	})
+}

@@ -661,6 +661,11 @@ func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
 		return rwRespond
 	}
 	target, args := buf[:uriLen:uriLen], []byte(nil)
+	if len(target) == 0 {
+		ec.conn.srv.log.Error("the rewritten URI has a zero length", ec.conn.withHost(ec.conn.logCtx(ec))...)
+		*resp = rwResponse{code: 500}
+		return rwRespond
+	}
 	if st.hasArgs {
 		args = buf[uriLen+1:]
 		if st.addArgs && len(old) > 0 {
