@@ -201,6 +201,12 @@ server {
         if ($arg_x) { rewrite ^/brkproxy/(.*)$ /fromif/$1 break; }
         proxy_pass http://unix:SOCK:/up/;
     }
+    location /pre/ {
+        set $x $byuri;
+        error_page 404 = /b/y;
+        return 404;
+    }
+    location /b/ { return 200 "after redirect $byuri"; }
     location /empty/ { rewrite ^/empty/(.*)$ $1 last; }
     location /args/ {
         rewrite ^/args/a$ /other/a?n=1 last;
@@ -243,5 +249,161 @@ server {
 		{name: "redirect double ?", raw: get("/args/h?o=1")},
 		{name: "redirect empty new args without old", raw: get("/args/f")},
 		{name: "server-level last does not rerun server rewrites", raw: req("GET", "srv.test", "/x/y?k=v")},
+	})
+}
+
+func TestIfSetAndVariablesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root /tmp;
+    location / { proxy_pass http://unix:SOCK; }
+    location /m/ {
+        if ($request_method = POST) { return 405 "no posts"; }
+        if ($request_method !~ ^(GET|HEAD)$) { return 444; }
+        return 200 "ok $request_method";
+    }
+    location /ua/ {
+        if ($http_user_agent ~* (bot|spider|crawl)) { return 403 "bot: $1"; }
+        if ($http_user_agent ~ "^Mozilla/(\d+)") { set $mv $1; }
+        if ($http_user_agent = "") { return 400 "empty ua"; }
+        return 200 "mv=$mv";
+    }
+    location /files/ {
+        if (-f $request_filename) { return 200 "file $request_filename"; }
+        if (-d $request_filename) { return 200 "dir $request_filename"; }
+        if (!-e $request_filename) { return 200 "none $request_filename $document_root"; }
+        return 200 "other";
+    }
+    location /cat/ {
+        set $a "x";
+        set $b "${a}y";
+        set $c "$a-$b-$uri";
+        set $a "z";
+        set $empty "";
+        return 200 "a=$a b=$b c=$c e=[$empty]";
+    }
+    location /cap/ {
+        if ($uri ~ ^/cap/(?<first>[^/]+)/(?<second>.*)$) { }
+        if ($arg_x ~ (\d+)) { }
+        return 200 "first=$first second=$second one=$1";
+    }
+    location ~ ^/lc/(?<slug>[a-z-]+)/?$ {
+        return 200 "slug=$slug uri=$uri";
+    }
+    location /args/ {
+        if ($args ~ (^|&)utm_[^&]*) { set $args ""; }
+        if ($arg_page = "") { set $page 1; }
+        if ($arg_page) { set $page $arg_page; }
+        return 200 "page=$page args=$args is=$is_args q=$query_string";
+    }
+    location /argsproxy/ {
+        if ($args ~ (^|&)utm_) { set $args ""; }
+        proxy_pass http://unix:SOCK;
+    }
+    location /argsedit/ {
+        set $args "$args&added=1";
+        proxy_pass http://unix:SOCK;
+    }
+    location /http/ {
+        return 200 "h=$http_x_custom_header hu=$http_X_CUSTOM_HEADER c=$cookie_session a=$arg_A ct=$content_type cl=$content_length";
+    }
+    location /nested/ {
+        set $flag "";
+        if ($arg_a) { set $flag "${flag}A"; }
+        if ($arg_b) { set $flag "${flag}B"; }
+        if ($flag = "AB") { return 200 "both"; }
+        return 200 "flag=$flag";
+    }
+    location /q/ {
+        if ($arg_u ~* "^https?://(.+)$") { return 302 https://$1; }
+        return 200 "none";
+    }
+}
+`, []diffCase{
+		{name: "POST refused with text", raw: req("POST", "flow.test", "/m/")},
+		{name: "GET allowed", raw: req("GET", "flow.test", "/m/")},
+		{name: "HEAD allowed", raw: req("HEAD", "flow.test", "/m/")},
+		{name: "bot caseless capture", raw: get("/ua/", "User-Agent: Mozilla/5.0 (compatible; Googlebot/2.1)")},
+		{name: "browser version capture", raw: get("/ua/", "User-Agent: Mozilla/5.0 (X11)")},
+		{name: "no user agent", raw: get("/ua/")},
+		{name: "request_filename of a file", raw: get("/files/../files/x")},
+		{name: "request_filename missing", raw: get("/files/nope.txt")},
+		{name: "set concatenations", raw: get("/cat/p?q")},
+		{name: "named captures from if", raw: get("/cap/one/two/three?x=42")},
+		{name: "named captures from if, escaped", raw: get("/cap/o%20ne/t+wo?x=a7")},
+		{name: "named capture from location", raw: get("/lc/my-post/")},
+		{name: "named capture no match", raw: get("/lc/My-Post/")},
+		{name: "utm args cleared", raw: get("/args/?utm_source=x&page=2")},
+		{name: "page arg", raw: get("/args/?page=3")},
+		{name: "page default", raw: get("/args/")},
+		{name: "utm args cleared before proxy", raw: get("/argsproxy/p?utm_x=1&a=2")},
+		{name: "args kept before proxy", raw: get("/argsproxy/p?a=2")},
+		{name: "args edited before proxy", raw: get("/argsedit/p?a=2")},
+		{name: "header, cookie, arg variables", raw: get("/http/?a=1&A=2", "X-Custom-Header: v1", "Cookie: session=s1; other=2", "Content-Type: text/x")},
+		{name: "nested ifs with concatenation", raw: get("/nested/?a=1&b=1")},
+		{name: "nested ifs, one flag", raw: get("/nested/?b=1")},
+		{name: "capture into a redirect from return", raw: get("/q/?u=http://example.com/a%20b")},
+	})
+}
+
+func TestMapCachingMatchesNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $v $cached { default "c-$v"; }
+map $v $vol { volatile; default "v-$v"; }
+map $cached $ofmap { ~^c-(?<tail>.*)$ "of-$tail"; default "none"; }
+map $request_id $rid { default $request_id; }
+map $uri $byuri { /a "A"; ~^/b/(.*)$ "B-$1"; default "D"; }
+map $http_x_mode $mode {
+    default   "normal";
+    "debug"   "dbg";
+    ~^t(.*)$  "t:$1";
+}
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location /cache/ {
+        set $v "one";
+        set $x "$cached|$vol";
+        set $v "two";
+        return 200 "$x $cached $vol $ofmap";
+    }
+    location /rid/ {
+        set $first $rid;
+        if ($first = $request_id) { return 200 "same"; }
+        return 200 "differs";
+    }
+    location /uri/ {
+        set $before $byuri;
+        rewrite ^/uri/(.*)$ /b/$1;
+        return 200 "before=$before after=$byuri";
+    }
+    location /hdr/ {
+        proxy_set_header X-Mode $mode;
+        add_header X-Mode $mode;
+        proxy_pass http://unix:SOCK;
+    }
+    location /pre/ {
+        set $x $byuri;
+        error_page 404 = /b/y;
+        return 404;
+    }
+    location /b/ { return 200 "after redirect $byuri"; }
+    location /empty/ {
+        set $v "";
+        return 200 "[$cached]";
+    }
+}
+`, []diffCase{
+		{name: "a map is evaluated once per request unless volatile", raw: get("/cache/")},
+		{name: "map over a request_id", raw: get("/rid/")},
+		{name: "map cached before a rewrite", raw: get("/uri/x")},
+		{name: "map in proxy_set_header and add_header", raw: get("/hdr/", "X-Mode: debug")},
+		{name: "map regex capture in a header", raw: get("/hdr/", "X-Mode: trace")},
+		{name: "map default in a header", raw: get("/hdr/")},
+		{name: "map of an empty value", raw: get("/empty/")},
+		{name: "map value kept across an internal redirect", raw: get("/pre/")},
+		{name: "map first used after an internal redirect", raw: get("/b/z")},
 	})
 }

@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"strconv"
@@ -485,6 +488,7 @@ type flow struct {
 	loc    *location
 	status int      // $status once a response status is known
 	sets   [][]byte // values of set variables, by slot
+	maps   [][]byte // map results known so far, by map (maps.go)
 	caps   []int    // submatch indexes of the last regex match, into capSrc
 	capSrc []byte
 	// args replaces the request's query once a rewrite set it.
@@ -506,6 +510,32 @@ type flow struct {
 	// rewrite matches in the same rewrite phase. capEsc says that captures
 	// appended now are escaped (appendCapture).
 	rwQuote, capEsc bool
+	requestID       []byte // $request_id once made
+}
+
+// appendFlowVar appends the variables that depend on the chosen location
+// or are made once per request.
+func (ec *evalCtx) appendFlowVar(dst []byte, v varID) []byte {
+	switch v {
+	case varRequestFilename, varDocumentRoot:
+		m := ec.contentOf()
+		if m == nil {
+			return dst
+		}
+		if v == varDocumentRoot {
+			return m.root.appendTo(dst, ec)
+		}
+		return append(dst, ec.mapPath(m, ec.uri)...)
+	case varRequestID:
+		if ec.requestID == nil {
+			var raw [16]byte
+			binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+			binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
+			ec.requestID = hex.AppendEncode(nil, raw[:])
+		}
+		return append(dst, ec.requestID...)
+	}
+	return dst
 }
 
 func (ec *evalCtx) currentArgs() []byte {
