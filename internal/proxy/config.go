@@ -827,6 +827,10 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			if err := c.rewriteDirective(cd, &l.rw); err != nil {
 				return nil, err
 			}
+		case "internal":
+			if err := internalDirective(cd, l); err != nil {
+				return nil, err
+			}
 		default:
 			if ok, err := c.common(cd, &conf); err != nil {
 				return nil, err

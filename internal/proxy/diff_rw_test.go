@@ -6,6 +6,8 @@ package proxy
 // Every row that once differed stays as a regression row.
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -405,5 +407,216 @@ server {
 		{name: "map of an empty value", raw: get("/empty/")},
 		{name: "map value kept across an internal redirect", raw: get("/pre/")},
 		{name: "map first used after an internal redirect", raw: get("/b/z")},
+	})
+}
+
+func TestErrorPagesOfABlogMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	root := dir + "/www"
+	for path, body := range map[string]string{
+		"/404.html": "<p>not here</p>\n", "/50x.html": "<p>down</p>\n", "/index.html": "<p>home</p>\n",
+		"/maint/index.html": "<p>maintenance</p>\n",
+	} {
+		must(t, mkdirWrite(root+path, body))
+	}
+	runFlowDiff(t, `
+upstream ghost { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root `+root+`;
+    error_page 404 /404.html;
+    error_page 500 502 503 504 /50x.html;
+    location = /404.html { internal; }
+    location = /50x.html { }
+    location / {
+        proxy_intercept_errors on;
+        proxy_pass http://ghost;
+    }
+    location /raw/ { proxy_pass http://ghost; }
+    location /down/ { proxy_pass http://unix:MISSING; }
+    location /fallback/ {
+        error_page 404 = @ghost;
+        try_files $uri $uri/ =404;
+    }
+    location @ghost {
+        proxy_set_header X-Site named;
+        proxy_pass http://ghost;
+    }
+    location /eq200/ {
+        error_page 404 =200 /index.html;
+        return 404;
+    }
+    location /eqnamed/ {
+        error_page 403 =404 @ghost;
+        return 403;
+    }
+    location /gone/ {
+        error_page 410 https://blog.example/gone?from=$uri;
+        return 410;
+    }
+    location /moved/ {
+        error_page 404 =301 https://blog.example$request_uri;
+        return 404;
+    }
+    location /loop/ {
+        recursive_error_pages on;
+        error_page 404 /loop/again;
+        return 404;
+    }
+    location /maint/ {
+        if (-f $document_root/maint/index.html) { return 503; }
+        proxy_pass http://ghost;
+    }
+    location /eqonly/ {
+        error_page 404 = /50x.html;
+        return 404;
+    }
+    location /args/ {
+        error_page 404 /e?code=404&u=$uri;
+        return 404;
+    }
+    location = /e { return 200 "e $args $request_uri $uri"; }
+    location /text/ {
+        error_page 404 = /e;
+        return 404 "custom text";
+    }
+}
+`, []diffCase{
+		{name: "intercepted upstream 404 gets the custom page", raw: get("/missing", "X-Want-Status: 404")},
+		{name: "intercepted upstream 502 gets 50x", raw: get("/x", "X-Want-Status: 502")},
+		{name: "intercepted upstream 500 gets 50x", raw: get("/x", "X-Want-Status: 500")},
+		{name: "upstream 200 passes", raw: get("/x")},
+		{name: "upstream 404 without intercept", raw: get("/raw/x", "X-Want-Status: 404")},
+		{name: "upstream down gets 50x", raw: get("/down/")},
+		{name: "internal page not reachable directly", raw: get("/404.html")},
+		{name: "50x page reachable directly", raw: get("/50x.html")},
+		{name: "try_files =404 to a named location", raw: get("/fallback/none?x=1")},
+		{name: "=200 to a static page", raw: get("/eq200/p")},
+		{name: "=404 to a named location", raw: get("/eqnamed/p")},
+		{name: "error_page to a URL with a variable", raw: get("/gone/p")},
+		{name: "=301 to a URL with request_uri", raw: get("/moved/p?q=1")},
+		{name: "recursive error pages end in a cycle or 404", raw: get("/loop/x")},
+		{name: "maintenance switch by file", raw: get("/maint/x")},
+		{name: "= to a static page takes its 200", raw: get("/eqonly/x")},
+		{name: "error_page URI with args", raw: get("/args/p?orig=1")},
+		{name: "return with text and error_page", raw: get("/text/p")},
+		{name: "HEAD to the custom 404", raw: "HEAD /missing HTTP/1.1\r\nHost: flow.test\r\nX-Want-Status: 404\r\nConnection: close\r\n\r\n"},
+		{name: "POST to the intercepted 502", raw: "POST /x HTTP/1.1\r\nHost: flow.test\r\nX-Want-Status: 502\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+	})
+}
+
+func mkdirWrite(path, body string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(body), 0o644)
+}
+
+func TestProxyPassURIRulesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream app { server unix:SOCK; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location /blog/ { proxy_pass http://app/; }
+    location /noslash { proxy_pass http://app/; }
+    location /sub/ { proxy_pass http://app/base/; }
+    location /bare/ { proxy_pass http://app; }
+    location = /exact { proxy_pass http://app/target; }
+    location /ru/ { proxy_pass http://app/base$request_uri; }
+    location /urivar/ { proxy_pass http://app/v$uri$is_args$args; }
+    location ~ ^/rx/(.*)$ { proxy_pass http://app; }
+    location ~ ^/rxcap/(.*)$ { proxy_pass http://app/c/$1$is_args$args; }
+    location /rwb/ {
+        rewrite ^/rwb/(.*)$ /changed/$1 break;
+        proxy_pass http://app/base/;
+    }
+    location /rwl/ {
+        rewrite ^/rwl/(.*)$ /sub/$1 last;
+    }
+    location /rwnone/ {
+        rewrite ^/rwnone/(.*)$ /rwnone/x-$1;
+        proxy_pass http://app/n/;
+    }
+    location /setvar/ {
+        set $target "/t";
+        proxy_pass http://app$target;
+    }
+    location /argsset/ {
+        set $args "a=1";
+        proxy_pass http://app/as/;
+    }
+    location ^~ /static/ { proxy_pass http://app/s/; }
+}
+`, []diffCase{
+		{name: "prefix replaced by /", raw: get("/blog/post/?a=1")},
+		{name: "prefix without slash replaced", raw: get("/noslash/x")},
+		{name: "prefix without slash, nothing after", raw: get("/noslash")},
+		{name: "prefix replaced by a base", raw: get("/sub/a/b?x=%20")},
+		{name: "escaped URI re-escaped after replacement", raw: get("/sub/a%20b/%2F/c%3F?x=1")},
+		{name: "escapes the 1.22 URI table covers", raw: get("/sub/a%22b%3Cc%3E%5Cd%5Ee%60f%7Bg%7Ch%7Di")},
+		{name: "unicode after replacement", raw: get("/sub/caf%C3%A9")},
+		{name: "raw unicode after replacement", raw: get("/sub/caf\xc3\xa9")},
+		{name: "double slash merged", raw: get("/sub//a//b")},
+		{name: "dot segments resolved", raw: get("/sub/a/../b/./c")},
+		{name: "dot segments through the prefix", raw: get("/x/../sub/y")},
+		{name: "no URI part sends the raw request URI", raw: get("/bare/a%20b//c/../d?x=%41")},
+		{name: "exact location with URI", raw: get("/exact?q=1")},
+		{name: "request_uri in the URI part", raw: get("/ru/a%20b?c=d")},
+		{name: "uri variable in the URI part", raw: get("/urivar/a%20b?c=d")},
+		{name: "regex location without URI", raw: get("/rx/a%20b?c")},
+		{name: "regex location with capture", raw: get("/rxcap/a%20b?c")},
+		{name: "regex location with plain capture", raw: get("/rxcap/ab?c")},
+		{name: "rewrite break ignores the URI part", raw: get("/rwb/a%20b?k=v")},
+		{name: "rewrite last into another proxy location", raw: get("/rwl/z%20y?k=v")},
+		{name: "rewrite without flag keeps the URI part", raw: get("/rwnone/q?k=v")},
+		{name: "set variable as URI", raw: get("/setvar/p?k=v")},
+		{name: "set args then replace prefix", raw: get("/argsset/p?k=v")},
+		{name: "caret-tilde prefix", raw: get("/static/app.css?v=3")},
+		{name: "HTTP/1.0 request", raw: "GET /blog/x HTTP/1.0\r\nHost: flow.test\r\n\r\n"},
+	})
+}
+
+func TestOddRequestTargetsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location / { return 200 "uri=$uri ru=$request_uri args=$args"; }
+    location /p/ { proxy_pass http://unix:SOCK:/q/; }
+    location = /exact { return 200 "exact"; }
+    location ~ \.html$ { return 200 "html $uri"; }
+}
+`, []diffCase{
+		{name: "dot dot above root", raw: get("/../x")},
+		{name: "dot dot inside", raw: get("/a/b/../../c")},
+		{name: "escaped dot dot", raw: get("/a/%2e%2e/c")},
+		{name: "escaped slash", raw: get("/a%2Fb")},
+		{name: "escaped slash and dots", raw: get("/a%2F..%2Fb")},
+		{name: "double slashes", raw: get("//a///b")},
+		{name: "trailing dot segment", raw: get("/a/.")},
+		{name: "trailing dot dot", raw: get("/a/b/..")},
+		{name: "unicode raw", raw: get("/\xe6\x97\xa5\xe6\x9c\xac")},
+		{name: "unicode escaped", raw: get("/%E6%97%A5%E6%9C%AC")},
+		{name: "plus stays", raw: get("/a+b?c+d")},
+		{name: "exact with trailing slash", raw: get("/exact/")},
+		{name: "exact with args", raw: get("/exact?")},
+		{name: "regex on escaped suffix", raw: get("/x%2Ehtml")},
+		{name: "proxy dot dot", raw: get("/p/a/../b")},
+		{name: "proxy escaped dot dot", raw: get("/p/%2e%2e/b")},
+		{name: "proxy escaped slash", raw: get("/p/a%2Fb")},
+		{name: "escaped percent", raw: get("/a%25b")},
+		{name: "semicolon path", raw: get("/a;b=c/d")},
+		{name: "hash escaped", raw: get("/a%23b")},
+		{name: "empty query", raw: get("/a?")},
+		{name: "question mark in query", raw: get("/a?b?c")},
+		{name: "bad escape", raw: get("/a%zz")},
+		{name: "bad escape, second digit", raw: get("/a%4g")},
+		{name: "escape cut short", raw: get("/a%4")},
+		{name: "lone percent at the end", raw: get("/a%")},
+		{name: "bad escape in the query is fine", raw: get("/a?b=%zz")},
+		{name: "encoded NUL", raw: get("/a%00b")},
+		{name: "backslash", raw: get("/a\\b")},
 	})
 }

@@ -87,7 +87,10 @@ func (c *clientConn) normalisedURI() ([]byte, bool) {
 	out := c.uriBuf[:0]
 	for i := 0; i < len(p); i++ {
 		ch := p[i]
-		if ch == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
+		if ch == '%' {
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return nil, false // nginx refuses a bad escape (400)
+			}
 			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 2
 			if ch == 0 {

@@ -130,6 +130,17 @@ func namedCaptures(expr string) []string {
 	return names
 }
 
+// internalDirective is "internal": the location answers only requests
+// that a rewrite or an internal redirect (error_page, try_files) sent
+// there; others get 404.
+func internalDirective(d *ngxconf.Directive, l *location) error {
+	if err := argCount(d, 0); err != nil {
+		return err
+	}
+	l.internal = true
+	return nil
+}
+
 // slotArgs marks "set $args": it changes the request's args in place.
 const slotArgs = -1
 
@@ -497,6 +508,9 @@ type flow struct {
 	// internal: $uri no longer is the client's (rewrite, internal
 	// redirect), so proxy_pass sends the escaped $uri, not the raw target.
 	internal bool
+	// redirected is nginx's r->internal: a rewrite or internal redirect
+	// happened, so an "internal" location may answer.
+	redirected bool
 	// breakURI: rewrite ... break changed $uri in this location, so a
 	// proxy_pass URI part is ignored and $uri sent whole (nginx).
 	breakURI bool
@@ -706,7 +720,7 @@ func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
 	}
 	ec.args, ec.argsSet = args, true
 	ec.uri = target
-	ec.internal = true
+	ec.internal, ec.redirected = true, true
 	switch st.flag {
 	case flagLast:
 		return rwLast
@@ -776,6 +790,9 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 			}
 		}
 		ec.loc = loc
+		if loc != nil && loc.internal && !ec.redirected {
+			return c.sendError(404, ec, keep)
+		}
 		if loc == nil || len(loc.rw) == 0 {
 			break
 		}
@@ -805,7 +822,7 @@ func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *loca
 		c.srv.log.Error("rewrite or internal redirection cycle while internally redirecting to \""+string(uri)+"\"", c.withHost(c.logCtx(ec))...)
 		return c.sendError(500, ec, keep)
 	}
-	ec.internal, ec.breakURI, ec.caps = true, false, nil
+	ec.internal, ec.redirected, ec.breakURI, ec.caps = true, true, false, nil
 	if named == nil {
 		ec.uri = uri
 		ec.args, ec.argsSet = args, true

@@ -98,6 +98,7 @@ type location struct {
 	rw       []rwStep      // rewrite directives of this location (rewrite.go)
 	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
 	mod      *contentConf  // static files, headers, access, gzip, logs (static.go)
+	internal bool          // only internal redirects may use it (rewrite.go)
 }
 
 // locationLevel holds the locations of one nesting level.
