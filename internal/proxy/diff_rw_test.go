@@ -203,12 +203,6 @@ server {
         if ($arg_x) { rewrite ^/brkproxy/(.*)$ /fromif/$1 break; }
         proxy_pass http://unix:SOCK:/up/;
     }
-    location /pre/ {
-        set $x $byuri;
-        error_page 404 = /b/y;
-        return 404;
-    }
-    location /b/ { return 200 "after redirect $byuri"; }
     location /empty/ { rewrite ^/empty/(.*)$ $1 last; }
     location /args/ {
         rewrite ^/args/a$ /other/a?n=1 last;
@@ -618,5 +612,66 @@ server {
 		{name: "bad escape in the query is fine", raw: get("/a?b=%zz")},
 		{name: "encoded NUL", raw: get("/a%00b")},
 		{name: "backslash", raw: get("/a\\b")},
+	})
+}
+
+func TestRedirectURLSettingsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream shape { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test canonical.test;
+    location /rel/ {
+        absolute_redirect off;
+        location /rel/in/ { return 301 /rel/target; }
+        rewrite ^/rel/rw/(.*)$ /new/$1 permanent;
+        return 302 /rel/x?y=1;
+    }
+    location /rel/dir/ { absolute_redirect off; proxy_pass http://shape/; }
+    location /name/ {
+        server_name_in_redirect on;
+        return 301 /name/x;
+    }
+    location /noport/ {
+        port_in_redirect off;
+        return 301 /noport/x;
+    }
+    location /both/ {
+        server_name_in_redirect on;
+        port_in_redirect off;
+        rewrite ^ /both/z redirect;
+    }
+    location /up/ {
+        absolute_redirect off;
+        proxy_pass http://shape/;
+    }
+    location /plain/ { return 301 /plain/x; }
+    location /err/ {
+        absolute_redirect off;
+        error_page 404 =301 /plain/from-error;
+        return 404;
+    }
+}
+server {
+    listen LISTEN;
+    server_name other.test;
+    absolute_redirect off;
+    location / { return 301 /srv-level; }
+    location /on/ { absolute_redirect on; return 301 /on-again; }
+}
+`, []diffCase{
+		{name: "absolute_redirect off keeps return relative", raw: get("/rel/")},
+		{name: "inherited by a nested location", raw: get("/rel/in/")},
+		{name: "rewrite redirect stays relative", raw: get("/rel/rw/a%20b?q=1")},
+		{name: "trailing-slash redirect stays relative", raw: get("/rel/dir")},
+		{name: "server_name_in_redirect uses the first name", raw: req("GET", "canonical.test", "/name/")},
+		{name: "port_in_redirect off", raw: get("/noport/")},
+		{name: "both settings", raw: req("GET", "canonical.test", "/both/")},
+		{name: "upstream's relative Location stays relative", raw: get("/up/", "X-Want-Status: 302", "X-Want-Location: /login")},
+		{name: "upstream's proxied Location mapped and relative", raw: get("/up/", "X-Want-Status: 302", "X-Want-Location: http://shape/next")},
+		{name: "HTTP/1.0 without Host uses the local address", raw: "GET /plain/ HTTP/1.0\r\n\r\n"},
+		{name: "error_page redirect", raw: get("/err/")},
+		{name: "server level setting", raw: req("GET", "other.test", "/x")},
+		{name: "location turns it back on", raw: req("GET", "other.test", "/on/")},
 	})
 }
