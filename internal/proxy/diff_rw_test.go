@@ -675,3 +675,31 @@ server {
 		{name: "location turns it back on", raw: req("GET", "other.test", "/on/")},
 	})
 }
+
+func TestServerNameCapturesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name ~^www\.(?<domain>.+)$;
+    return 301 https://$domain$request_uri;
+}
+server {
+    listen LISTEN;
+    server_name ~^(\w+)\.blogs\.test$;
+    location / { return 200 "blog $1 $uri"; }
+    location ~ ^/p/(\d+)$ { return 200 "post $1"; }
+    location /keep/ { proxy_pass http://unix:SOCK:/$1/; }
+}
+server {
+    listen LISTEN default_server;
+    server_name flow.test;
+    location / { return 200 "default"; }
+}
+`, []diffCase{
+		{name: "named capture from server_name", raw: req("GET", "www.example.test", "/a?b=1")},
+		{name: "numbered capture from server_name", raw: req("GET", "alice.blogs.test", "/x")},
+		{name: "location regex replaces server captures", raw: req("GET", "alice.blogs.test", "/p/42")},
+		{name: "server capture in proxy_pass", raw: req("GET", "bob.blogs.test", "/keep/z")},
+		{name: "no regex server", raw: req("GET", "flow.test", "/")},
+	})
+}

@@ -29,9 +29,12 @@ func (c *clientConn) handle() bool {
 		c.sendError(400, nil, false)
 		return false
 	}
-	srv := c.group.find(r.host)
+	srv, nameRe := c.group.findName(r.host)
 	c.ka, c.client = srv.ka, srv.client
 	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
+	if nameRe != nil && nameRe.NumSubexp() > 0 {
+		ec.matchRegex(nameRe, r.host) // server_name captures are variables
+	}
 	if r.absHost != nil {
 		ec.requestURI = r.path
 		if r.hasQuery {

@@ -84,7 +84,7 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 				}
 			}
 			continue
-		case "location", "rewrite", "if":
+		case "location", "rewrite", "if", "server_name":
 			for _, a := range d.Args {
 				c.declareCaptures(a)
 			}
