@@ -31,6 +31,10 @@ type Config struct {
 	Reopen []Reopener
 	logReg *logRegistry // log formats and access log files (accesslog.go)
 	use    configUse    // requests running on it, for closing its logs (reload.go)
+
+	// capSlots maps variable names to set slots, for named regex
+	// captures (rewrite.go matchRegex).
+	capSlots map[string]int
 }
 
 // LogTarget is where error_log writes.
@@ -285,6 +289,7 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 			return err
 		}
 	}
+	c.cfg.capSlots = c.scope.sets
 	for _, p := range c.handlers {
 		if err := c.resolveTarget(p); err != nil {
 			return err
@@ -811,6 +816,10 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			pass = cd
 		case "if", "set", "rewrite", "return", "break", "rewrite_log", "uninitialized_variable_warn":
 			if err := c.rewriteDirective(cd, &l.rw); err != nil {
+				return nil, err
+			}
+		case "internal":
+			if err := internalDirective(cd, l); err != nil {
 				return nil, err
 			}
 		default:

@@ -60,10 +60,7 @@ func (c *compiler) compileErrorPage(d *ngxconf.Directive) (*errorPageRule, error
 // errorPageFor returns the rule for status in the configuration that
 // answers ec (the location's, else the server's).
 func (ec *evalCtx) errorPageFor(status int) (*errorPageRule, *respConf) {
-	conf := ec.server.resp
-	if ec.loc != nil && ec.loc.resp != nil {
-		conf = ec.loc.resp
-	}
+	conf := ec.respOf()
 	if conf == nil || ec.errorPage {
 		return nil, conf
 	}

@@ -29,9 +29,12 @@ func (c *clientConn) handle() bool {
 		c.sendError(400, nil, false)
 		return false
 	}
-	srv := c.group.find(r.host)
+	srv, nameRe := c.group.findName(r.host)
 	c.ka, c.client = srv.ka, srv.client
 	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
+	if nameRe != nil && nameRe.NumSubexp() > 0 {
+		ec.matchRegex(nameRe, r.host) // server_name captures are variables
+	}
 	if r.absHost != nil {
 		ec.requestURI = r.path
 		if r.hasQuery {
@@ -87,7 +90,10 @@ func (c *clientConn) normalisedURI() ([]byte, bool) {
 	out := c.uriBuf[:0]
 	for i := 0; i < len(p); i++ {
 		ch := p[i]
-		if ch == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
+		if ch == '%' {
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return nil, false // nginx refuses a bad escape (400)
+			}
 			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 2
 			if ch == 0 {
@@ -415,18 +421,9 @@ func (c *clientConn) appendUpstreamURI(b []byte, h *proxyHandler, ec *evalCtx) [
 	return b
 }
 
-// appendEscapedURI escapes like nginx's NGX_ESCAPE_URI: space, '#', '%',
-// '?', control bytes and bytes >= 0x7f; '/' stays.
+// appendEscapedURI escapes like nginx's NGX_ESCAPE_URI (uriNeedsEscape).
 func appendEscapedURI(b, s []byte) []byte {
-	const hexd = "0123456789ABCDEF"
-	for _, ch := range s {
-		if ch <= ' ' || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?' {
-			b = append(b, '%', hexd[ch>>4], hexd[ch&15])
-			continue
-		}
-		b = append(b, ch)
-	}
-	return b
+	return appendPercentEscaped(b, s, uriNeedsEscape)
 }
 
 // readChunked reads a whole chunked request body (nginx buffers these too,

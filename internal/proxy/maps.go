@@ -13,6 +13,8 @@ import (
 // computed from the source value when the variable is used.
 type mapVar struct {
 	name      string
+	idx       int  // its slot in the per-request cache (flow.maps)
+	volatile  bool // evaluated at every use instead of once per request
 	decl      *ngxconf.Directive
 	source    program
 	hostnames bool
@@ -49,7 +51,7 @@ func (c *compiler) declareMap(d *ngxconf.Directive) error {
 	if _, builtin := builtinVar(name); builtin {
 		return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
 	}
-	c.scope.maps[name] = &mapVar{name: name, decl: d, exact: map[string]program{}}
+	c.scope.maps[name] = &mapVar{name: name, idx: len(c.scope.maps), decl: d, exact: map[string]program{}}
 	return nil
 }
 
@@ -78,8 +80,7 @@ func (c *compiler) compileMap(m *mapVar) error {
 				m.hostnames = true
 				continue
 			case "volatile":
-				// Results are never cached per request, so every map
-				// already behaves as volatile.
+				m.volatile = true
 				continue
 			}
 		}
@@ -148,10 +149,29 @@ func hostnameMask(key string) (mapWild, bool) {
 	return mapWild{}, false
 }
 
-// appendValue appends the map's result for ec: exact key, then (with
-// hostnames) the longest leading and trailing masks, then regexes in
-// order, then default.
+// appendValue appends the map's result for ec. As in nginx, a map that
+// is not volatile is evaluated at its first use in a request and keeps
+// that value for the rest of it, whatever its source does later.
 func (m *mapVar) appendValue(dst []byte, ec *evalCtx) []byte {
+	if m.volatile {
+		return m.eval(dst, ec)
+	}
+	if m.idx < len(ec.maps) && ec.maps[m.idx] != nil {
+		return append(dst, ec.maps[m.idx]...)
+	}
+	n := len(dst)
+	dst = m.eval(dst, ec)
+	if m.idx >= len(ec.maps) {
+		ec.maps = append(ec.maps, make([][]byte, m.idx+1-len(ec.maps))...)
+	}
+	// A non-nil empty slice marks an empty result as known.
+	ec.maps[m.idx] = append([]byte{}, dst[n:]...)
+	return dst
+}
+
+// eval computes the map's result: exact key, then (with hostnames) the
+// longest leading and trailing masks, then regexes in order, then default.
+func (m *mapVar) eval(dst []byte, ec *evalCtx) []byte {
 	src := m.source.appendTo(nil, ec)
 	if m.hostnames && len(src) > 0 && src[len(src)-1] == '.' {
 		src = src[:len(src)-1]

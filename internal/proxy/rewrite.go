@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"strconv"
@@ -75,12 +78,66 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 			if err := c.declareMap(d); err != nil {
 				return err
 			}
+			for _, e := range d.Block {
+				if strings.HasPrefix(e.Name, "~") {
+					c.declareCaptures(e.Name)
+				}
+			}
 			continue
+		case "location", "rewrite", "if", "server_name":
+			for _, a := range d.Args {
+				c.declareCaptures(a)
+			}
 		}
 		if err := c.declareVars(d.Block); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// declareCaptures declares the named groups of a regex as variables, set
+// by every match (matchRegex), as nginx does.
+func (c *compiler) declareCaptures(expr string) {
+	for _, name := range namedCaptures(expr) {
+		name = strings.ToLower(name)
+		_, isMap := c.scope.maps[name]
+		_, builtin := builtinVar(name)
+		if _, seen := c.scope.sets[name]; !seen && !isMap && !builtin {
+			c.scope.sets[name] = len(c.scope.sets)
+		}
+	}
+}
+
+// namedCaptures lists the names of a pattern's (?<name>...) and
+// (?P<name>...) groups.
+func namedCaptures(expr string) []string {
+	var names []string
+	for i := 0; i < len(expr); i++ {
+		if expr[i] == '\\' {
+			i++
+			continue
+		}
+		rest := expr[i:]
+		if !strings.HasPrefix(rest, "(?<") && !strings.HasPrefix(rest, "(?P<") {
+			continue
+		}
+		rest = rest[strings.IndexByte(rest, '<')+1:]
+		if end := strings.IndexByte(rest, '>'); end > 0 && rest[0] != '=' && rest[0] != '!' {
+			names = append(names, rest[:end])
+		}
+	}
+	return names
+}
+
+// internalDirective is "internal": the location answers only requests
+// that a rewrite or an internal redirect (error_page, try_files) sent
+// there; others get 404.
+func internalDirective(d *ngxconf.Directive, l *location) error {
+	if err := argCount(d, 0); err != nil {
+		return err
+	}
+	l.internal = true
 	return nil
 }
 
@@ -173,6 +230,7 @@ type rwStep struct {
 	repl    program
 	args    program
 	hasArgs bool
+	addArgs bool // the request's args follow the replacement's (no trailing '?')
 	flag    rwFlag
 	// replacement starts with a scheme: an external redirect
 	external bool
@@ -351,9 +409,12 @@ func (c *compiler) compileRewrite(d *ngxconf.Directive, prog *[]rwStep) error {
 		}
 	}
 	step.external = hasScheme(d.Args[1])
-	// Only a '?' written in the replacement starts new args; one that a
-	// capture or variable brings stays in the URI.
-	uri, args, hasArgs := strings.Cut(d.Args[1], "?")
+	// A trailing '?' drops the request's args and is not part of the
+	// replacement; only a '?' written in it starts new args (one that a
+	// capture or variable brings stays in the URI).
+	repl, dropArgs := strings.CutSuffix(d.Args[1], "?")
+	step.addArgs = !dropArgs
+	uri, args, hasArgs := strings.Cut(repl, "?")
 	if step.repl, err = c.value(uri, d.Pos); err != nil {
 		return err
 	}
@@ -438,6 +499,7 @@ type flow struct {
 	loc    *location
 	status int      // $status once a response status is known
 	sets   [][]byte // values of set variables, by slot
+	maps   [][]byte // map results known so far, by map (maps.go)
 	caps   []int    // submatch indexes of the last regex match, into capSrc
 	capSrc []byte
 	// args replaces the request's query once a rewrite set it.
@@ -446,6 +508,9 @@ type flow struct {
 	// internal: $uri no longer is the client's (rewrite, internal
 	// redirect), so proxy_pass sends the escaped $uri, not the raw target.
 	internal bool
+	// redirected is nginx's r->internal: a rewrite or internal redirect
+	// happened, so an "internal" location may answer.
+	redirected bool
 	// breakURI: rewrite ... break changed $uri in this location, so a
 	// proxy_pass URI part is ignored and $uri sent whole (nginx).
 	breakURI bool
@@ -455,6 +520,36 @@ type flow struct {
 	errStatus int
 	errorPage bool // error_page is done for this request (recursive_error_pages off)
 	relaying  bool // the upstream's head is being relayed (writeCommonHeaders)
+	// rwQuote is nginx's e->quote: set and if escape captures until a
+	// rewrite matches in the same rewrite phase. capEsc says that captures
+	// appended now are escaped (appendCapture).
+	rwQuote, capEsc bool
+	requestID       []byte // $request_id once made
+}
+
+// appendFlowVar appends the variables that depend on the chosen location
+// or are made once per request.
+func (ec *evalCtx) appendFlowVar(dst []byte, v varID) []byte {
+	switch v {
+	case varRequestFilename, varDocumentRoot:
+		m := ec.contentOf()
+		if m == nil {
+			return dst
+		}
+		if v == varDocumentRoot {
+			return m.root.appendTo(dst, ec)
+		}
+		return append(dst, ec.mapPath(m, ec.uri)...)
+	case varRequestID:
+		if ec.requestID == nil {
+			var raw [16]byte
+			binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+			binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
+			ec.requestID = hex.AppendEncode(nil, raw[:])
+		}
+		return append(dst, ec.requestID...)
+	}
+	return dst
 }
 
 func (ec *evalCtx) currentArgs() []byte {
@@ -464,11 +559,18 @@ func (ec *evalCtx) currentArgs() []byte {
 	return ec.req.query
 }
 
+// appendCapture appends $N, escaped with NGX_ESCAPE_ARGS where the
+// rewrite engine escapes captures (capEsc) and the client's URI had a '%'
+// or '+' (nginx's quoted_uri and plus_in_uri).
 func (ec *evalCtx) appendCapture(dst []byte, n int) []byte {
-	if 2*n+1 < len(ec.caps) && ec.caps[2*n] >= 0 {
-		return append(dst, ec.capSrc[ec.caps[2*n]:ec.caps[2*n+1]]...)
+	if 2*n+1 >= len(ec.caps) || ec.caps[2*n] < 0 {
+		return dst
 	}
-	return dst
+	v := ec.capSrc[ec.caps[2*n]:ec.caps[2*n+1]]
+	if ec.capEsc && bytes.ContainsAny(ec.req.path, "%+") {
+		return appendPercentEscaped(dst, v, argNeedsEscape)
+	}
+	return append(dst, v...)
 }
 
 // matchRegex matches re against s and keeps the captures for $1..$9.
@@ -481,6 +583,22 @@ func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 		return false
 	}
 	ec.caps, ec.capSrc = m, s
+	if ec.conn != nil && len(ec.conn.cfg.capSlots) > 0 {
+		for i, name := range re.SubexpNames() {
+			slot, ok := ec.conn.cfg.capSlots[strings.ToLower(name)]
+			if name == "" || !ok {
+				continue
+			}
+			if slot >= len(ec.sets) {
+				ec.sets = append(ec.sets, make([][]byte, slot+1-len(ec.sets))...)
+			}
+			if m[2*i] >= 0 {
+				ec.sets[slot] = append([]byte(nil), s[m[2*i]:m[2*i+1]]...)
+			} else {
+				ec.sets[slot] = nil
+			}
+		}
+	}
 	return true
 }
 
@@ -509,6 +627,7 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 		st := &prog[i]
 		switch st.op {
 		case opReturn:
+			// return's value is a complex value: captures go unescaped.
 			*resp = rwResponse{code: st.code, hasText: st.hasText}
 			if st.hasText {
 				resp.text = st.text.appendTo(nil, ec)
@@ -517,7 +636,9 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 		case opBreak:
 			return rwStop
 		case opSet:
+			ec.capEsc = ec.rwQuote
 			v := st.text.appendTo(nil, ec)
+			ec.capEsc = false
 			if st.slot == slotArgs {
 				// The raw request URI no longer goes upstream.
 				ec.args, ec.argsSet, ec.internal = v, true, true
@@ -550,39 +671,56 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 	return rwContinue
 }
 
-// rewrite applies a matched rewrite: the replacement, with "?" splitting
-// off new args (a trailing "?" drops the old ones).
+// rewrite applies a matched rewrite as nginx's regex start and end codes
+// do: captures in the args part are escaped (NGX_ESCAPE_ARGS) when the
+// client's URI was, and in a redirect's URI part too, where the result is
+// then unescaped up to its first '?' (NGX_UNESCAPE_REDIRECT); the
+// request's args follow unless the replacement ended in '?'.
 func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
-	target := st.repl.appendTo(nil, ec)
-	var args []byte
+	redirect := st.external || st.flag == flagRedirect || st.flag == flagPermanent
+	ec.capEsc = redirect
+	buf := st.repl.appendTo(nil, ec)
+	uriLen := len(buf)
 	if st.hasArgs {
-		args = st.args.appendTo(nil, ec)
+		buf = append(buf, '?')
+		ec.capEsc = true
+		buf = st.args.appendTo(buf, ec)
 	}
-	// New args come first and the request's follow after '&'; a
-	// trailing '?' drops the request's.
+	ec.capEsc, ec.rwQuote = false, false
 	old := ec.currentArgs()
-	switch {
-	case !st.hasArgs:
-		args = old
-	case len(args) == 0:
-	case len(old) > 0:
-		args = append(append(args[:len(args):len(args)], '&'), old...)
-	}
-	if st.external || st.flag == flagRedirect || st.flag == flagPermanent {
+	if redirect {
 		code := 302
 		if st.flag == flagPermanent {
 			code = 301
 		}
-		loc := target
-		if len(args) > 0 {
-			loc = append(append(loc[:len(loc):len(loc)], '?'), args...)
+		buf = unescapeRedirect(buf)
+		if st.addArgs && len(old) > 0 {
+			sep := byte('?')
+			if st.hasArgs {
+				sep = '&'
+			}
+			buf = append(append(buf, sep), old...)
 		}
-		*resp = rwResponse{code: code, location: loc}
+		*resp = rwResponse{code: code, location: buf}
 		return rwRespond
+	}
+	target, args := buf[:uriLen:uriLen], []byte(nil)
+	if len(target) == 0 {
+		ec.conn.srv.log.Error("the rewritten URI has a zero length", ec.conn.withHost(ec.conn.logCtx(ec))...)
+		*resp = rwResponse{code: 500}
+		return rwRespond
+	}
+	if st.hasArgs {
+		args = buf[uriLen+1:]
+		if st.addArgs && len(old) > 0 {
+			args = append(append(args, '&'), old...)
+		}
+	} else if st.addArgs {
+		args = old
 	}
 	ec.args, ec.argsSet = args, true
 	ec.uri = target
-	ec.internal = true
+	ec.internal, ec.redirected = true, true
 	switch st.flag {
 	case flagLast:
 		return rwLast
@@ -593,8 +731,11 @@ func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
 	return rwContinue
 }
 
-// test evaluates an if condition.
+// test evaluates an if condition; its values are scripts of the rewrite
+// engine, so captures in them are escaped as in set.
 func (ec *evalCtx) test(cond *ifCond) bool {
+	ec.capEsc = ec.rwQuote
+	defer func() { ec.capEsc = false }()
 	left := cond.left.appendTo(nil, ec)
 	var ok bool
 	switch cond.kind {
@@ -635,6 +776,7 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 	changed := false
 	if named == nil && len(srv.rw) > 0 {
 		// At server level "last" ends the server's rewrites like "break".
+		ec.rwQuote = true
 		if out := ec.run(srv.rw, &resp, &changed); out == rwRespond {
 			return c.respondReturn(ec, &resp, keep)
 		}
@@ -648,10 +790,13 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 			}
 		}
 		ec.loc = loc
+		if loc != nil && loc.internal && !ec.redirected {
+			return c.sendError(404, ec, keep)
+		}
 		if loc == nil || len(loc.rw) == 0 {
 			break
 		}
-		changed = false
+		changed, ec.rwQuote = false, true
 		out := ec.run(loc.rw, &resp, &changed)
 		if out == rwRespond {
 			return c.respondReturn(ec, &resp, keep)
@@ -677,7 +822,7 @@ func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *loca
 		c.srv.log.Error("rewrite or internal redirection cycle while internally redirecting to \""+string(uri)+"\"", c.withHost(c.logCtx(ec))...)
 		return c.sendError(500, ec, keep)
 	}
-	ec.internal, ec.breakURI, ec.caps = true, false, nil
+	ec.internal, ec.redirected, ec.breakURI, ec.caps = true, true, false, nil
 	if named == nil {
 		ec.uri = uri
 		ec.args, ec.argsSet = args, true
@@ -703,4 +848,79 @@ func (c *clientConn) respondReturn(ec *evalCtx, resp *rwResponse, keep bool) boo
 
 func isRedirectCode(code int) bool {
 	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
+}
+
+// uriNeedsEscape is nginx 1.22's NGX_ESCAPE_URI table, as measured
+// against it: what proxy_pass escapes in a changed $uri.
+func uriNeedsEscape(ch byte) bool {
+	switch ch {
+	case ' ', '"', '#', '%', '<', '>', '?', '\\', '^', '`', '{', '|', '}':
+		return true
+	}
+	return ch < ' ' || ch >= 0x7f
+}
+
+// argNeedsEscape is NGX_ESCAPE_ARGS: the URI's table plus '&', '+', ';'.
+func argNeedsEscape(ch byte) bool {
+	return ch == '&' || ch == '+' || ch == ';' || uriNeedsEscape(ch)
+}
+
+// appendPercentEscaped appends s with the bytes need picks as %XX.
+func appendPercentEscaped(dst, s []byte, need func(byte) bool) []byte {
+	const hexd = "0123456789ABCDEF"
+	for _, ch := range s {
+		if need(ch) {
+			dst = append(dst, '%', hexd[ch>>4], hexd[ch&15])
+			continue
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
+
+// unescapeRedirect is ngx_unescape_uri with NGX_UNESCAPE_REDIRECT, in
+// place: %XX becomes its byte when that lies in '&'..'~', else stays; it
+// stops after the first '?', literal or decoded, and keeps the rest as
+// is. Like nginx it drops a '%' not followed by a hex digit, and "%X"
+// with a bad second byte altogether.
+func unescapeRedirect(b []byte) []byte {
+	d := 0
+	for s := 0; s < len(b); {
+		ch := b[s]
+		if ch == '?' {
+			return append(b[:d], b[s:]...)
+		}
+		if ch != '%' {
+			b[d] = ch
+			d, s = d+1, s+1
+			continue
+		}
+		if s+1 >= len(b) {
+			break
+		}
+		if !isHex(b[s+1]) {
+			s++ // the '%' goes; the byte after it is kept as usual
+			continue
+		}
+		if s+2 >= len(b) {
+			break
+		}
+		if !isHex(b[s+2]) {
+			s += 3
+			continue
+		}
+		dec := unhex(b[s+1])<<4 | unhex(b[s+2])
+		switch {
+		case dec == '?':
+			b[d] = dec
+			return append(b[:d+1], b[s+3:]...)
+		case dec > '%' && dec < 0x7f:
+			b[d] = dec
+			d++
+		default:
+			d += copy(b[d:], b[s:s+3])
+		}
+		s += 3
+	}
+	return b[:d]
 }

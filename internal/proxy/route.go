@@ -22,28 +22,35 @@ type vhostGroup struct {
 // in nginx's order (§2.4): exact, longest leading wildcard, longest
 // trailing wildcard, first regex, then the default server.
 func (g *vhostGroup) find(host []byte) *vserver {
+	s, _ := g.findName(host)
+	return s
+}
+
+// findName is find that also returns the server_name regex that chose the
+// server, if one did: its captures become variables (rewrite.go).
+func (g *vhostGroup) findName(host []byte) (*vserver, *regexp.Regexp) {
 	if s, ok := g.exact[string(host)]; ok {
-		return s
+		return s, nil
 	}
 	if len(host) == 0 {
-		return g.def
+		return g.def, nil
 	}
 	for _, w := range g.heads {
 		if len(host) > len(w.part) && string(host[len(host)-len(w.part):]) == w.part {
-			return w.s
+			return w.s, nil
 		}
 	}
 	for _, w := range g.tails {
 		if len(host) > len(w.part) && string(host[:len(w.part)]) == w.part {
-			return w.s
+			return w.s, nil
 		}
 	}
 	for _, r := range g.regexes {
 		if r.re.Match(host) {
-			return r.s
+			return r.s, r.re
 		}
 	}
-	return g.def
+	return g.def, nil
 }
 
 // wildName is a wildcard server name: part is ".example.com" for
@@ -98,6 +105,7 @@ type location struct {
 	rw       []rwStep      // rewrite directives of this location (rewrite.go)
 	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
 	mod      *contentConf  // static files, headers, access, gzip, logs (static.go)
+	internal bool          // only internal redirects may use it (rewrite.go)
 }
 
 // locationLevel holds the locations of one nesting level.

@@ -50,6 +50,10 @@ const (
 	varRequestLength
 	varConnection
 	varConnectionRequests
+	// File and request identity variables (rewrite.go appendFlowVar).
+	varRequestFilename
+	varDocumentRoot
+	varRequestID
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -115,6 +119,15 @@ func builtinVar(name string) (varID, bool) {
 		return varConnection, true
 	case "connection_requests":
 		return varConnectionRequests, true
+	case "request_filename":
+		return varRequestFilename, true
+	case "document_root":
+		return varDocumentRoot, true
+	case "request_id":
+		return varRequestID, true
+	case "content_type", "content_length":
+		// nginx's are the request headers'.
+		return varHTTP, true
 	}
 	return varNone, false
 }
@@ -206,6 +219,9 @@ func resolveVar(name string, pos ngxconf.Pos, scope *varScope) (part, error) {
 		return pt, nil
 	}
 	if id, ok := builtinVar(strings.ToLower(name)); ok {
+		if id == varHTTP {
+			return part{v: id, name: []byte(strings.ReplaceAll(strings.ToLower(name), "_", "-"))}, nil
+		}
 		return part{v: id}, nil
 	}
 	if rest, ok := strings.CutPrefix(strings.ToLower(name), "http_"); ok && rest != "" {
@@ -308,7 +324,12 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 			return append(dst, ec.sets[pt.idx]...)
 		}
 	case varMap:
-		return pt.m.appendValue(dst, ec)
+		// A map's value is a complex value of its own: no capture escaping.
+		esc := ec.capEsc
+		ec.capEsc = false
+		dst = pt.m.appendValue(dst, ec)
+		ec.capEsc = esc
+		return dst
 	case varCapture:
 		return ec.appendCapture(dst, pt.idx)
 	case varArg:
@@ -319,6 +340,8 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		if isTLS(ec.conn.nc) {
 			return append(dst, "on"...)
 		}
+	case varRequestFilename, varDocumentRoot, varRequestID:
+		return ec.appendFlowVar(dst, pt.v)
 	default:
 		return ec.appendLogVar(dst, pt)
 	}

@@ -1,0 +1,705 @@
+package proxy
+
+// Differential hunt over the rewrite module, map, error_page, named
+// locations and proxy_pass URI rules: configs of the kind blog owners
+// write, each run through real nginx and wisp with a dozen requests.
+// Every row that once differed stays as a regression row.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// escapedInputs are request paths with escapes, pluses and odd bytes that
+// redirects and proxy_pass must carry as nginx does.
+var escapedInputs = []struct{ name, path string }{
+	{"plain", "/old/a/b?x=1"},
+	{"space escape", "/old/a%20b"},
+	{"plus", "/old/a+b?y=a+b"},
+	{"escaped slash", "/old/a%2Fb"},
+	{"escaped question mark", "/old/a%3Fb?q=1"},
+	{"escaped hash", "/old/a%23b"},
+	{"escaped percent", "/old/100%25"},
+	{"escaped ampersand and equals", "/old/a%26b%3Dc"},
+	{"utf-8 escaped", "/old/caf%C3%A9"},
+	{"utf-8 raw", "/old/caf\xc3\xa9"},
+	{"escaped letters", "/old/%61%62c"},
+	{"double slash", "/old//a//b"},
+	{"dot segments", "/x/../old/./a"},
+	{"escaped dot segments", "/old/a/%2e%2e/b"},
+	{"quote and angle brackets", "/old/a%22b%3Cc%3E"},
+	{"escaped semicolon and comma", "/old/a%3Bb%2Cc"},
+	{"escaped tilde and star", "/old/a%7Eb%2Ac"},
+	{"escaped control byte", "/old/a%01b"},
+	{"escaped apostrophe and brackets", "/old/a%27b%5Bc%5D"},
+}
+
+// escapedCases runs every input under /PREFIX/. A return sends its
+// captures unescaped, so a control byte would make a header neither side
+// can parse: those prefixes skip it.
+func escapedCases(prefix string, unescaped bool) []diffCase {
+	var cs []diffCase
+	for _, in := range escapedInputs {
+		if unescaped && in.name == "escaped control byte" {
+			continue
+		}
+		cs = append(cs, diffCase{name: prefix + " " + in.name, raw: get(prefixPath(prefix, in.path))})
+	}
+	return cs
+}
+
+// prefixPath swaps the leading /old/ of an input for /PREFIX/.
+func prefixPath(prefix, path string) string {
+	const old = "/old/"
+	for i := 0; i+len(old) <= len(path); i++ {
+		if path[i:i+len(old)] == old {
+			return path[:i] + "/" + prefix + "/" + path[i+len(old):]
+		}
+	}
+	return path
+}
+
+func TestRedirectCapturesEscapeAsNginx(t *testing.T) {
+	var cases []diffCase
+	for _, p := range []string{"old", "perm", "ext", "ret", "retq", "retcap", "rwargs", "last", "brk", "rq", "loc", "setv", "named"} {
+		cases = append(cases, escapedCases(p, strings.HasPrefix(p, "ret"))...)
+	}
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    rewrite ^/old/(.*)$ /new/$1 redirect;
+    rewrite ^/perm/(.*)$ /new/$1 permanent;
+    rewrite ^/ext/(.*)$ https://example.com/$1;
+    location /ret/ {
+        rewrite ^/ret/(.*)$ /x;
+        return 301 https://example.com/$1;
+    }
+    location ~ ^/retq/(.*)$ { return 301 https://example.com/q?u=$1; }
+    location ~ ^/retcap/(?<rest>.*)$ { return 302 /new/$rest$is_args$args; }
+    location /rwargs/ { rewrite ^/rwargs/(.*)$ /new?path=$1 redirect; }
+    location /last/ { rewrite ^/last/(.*)$ /new/$1 last; }
+    location /brk/ {
+        rewrite ^/brk/(.*)$ /b/$1 break;
+        proxy_pass http://unix:SOCK:/up/;
+    }
+    location /rq/ { rewrite ^/rq/(.*)$ /new/$1?k=$1 last; }
+    location ~ ^/loc/(.*)$ { proxy_pass http://unix:SOCK:/l/$1; }
+    location /setv/ {
+        if ($uri ~ ^/setv/(.*)$) { set $rest $1; }
+        return 200 "rest=$rest uri=$uri ru=$request_uri";
+    }
+    location /named/ {
+        try_files /nonexistent @n;
+    }
+    location @n { rewrite ^/named/(.*)$ /new/$1?n=$1 redirect; }
+    location /new/ { proxy_pass http://unix:SOCK:/backend/; }
+    location = /new { proxy_pass http://unix:SOCK; }
+}
+`, cases)
+}
+
+// req builds a raw request with its method, host and extra header lines.
+func req(method, host, path string, headers ...string) string {
+	h := ""
+	for _, x := range headers {
+		h += x + "\r\n"
+	}
+	if method == "POST" || method == "PUT" {
+		h += "Content-Length: 0\r\n"
+	}
+	return method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" + h + "Connection: close\r\n\r\n"
+}
+
+func TestCanonicalHostRedirectsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name www.blog.test;
+    return 301 https://blog.test$request_uri;
+}
+server {
+    listen LISTEN;
+    server_name old.blog.test;
+    rewrite ^ https://blog.test$request_uri? permanent;
+}
+server {
+    listen LISTEN;
+    server_name legacy.blog.test;
+    rewrite ^(.*)$ https://blog.test$1 permanent;
+}
+server {
+    listen LISTEN;
+    server_name blog.test alias.blog.test;
+    if ($host != "blog.test") { return 301 $scheme://blog.test$request_uri; }
+    if ($http_x_forwarded_proto = "http") { return 301 https://$host$request_uri; }
+    location / { proxy_pass http://unix:SOCK; }
+    location = /feed { return 301 /rss/; }
+    location = /rss { return 302 $scheme://$host/rss/$is_args$args; }
+    location /tag { rewrite ^/tag/(.+?)/?$ /tags/$1/ permanent; }
+    location /amp/ { rewrite ^/amp/(.*)/?$ /$1 permanent; }
+    location ~ "^/(\d{4})/(\d{2})/(.+)$" { return 301 /$3; }
+    location ~* \.(php|asp|aspx)$ { return 410; }
+    location ~* ^/wp- { return 403; }
+}
+`, []diffCase{
+		{name: "www to apex keeps path and args", raw: req("GET", "www.blog.test", "/a/b?x=1&y=%20")},
+		{name: "www to apex, escaped path", raw: req("GET", "www.blog.test", "/caf%C3%A9/%2F?q")},
+		{name: "rewrite to apex with ? keeps escapes untouched up to ?", raw: req("GET", "old.blog.test", "/a%2Fb%20c?z=%2F")},
+		{name: "rewrite to apex, %3F in path", raw: req("GET", "old.blog.test", "/a%3Fb/c%2F?z=1")},
+		{name: "rewrite with capture to apex", raw: req("GET", "legacy.blog.test", "/p/caf%C3%A9+x?u=1")},
+		{name: "rewrite with capture to apex, plain", raw: req("GET", "legacy.blog.test", "/p/q")},
+		{name: "alias host to canonical", raw: req("GET", "alias.blog.test", "/x?y")},
+		{name: "forwarded http to https", raw: req("GET", "blog.test", "/x?y", "X-Forwarded-Proto: http")},
+		{name: "canonical host proxied", raw: req("GET", "blog.test", "/post/?a=b")},
+		{name: "canonical host with port in Host", raw: req("GET", "blog.test:8080", "/post/")},
+		{name: "uppercase Host", raw: req("GET", "BLOG.test", "/post/")},
+		{name: "relative return made absolute", raw: req("GET", "blog.test", "/feed?x=1")},
+		{name: "scheme and is_args", raw: req("GET", "blog.test", "/rss?x=1")},
+		{name: "scheme and is_args without args", raw: req("GET", "blog.test", "/rss")},
+		{name: "lazy capture and optional slash", raw: req("GET", "blog.test", "/tag/go/")},
+		{name: "lazy capture without slash", raw: req("GET", "blog.test", "/tag/go")},
+		{name: "amp suffix", raw: req("GET", "blog.test", "/amp/my-post/")},
+		{name: "date permalink", raw: req("GET", "blog.test", "/2024/05/my-post/?utm=1")},
+		{name: "php probe gone, caseless", raw: req("GET", "blog.test", "/xmlrpc.PHP")},
+		{name: "wp probe forbidden", raw: req("GET", "blog.test", "/WP-login")},
+		{name: "HEAD of a redirect", raw: "HEAD /feed HTTP/1.1\r\nHost: blog.test\r\nConnection: close\r\n\r\n"},
+		{name: "HTTP/1.0 without Host", raw: "GET /feed HTTP/1.0\r\n\r\n"},
+		{name: "absolute-form target", raw: "GET http://www.blog.test/abs?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n"},
+	})
+}
+
+func TestRewriteLoopsAndFlagsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location / { proxy_pass http://unix:SOCK; }
+    location /a/ { rewrite ^/a/(.*)$ /b/$1 last; }
+    location /b/ { rewrite ^/b/(.*)$ /a/$1 last; }
+    location /n/ { rewrite ^/n/(\d)(.*)$ /n/$2 last; return 200 "done $uri"; }
+    location /chain/ {
+        rewrite ^/chain/1$ /chain/2;
+        rewrite ^/chain/2$ /chain/3;
+        rewrite ^/chain/3$ /chain/4 last;
+        return 200 "not reached";
+    }
+    location = /chain/4 { return 200 "chain end $uri $args"; }
+    location /nolast/ {
+        rewrite ^/nolast/(.*)$ /other/$1;
+        return 200 "after rewrite $uri";
+    }
+    location /other/ { return 200 "other $uri"; }
+    location /ifbrk/ {
+        if ($arg_stop) {
+            rewrite ^ /stopped break;
+        }
+        rewrite ^ /other/fallthrough last;
+    }
+    location = /stopped { return 200 "never"; }
+    location /brkproxy/ {
+        if ($arg_x) { rewrite ^/brkproxy/(.*)$ /fromif/$1 break; }
+        proxy_pass http://unix:SOCK:/up/;
+    }
+    location /empty/ { rewrite ^/empty/(.*)$ $1 last; }
+    location /args/ {
+        rewrite ^/args/a$ /other/a?n=1 last;
+        rewrite ^/args/b$ /other/b?n=1? last;
+        rewrite ^/args/c$ /other/c?$arg_none last;
+        rewrite ^/args/d$ /other/d? last;
+        rewrite ^/args/e$ /other/e?n=1 redirect;
+        rewrite ^/args/f$ /other/f?$arg_none redirect;
+        rewrite ^/args/g$ /other/g? redirect;
+        rewrite ^/args/h$ /other/h?? redirect;
+    }
+    location /srvlast/ { return 200 "srv $uri"; }
+}
+server {
+    listen LISTEN;
+    server_name srv.test;
+    rewrite ^/x/(.*)$ /srvlast/$1 last;
+    rewrite ^/srvlast/(.*)$ /twice/$1;
+    location / { return 200 "uri=$uri args=$args"; }
+}
+`, []diffCase{
+		{name: "ping-pong last hits the cycle limit", raw: get("/a/x")},
+		{name: "nine changes are fine", raw: get("/n/123456789x")},
+		{name: "ten changes are fine", raw: get("/n/1234567890x")},
+		{name: "eleven changes are a cycle", raw: get("/n/12345678901x")},
+		{name: "rewrites without flag chain, last ends", raw: get("/chain/1?q=1")},
+		{name: "rewrite without flag then return in the same location", raw: get("/nolast/z")},
+		{name: "break inside if", raw: get("/ifbrk/?stop=1")},
+		{name: "if not taken falls through", raw: get("/ifbrk/")},
+		{name: "rewrite break inside if keeps proxy_pass", raw: get("/brkproxy/p?x=1")},
+		{name: "rewrite break inside if not taken", raw: get("/brkproxy/p")},
+		{name: "empty rewritten URI", raw: get("/empty/")},
+		{name: "new args and old", raw: get("/args/a?o=1")},
+		{name: "trailing ? after new args", raw: get("/args/b?o=1")},
+		{name: "empty new args keep old after &", raw: get("/args/c?o=1")},
+		{name: "trailing ? drops", raw: get("/args/d?o=1")},
+		{name: "redirect new args and old", raw: get("/args/e?o=1")},
+		{name: "redirect empty new args", raw: get("/args/f?o=1")},
+		{name: "redirect trailing ?", raw: get("/args/g?o=1")},
+		{name: "redirect double ?", raw: get("/args/h?o=1")},
+		{name: "redirect empty new args without old", raw: get("/args/f")},
+		{name: "server-level last does not rerun server rewrites", raw: req("GET", "srv.test", "/x/y?k=v")},
+	})
+}
+
+func TestIfSetAndVariablesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root /tmp;
+    location / { proxy_pass http://unix:SOCK; }
+    location /m/ {
+        if ($request_method = POST) { return 405 "no posts"; }
+        if ($request_method !~ ^(GET|HEAD)$) { return 444; }
+        return 200 "ok $request_method";
+    }
+    location /ua/ {
+        if ($http_user_agent ~* (bot|spider|crawl)) { return 403 "bot: $1"; }
+        if ($http_user_agent ~ "^Mozilla/(\d+)") { set $mv $1; }
+        if ($http_user_agent = "") { return 400 "empty ua"; }
+        return 200 "mv=$mv";
+    }
+    location /files/ {
+        if (-f $request_filename) { return 200 "file $request_filename"; }
+        if (-d $request_filename) { return 200 "dir $request_filename"; }
+        if (!-e $request_filename) { return 200 "none $request_filename $document_root"; }
+        return 200 "other";
+    }
+    location /cat/ {
+        set $a "x";
+        set $b "${a}y";
+        set $c "$a-$b-$uri";
+        set $a "z";
+        set $empty "";
+        return 200 "a=$a b=$b c=$c e=[$empty]";
+    }
+    location /cap/ {
+        if ($uri ~ ^/cap/(?<first>[^/]+)/(?<second>.*)$) { }
+        if ($arg_x ~ (\d+)) { }
+        return 200 "first=$first second=$second one=$1";
+    }
+    location ~ ^/lc/(?<slug>[a-z-]+)/?$ {
+        return 200 "slug=$slug uri=$uri";
+    }
+    location /args/ {
+        if ($args ~ (^|&)utm_[^&]*) { set $args ""; }
+        if ($arg_page = "") { set $page 1; }
+        if ($arg_page) { set $page $arg_page; }
+        return 200 "page=$page args=$args is=$is_args q=$query_string";
+    }
+    location /argsproxy/ {
+        if ($args ~ (^|&)utm_) { set $args ""; }
+        proxy_pass http://unix:SOCK;
+    }
+    location /argsedit/ {
+        set $args "$args&added=1";
+        proxy_pass http://unix:SOCK;
+    }
+    location /http/ {
+        return 200 "h=$http_x_custom_header hu=$http_X_CUSTOM_HEADER c=$cookie_session a=$arg_A ct=$content_type cl=$content_length";
+    }
+    location /nested/ {
+        set $flag "";
+        if ($arg_a) { set $flag "${flag}A"; }
+        if ($arg_b) { set $flag "${flag}B"; }
+        if ($flag = "AB") { return 200 "both"; }
+        return 200 "flag=$flag";
+    }
+    location /q/ {
+        if ($arg_u ~* "^https?://(.+)$") { return 302 https://$1; }
+        return 200 "none";
+    }
+}
+`, []diffCase{
+		{name: "POST refused with text", raw: req("POST", "flow.test", "/m/")},
+		{name: "GET allowed", raw: req("GET", "flow.test", "/m/")},
+		{name: "HEAD allowed", raw: req("HEAD", "flow.test", "/m/")},
+		{name: "bot caseless capture", raw: get("/ua/", "User-Agent: Mozilla/5.0 (compatible; Googlebot/2.1)")},
+		{name: "browser version capture", raw: get("/ua/", "User-Agent: Mozilla/5.0 (X11)")},
+		{name: "no user agent", raw: get("/ua/")},
+		{name: "request_filename of a file", raw: get("/files/../files/x")},
+		{name: "request_filename missing", raw: get("/files/nope.txt")},
+		{name: "set concatenations", raw: get("/cat/p?q")},
+		{name: "named captures from if", raw: get("/cap/one/two/three?x=42")},
+		{name: "named captures from if, escaped", raw: get("/cap/o%20ne/t+wo?x=a7")},
+		{name: "named capture from location", raw: get("/lc/my-post/")},
+		{name: "named capture no match", raw: get("/lc/My-Post/")},
+		{name: "utm args cleared", raw: get("/args/?utm_source=x&page=2")},
+		{name: "page arg", raw: get("/args/?page=3")},
+		{name: "page default", raw: get("/args/")},
+		{name: "utm args cleared before proxy", raw: get("/argsproxy/p?utm_x=1&a=2")},
+		{name: "args kept before proxy", raw: get("/argsproxy/p?a=2")},
+		{name: "args edited before proxy", raw: get("/argsedit/p?a=2")},
+		{name: "header, cookie, arg variables", raw: get("/http/?a=1&A=2", "X-Custom-Header: v1", "Cookie: session=s1; other=2", "Content-Type: text/x")},
+		{name: "nested ifs with concatenation", raw: get("/nested/?a=1&b=1")},
+		{name: "nested ifs, one flag", raw: get("/nested/?b=1")},
+		{name: "capture into a redirect from return", raw: get("/q/?u=http://example.com/a%20b")},
+	})
+}
+
+func TestMapCachingMatchesNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $v $cached { default "c-$v"; }
+map $v $vol { volatile; default "v-$v"; }
+map $cached $ofmap { ~^c-(?<tail>.*)$ "of-$tail"; default "none"; }
+map $request_id $rid { default $request_id; }
+map $uri $byuri { /a "A"; ~^/b/(.*)$ "B-$1"; default "D"; }
+map $http_x_mode $mode {
+    default   "normal";
+    "debug"   "dbg";
+    ~^t(.*)$  "t:$1";
+}
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location /cache/ {
+        set $v "one";
+        set $x "$cached|$vol";
+        set $v "two";
+        return 200 "$x $cached $vol $ofmap";
+    }
+    location /rid/ {
+        set $first $rid;
+        if ($first = $request_id) { return 200 "same"; }
+        return 200 "differs";
+    }
+    location /uri/ {
+        set $before $byuri;
+        rewrite ^/uri/(.*)$ /b/$1;
+        return 200 "before=$before after=$byuri";
+    }
+    location /hdr/ {
+        proxy_set_header X-Mode $mode;
+        add_header X-Mode $mode;
+        proxy_pass http://unix:SOCK;
+    }
+    location /pre/ {
+        set $x $byuri;
+        error_page 404 = /b/y;
+        return 404;
+    }
+    location /b/ { return 200 "after redirect $byuri"; }
+    location /empty/ {
+        set $v "";
+        return 200 "[$cached]";
+    }
+}
+`, []diffCase{
+		{name: "a map is evaluated once per request unless volatile", raw: get("/cache/")},
+		{name: "map over a request_id", raw: get("/rid/")},
+		{name: "map cached before a rewrite", raw: get("/uri/x")},
+		{name: "map in proxy_set_header and add_header", raw: get("/hdr/", "X-Mode: debug")},
+		{name: "map regex capture in a header", raw: get("/hdr/", "X-Mode: trace")},
+		{name: "map default in a header", raw: get("/hdr/")},
+		{name: "map of an empty value", raw: get("/empty/")},
+		{name: "map value kept across an internal redirect", raw: get("/pre/")},
+		{name: "map first used after an internal redirect", raw: get("/b/z")},
+	})
+}
+
+func TestErrorPagesOfABlogMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	root := dir + "/www"
+	for path, body := range map[string]string{
+		"/404.html": "<p>not here</p>\n", "/50x.html": "<p>down</p>\n", "/index.html": "<p>home</p>\n",
+		"/maint/index.html": "<p>maintenance</p>\n",
+	} {
+		must(t, mkdirWrite(root+path, body))
+	}
+	runFlowDiff(t, `
+upstream ghost { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root `+root+`;
+    error_page 404 /404.html;
+    error_page 500 502 503 504 /50x.html;
+    location = /404.html { internal; }
+    location = /50x.html { }
+    location / {
+        proxy_intercept_errors on;
+        proxy_pass http://ghost;
+    }
+    location /raw/ { proxy_pass http://ghost; }
+    location /down/ { proxy_pass http://unix:MISSING; }
+    location /fallback/ {
+        error_page 404 = @ghost;
+        try_files $uri $uri/ =404;
+    }
+    location @ghost {
+        proxy_set_header X-Site named;
+        proxy_pass http://ghost;
+    }
+    location /eq200/ {
+        error_page 404 =200 /index.html;
+        return 404;
+    }
+    location /eqnamed/ {
+        error_page 403 =404 @ghost;
+        return 403;
+    }
+    location /gone/ {
+        error_page 410 https://blog.example/gone?from=$uri;
+        return 410;
+    }
+    location /moved/ {
+        error_page 404 =301 https://blog.example$request_uri;
+        return 404;
+    }
+    location /loop/ {
+        recursive_error_pages on;
+        error_page 404 /loop/again;
+        return 404;
+    }
+    location /maint/ {
+        if (-f $document_root/maint/index.html) { return 503; }
+        proxy_pass http://ghost;
+    }
+    location /eqonly/ {
+        error_page 404 = /50x.html;
+        return 404;
+    }
+    location /args/ {
+        error_page 404 /e?code=404&u=$uri;
+        return 404;
+    }
+    location = /e { return 200 "e $args $request_uri $uri"; }
+    location /text/ {
+        error_page 404 = /e;
+        return 404 "custom text";
+    }
+}
+`, []diffCase{
+		{name: "intercepted upstream 404 gets the custom page", raw: get("/missing", "X-Want-Status: 404")},
+		{name: "intercepted upstream 502 gets 50x", raw: get("/x", "X-Want-Status: 502")},
+		{name: "intercepted upstream 500 gets 50x", raw: get("/x", "X-Want-Status: 500")},
+		{name: "upstream 200 passes", raw: get("/x")},
+		{name: "upstream 404 without intercept", raw: get("/raw/x", "X-Want-Status: 404")},
+		{name: "upstream down gets 50x", raw: get("/down/")},
+		{name: "internal page not reachable directly", raw: get("/404.html")},
+		{name: "50x page reachable directly", raw: get("/50x.html")},
+		{name: "try_files =404 to a named location", raw: get("/fallback/none?x=1")},
+		{name: "=200 to a static page", raw: get("/eq200/p")},
+		{name: "=404 to a named location", raw: get("/eqnamed/p")},
+		{name: "error_page to a URL with a variable", raw: get("/gone/p")},
+		{name: "=301 to a URL with request_uri", raw: get("/moved/p?q=1")},
+		{name: "recursive error pages end in a cycle or 404", raw: get("/loop/x")},
+		{name: "maintenance switch by file", raw: get("/maint/x")},
+		{name: "= to a static page takes its 200", raw: get("/eqonly/x")},
+		{name: "error_page URI with args", raw: get("/args/p?orig=1")},
+		{name: "return with text and error_page", raw: get("/text/p")},
+		{name: "HEAD to the custom 404", raw: "HEAD /missing HTTP/1.1\r\nHost: flow.test\r\nX-Want-Status: 404\r\nConnection: close\r\n\r\n"},
+		{name: "POST to the intercepted 502", raw: "POST /x HTTP/1.1\r\nHost: flow.test\r\nX-Want-Status: 502\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+	})
+}
+
+func mkdirWrite(path, body string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(body), 0o644)
+}
+
+func TestProxyPassURIRulesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream app { server unix:SOCK; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location /blog/ { proxy_pass http://app/; }
+    location /noslash { proxy_pass http://app/; }
+    location /sub/ { proxy_pass http://app/base/; }
+    location /bare/ { proxy_pass http://app; }
+    location = /exact { proxy_pass http://app/target; }
+    location /ru/ { proxy_pass http://app/base$request_uri; }
+    location /urivar/ { proxy_pass http://app/v$uri$is_args$args; }
+    location ~ ^/rx/(.*)$ { proxy_pass http://app; }
+    location ~ ^/rxcap/(.*)$ { proxy_pass http://app/c/$1$is_args$args; }
+    location /rwb/ {
+        rewrite ^/rwb/(.*)$ /changed/$1 break;
+        proxy_pass http://app/base/;
+    }
+    location /rwl/ {
+        rewrite ^/rwl/(.*)$ /sub/$1 last;
+    }
+    location /rwnone/ {
+        rewrite ^/rwnone/(.*)$ /rwnone/x-$1;
+        proxy_pass http://app/n/;
+    }
+    location /setvar/ {
+        set $target "/t";
+        proxy_pass http://app$target;
+    }
+    location /argsset/ {
+        set $args "a=1";
+        proxy_pass http://app/as/;
+    }
+    location ^~ /static/ { proxy_pass http://app/s/; }
+}
+`, []diffCase{
+		{name: "prefix replaced by /", raw: get("/blog/post/?a=1")},
+		{name: "prefix without slash replaced", raw: get("/noslash/x")},
+		{name: "prefix without slash, nothing after", raw: get("/noslash")},
+		{name: "prefix replaced by a base", raw: get("/sub/a/b?x=%20")},
+		{name: "escaped URI re-escaped after replacement", raw: get("/sub/a%20b/%2F/c%3F?x=1")},
+		{name: "escapes the 1.22 URI table covers", raw: get("/sub/a%22b%3Cc%3E%5Cd%5Ee%60f%7Bg%7Ch%7Di")},
+		{name: "unicode after replacement", raw: get("/sub/caf%C3%A9")},
+		{name: "raw unicode after replacement", raw: get("/sub/caf\xc3\xa9")},
+		{name: "double slash merged", raw: get("/sub//a//b")},
+		{name: "dot segments resolved", raw: get("/sub/a/../b/./c")},
+		{name: "dot segments through the prefix", raw: get("/x/../sub/y")},
+		{name: "no URI part sends the raw request URI", raw: get("/bare/a%20b//c/../d?x=%41")},
+		{name: "exact location with URI", raw: get("/exact?q=1")},
+		{name: "request_uri in the URI part", raw: get("/ru/a%20b?c=d")},
+		{name: "uri variable in the URI part", raw: get("/urivar/a%20b?c=d")},
+		{name: "regex location without URI", raw: get("/rx/a%20b?c")},
+		{name: "regex location with capture", raw: get("/rxcap/a%20b?c")},
+		{name: "regex location with plain capture", raw: get("/rxcap/ab?c")},
+		{name: "rewrite break ignores the URI part", raw: get("/rwb/a%20b?k=v")},
+		{name: "rewrite last into another proxy location", raw: get("/rwl/z%20y?k=v")},
+		{name: "rewrite without flag keeps the URI part", raw: get("/rwnone/q?k=v")},
+		{name: "set variable as URI", raw: get("/setvar/p?k=v")},
+		{name: "set args then replace prefix", raw: get("/argsset/p?k=v")},
+		{name: "caret-tilde prefix", raw: get("/static/app.css?v=3")},
+		{name: "HTTP/1.0 request", raw: "GET /blog/x HTTP/1.0\r\nHost: flow.test\r\n\r\n"},
+	})
+}
+
+func TestOddRequestTargetsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location / { return 200 "uri=$uri ru=$request_uri args=$args"; }
+    location /p/ { proxy_pass http://unix:SOCK:/q/; }
+    location = /exact { return 200 "exact"; }
+    location ~ \.html$ { return 200 "html $uri"; }
+}
+`, []diffCase{
+		{name: "dot dot above root", raw: get("/../x")},
+		{name: "dot dot inside", raw: get("/a/b/../../c")},
+		{name: "escaped dot dot", raw: get("/a/%2e%2e/c")},
+		{name: "escaped slash", raw: get("/a%2Fb")},
+		{name: "escaped slash and dots", raw: get("/a%2F..%2Fb")},
+		{name: "double slashes", raw: get("//a///b")},
+		{name: "trailing dot segment", raw: get("/a/.")},
+		{name: "trailing dot dot", raw: get("/a/b/..")},
+		{name: "unicode raw", raw: get("/\xe6\x97\xa5\xe6\x9c\xac")},
+		{name: "unicode escaped", raw: get("/%E6%97%A5%E6%9C%AC")},
+		{name: "plus stays", raw: get("/a+b?c+d")},
+		{name: "exact with trailing slash", raw: get("/exact/")},
+		{name: "exact with args", raw: get("/exact?")},
+		{name: "regex on escaped suffix", raw: get("/x%2Ehtml")},
+		{name: "proxy dot dot", raw: get("/p/a/../b")},
+		{name: "proxy escaped dot dot", raw: get("/p/%2e%2e/b")},
+		{name: "proxy escaped slash", raw: get("/p/a%2Fb")},
+		{name: "escaped percent", raw: get("/a%25b")},
+		{name: "semicolon path", raw: get("/a;b=c/d")},
+		{name: "hash escaped", raw: get("/a%23b")},
+		{name: "empty query", raw: get("/a?")},
+		{name: "question mark in query", raw: get("/a?b?c")},
+		{name: "bad escape", raw: get("/a%zz")},
+		{name: "bad escape, second digit", raw: get("/a%4g")},
+		{name: "escape cut short", raw: get("/a%4")},
+		{name: "lone percent at the end", raw: get("/a%")},
+		{name: "bad escape in the query is fine", raw: get("/a?b=%zz")},
+		{name: "encoded NUL", raw: get("/a%00b")},
+		{name: "backslash", raw: get("/a\\b")},
+	})
+}
+
+func TestRedirectURLSettingsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream shape { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test canonical.test;
+    location /rel/ {
+        absolute_redirect off;
+        location /rel/in/ { return 301 /rel/target; }
+        rewrite ^/rel/rw/(.*)$ /new/$1 permanent;
+        return 302 /rel/x?y=1;
+    }
+    location /rel/dir/ { absolute_redirect off; proxy_pass http://shape/; }
+    location /name/ {
+        server_name_in_redirect on;
+        return 301 /name/x;
+    }
+    location /noport/ {
+        port_in_redirect off;
+        return 301 /noport/x;
+    }
+    location /both/ {
+        server_name_in_redirect on;
+        port_in_redirect off;
+        rewrite ^ /both/z redirect;
+    }
+    location /up/ {
+        absolute_redirect off;
+        proxy_pass http://shape/;
+    }
+    location /plain/ { return 301 /plain/x; }
+    location /err/ {
+        absolute_redirect off;
+        error_page 404 =301 /plain/from-error;
+        return 404;
+    }
+}
+server {
+    listen LISTEN;
+    server_name other.test;
+    absolute_redirect off;
+    location / { return 301 /srv-level; }
+    location /on/ { absolute_redirect on; return 301 /on-again; }
+}
+`, []diffCase{
+		{name: "absolute_redirect off keeps return relative", raw: get("/rel/")},
+		{name: "inherited by a nested location", raw: get("/rel/in/")},
+		{name: "rewrite redirect stays relative", raw: get("/rel/rw/a%20b?q=1")},
+		{name: "trailing-slash redirect stays relative", raw: get("/rel/dir")},
+		{name: "server_name_in_redirect uses the first name", raw: req("GET", "canonical.test", "/name/")},
+		{name: "port_in_redirect off", raw: get("/noport/")},
+		{name: "both settings", raw: req("GET", "canonical.test", "/both/")},
+		{name: "upstream's relative Location stays relative", raw: get("/up/", "X-Want-Status: 302", "X-Want-Location: /login")},
+		{name: "upstream's proxied Location mapped and relative", raw: get("/up/", "X-Want-Status: 302", "X-Want-Location: http://shape/next")},
+		{name: "HTTP/1.0 without Host uses the local address", raw: "GET /plain/ HTTP/1.0\r\n\r\n"},
+		{name: "error_page redirect", raw: get("/err/")},
+		{name: "server level setting", raw: req("GET", "other.test", "/x")},
+		{name: "location turns it back on", raw: req("GET", "other.test", "/on/")},
+	})
+}
+
+func TestServerNameCapturesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name ~^www\.(?<domain>.+)$;
+    return 301 https://$domain$request_uri;
+}
+server {
+    listen LISTEN;
+    server_name ~^(\w+)\.blogs\.test$;
+    location / { return 200 "blog $1 $uri"; }
+    location ~ ^/p/(\d+)$ { return 200 "post $1"; }
+    location /keep/ { proxy_pass http://unix:SOCK:/$1/; }
+}
+server {
+    listen LISTEN default_server;
+    server_name flow.test;
+    location / { return 200 "default"; }
+}
+`, []diffCase{
+		{name: "named capture from server_name", raw: req("GET", "www.example.test", "/a?b=1")},
+		{name: "numbered capture from server_name", raw: req("GET", "alice.blogs.test", "/x")},
+		{name: "location regex replaces server captures", raw: req("GET", "alice.blogs.test", "/p/42")},
+		{name: "server capture in proxy_pass", raw: req("GET", "bob.blogs.test", "/keep/z")},
+		{name: "no regex server", raw: req("GET", "flow.test", "/")},
+	})
+}
