@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,12 +23,14 @@ const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $st
 // reqOut is what a request's answer was, for the access log and the
 // filters: filled in by the response writers.
 type reqOut struct {
-	start        time.Time
-	status       int
-	bodyBytes    int64
-	contentRange string // for a 416 answer
-	vary         bool   // the gzip filter looked at the response: Vary is due
-	gzip         bool   // a relayed body is being compressed (Content-Encoding)
+	start     time.Time
+	status    int
+	bodyBytes int64
+	// rangeLines are a 416 answer's header lines from the filters' pass
+	// over the 200 it replaces, and its Content-Range (static.go).
+	rangeLines   []byte
+	vary         bool // the gzip filter looked at the response: Vary is due
+	gzip         bool // a relayed body is being compressed (Content-Encoding)
 	upstreamAddr string
 	upstreamTime time.Duration
 	upstreamSet  bool
@@ -68,9 +71,11 @@ type logRegistry struct {
 }
 
 // accessLogs is the access_log list of one level; off is "access_log off".
+// builtin marks nginx's default log, used where no level names one.
 type accessLogs struct {
 	targets []logTarget
 	off     bool
+	builtin bool
 }
 
 type logTarget struct {
@@ -85,10 +90,57 @@ func (a accessLogs) inherit(p accessLogs, set map[string]bool) accessLogs {
 	return a
 }
 
-// defaultAccessLogs is what applies without any access_log: nothing.
-// nginx would write logs/access.log under its prefix; wisp only logs
-// where the config asks it to (a documented departure).
-func (c *compiler) defaultAccessLogs() accessLogs { return accessLogs{} }
+// defaultLogPath is nginx's built-in access log, under the prefix: where
+// requests are logged in the combined format when neither http, server
+// nor location names an access_log. (Debian builds nginx with
+// /var/log/nginx/access.log instead; wisp keeps the stock relative path,
+// as its prefix defaults to the config's own directory.)
+const defaultLogPath = "logs/access.log"
+
+// defaultAccessLogs is the built-in log. It is opened only when a server
+// ends up using it (openBuiltinLog), as nginx opens it only while merging
+// a level without access_log.
+func (c *compiler) defaultAccessLogs() accessLogs {
+	reg := c.logRegistry()
+	path := c.path(defaultLogPath)
+	file := reg.files[path]
+	if file == nil {
+		file = &accessLogFile{path: path}
+		reg.files[path] = file
+	}
+	return accessLogs{targets: []logTarget{{file: file, fmt: reg.formats["combined"]}}, builtin: true}
+}
+
+// openBuiltinLog opens the built-in log for a server that inherits it.
+// The prefix of an installed nginx has its logs directory; wisp's default
+// prefix is the config's directory, so the directory is made when missing.
+func (c *compiler) openBuiltinLog(l accessLogs) error {
+	if !l.builtin || l.targets[0].file.f != nil {
+		return nil
+	}
+	file := l.targets[0].file
+	if err := os.MkdirAll(filepath.Dir(file.path), 0o755); err != nil {
+		return fmt.Errorf("mkdir() %q failed %s", filepath.Dir(file.path), errnoText(err))
+	}
+	return c.openLogFile(file, ngxconf.Pos{})
+}
+
+// openLogFile opens an access log for appending, once per compiled config.
+func (c *compiler) openLogFile(file *accessLogFile, pos ngxconf.Pos) error {
+	if file.f != nil {
+		return nil
+	}
+	f, err := os.OpenFile(file.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		if pos.File == "" {
+			return fmt.Errorf("open() %q failed %s", file.path, errnoText(err))
+		}
+		return ngxconf.Errorf(pos, "open() %q failed %s", file.path, errnoText(err))
+	}
+	file.f = f
+	c.cfg.Reopen = append(c.cfg.Reopen, file)
+	return nil
+}
 
 func (c *compiler) logRegistry() *logRegistry {
 	if c.cfg.logReg == nil {
@@ -199,13 +251,8 @@ func (c *compiler) accessLogDirective(d *ngxconf.Directive, m *contentConf) (boo
 	if file.flush > 0 && file.size == 0 {
 		file.size = 64 << 10 // nginx's default buffer once flush= is given
 	}
-	if file.f == nil {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return true, ngxconf.Errorf(d.Pos, "open() %q failed %s", path, errnoText(err))
-		}
-		file.f = f
-		c.cfg.Reopen = append(c.cfg.Reopen, file)
+	if err := c.openLogFile(file, d.Pos); err != nil {
+		return true, err
 	}
 	m.logs.targets = append(m.logs.targets, logTarget{file: file, fmt: lf})
 	return true, nil

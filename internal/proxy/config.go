@@ -481,6 +481,9 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	conf = conf.inherit(parent)
 	s.resp = &conf.resp
 	s.mod = &conf.mod
+	if err := c.openBuiltinLog(conf.mod.logs); err != nil { // accesslog.go
+		return err
+	}
 	st, err := c.buildServerTLS(conf.tls)
 	if err != nil {
 		return err

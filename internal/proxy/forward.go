@@ -84,15 +84,19 @@ func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 // "/../" resolved (§3.1). Paths needing none of that are returned as is.
 func (c *clientConn) normalisedURI() ([]byte, bool) {
 	p := c.req.path
-	if bytes.IndexByte(p, '%') < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
+	if bytes.IndexAny(p, "%#") < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
 		return p, true
 	}
 	out := c.uriBuf[:0]
 	for i := 0; i < len(p); i++ {
 		ch := p[i]
+		if ch == '#' {
+			break // a fragment ends the path, as in nginx
+		}
 		if ch == '%' {
+			// A '%' without two hex digits is a bad request in nginx.
 			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return nil, false // nginx refuses a bad escape (400)
+				return nil, false
 			}
 			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 2

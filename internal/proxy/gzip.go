@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"wisp/internal/ngxconf"
 )
@@ -29,7 +30,7 @@ type gzipConf struct {
 	pools    *gzipPools
 }
 
-type gzipProxied uint8
+type gzipProxied uint16
 
 const (
 	proxiedOff gzipProxied = 1 << iota
@@ -37,6 +38,10 @@ const (
 	proxiedAuth
 	proxiedNoLastModified
 	proxiedNoETag
+	proxiedExpired
+	proxiedNoCache
+	proxiedNoStore
+	proxiedPrivate
 )
 
 // gzipPools keeps one pool of writers per compression level; one set is
@@ -141,8 +146,16 @@ func (c *compiler) gzipDirective(d *ngxconf.Directive, m *contentConf) (bool, er
 				g.proxied |= proxiedNoLastModified
 			case "no_etag":
 				g.proxied |= proxiedNoETag
+			case "expired":
+				g.proxied |= proxiedExpired
+			case "no-cache":
+				g.proxied |= proxiedNoCache
+			case "no-store":
+				g.proxied |= proxiedNoStore
+			case "private":
+				g.proxied |= proxiedPrivate
 			default:
-				return true, ngxconf.Errorf(d.Pos, "gzip_proxied %q is not supported by wisp", a)
+				return true, ngxconf.Errorf(d.Pos, "invalid value %q", a)
 			}
 		}
 	case "gzip_disable":
@@ -160,10 +173,18 @@ func (c *compiler) gzipDirective(d *ngxconf.Directive, m *contentConf) (bool, er
 	return true, nil
 }
 
-// gzipVary reports whether nginx's gzip filter looks at this response at
-// all (which sets Vary with gzip_vary on), and gzipOK whether the client
-// gets it compressed.
-func (c *clientConn) gzipFilter(m *contentConf, status int, ctype string, length int64, hasLastMod, hasETag bool) (vary, ok bool) {
+// gzipFacts is what nginx's gzip_proxied looks at in the response head.
+type gzipFacts struct {
+	lastMod, etag bool
+	// expires is the Expires value (nil: none); cacheControl joins the
+	// Cache-Control lines (nil: none).
+	expires, cacheControl []byte
+}
+
+// gzipFilter reports whether nginx's gzip filter looks at this response
+// at all (which sets Vary with gzip_vary on), and whether the client gets
+// it compressed.
+func (c *clientConn) gzipFilter(m *contentConf, status int, ctype string, length int64, f gzipFacts) (vary, ok bool) {
 	g := &m.gz
 	r := &c.req
 	if !g.on || (status != 200 && status != 403 && status != 404) {
@@ -189,19 +210,66 @@ func (c *clientConn) gzipFilter(m *contentConf, status int, ctype string, length
 	if _, via := r.headerValue([]byte("Via")); !via {
 		return true, true
 	}
-	switch p := g.proxied; {
+	return true, g.proxiedOK(r, f)
+}
+
+// proxiedOK is gzip_proxied for a request that came through a proxy (it
+// has Via), in nginx's order: an Expires decides alone, then any
+// Cache-Control, and only then Last-Modified and ETag.
+func (g *gzipConf) proxiedOK(r *request, f gzipFacts) bool {
+	p := g.proxied
+	switch {
 	case p&proxiedOff != 0:
-		return true, false
+		return false
 	case p&proxiedAny != 0:
-		return true, true
+		return true
 	case p&proxiedAuth != 0 && hasHeader(r, "Authorization"):
-		return true, true
-	case p&proxiedNoLastModified != 0 && !hasLastMod:
-		return true, true
-	case p&proxiedNoETag != 0 && !hasETag:
-		return true, true
+		return true
 	}
-	return true, false
+	if f.expires != nil {
+		if p&proxiedExpired == 0 {
+			return false
+		}
+		t, err := parseHTTPTime(f.expires)
+		return err == nil && t < time.Now().Unix()
+	}
+	if f.cacheControl != nil {
+		return p&proxiedNoCache != 0 && hasToken(f.cacheControl, "no-cache") ||
+			p&proxiedNoStore != 0 && hasToken(f.cacheControl, "no-store") ||
+			p&proxiedPrivate != 0 && hasToken(f.cacheControl, "private")
+	}
+	if p&proxiedNoLastModified != 0 && f.lastMod || p&proxiedNoETag != 0 && f.etag {
+		return false
+	}
+	return true
+}
+
+// hasToken finds a bare directive in a comma-separated header value as
+// nginx's ngx_http_parse_multi_header_lines does: spaces before it are
+// skipped, and the name must be followed by ',' or the end ("private=x"
+// or "no-cache " do not count).
+func hasToken(v []byte, name string) bool {
+	for len(v) > 0 {
+		tok, rest, _ := bytes.Cut(v, []byte(","))
+		if bytes.EqualFold(bytes.TrimLeft(tok, " "), []byte(name)) {
+			return true
+		}
+		v = rest
+	}
+	return false
+}
+
+// expiresFacts is what the expires directive puts in the head of a
+// response with this status, for gzip_proxied.
+func (m *contentConf) expiresFacts(f gzipFacts, status int, lastMod int64) gzipFacts {
+	e := m.hdr.expires
+	if e.kind == expiresOff || !safeStatus(status) {
+		return f
+	}
+	lines := e.appendLines(nil, time.Now(), lastMod)
+	v, _, _ := bytes.Cut(bytes.TrimPrefix(lines, []byte("Expires: ")), []byte("\r\n"))
+	f.expires = v
+	return f
 }
 
 func hasHeader(r *request, name string) bool {
@@ -241,18 +309,23 @@ func isMSIE6(ua []byte) bool {
 
 // gzipWanted decides for a static file response.
 func (c *clientConn) gzipWanted(ec *evalCtx, m *contentConf, out *outHead) bool {
-	vary, ok := c.gzipFilter(m, out.status, out.ctype, out.length, out.lastMod > 0, len(out.etag) > 0)
+	// nginx's static handler sets only the time of Last-Modified, not the
+	// header that no_last_modified looks for; its ETag is a header.
+	f := m.expiresFacts(gzipFacts{etag: len(out.etag) > 0}, out.status, out.lastMod)
+	vary, ok := c.gzipFilter(m, out.status, out.ctype, out.length, f)
 	out.vary = vary
 	return ok
 }
 
 // getWriter returns a pooled gzip writer at level writing to w.
 func (g *gzipConf) getWriter(w io.Writer) *gzip.Writer {
-	if zw, ok := g.pools[g.level].Get().(*gzip.Writer); ok {
+	zw, ok := g.pools[g.level].Get().(*gzip.Writer)
+	if ok {
 		zw.Reset(w)
-		return zw
+	} else {
+		zw, _ = gzip.NewWriterLevel(w, g.level)
 	}
-	zw, _ := gzip.NewWriterLevel(w, g.level)
+	zw.OS = 3 // Unix, as zlib writes it under nginx (Go writes "unknown")
 	return zw
 }
 
@@ -284,6 +357,8 @@ type gzipReader struct {
 	buf  bytes.Buffer
 	in   *[]byte
 	done bool
+	// started: some output went out (the header is no longer held back).
+	started bool
 }
 
 func (r *gzipReader) Read(p []byte) (int, error) {
@@ -291,7 +366,9 @@ func (r *gzipReader) Read(p []byte) (int, error) {
 		r.zw = r.g.getWriter(&r.buf)
 		r.in = r.bufs.Get().(*[]byte)
 	}
-	for r.buf.Len() == 0 {
+	// The 10-byte gzip header alone is no chunk of its own: nginx sends it
+	// with the first compressed bytes.
+	for r.buf.Len() == 0 || r.buf.Len() <= gzipHeaderLen && !r.done && !r.started {
 		if r.done {
 			return 0, io.EOF
 		}
@@ -308,8 +385,12 @@ func (r *gzipReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	r.started = true
 	return r.buf.Read(p)
 }
+
+// gzipHeaderLen is the size of the header gzip.Writer writes first.
+const gzipHeaderLen = 10
 
 // gzipSimple compresses a response wisp generates (an error page) when
 // the gzip filter applies to it, as nginx's does; ok is false when it
@@ -322,7 +403,7 @@ func (c *clientConn) gzipSimple(sr simpleResponse, ec *evalCtx, keep bool) (done
 	if m == nil {
 		return false, false
 	}
-	vary, gz := c.gzipFilter(m, sr.code, sr.ctype, int64(len(sr.body)), false, false)
+	vary, gz := c.gzipFilter(m, sr.code, sr.ctype, int64(len(sr.body)), m.expiresFacts(gzipFacts{}, sr.code, 0))
 	ec.out.vary = vary
 	if !gz {
 		return false, false
@@ -350,20 +431,37 @@ func (c *clientConn) gzipRelay(ec *evalCtx, rh *respHead) bool {
 	if rh.contentType >= 0 {
 		ctype = rh.headers[rh.contentType].value
 	}
-	hasLM, hasETag := false, false
+	var f gzipFacts
 	for i := range rh.headers {
-		switch name := rh.headers[i].name; {
+		h := &rh.headers[i]
+		switch name := h.name; {
 		case bytes.EqualFold(name, []byte("Content-Encoding")):
-			if len(rh.headers[i].value) > 0 {
+			if len(h.value) > 0 {
 				return false
 			}
 		case bytes.EqualFold(name, []byte("Last-Modified")):
-			hasLM = true
+			f.lastMod = true
 		case bytes.EqualFold(name, []byte("ETag")):
-			hasETag = true
+			f.etag = true
+		case bytes.EqualFold(name, []byte("Expires")):
+			if f.expires == nil {
+				f.expires = h.value
+			}
+		case bytes.EqualFold(name, []byte("Cache-Control")):
+			if f.cacheControl != nil {
+				f.cacheControl = append(append(f.cacheControl, ','), h.value...)
+			} else {
+				f.cacheControl = append([]byte{}, h.value...)
+			}
 		}
 	}
-	vary, ok := c.gzipFilter(m, rh.status, string(ctype), rh.contentLength, hasLM, hasETag)
+	if m.hdr.expires.kind != expiresOff && safeStatus(rh.status) {
+		// The expires directive replaces the upstream's Expires and
+		// Cache-Control before the gzip filter sees them.
+		f.cacheControl = nil
+		f = m.expiresFacts(f, rh.status, 0)
+	}
+	vary, ok := c.gzipFilter(m, rh.status, string(ctype), rh.contentLength, f)
 	ec.out.vary, ec.out.gzip = vary, ok
 	return ok
 }

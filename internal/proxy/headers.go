@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,17 @@ type headerConf struct {
 	expires   expiresConf
 	tokensOff bool
 	charset   string // "" for off
+	// charsetTypes is charset_types; nil for nginx's default list.
+	charsetTypes map[string]bool
+	redirect     redirectConf
+}
+
+// redirectConf is how a Location that wisp makes from a path is written:
+// absolute_redirect, port_in_redirect and server_name_in_redirect.
+type redirectConf struct {
+	relative   bool // absolute_redirect off
+	noPort     bool // port_in_redirect off
+	serverName bool // server_name_in_redirect on
 }
 
 type addHeader struct {
@@ -52,6 +65,10 @@ func (h headerConf) inherit(p headerConf, set map[string]bool) headerConf {
 	unlessSet(set, "expires", &h.expires, p.expires)
 	unlessSet(set, "server_tokens", &h.tokensOff, p.tokensOff)
 	unlessSet(set, "charset", &h.charset, p.charset)
+	unlessSet(set, "charset_types", &h.charsetTypes, p.charsetTypes)
+	unlessSet(set, "absolute_redirect", &h.redirect.relative, p.redirect.relative)
+	unlessSet(set, "port_in_redirect", &h.redirect.noPort, p.redirect.noPort)
+	unlessSet(set, "server_name_in_redirect", &h.redirect.serverName, p.redirect.serverName)
 	return h
 }
 
@@ -106,6 +123,33 @@ func (c *compiler) headerDirective(d *ngxconf.Directive, m *contentConf) (bool, 
 			h.tokensOff = true
 		default:
 			return true, ngxconf.Errorf(d.Pos, "invalid value %q in \"server_tokens\" directive", d.Args[0])
+		}
+	case "absolute_redirect", "port_in_redirect", "server_name_in_redirect":
+		if m.set[d.Name] {
+			return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+		}
+		on, err := flagArg(d)
+		if err != nil {
+			return true, err
+		}
+		switch d.Name {
+		case "absolute_redirect":
+			h.redirect.relative = !on
+		case "port_in_redirect":
+			h.redirect.noPort = !on
+		default:
+			h.redirect.serverName = on
+		}
+	case "charset_types":
+		if len(d.Args) == 0 {
+			return true, argCount(d, 1)
+		}
+		if !m.set[d.Name] {
+			// As with gzip_types, text/html is always in the list.
+			h.charsetTypes = map[string]bool{"text/html": true}
+		}
+		for _, t := range d.Args {
+			h.charsetTypes[strings.ToLower(t)] = true
 		}
 	case "charset":
 		if m.set[d.Name] {
@@ -249,8 +293,12 @@ func (h *headerConf) appendAdded(dst []byte, ec *evalCtx, status int) []byte {
 	return dst
 }
 
-// charsetTypes are charset_types' defaults.
-func charsetType(ctype string) bool {
+// charsetType reports whether charset applies to ctype: charset_types,
+// or its defaults.
+func (h *headerConf) charsetType(ctype string) bool {
+	if h.charsetTypes != nil {
+		return h.charsetTypes["*"] || h.charsetTypes[strings.ToLower(ctype)]
+	}
 	switch ctype {
 	case "text/html", "text/xml", "text/plain", "text/vnd.wap.wml", "application/javascript", "application/rss+xml":
 		return true
@@ -260,7 +308,7 @@ func charsetType(ctype string) bool {
 
 // withCharset returns ctype with "; charset=X" when charset applies.
 func (h *headerConf) withCharset(ctype string) string {
-	if h.charset == "" || !charsetType(ctype) {
+	if h.charset == "" || !h.charsetType(ctype) {
 		return ctype
 	}
 	return ctype + "; charset=" + h.charset
@@ -300,6 +348,12 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+	// The header filters see a range answer as the 200 it was before
+	// the range filter (which runs after them in nginx) cut it.
+	ec.status = out.status
+	if out.status == 206 {
+		ec.status = 200
+	}
 	b := c.appendOutHead(bw.AvailableBuffer(), ec, m, out, chunked, keep)
 	bw.Write(b)
 	ec.out.status, ec.status = out.status, out.status
@@ -309,11 +363,14 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	var err error
 	var n int64
 	if chunked {
+		// $body_bytes_sent counts the chunk framing too, as in nginx.
 		cw := &chunkWriter{w: bw}
-		n, err = io.Copy(cw, body)
+		_, err = io.Copy(cw, body)
 		if err == nil {
 			_, err = bw.WriteString("0\r\n\r\n")
+			cw.sent += 5
 		}
+		n = cw.sent
 	} else {
 		// Flush the head, then let the kernel copy the file (sendfile).
 		if err = bw.Flush(); err == nil {
@@ -419,17 +476,15 @@ func (c *clientConn) appendFilterLines(b []byte, ec *evalCtx, status int) []byte
 	}
 	ec.out.status, ec.status = status, status
 	b = c.appendVary(b, ec)
+	if status == 416 {
+		b = append(b, ec.out.rangeLines...)
+	}
 	if safeStatus(status) {
 		b = m.hdr.expires.appendLines(b, time.Now(), 0)
 	}
 	b = m.hdr.appendAdded(b, ec, status)
 	if ec.out.gzip {
 		b = append(b, "Content-Encoding: gzip\r\n"...)
-	}
-	if status == 416 && ec.out.contentRange != "" {
-		b = append(b, "Content-Range: "...)
-		b = append(b, ec.out.contentRange...)
-		b = append(b, "\r\n"...)
 	}
 	return b
 }
@@ -447,22 +502,26 @@ func (c *clientConn) contentTypeFor(ec *evalCtx, ctype string, status int) strin
 	return ctype
 }
 
-// chunkWriter frames each write as one HTTP/1.1 chunk.
+// chunkWriter frames each write as one HTTP/1.1 chunk; sent counts the
+// bytes written, framing included.
 type chunkWriter struct {
 	w       *bufio.Writer
 	scratch [20]byte
+	sent    int64
 }
 
 func (cw *chunkWriter) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	cw.w.Write(strconv.AppendInt(cw.scratch[:0], int64(len(p)), 16))
+	size := strconv.AppendInt(cw.scratch[:0], int64(len(p)), 16)
+	cw.w.Write(size)
 	cw.w.WriteString("\r\n")
 	n, err := cw.w.Write(p)
 	if err == nil {
 		_, err = cw.w.WriteString("\r\n")
 	}
+	cw.sent += int64(len(size)+4) + int64(n)
 	return n, err
 }
 
@@ -496,7 +555,7 @@ func (c *clientConn) charsetSuffix(ec *evalCtx, ctype []byte) string {
 	}
 	m := ec.contentOf()
 	base, _, _ := bytes.Cut(ctype, []byte(";"))
-	if m == nil || m.hdr.charset == "" || !charsetType(string(bytes.TrimSpace(base))) {
+	if m == nil || m.hdr.charset == "" || !m.hdr.charsetType(string(bytes.TrimSpace(base))) {
 		return ""
 	}
 	return "; charset=" + m.hdr.charset
@@ -520,3 +579,64 @@ func (c *clientConn) filterReplaces(ec *evalCtx, name []byte, status int) bool {
 	}
 	return bytes.EqualFold(name, []byte("Expires")) || bytes.EqualFold(name, []byte("Cache-Control"))
 }
+
+// appendRedirectBase appends what goes before a path to make a Location
+// absolute, as nginx's header filter does: the scheme, then the server's
+// name (server_name_in_redirect), the Host, or the local address, then
+// the port unless it is the scheme's own or port_in_redirect is off.
+func (c *clientConn) appendRedirectBase(dst []byte, ec *evalCtx) []byte {
+	rc := ec.redirectOf()
+	tls := isTLS(c.nc)
+	if tls {
+		dst = append(dst, "https://"...)
+	} else {
+		dst = append(dst, "http://"...)
+	}
+	switch {
+	case rc.serverName && ec != nil && ec.server != nil:
+		dst = append(dst, ec.server.name...)
+	case ec != nil && ec.req.host != nil:
+		dst = append(dst, ec.req.host...)
+	default:
+		dst = appendLocalIP(dst, c.nc.LocalAddr())
+	}
+	p := string(c.serverPort)
+	if rc.noPort || p == "" || (!tls && p == "80") || (tls && p == "443") {
+		return dst
+	}
+	return append(append(dst, ':'), p...)
+}
+
+// appendLocalIP appends the address a connection was accepted on, as
+// nginx names the host when the request gave none (IPv6 in brackets).
+func appendLocalIP(dst []byte, a net.Addr) []byte {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return append(dst, "unix:"...)
+	}
+	ip, _ := netip.AddrFromSlice(ta.IP)
+	ip = ip.Unmap()
+	if ip.Is6() {
+		return append(ip.AppendTo(append(dst, '[')), ']')
+	}
+	return ip.AppendTo(dst)
+}
+
+// redirectOf returns the absolute_redirect settings that answer ec: its
+// location's, else its server's.
+func (ec *evalCtx) redirectOf() redirectConf {
+	if ec == nil || ec.server == nil {
+		return redirectConf{}
+	}
+	if loc := ec.answeringLoc(); loc != nil && loc.mod != nil {
+		return loc.mod.hdr.redirect
+	}
+	if ec.server.mod != nil {
+		return ec.server.mod.hdr.redirect
+	}
+	return redirectConf{}
+}
+
+// relativeRedirects reports absolute_redirect off: a Location made from a
+// path is then sent as it is.
+func (ec *evalCtx) relativeRedirects() bool { return ec.redirectOf().relative }

@@ -32,9 +32,6 @@ type respConf struct {
 	sslSNI      bool
 	sslName     *program
 	sslVerify   bool
-	// The zero values are nginx's defaults: absolute_redirect on,
-	// server_name_in_redirect off, port_in_redirect on.
-	relativeRedirect, nameInRedirect, noPortInRedirect bool
 }
 
 // defaultRespConf is nginx's defaults at http level.
@@ -87,15 +84,6 @@ func (r respConf) inherit(p respConf) respConf {
 	if take("proxy_ssl_verify") {
 		r.sslVerify = p.sslVerify
 	}
-	if take("absolute_redirect") {
-		r.relativeRedirect = p.relativeRedirect
-	}
-	if take("server_name_in_redirect") {
-		r.nameInRedirect = p.nameInRedirect
-	}
-	if take("port_in_redirect") {
-		r.noPortInRedirect = p.noPortInRedirect
-	}
 	r.set = nil
 	return r
 }
@@ -118,8 +106,7 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 	case "error_page", "proxy_redirect", "proxy_hide_header", "proxy_pass_header":
 		multi = true
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering", "resolver",
-		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify",
-		"absolute_redirect", "server_name_in_redirect", "port_in_redirect":
+		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify":
 	default:
 		return false, nil
 	}
@@ -138,19 +125,12 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 		}
 		r.pages = append(r.pages, rule)
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering",
-		"proxy_ssl_server_name", "proxy_ssl_verify",
-		"absolute_redirect", "server_name_in_redirect", "port_in_redirect":
+		"proxy_ssl_server_name", "proxy_ssl_verify":
 		on, err := flagArg(d)
 		if err != nil {
 			return true, err
 		}
 		switch d.Name {
-		case "absolute_redirect":
-			r.relativeRedirect = !on
-		case "server_name_in_redirect":
-			r.nameInRedirect = on
-		case "port_in_redirect":
-			r.noPortInRedirect = !on
 		case "recursive_error_pages":
 			r.recursive = on
 		case "proxy_intercept_errors":
@@ -651,55 +631,21 @@ func writeStatusLine(bw *bufio.Writer, ec *evalCtx, rh *respHead) {
 	bw.Write(rh.statusLine)
 }
 
-// respOf returns the response settings answering ec: the location's (for
-// a trailing-slash redirect, the location it redirects to), else the
-// server's.
-func (ec *evalCtx) respOf() *respConf {
+// answeringLoc is the location whose settings answer ec: for a
+// trailing-slash redirect, the location it leads to.
+func (ec *evalCtx) answeringLoc() *location {
 	loc := ec.loc
 	if loc != nil && loc.kind == locRedirect && loc.target != nil {
 		loc = loc.target
 	}
-	if loc != nil && loc.resp != nil {
+	return loc
+}
+
+// respOf returns the response settings answering ec: the location's,
+// else the server's.
+func (ec *evalCtx) respOf() *respConf {
+	if loc := ec.answeringLoc(); loc != nil && loc.resp != nil {
 		return loc.resp
 	}
 	return ec.server.resp
-}
-
-// relativeRedirects reports absolute_redirect off.
-func (ec *evalCtx) relativeRedirects() bool {
-	if ec == nil {
-		return false
-	}
-	rc := ec.respOf()
-	return rc != nil && rc.relativeRedirect
-}
-
-// writeAbsolute writes a Location path as nginx's header filter
-// completes it (absolute_redirect on): "scheme://host[:port]" first; the host is the server's name with server_name_in_redirect, else
-// the request's, else the local address; the port is left out when it
-// is the scheme's default or port_in_redirect is off.
-func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
-	rc := ec.respOf()
-	secure := isTLS(c.nc)
-	if secure {
-		bw.WriteString("https://")
-	} else {
-		bw.WriteString("http://")
-	}
-	switch {
-	case rc != nil && rc.nameInRedirect:
-		bw.Write(ec.server.name)
-	case ec.req.host != nil:
-		bw.Write(ec.req.host)
-	default:
-		if a, ok := c.nc.LocalAddr().(*net.TCPAddr); ok {
-			bw.WriteString(a.IP.String())
-		}
-	}
-	p := string(c.serverPort)
-	if p != "" && (rc == nil || !rc.noPortInRedirect) && !(secure && p == "443") && !(!secure && p == "80") {
-		bw.WriteByte(':')
-		bw.WriteString(p)
-	}
-	bw.Write(path)
 }

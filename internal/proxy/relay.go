@@ -282,10 +282,10 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		if gz {
 			src = c.gzipStream(ec, src)
 		}
-		err = c.copyBody(bw, uc, src, h, clientChunked)
-		if err == nil && rh.contentLength >= 0 && !gz {
-			ec.out.bodyBytes = rh.contentLength // $body_bytes_sent (chunked bodies are not counted yet)
-		}
+		var sent int64
+		sent, err = c.copyBody(bw, uc, src, h, clientChunked)
+		ec.out.bodyBytes += sent // $body_bytes_sent
+
 		upDone = err == nil && (rh.chunked || rh.contentLength >= 0)
 		if err == nil && rh.chunked {
 			err = skipTrailer(uc.br)
@@ -329,8 +329,10 @@ func (c *clientConn) keepAllowed() bool {
 // copyBody copies the response body to the client, re-chunking it when
 // the client gets chunked framing. Whatever bw holds is flushed whenever
 // the upstream has nothing more to read yet (upSource), so the body
-// streams; a long rest of a plain body of known length is spliced.
-func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *proxyHandler, chunked bool) error {
+// streams; a long rest of a plain body of known length is spliced. sent
+// counts the body's bytes on the wire, chunk framing included, as nginx's
+// $body_bytes_sent does.
+func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *proxyHandler, chunked bool) (sent int64, err error) {
 	uc.src.onBlock = func() error { return c.flushClient(bw) }
 	defer func() { uc.src.onBlock = nil }()
 	if lr, ok := src.(*limitedReader); ok && lr.r == io.Reader(uc.br) && !chunked {
@@ -340,11 +342,14 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 			bw.Write(b)
 			uc.br.Discard(int(buffered))
 			if err := c.flushClient(bw); err != nil {
-				return err
+				return 0, err
 			}
 			n := lr.n - buffered
 			lr.n = 0
-			return c.spliceBody(uc, n, h)
+			if err := c.spliceBody(uc, n, h); err != nil {
+				return buffered, err
+			}
+			return buffered + n, nil
 		}
 	}
 	var buf []byte
@@ -360,7 +365,7 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 			// Read straight into the writer's free space: no copy.
 			if bw.Available() == 0 {
 				if err := c.flushClient(bw); err != nil {
-					return err
+					return sent, err
 				}
 			}
 			p = bw.AvailableBuffer()[:bw.Available()]
@@ -368,13 +373,16 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 		n, rerr := src.Read(p)
 		if n > 0 {
 			if chunked {
-				bw.Write(strconv.AppendInt(c.scratch[:0], int64(n), 16))
+				size := strconv.AppendInt(c.scratch[:0], int64(n), 16)
+				bw.Write(size)
 				bw.WriteString("\r\n")
+				sent += int64(len(size)) + 4
 			}
 			c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
 			if _, err := bw.Write(p[:n]); err != nil {
-				return clientWriteError{err}
+				return sent, clientWriteError{err}
 			}
+			sent += int64(n)
 			if chunked {
 				bw.WriteString("\r\n")
 			}
@@ -383,17 +391,18 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 		case rerr == io.EOF:
 			if chunked {
 				bw.WriteString("0\r\n\r\n")
+				sent += 5
 			}
-			return nil
+			return sent, nil
 		case rerr != nil:
 			var cw clientWriteError
 			if errors.As(rerr, &cw) {
-				return cw
+				return sent, cw
 			}
 			if errors.Is(rerr, io.ErrUnexpectedEOF) {
-				return errors.New("upstream prematurely closed connection while reading upstream")
+				return sent, errors.New("upstream prematurely closed connection while reading upstream")
 			}
-			return ioFailure(rerr, "while reading upstream").asError()
+			return sent, ioFailure(rerr, "while reading upstream").asError()
 		}
 	}
 }
@@ -509,6 +518,13 @@ func (h *proxyHandler) defaultRedirect(v []byte) (mappedLocation, bool) {
 		return mappedLocation{}, false
 	}
 	return mappedLocation{head: to, tail: rest, mapped: true}, true
+}
+
+// writeAbsolute writes "http://host[:port]" + path as nginx's header
+// filter does for relative redirects.
+func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
+	bw.Write(c.appendRedirectBase(bw.AvailableBuffer(), ec))
+	bw.Write(path)
 }
 
 // proxyHostInURL is the host part of the proxy_pass URL as written.

@@ -160,7 +160,7 @@ func (r *request) splitTarget() error {
 	t := r.target
 	if len(t) > 0 && t[0] != '/' {
 		i := bytes.Index(t, []byte("://"))
-		if i <= 0 || !isHTTPScheme(t[:i]) {
+		if i <= 0 || !isScheme(t[:i]) {
 			return badRequest("client sent invalid request")
 		}
 		t = t[i+3:]
@@ -222,8 +222,15 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
-func isHTTPScheme(s []byte) bool {
-	return bytes.EqualFold(s, []byte("http")) || bytes.EqualFold(s, []byte("https"))
+// isScheme accepts what nginx 1.22 takes as a request line's scheme: any
+// run of letters, not only http and https.
+func isScheme(s []byte) bool {
+	for _, c := range s {
+		if c|0x20 < 'a' || c|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *request) parseHeaderLine(line []byte) error {
@@ -231,8 +238,11 @@ func (r *request) parseHeaderLine(line []byte) error {
 		return badRequest("client sent invalid header line")
 	}
 	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 {
+	if colon == 0 {
 		return badRequest("client sent invalid header line")
+	}
+	if colon < 0 {
+		colon = len(line) // nginx takes a line without ':' as a header with no value
 	}
 	name := line[:colon]
 	ignored := false
@@ -245,7 +255,10 @@ func (r *request) parseHeaderLine(line []byte) error {
 			ignored = true
 		}
 	}
-	value := bytes.Trim(line[colon+1:], " \t")
+	var value []byte
+	if colon < len(line) {
+		value = bytes.Trim(line[colon+1:], " \t")
+	}
 	for _, c := range value {
 		if c == 0 || c == '\r' {
 			return badRequest("client sent invalid header line")

@@ -28,7 +28,7 @@ type contentConf struct {
 	root       program // root or alias (the path as written, prefixed when relative)
 	alias      bool
 	index      []program
-	tryFiles   []program
+	tryFiles   []tryFile
 	tryLast    string // the last try_files argument: "=404", "/uri", "@named"
 	types      map[string]string
 	defType    string
@@ -44,6 +44,14 @@ type contentConf struct {
 	// boundary numbers multipart/byteranges responses; one counter is
 	// shared by every level of a compiled config.
 	boundary *atomic.Uint64
+}
+
+// tryFile is one try_files name. A name written with a trailing '/'
+// tests for a directory, and nginx drops that slash from the name: the
+// new $uri has none, so the static handler redirects a directory.
+type tryFile struct {
+	name program
+	dir  bool
 }
 
 type imsMode uint8
@@ -180,11 +188,12 @@ func (c *compiler) contentDirective(d *ngxconf.Directive, conf *proxyConf) (ok b
 			return true, ngxconf.Errorf(d.Pos, "invalid number of arguments in \"try_files\" directive")
 		}
 		for _, a := range d.Args[:len(d.Args)-1] {
+			a, dir := strings.CutSuffix(a, "/")
 			p, err := c.value(a, d.Pos)
 			if err != nil {
 				return true, err
 			}
-			m.tryFiles = append(m.tryFiles, p)
+			m.tryFiles = append(m.tryFiles, tryFile{name: p, dir: dir})
 		}
 		last := d.Args[len(d.Args)-1]
 		if code, ok := strings.CutPrefix(last, "="); ok {
@@ -352,16 +361,13 @@ func (c *clientConn) serveContent(ec *evalCtx, keep bool) bool {
 // found and the content phase goes on.
 func (c *clientConn) tryFiles(ec *evalCtx, m *contentConf, keep bool) (done, ok bool) {
 	for i := range m.tryFiles {
-		name := m.tryFiles[i].appendTo(nil, ec)
-		dir := len(name) > 0 && name[len(name)-1] == '/'
+		tf := &m.tryFiles[i]
+		name := tf.name.appendTo(nil, ec)
 		path := ec.mapPath(m, name)
 		fi, err := statPath(string(path), m.noSymlinks)
-		if err != nil {
-			continue
-		}
-		// A name without '/' matches a directory too (nginx then
-		// redirects it); one ending in '/' only a directory.
-		if dir && !fi.IsDir() {
+		// A plain name matches only a file, a name with '/' only a
+		// directory.
+		if err != nil || fi.IsDir() != tf.dir {
 			continue
 		}
 		// The new $uri keeps its own query part out of $uri.
@@ -538,7 +544,9 @@ func (c *clientConn) serveFile(ec *evalCtx, m *contentConf, keep bool) bool {
 	if string(c.req.method) == "POST" {
 		return c.sendError(405, ec, keep)
 	}
-	out := outHead{status: 200, length: fi.Size(), lastMod: fi.ModTime().Unix(), ctype: m.contentType(ec.uri)}
+	// max_ranges 0 turns the range filter off, Accept-Ranges with it.
+	out := outHead{status: 200, length: fi.Size(), lastMod: fi.ModTime().Unix(), ctype: m.contentType(ec.uri),
+		noAcceptRanges: m.maxRanges == 0}
 	if m.etag {
 		out.etag = appendETag(nil, fi)
 	}
@@ -584,7 +592,7 @@ func (c *clientConn) sendStatic(ec *evalCtx, m *contentConf, out *outHead, f *os
 		rng, status = c.parseRanges(out, m)
 		if status == 416 {
 			out.contentRange = "bytes */" + strconv.FormatInt(out.length, 10)
-			return c.sendRangeError(ec, out, keep)
+			return c.sendRangeError(ec, m, out, keep)
 		}
 	}
 	if string(r.method) == "HEAD" {
@@ -654,11 +662,12 @@ func (c *clientConn) notModified(out *outHead, m *contentConf) int {
 // etagMatch compares an entity tag with an If-Match/If-None-Match list;
 // weak allows W/ tags on either side.
 func etagMatch(etag, list []byte, weak bool) bool {
-	if len(etag) == 0 {
-		return false
-	}
+	// "*" matches even a response without an entity tag (nginx).
 	if string(bytes.TrimSpace(list)) == "*" {
 		return true
+	}
+	if len(etag) == 0 {
+		return false
 	}
 	if weak {
 		etag = bytes.TrimPrefix(etag, []byte("W/"))
@@ -683,16 +692,167 @@ func etagMatch(etag, list []byte, weak bool) bool {
 	return false
 }
 
-// parseHTTPTime parses the date formats nginx's ngx_parse_http_time takes
-// (RFC 1123, RFC 850 and asctime) to Unix seconds.
+// parseHTTPTime reads a date the way nginx's ngx_parse_http_time does:
+// RFC 1123, RFC 850 or asctime form, with the weekday and the zone never
+// checked and anything after the seconds (or the asctime year) ignored,
+// so "...GMT; length=12" is still a date.
 func parseHTTPTime(v []byte) (int64, error) {
-	s := string(bytes.TrimSpace(v))
-	for _, layout := range []string{time.RFC1123, "Monday, 02-Jan-06 15:04:05 MST", time.ANSIC} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.Unix(), nil
+	bad := errors.New("bad date")
+	at := func(i int) byte { // 0 past the end, which no check accepts
+		if i < len(v) {
+			return v[i]
+		}
+		return 0
+	}
+	digits := func(i, n int) (int, bool) {
+		x := 0
+		for k := i; k < i+n; k++ {
+			c := at(k)
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			x = x*10 + int(c-'0')
+		}
+		return x, true
+	}
+	const (
+		rfc1123 = iota
+		rfc850
+		asctime
+	)
+	form := rfc1123
+	p := 0
+	for ; p < len(v); p++ {
+		if v[p] == ',' {
+			break
+		}
+		if v[p] == ' ' {
+			form = asctime
+			break
 		}
 	}
-	return 0, errors.New("bad date")
+	for p++; p < len(v) && v[p] == ' '; p++ {
+	}
+	if len(v)-p < 18 {
+		return 0, bad
+	}
+	var day, month, year int
+	var ok bool
+	if form != asctime {
+		if day, ok = digits(p, 2); !ok {
+			return 0, bad
+		}
+		p += 2
+		switch at(p) {
+		case ' ':
+			form = rfc1123
+		case '-':
+			form = rfc850
+		default:
+			return 0, bad
+		}
+		p++
+	}
+	switch at(p) {
+	case 'J':
+		switch {
+		case at(p+1) == 'a':
+			month = 1
+		case at(p+2) == 'n':
+			month = 6
+		default:
+			month = 7
+		}
+	case 'F':
+		month = 2
+	case 'M':
+		month = 5
+		if at(p+2) == 'r' {
+			month = 3
+		}
+	case 'A':
+		month = 8
+		if at(p+1) == 'p' {
+			month = 4
+		}
+	case 'S':
+		month = 9
+	case 'O':
+		month = 10
+	case 'N':
+		month = 11
+	case 'D':
+		month = 12
+	default:
+		return 0, bad
+	}
+	p += 3
+	if (form == rfc1123 && at(p) != ' ') || (form == rfc850 && at(p) != '-') {
+		return 0, bad
+	}
+	p++
+	switch form {
+	case rfc1123:
+		if year, ok = digits(p, 4); !ok {
+			return 0, bad
+		}
+		p += 4
+	case rfc850:
+		if year, ok = digits(p, 2); !ok {
+			return 0, bad
+		}
+		year += 1900
+		if year < 1970 {
+			year += 100
+		}
+		p += 2
+	case asctime:
+		if at(p) == ' ' {
+			p++
+		}
+		if day, ok = digits(p, 1); !ok {
+			return 0, bad
+		}
+		p++
+		if at(p) != ' ' {
+			d, ok := digits(p, 1)
+			if !ok {
+				return 0, bad
+			}
+			day = day*10 + d
+			p++
+		}
+		if len(v)-p < 14 {
+			return 0, bad
+		}
+	}
+	if at(p) != ' ' || at(p+3) != ':' || at(p+6) != ':' {
+		return 0, bad
+	}
+	hour, ok1 := digits(p+1, 2)
+	minute, ok2 := digits(p+4, 2)
+	sec, ok3 := digits(p+7, 2)
+	if !ok1 || !ok2 || !ok3 {
+		return 0, bad
+	}
+	p += 9
+	if form == asctime {
+		if at(p) != ' ' {
+			return 0, bad
+		}
+		if year, ok = digits(p+1, 4); !ok {
+			return 0, bad
+		}
+	}
+	if hour > 23 || minute > 59 || sec > 59 {
+		return 0, bad
+	}
+	// Days past the month's end are refused; 29 February only in a leap
+	// year. A day 00 is not checked, as in nginx.
+	if day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return 0, bad
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC).Unix(), nil
 }
 
 // byteRange is [start, end) of the file.
@@ -710,7 +870,7 @@ const maxRangeCount = 1024
 func (c *clientConn) parseRanges(out *outHead, m *contentConf) (rangeSet, int) {
 	r := &c.req
 	v, ok := r.headerValue([]byte("Range"))
-	if !ok || out.status != 200 || out.length < 0 || len(v) < 6 || !strings.EqualFold(string(v[:6]), "bytes=") {
+	if !ok || out.status != 200 || out.length < 0 || len(v) < 7 || !strings.EqualFold(string(v[:6]), "bytes=") {
 		return rangeSet{}, 0
 	}
 	if ir, ok := r.headerValue([]byte("If-Range")); ok {
@@ -815,9 +975,18 @@ func (c *clientConn) parseRanges(out *outHead, m *contentConf) (rangeSet, int) {
 	return set, 0
 }
 
-// sendRangeError answers 416 with nginx's page and Content-Range.
-func (c *clientConn) sendRangeError(ec *evalCtx, out *outHead, keep bool) bool {
-	ec.out.contentRange = out.contentRange
+// sendRangeError answers 416 with nginx's page and Content-Range. nginx's
+// range filter finds the range unsatisfiable after the header filters have
+// already run over the 200 response, and its error page keeps the header
+// lines they added: expires and every add_header as for a 200, then
+// Content-Range, then the 416's own add_header ... always lines.
+func (c *clientConn) sendRangeError(ec *evalCtx, m *contentConf, out *outHead, keep bool) bool {
+	ec.status = 200
+	lines := m.hdr.expires.appendLines(nil, time.Now(), out.lastMod)
+	lines = m.hdr.appendAdded(lines, ec, 200)
+	lines = append(lines, "Content-Range: "...)
+	lines = append(lines, out.contentRange...)
+	ec.out.rangeLines = append(lines, "\r\n"...)
 	return c.sendError(416, ec, keep)
 }
 

@@ -216,7 +216,7 @@ func TestRequestParserRejectsMaliciousHeads(t *testing.T) {
 		{"TE on HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
 		{"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n", 400},
 		{"space before colon", "GET / HTTP/1.1\r\nHost: a\r\nX : 1\r\n\r\n", 400},
-		{"no colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400},
+		{"colon first", "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", 400},
 		{"NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n", 400},
 		{"missing Host", "GET / HTTP/1.1\r\n\r\n", 400},
 		{"duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
