@@ -76,7 +76,8 @@ func (t tlsConf) arg(name string) (string, bool) {
 
 func (t tlsConf) flag(name string, def bool) bool {
 	if v, ok := t.arg(name); ok {
-		return v == "on"
+		on, _ := ngxconf.ParseFlag(v) // checked when loaded
+		return on
 	}
 	return def
 }
@@ -437,15 +438,15 @@ func (g *vhostGroup) markTLS(l listenAddr) {
 }
 
 // buildTLS checks the TLS listen addresses and makes their handshake
-// configs, once every server is compiled.
+// configs, once every server is compiled. An address whose listens have
+// http2 but no ssl serves cleartext HTTP/2 instead (http2.go).
 func (c *compiler) buildTLS() error {
 	for _, l := range c.order {
 		g := c.groups[l.key()]
-		if g.tls == nil {
+		if g.tls == nil || !g.tls.ssl {
+			g.h2c = cleartextMode(g)
+			g.tls = nil
 			continue
-		}
-		if !g.tls.ssl {
-			return ngxconf.Errorf(g.tlsPosOr(l.pos), "\"listen ... http2\" without \"ssl\" (HTTP/2 over cleartext) is not supported by wisp")
 		}
 		if g.def.tls == nil || g.def.tls.h1 == nil {
 			return ngxconf.Errorf(g.tls.pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
@@ -455,23 +456,21 @@ func (c *compiler) buildTLS() error {
 	return nil
 }
 
-func (g *vhostGroup) tlsPosOr(p ngxconf.Pos) ngxconf.Pos {
-	if g.tls.pos != (ngxconf.Pos{}) {
-		return g.tls.pos
-	}
-	return p
-}
-
 // configForClient selects the server by SNI as nginx does (the Host
 // lookup; no or an unknown name: the default server). A server without a
 // certificate of its own gets the default server's.
+//
+// HTTP/2 is offered when a listen of the address has http2 or the chosen
+// server has "http2 on" (nginx 1.25 decides after SNI, with the server's
+// own setting, even when the certificate comes from the default server).
 func (g *vhostGroup) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
 	s := g.find([]byte(name))
+	h2 := g.tls.http2 || s.tls != nil && s.tls.http2
 	if s.tls == nil || s.tls.h1 == nil {
 		s = g.def
 	}
-	if g.tls.http2 || s.tls.http2 {
+	if h2 {
 		return s.tls.h2, nil
 	}
 	return s.tls.h1, nil
@@ -491,11 +490,18 @@ func isTLS(nc net.Conn) bool {
 // handshake runs on a connection accepted on a TLS address before its
 // first request: a plain HTTP request gets nginx's 400, anything else is
 // wrapped in TLS and handshaken, and HTTP/2 connections are handed over to
-// the HTTP/2 side. It reports whether serve should go on reading HTTP/1.x
-// requests.
+// the HTTP/2 side. On a plain address with cleartext HTTP/2 it looks for
+// the HTTP/2 preface instead (h2c.go). It reports whether serve should go
+// on reading HTTP/1.x requests.
 func (c *clientConn) handshake() bool {
 	g := c.group
-	if g.tls == nil || g.tls.conf == nil || isTLS(c.nc) {
+	if isBridged(c.nc) {
+		return true
+	}
+	if g.h2c != h2cOff {
+		return c.cleartextHTTP2()
+	}
+	if g.tls == nil || g.tls.conf == nil {
 		return true
 	}
 	first, err := peekByte(c.nc, clientHeaderTimeout)

@@ -360,8 +360,6 @@ func TestTLSConfigErrors(t *testing.T) {
 		{"bad session cache", "ssl_session_cache shared:SSL;\n", `invalid session cache "shared:SSL" in FILE:1`},
 		{"bad curve", "server {\n listen 443 ssl;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n ssl_ecdh_curve foo;\n}\n",
 			`SSL_CTX_set1_curves_list("foo") failed in FILE:5`},
-		{"http2 without ssl", "server {\n listen 80 http2;\n}\n",
-			`"listen ... http2" without "ssl" (HTTP/2 over cleartext) is not supported by wisp in FILE:2`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
