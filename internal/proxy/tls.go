@@ -1,10 +1,8 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -38,9 +36,9 @@ import (
 //     accepted, and Go always picks by its own preference (hardware AES
 //     first). See cipherSuite for the mapping. DHE suites do not exist in
 //     Go (ssl_dhparam is read and checked, then unused).
-//   - ssl_session_cache: Go keeps no server-side session cache; sessions
-//     resume through tickets (unless ssl_session_tickets off), which honour
-//     ssl_session_timeout. The cache is validated and otherwise ignored.
+//   - Session resumption (ssl_session_cache, ssl_session_tickets,
+//     ssl_session_timeout): see tlssession.go; TLS 1.2 resumption by
+//     session ID does not exist in Go.
 //   - ssl_protocols: Go has a minimum and a maximum version, so a list with
 //     a hole (TLSv1 TLSv1.2) enables everything between; SSLv2/SSLv3 do not
 //     exist in Go and are ignored with a warning.
@@ -156,7 +154,26 @@ func tlsVersion(name string) (uint16, bool) {
 // reload reads every certificate again).
 type serverTLS struct {
 	h1, h2 *tls.Config // ALPN http/1.1 only, and h2 first
-	http2  bool        // "http2 on" in this server
+	// oldH1, oldH2 serve clients without TLS 1.3 when sessions resume only
+	// through the stateful cache, which they cannot use: no tickets for
+	// them, as from nginx (tlssession.go). nil otherwise.
+	oldH1, oldH2 *tls.Config
+	http2        bool           // "http2 on" in this server
+	sessions     *sessionPolicy // nil: no resumption
+}
+
+// config picks the handshake config for a client.
+func (st *serverTLS) config(h2 bool, hello *tls.ClientHelloInfo) *tls.Config {
+	old := st.oldH1 != nil && !offersTLS13(hello)
+	switch {
+	case h2 && old:
+		return st.oldH2
+	case h2:
+		return st.h2
+	case old:
+		return st.oldH1
+	}
+	return st.h1
 }
 
 // certKey names a certificate/key pair in the compiler's cache, so that a
@@ -228,16 +245,31 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 			return nil, err
 		}
 	}
-	cfg.SessionTicketsDisabled = !t.flag("ssl_session_tickets", true)
 	timeout := 5 * time.Minute
 	if v, ok := t.arg("ssl_session_timeout"); ok {
 		timeout, _ = ngxconf.ParseSeconds(v)
 	}
-	limitSessionAge(cfg, timeout)
-	st := &serverTLS{http2: h2, h1: cfg.Clone(), h2: cfg.Clone()}
-	st.h1.NextProtos = []string{"http/1.1"}
-	st.h2.NextProtos = []string{"h2", "http/1.1"}
+	var cache sessionCache
+	if ds := t.ds["ssl_session_cache"]; len(ds) > 0 {
+		cache = parseSessionCache(ds[len(ds)-1].Args)
+	}
+	tickets := t.flag("ssl_session_tickets", true)
+	st := &serverTLS{http2: h2, sessions: newSessionPolicy(cfg, tickets, cache, timeout)}
+	st.h1, st.h2 = withALPN(cfg)
+	if st.sessions != nil && st.sessions.store != nil {
+		old := cfg.Clone()
+		old.SessionTicketsDisabled = true
+		st.oldH1, st.oldH2 = withALPN(old)
+	}
 	return st, nil
+}
+
+// withALPN makes the HTTP/1.1-only and the HTTP/2 variants of cfg.
+func withALPN(cfg *tls.Config) (h1, h2 *tls.Config) {
+	h1, h2 = cfg.Clone(), cfg.Clone()
+	h1.NextProtos = []string{"http/1.1"}
+	h2.NextProtos = []string{"h2", "http/1.1"}
+	return h1, h2
 }
 
 func (c *compiler) loadCert(certPath, keyPath string) (tls.Certificate, error) {
@@ -278,35 +310,6 @@ func checkDHParam(path string) error {
 		return fmt.Errorf("PEM_read_bio_DHparams(%q) failed", path)
 	}
 	return nil
-}
-
-// sessionStamp tags the creation time that limitSessionAge adds to every
-// session ticket.
-const sessionStamp = "wisp-created:"
-
-// limitSessionAge makes tickets older than timeout unusable
-// (ssl_session_timeout; Go's own limit is 7 days).
-func limitSessionAge(cfg *tls.Config, timeout time.Duration) {
-	keys := cfg // the config whose ticket keys seal and open tickets
-	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		ss.Extra = append(ss.Extra, binary.BigEndian.AppendUint64([]byte(sessionStamp), uint64(time.Now().Unix())))
-		return keys.EncryptTicket(cs, ss)
-	}
-	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		ss, err := keys.DecryptTicket(identity, cs)
-		if err != nil || ss == nil {
-			return nil, err
-		}
-		for _, e := range ss.Extra {
-			if rest, ok := bytes.CutPrefix(e, []byte(sessionStamp)); ok && len(rest) == 8 {
-				created := time.Unix(int64(binary.BigEndian.Uint64(rest)), 0)
-				if time.Since(created) <= timeout {
-					return ss, nil
-				}
-			}
-		}
-		return nil, nil // a full handshake instead
-	}
 }
 
 // parseCiphers maps an OpenSSL cipher string to Go's TLS 1.2 suites.
@@ -470,10 +473,7 @@ func (g *vhostGroup) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, e
 	if s.tls == nil || s.tls.h1 == nil {
 		s = g.def
 	}
-	if h2 {
-		return s.tls.h2, nil
-	}
-	return s.tls.h1, nil
+	return s.tls.config(h2, hello), nil
 }
 
 // tlsConn is what the TLS side of a connection offers: a tls.Conn, or an
