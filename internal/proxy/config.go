@@ -326,6 +326,9 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 	if strings.HasPrefix(d.Name, "proxy_next_upstream") {
 		return true, nextUpstreamDirective(d, &conf.next)
 	}
+	if isBodyBufferingDirective(d.Name) {
+		return true, bodyBufferingDirective(d, &conf.next.body)
+	}
 	switch d.Name {
 	case "proxy_set_header", "proxy_connect_timeout", "proxy_read_timeout",
 		"proxy_send_timeout", "proxy_http_version", "client_max_body_size",

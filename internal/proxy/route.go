@@ -16,6 +16,7 @@ type vhostGroup struct {
 	heads, tails    []wildName // longest first
 	regexes         []regexName
 	tls             *groupTLS // listen ... ssl / http2 (tls.go)
+	h2c             h2cMode   // cleartext HTTP/2 (http2.go)
 }
 
 // find selects the virtual server for a normalised host (nil: no host),

@@ -298,46 +298,6 @@ func TestHTTP2IsBridgedIntoTheEngine(t *testing.T) {
 	}
 }
 
-func TestTLSSessionsResumeWithinTheTimeoutOnly(t *testing.T) {
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "app.sock")
-	startEcho(t, sock, "echo")
-	ca := newTestCA(t)
-	cert, key := ca.issue(t, dir, "a.test", false, "a.test")
-	site := func(extra string) string {
-		return "server {\n listen LISTEN ssl;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n" + extra +
-			" location / { proxy_pass http://unix:" + sock + "; }\n}\n"
-	}
-	resumed := func(addr string) bool {
-		cache := tls.NewLRUClientSessionCache(4)
-		var last bool
-		for range 2 {
-			c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test",
-				ClientSessionCache: cache, MaxVersion: tls.VersionTLS12})
-			must(t, err)
-			last = c.ConnectionState().DidResume
-			c.Close()
-		}
-		return last
-	}
-	for _, tc := range []struct {
-		name, extra string
-		want        bool
-	}{
-		{"tickets on by default", "", true},
-		{"ssl_session_tickets off", " ssl_session_tickets off;\n", false},
-		{"ssl_session_timeout 0", " ssl_session_timeout 0;\n", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			addr, stop := startWisp(t, t.TempDir(), site(tc.extra))
-			defer stop()
-			if got := resumed(addr); got != tc.want {
-				t.Errorf("resumed: %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestTLSConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	ca := newTestCA(t)
@@ -360,8 +320,6 @@ func TestTLSConfigErrors(t *testing.T) {
 		{"bad session cache", "ssl_session_cache shared:SSL;\n", `invalid session cache "shared:SSL" in FILE:1`},
 		{"bad curve", "server {\n listen 443 ssl;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n ssl_ecdh_curve foo;\n}\n",
 			`SSL_CTX_set1_curves_list("foo") failed in FILE:5`},
-		{"http2 without ssl", "server {\n listen 80 http2;\n}\n",
-			`"listen ... http2" without "ssl" (HTTP/2 over cleartext) is not supported by wisp in FILE:2`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
