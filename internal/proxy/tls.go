@@ -86,7 +86,7 @@ func (t tlsConf) flag(name string, def bool) bool {
 func (c *compiler) tlsDirective(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 	switch d.Name {
 	case "ssl_certificate", "ssl_certificate_key", "ssl_ciphers", "ssl_ecdh_curve",
-		"ssl_dhparam", "ssl_buffer_size":
+		"ssl_dhparam", "ssl_buffer_size", "ssl_session_ticket_key":
 	case "ssl_prefer_server_ciphers", "ssl_session_tickets", "http2":
 		if _, err := d.Flag(0); err != nil {
 			return true, err
@@ -252,6 +252,13 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 	var cache sessionCache
 	if ds := t.ds["ssl_session_cache"]; len(ds) > 0 {
 		cache = parseSessionCache(ds[len(ds)-1].Args)
+	}
+	if ds := t.ds["ssl_session_ticket_key"]; len(ds) > 0 {
+		keys, err := c.ticketKeys(ds)
+		if err != nil {
+			return nil, err
+		}
+		cfg.SetSessionTicketKeys(keys)
 	}
 	tickets := t.flag("ssl_session_tickets", true)
 	st := &serverTLS{http2: h2, sessions: newSessionPolicy(cfg, tickets, cache, timeout)}

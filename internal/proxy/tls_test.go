@@ -314,6 +314,10 @@ func TestTLSConfigErrors(t *testing.T) {
 			`cannot load certificate "` + junk + `": PEM_read_bio_X509_AUX() failed (no PEM certificate found)`},
 		{"bad protocol", "ssl_protocols TLSv1.2 foo;\n", `invalid value "foo" in FILE:1`},
 		{"bad session cache", "ssl_session_cache shared:SSL;\n", `invalid session cache "shared:SSL" in FILE:1`},
+		{"ticket key of the wrong size", "server {\n listen 443 ssl;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n ssl_session_ticket_key " + junk + ";\n}\n",
+			`"` + junk + `" must be 48 or 80 bytes in FILE:5`},
+		{"missing ticket key", "server {\n listen 443 ssl;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n ssl_session_ticket_key " + missing + ";\n}\n",
+			`open() "` + missing + `" failed (2: No such file or directory) in FILE:5`},
 		{"bad curve", "server {\n listen 443 ssl;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n ssl_ecdh_curve foo;\n}\n",
 			`SSL_CTX_set1_curves_list("foo") failed in FILE:5`},
 	}
