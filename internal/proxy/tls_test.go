@@ -214,6 +214,33 @@ func TestTLSServerSelectionMatchesNginx(t *testing.T) {
 	}
 }
 
+// TestTLSProtocolVersionsMatchNginx: which protocol versions a handshake
+// gets, with nginx 1.22's default and with the lists sites write
+// (Ghost-CLI's names all four), against Debian's nginx and OpenSSL.
+func TestTLSProtocolVersionsMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := newTestCA(t).issue(t, dir, "a.test", false, "a.test")
+	for _, protocols := range []string{"", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", "TLSv1.2", "TLSv1.3", "TLSv1.1 TLSv1.3"} {
+		t.Run("ssl_protocols "+protocols, func(t *testing.T) {
+			site := "server {\n listen LISTEN ssl;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n"
+			if protocols != "" {
+				site += " ssl_protocols " + protocols + ";\n"
+			}
+			site += " location / { return 200; }\n}\n"
+			d := t.TempDir()
+			nginxAddr := startNginx(t, d, site)
+			wispAddr, _ := startWisp(t, d, site)
+			for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13} {
+				cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", MinVersion: v, MaxVersion: v}
+				n, w := probeTLS(nginxAddr, cfg.Clone()), probeTLS(wispAddr, cfg.Clone())
+				if (n.err == nil) != (w.err == nil) {
+					t.Errorf("TLS %x: nginx %v, wisp %v", v, n.err, w.err)
+				}
+			}
+		})
+	}
+}
+
 func TestPlainHTTPOnTLSPortIs400LikeNginx(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
