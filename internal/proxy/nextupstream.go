@@ -157,7 +157,7 @@ func (n nextUpstream) mayRetry(cond nextCond, sent, replayable bool, method []by
 type bodyBuffering struct {
 	off    bool // proxy_request_buffering off
 	offSet bool
-	mem    int64 // client_body_buffer_size; 0: not set
+	mem    int64 // client_body_buffer_size, when memSet
 	memSet bool
 }
 

@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestLargeBodyIsReplayedToTheNextPeerLikeNginx: a 1 MiB POST to a peer
@@ -94,5 +97,59 @@ func TestLargeBodyIsReplayedToTheNextPeerLikeNginx(t *testing.T) {
 	}
 	if got := failed.Load(); got != 10 {
 		t.Errorf("the failing peer read %d whole bodies, want one per case and proxy (10)", got)
+	}
+}
+
+// TestReplayedBodyKeepsMemoryFlat sends a 64 MiB POST to a peer that
+// reads it and fails, so that the whole body is replayed to the second
+// peer from the temporary file: the heap must not grow with the body.
+func TestReplayedBodyKeepsMemoryFlat(t *testing.T) {
+	const size = 64 << 20
+	dir := t.TempDir()
+	readBody := func(head string, br *bufio.Reader) int64 {
+		i := strings.Index(head, "Content-Length: ")
+		cl, _ := strconv.Atoi(strings.SplitN(head[i+16:], "\r\n", 2)[0])
+		n, _ := io.CopyBuffer(io.Discard, io.LimitReader(br, int64(cl)), make([]byte, 64<<10))
+		return n
+	}
+	fail := startScripted(t, "unix", filepath.Join(dir, "fail.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+		readBody(head, br)
+	})
+	ok := startScripted(t, "unix", filepath.Join(dir, "ok.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+		n := strconv.FormatInt(readBody(head, br), 10)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(n))+"\r\nConnection: close\r\n\r\n"+n)
+	})
+	addr, logs := startWispLogged(t, dir, "upstream u { server "+strings.TrimPrefix(fail.target(), "http://")+" max_fails=0; server "+strings.TrimPrefix(ok.target(), "http://")+"; }\n"+
+		"server {\n listen LISTEN;\n client_max_body_size 0;\n location / { proxy_pass http://u; proxy_next_upstream error non_idempotent; }\n}\n")
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	hs := sampleHeap()
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
+	io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	for sent := 0; sent < size; sent += len(chunk) {
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatalf("upload after %d bytes: %v", sent, err)
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	must(t, err)
+	got, _ := io.ReadAll(resp.Body)
+	peak := hs.peak()
+	if resp.StatusCode != 200 || string(got) != strconv.Itoa(size) {
+		t.Fatalf("answer %d %q, want 200 and the second peer's count of %d bytes", resp.StatusCode, got, size)
+	}
+	if !strings.Contains(logs.String(), "a client request body is buffered to a temporary file") {
+		t.Error("no [warn] about the temporary file")
+	}
+	grew := int64(peak) - int64(before.HeapInuse)
+	t.Logf("heap in use grew by %d KiB for a 64 MiB body sent twice", grew>>10)
+	if grew > 8<<20 {
+		t.Errorf("heap in use grew by %d KiB for a 64 MiB body sent twice", grew>>10)
 	}
 }

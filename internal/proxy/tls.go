@@ -40,8 +40,10 @@ import (
 //     ssl_session_timeout): see tlssession.go; TLS 1.2 resumption by
 //     session ID does not exist in Go.
 //   - ssl_protocols: Go has a minimum and a maximum version, so a list with
-//     a hole (TLSv1 TLSv1.2) enables everything between; SSLv2/SSLv3 do not
-//     exist in Go and are ignored with a warning.
+//     a hole enables everything between; SSLv2/SSLv3 do not exist in Go and
+//     are ignored with a warning; TLSv1 and TLSv1.1 are ignored, as
+//     Debian's nginx never negotiates them (minTLSVersion). Without the
+//     directive, TLS 1.2 only, as nginx 1.22's default.
 //   - Cipher choice follows the SNI-selected server; nginx 1.22 keeps the
 //     default server's ciphers and switches only certificates and protocols.
 
@@ -86,7 +88,7 @@ func (t tlsConf) flag(name string, def bool) bool {
 func (c *compiler) tlsDirective(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 	switch d.Name {
 	case "ssl_certificate", "ssl_certificate_key", "ssl_ciphers", "ssl_ecdh_curve",
-		"ssl_dhparam", "ssl_buffer_size":
+		"ssl_dhparam", "ssl_buffer_size", "ssl_session_ticket_key":
 	case "ssl_prefer_server_ciphers", "ssl_session_tickets", "http2":
 		if _, err := d.Flag(0); err != nil {
 			return true, err
@@ -135,6 +137,12 @@ func validSessionCache(a string) bool {
 	}
 	return false
 }
+
+// minTLSVersion is the oldest protocol served. TLSv1 and TLSv1.1 are
+// accepted in ssl_protocols but, as in Debian's nginx, never negotiated:
+// OpenSSL 3 at the security level Debian configures refuses them (the
+// handshake fails with an internal error alert), so they are left out.
+const minTLSVersion = tls.VersionTLS12
 
 func tlsVersion(name string) (uint16, bool) {
 	switch name {
@@ -197,7 +205,9 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 	if len(keys) < len(certs) {
 		return nil, fmt.Errorf("no \"ssl_certificate_key\" is defined for certificate %q", c.path(certs[len(keys)].Args[0]))
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	// nginx 1.22's default list is TLSv1 TLSv1.1 TLSv1.2, of which
+	// Debian's OpenSSL 3 lets only TLS 1.2 through (see minTLSVersion).
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
 	for i, d := range certs {
 		cert, err := c.loadCert(c.path(d.Args[0]), c.path(keys[i].Args[0]))
 		if err != nil {
@@ -214,13 +224,16 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 				c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("%s is not supported by Go's TLS and is ignored in %s", a, d.Pos))
 				continue
 			}
+			if v < minTLSVersion {
+				continue
+			}
 			if lo == 0 || v < lo {
 				lo = v
 			}
 			hi = max(hi, v)
 		}
 		if lo == 0 {
-			return nil, ngxconf.Errorf(d.Pos, "no protocol in \"ssl_protocols\" that wisp supports")
+			return nil, ngxconf.Errorf(d.Pos, "no protocol in \"ssl_protocols\" that wisp supports (TLSv1.2, TLSv1.3)")
 		}
 		cfg.MinVersion, cfg.MaxVersion = lo, hi
 	}
@@ -252,6 +265,13 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 	var cache sessionCache
 	if ds := t.ds["ssl_session_cache"]; len(ds) > 0 {
 		cache = parseSessionCache(ds[len(ds)-1].Args)
+	}
+	if ds := t.ds["ssl_session_ticket_key"]; len(ds) > 0 {
+		keys, err := c.ticketKeys(ds)
+		if err != nil {
+			return nil, err
+		}
+		cfg.SetSessionTicketKeys(keys)
 	}
 	tickets := t.flag("ssl_session_tickets", true)
 	st := &serverTLS{http2: h2, sessions: newSessionPolicy(cfg, tickets, cache, timeout)}

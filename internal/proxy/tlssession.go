@@ -3,8 +3,10 @@ package proxy
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/binary"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,10 +20,10 @@ import (
 // ssl_session_cache and ssl_session_timeout give it with OpenSSL:
 //
 //   - Tickets on (the default): Go's session tickets, sealed with keys
-//     made at each config load (nginx: random keys per load unless
-//     ssl_session_ticket_key), for TLS 1.2 and 1.3, usable for
-//     ssl_session_timeout; a timeout of 0 is OpenSSL's default of 2 hours
-//     for tickets, as nginx passes 0 on to SSL_CTX_set_timeout.
+//     made at each config load as nginx's, or read from
+//     ssl_session_ticket_key files (ticketKeys), for TLS 1.2 and 1.3,
+//     usable for ssl_session_timeout; a timeout of 0 is OpenSSL's default
+//     of 2 hours for tickets, as nginx passes 0 on to SSL_CTX_set_timeout.
 //   - Tickets off with a builtin or shared cache (Ghost-CLI's
 //     ssl-params.conf): OpenSSL then resumes TLS 1.3 through stateful
 //     tickets, an ID into the server's cache, used once. wisp does the
@@ -33,6 +35,27 @@ import (
 //
 // The cache is per server and per config load: nginx's shared zone is
 // shared between servers and survives a reload.
+
+// ticketKeys reads ssl_session_ticket_key files, checked as nginx checks
+// them (48 or 80 bytes). Go's ticket keys are 32 bytes, so each is made
+// from its file's whole content: tickets then survive reloads and are
+// shared by wisp instances reading the same files, as in nginx, but are
+// not nginx's tickets (the formats differ). The first key seals, all open.
+func (c *compiler) ticketKeys(ds []*ngxconf.Directive) ([][32]byte, error) {
+	keys := make([][32]byte, 0, len(ds))
+	for _, d := range ds {
+		path := c.path(d.Args[0])
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, ngxconf.Errorf(d.Pos, "open() \"%s\" failed %s", path, errnoText(err))
+		}
+		if len(b) != 48 && len(b) != 80 {
+			return nil, ngxconf.Errorf(d.Pos, "\"%s\" must be 48 or 80 bytes", path)
+		}
+		keys = append(keys, sha256.Sum256(b))
+	}
+	return keys, nil
+}
 
 // sessionCache is a parsed ssl_session_cache.
 type sessionCache struct {

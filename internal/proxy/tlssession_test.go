@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/tls"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -155,5 +157,47 @@ func TestSessionStoreIsBoundedAndSingleUse(t *testing.T) {
 	}
 	if len(s.byID) > s.max || len(s.order) > 2*s.max+64 {
 		t.Errorf("%d sessions and %d IDs kept", len(s.byID), len(s.order))
+	}
+}
+
+// TestTicketKeyFilesCarryTicketsOverLoads: with ssl_session_ticket_key, a
+// ticket from one config load resumes on the next (a reload, or another
+// instance with the same file), as in nginx; without, each load has keys
+// of its own.
+func TestTicketKeyFilesCarryTicketsOverLoads(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "app.sock")
+	startEcho(t, sock, "echo")
+	ca := newTestCA(t)
+	cert, key := ca.issue(t, dir, "a.test", false, "a.test")
+	keyFile := filepath.Join(dir, "ticket.key")
+	must(t, os.WriteFile(keyFile, bytes.Repeat([]byte{7}, 80), 0o600))
+	for _, tc := range []struct {
+		name, extra string
+		want        bool
+	}{
+		{"with a key file", " ssl_session_ticket_key " + keyFile + ";\n", true},
+		{"without", "", false},
+	} {
+		site := "server {\n listen LISTEN ssl;\n ssl_protocols TLSv1.2 TLSv1.3;\n ssl_certificate " + cert + ";\n ssl_certificate_key " + key + ";\n" + tc.extra +
+			" location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			first, _ := startWisp(t, t.TempDir(), site)
+			second, _ := startWisp(t, t.TempDir(), site)
+			cache := tls.NewLRUClientSessionCache(4)
+			var resumed bool
+			for _, addr := range []string{first, second} {
+				c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test",
+					ClientSessionCache: cache, MinVersion: v, MaxVersion: v})
+				must(t, err)
+				c.Write([]byte("GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"))
+				c.Read(make([]byte, 512))
+				resumed = c.ConnectionState().DidResume
+				c.Close()
+			}
+			if resumed != tc.want {
+				t.Errorf("%s, TLS %x: the second load resumed the first's session: %v, want %v", tc.name, v, resumed, tc.want)
+			}
+		}
 	}
 }
