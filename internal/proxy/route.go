@@ -13,7 +13,7 @@ type vhostGroup struct {
 	def   *vserver
 	// explicitDefault: def was named by default_server, not by order.
 	explicitDefault bool
-	heads, tails    []wildName // longest first
+	wild            wildcards[*vserver]
 	regexes         []regexName
 	tls             *groupTLS // listen ... ssl / http2 (tls.go)
 }
@@ -28,15 +28,8 @@ func (g *vhostGroup) find(host []byte) *vserver {
 	if len(host) == 0 {
 		return g.def
 	}
-	for _, w := range g.heads {
-		if len(host) > len(w.part) && string(host[len(host)-len(w.part):]) == w.part {
-			return w.s
-		}
-	}
-	for _, w := range g.tails {
-		if len(host) > len(w.part) && string(host[:len(w.part)]) == w.part {
-			return w.s
-		}
+	if s, ok := g.wild.find(host); ok {
+		return s
 	}
 	for _, r := range g.regexes {
 		if r.re.Match(host) {
@@ -46,11 +39,57 @@ func (g *vhostGroup) find(host []byte) *vserver {
 	return g.def
 }
 
-// wildName is a wildcard server name: part is ".example.com" for
-// "*.example.com", or "www.example." for "www.example.*".
-type wildName struct {
-	part string
-	s    *vserver
+// wildcards holds wildcard host names by the part they fix: ".example.com"
+// for "*.example.com" (a head), "www.example." for "www.example.*" (a
+// tail). A match ends at a dot of the host, so a lookup tries the host's
+// dots, longest part first, at one map probe each: its cost grows with
+// the host's labels, not with the number of names, as nginx's wildcard
+// hashes.
+type wildcards[V comparable] struct {
+	heads, tails map[string]V
+}
+
+// addHead registers a head part; false when another value holds it (the
+// first keeps it).
+func (w *wildcards[V]) addHead(part string, v V) bool { return addOnce(&w.heads, part, v) }
+
+// addTail is addHead for tail parts.
+func (w *wildcards[V]) addTail(part string, v V) bool { return addOnce(&w.tails, part, v) }
+
+func addOnce[V comparable](m *map[string]V, key string, v V) bool {
+	if *m == nil {
+		*m = map[string]V{}
+	}
+	if prev, taken := (*m)[key]; taken {
+		return prev == v
+	}
+	(*m)[key] = v
+	return true
+}
+
+// find returns the value of the longest head that ends host, else of the
+// longest tail that starts it; a part never covers the whole host.
+func (w *wildcards[V]) find(host []byte) (V, bool) {
+	if len(w.heads) > 0 {
+		for i := 1; i < len(host); i++ {
+			if host[i] == '.' {
+				if v, ok := w.heads[string(host[i:])]; ok {
+					return v, true
+				}
+			}
+		}
+	}
+	if len(w.tails) > 0 {
+		for i := len(host) - 2; i >= 0; i-- {
+			if host[i] == '.' {
+				if v, ok := w.tails[string(host[:i+1])]; ok {
+					return v, true
+				}
+			}
+		}
+	}
+	var zero V
+	return zero, false
 }
 
 type regexName struct {

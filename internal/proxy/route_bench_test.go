@@ -54,3 +54,30 @@ func BenchmarkRouteAtScale(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkServerByWildcardAtScale measures server selection when the
+// host matches only a leading wildcard, among N servers with one leading
+// and one trailing wildcard name each.
+func BenchmarkServerByWildcardAtScale(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) {
+			var conf strings.Builder
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&conf, "server { listen 8080; server_name *.s%d.example.com www.s%d.*; return 204; }\n", i, i)
+			}
+			cfg, err := compileSite(b, conf.String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := cfg.sockets[0].wildcard
+			host := []byte(fmt.Sprintf("blog.team.s%d.example.com", n/2))
+			if s, want := g.find(host), fmt.Sprintf("*.s%d.example.com", n/2); string(s.name) != want {
+				b.Fatalf("%s matched %s, want %s", host, s.name, want)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				g.find(host)
+			}
+		})
+	}
+}
