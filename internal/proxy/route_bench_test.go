@@ -81,3 +81,28 @@ func BenchmarkServerByWildcardAtScale(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompileAtScale measures loading and compiling a config of N
+// servers with a location each plus one server with N locations; ns/op
+// divided by N should stay flat (no step is quadratic in the config).
+func BenchmarkCompileAtScale(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("servers=%d,locations=%d", n, n), func(b *testing.B) {
+			var conf strings.Builder
+			conf.WriteString("upstream u { server unix:/tmp/u.sock; }\n")
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&conf, "server { listen 8080; server_name s%d.example.com *.w%d.example.com; location / { proxy_pass http://u; } }\n", i, i)
+			}
+			conf.WriteString("server { listen 8080; server_name target.example.com;\n")
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&conf, "  location /section%d/ { proxy_pass http://u; }\n", i)
+			}
+			conf.WriteString("}\n")
+			for b.Loop() {
+				if _, err := compileSite(b, conf.String()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
