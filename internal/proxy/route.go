@@ -22,21 +22,32 @@ type vhostGroup struct {
 // in nginx's order (§2.4): exact, longest leading wildcard, longest
 // trailing wildcard, first regex, then the default server.
 func (g *vhostGroup) find(host []byte) *vserver {
+	s, _ := g.lookup(host)
+	return s
+}
+
+// lookup is find that also returns the regex that chose the server when
+// it has captures: nginx keeps them for $1..$9 (and a location regex
+// later replaces them).
+func (g *vhostGroup) lookup(host []byte) (*vserver, *regexp.Regexp) {
 	if s, ok := g.exact[string(host)]; ok {
-		return s
+		return s, nil
 	}
 	if len(host) == 0 {
-		return g.def
+		return g.def, nil
 	}
 	if s, ok := g.wild.find(host); ok {
-		return s
+		return s, nil
 	}
 	for _, r := range g.regexes {
 		if r.re.Match(host) {
-			return r.s
+			if r.re.NumSubexp() > 0 {
+				return r.s, r.re
+			}
+			return r.s, nil
 		}
 	}
-	return g.def
+	return g.def, nil
 }
 
 // wildcards holds wildcard host names by the part they fix: ".example.com"
