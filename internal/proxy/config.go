@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -533,7 +532,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 type serverName struct {
 	text       string // lowercased as written ($server_name uses the first)
 	exact      string
-	head, tail string // wildcard parts, see wildName
+	head, tail string // wildcard parts, see wildcards
 	re         *regexp.Regexp
 }
 
@@ -585,22 +584,11 @@ func (g *vhostGroup) addName(n serverName, s *vserver) bool {
 			ok = false
 		}
 	}
-	add := func(list []wildName, part string) []wildName {
-		for _, w := range list {
-			if w.part == part {
-				ok = ok && w.s == s
-				return list
-			}
-		}
-		list = append(list, wildName{part, s})
-		slices.SortStableFunc(list, func(a, b wildName) int { return len(b.part) - len(a.part) })
-		return list
-	}
 	if n.head != "" {
-		g.heads = add(g.heads, n.head)
+		ok = g.wild.addHead(n.head, s) && ok
 	}
 	if n.tail != "" {
-		g.tails = add(g.tails, n.tail)
+		ok = g.wild.addTail(n.tail, s) && ok
 	}
 	return ok
 }

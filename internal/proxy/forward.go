@@ -29,11 +29,11 @@ func (c *clientConn) handle() bool {
 		c.sendError(400, nil, false)
 		return false
 	}
-	srv, nameRe := c.group.findName(r.host)
+	srv, re := c.group.lookup(r.host)
 	c.ka, c.client = srv.ka, srv.client
 	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
-	if nameRe != nil && nameRe.NumSubexp() > 0 {
-		ec.matchRegex(nameRe, r.host) // server_name captures are variables
+	if re != nil {
+		ec.matchRegex(re, r.host) // a regex server_name's captures are $1..$9 (route.go)
 	}
 	if r.absHost != nil {
 		ec.requestURI = r.path

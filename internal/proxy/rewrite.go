@@ -573,10 +573,16 @@ func (ec *evalCtx) appendCapture(dst []byte, n int) []byte {
 	return append(dst, v...)
 }
 
-// matchRegex matches re against s and keeps the captures for $1..$9.
+// matchRegex matches re against s and keeps the captures for $1..$9. As
+// in nginx (ngx_http_regex_exec), a match replaces the captures of any
+// earlier one, even with none of its own; a miss leaves them.
 func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 	if re.NumSubexp() == 0 {
-		return re.Match(s)
+		if !re.Match(s) {
+			return false
+		}
+		ec.caps = nil
+		return true
 	}
 	m := re.FindSubmatchIndex(s)
 	if m == nil {
@@ -600,6 +606,14 @@ func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 		}
 	}
 	return true
+}
+
+// matchScriptRegex is matchRegex for the rewrite module's regexes (if,
+// rewrite), which drop the earlier captures even when they miss, as
+// nginx 1.22 does.
+func (ec *evalCtx) matchScriptRegex(re *regexp.Regexp, s []byte) bool {
+	ec.caps = nil
+	return ec.matchRegex(re, s)
 }
 
 // rwOutcome is how a rewrite program ended.
@@ -659,7 +673,7 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 				return out
 			}
 		case opRewrite:
-			if !ec.matchRegex(st.re, ec.uri) {
+			if !ec.matchScriptRegex(st.re, ec.uri) {
 				continue
 			}
 			if out := ec.rewrite(st, resp); out != rwContinue {
@@ -744,7 +758,7 @@ func (ec *evalCtx) test(cond *ifCond) bool {
 	case '=':
 		ok = bytes.Equal(left, cond.right.appendTo(nil, ec))
 	case '~':
-		ok = ec.matchRegex(cond.re, left)
+		ok = ec.matchScriptRegex(cond.re, left)
 	default:
 		fi, err := os.Stat(string(left))
 		switch cond.kind {
@@ -785,8 +799,12 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 	for {
 		if loc == nil {
 			loc, _ = srv.locs.find(ec.uri)
-			if loc != nil && loc.kind == locRegex && loc.re.NumSubexp() > 0 {
-				ec.matchRegex(loc.re, ec.uri)
+			if loc != nil && loc.kind == locRegex {
+				if loc.re.NumSubexp() > 0 {
+					ec.matchRegex(loc.re, ec.uri)
+				} else {
+					ec.caps = nil // matched in find: its (no) captures replace the server's
+				}
 			}
 		}
 		ec.loc = loc

@@ -13,7 +13,7 @@ type vhostGroup struct {
 	def   *vserver
 	// explicitDefault: def was named by default_server, not by order.
 	explicitDefault bool
-	heads, tails    []wildName // longest first
+	wild            wildcards[*vserver]
 	regexes         []regexName
 	tls             *groupTLS // listen ... ssl / http2 (tls.go)
 	h2c             h2cMode   // cleartext HTTP/2 (http2.go)
@@ -23,42 +23,85 @@ type vhostGroup struct {
 // in nginx's order (§2.4): exact, longest leading wildcard, longest
 // trailing wildcard, first regex, then the default server.
 func (g *vhostGroup) find(host []byte) *vserver {
-	s, _ := g.findName(host)
+	s, _ := g.lookup(host)
 	return s
 }
 
-// findName is find that also returns the server_name regex that chose the
-// server, if one did: its captures become variables (rewrite.go).
-func (g *vhostGroup) findName(host []byte) (*vserver, *regexp.Regexp) {
+// lookup is find that also returns the regex that chose the server when
+// it has captures: nginx keeps them for $1..$9 (and a location regex
+// later replaces them).
+func (g *vhostGroup) lookup(host []byte) (*vserver, *regexp.Regexp) {
 	if s, ok := g.exact[string(host)]; ok {
 		return s, nil
 	}
 	if len(host) == 0 {
 		return g.def, nil
 	}
-	for _, w := range g.heads {
-		if len(host) > len(w.part) && string(host[len(host)-len(w.part):]) == w.part {
-			return w.s, nil
-		}
-	}
-	for _, w := range g.tails {
-		if len(host) > len(w.part) && string(host[:len(w.part)]) == w.part {
-			return w.s, nil
-		}
+	if s, ok := g.wild.find(host); ok {
+		return s, nil
 	}
 	for _, r := range g.regexes {
 		if r.re.Match(host) {
-			return r.s, r.re
+			if r.re.NumSubexp() > 0 {
+				return r.s, r.re
+			}
+			return r.s, nil
 		}
 	}
 	return g.def, nil
 }
 
-// wildName is a wildcard server name: part is ".example.com" for
-// "*.example.com", or "www.example." for "www.example.*".
-type wildName struct {
-	part string
-	s    *vserver
+// wildcards holds wildcard host names by the part they fix: ".example.com"
+// for "*.example.com" (a head), "www.example." for "www.example.*" (a
+// tail). A match ends at a dot of the host, so a lookup tries the host's
+// dots, longest part first, at one map probe each: its cost grows with
+// the host's labels, not with the number of names, as nginx's wildcard
+// hashes.
+type wildcards[V comparable] struct {
+	heads, tails map[string]V
+}
+
+// addHead registers a head part; false when another value holds it (the
+// first keeps it).
+func (w *wildcards[V]) addHead(part string, v V) bool { return addOnce(&w.heads, part, v) }
+
+// addTail is addHead for tail parts.
+func (w *wildcards[V]) addTail(part string, v V) bool { return addOnce(&w.tails, part, v) }
+
+func addOnce[V comparable](m *map[string]V, key string, v V) bool {
+	if *m == nil {
+		*m = map[string]V{}
+	}
+	if prev, taken := (*m)[key]; taken {
+		return prev == v
+	}
+	(*m)[key] = v
+	return true
+}
+
+// find returns the value of the longest head that ends host, else of the
+// longest tail that starts it; a part never covers the whole host.
+func (w *wildcards[V]) find(host []byte) (V, bool) {
+	if len(w.heads) > 0 {
+		for i := 1; i < len(host); i++ {
+			if host[i] == '.' {
+				if v, ok := w.heads[string(host[i:])]; ok {
+					return v, true
+				}
+			}
+		}
+	}
+	if len(w.tails) > 0 {
+		for i := len(host) - 2; i >= 0; i-- {
+			if host[i] == '.' {
+				if v, ok := w.tails[string(host[:i+1])]; ok {
+					return v, true
+				}
+			}
+		}
+	}
+	var zero V
+	return zero, false
 }
 
 type regexName struct {

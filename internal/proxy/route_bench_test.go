@@ -54,3 +54,55 @@ func BenchmarkRouteAtScale(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkServerByWildcardAtScale measures server selection when the
+// host matches only a leading wildcard, among N servers with one leading
+// and one trailing wildcard name each.
+func BenchmarkServerByWildcardAtScale(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) {
+			var conf strings.Builder
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&conf, "server { listen 8080; server_name *.s%d.example.com www.s%d.*; return 204; }\n", i, i)
+			}
+			cfg, err := compileSite(b, conf.String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := cfg.sockets[0].wildcard
+			host := []byte(fmt.Sprintf("blog.team.s%d.example.com", n/2))
+			if s, want := g.find(host), fmt.Sprintf("*.s%d.example.com", n/2); string(s.name) != want {
+				b.Fatalf("%s matched %s, want %s", host, s.name, want)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				g.find(host)
+			}
+		})
+	}
+}
+
+// BenchmarkCompileAtScale measures loading and compiling a config of N
+// servers with a location each plus one server with N locations; ns/op
+// divided by N should stay flat (no step is quadratic in the config).
+func BenchmarkCompileAtScale(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("servers=%d,locations=%d", n, n), func(b *testing.B) {
+			var conf strings.Builder
+			conf.WriteString("upstream u { server unix:/tmp/u.sock; }\n")
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&conf, "server { listen 8080; server_name s%d.example.com *.w%d.example.com; location / { proxy_pass http://u; } }\n", i, i)
+			}
+			conf.WriteString("server { listen 8080; server_name target.example.com;\n")
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&conf, "  location /section%d/ { proxy_pass http://u; }\n", i)
+			}
+			conf.WriteString("}\n")
+			for b.Loop() {
+				if _, err := compileSite(b, conf.String()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -130,3 +130,36 @@ server { listen LISTEN; server_name ~^.+\.re\.test$; return 200 "re $host\n"; }
 	}
 	runDiff(t, nginxAddr, wispAddr, cases)
 }
+
+// TestRegexServerNameCapturesMatchNginx: a regex server_name's captures
+// are $1..$9 until another regex match replaces them; a regex of the
+// rewrite module drops them even when it misses.
+func TestRegexServerNameCapturesMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	site := `
+map $uri $m { ~\.m$ mapped; ~(\.k)$ kk; default none; }
+server { listen LISTEN default_server; return 200 "default [$1]\n"; }
+server {
+    listen LISTEN;
+    server_name ~^(\w+)\.(cap)\.test$;
+    location / { return 200 "srv [$1] [$2]\n"; }
+    location ~ \.nocap$ { return 200 "nocap [$1] [$2]\n"; }
+    location ~ ^/(x)\.withcap$ { return 200 "withcap [$1] [$2]\n"; }
+    location /if/ { if ($uri ~ \.x$) { return 200 "if [$1]\n"; } return 200 "if missed [$1]\n"; }
+    location /string/ { if ($uri = /nothing) { } return 200 "string [$1]\n"; }
+    location /rw/ { rewrite ^/rw/(zzz)$ /q; return 200 "rewrite missed [$1]\n"; }
+    location /map/ { return 200 "$m [$1]\n"; }
+}
+server { listen LISTEN; server_name ~^nocap\.test$; return 200 "no captures [$1]\n"; }
+`
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	var cases []diffCase
+	for _, uri := range []string{"/", "/a.nocap", "/x.withcap", "/if/a.x", "/if/a", "/string/a", "/rw/a", "/map/a", "/map/a.m", "/map/a.k"} {
+		cases = append(cases, diffCase{name: uri, raw: "GET " + uri + " HTTP/1.1\r\nHost: Foo.cap.test\r\nConnection: close\r\n\r\n"})
+	}
+	for _, host := range []string{"nocap.test", "other.test"} {
+		cases = append(cases, diffCase{name: host, raw: "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"})
+	}
+	runDiff(t, nginxAddr, wispAddr, cases)
+}

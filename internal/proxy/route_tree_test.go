@@ -180,3 +180,50 @@ server {
 		}
 	}
 }
+
+func TestWildcardNamesPickTheLongestLikeALinearScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	labels := []string{"a", "b", "ab", "www", "example", "com"}
+	randomHost := func() string {
+		parts := make([]string, 1+rng.IntN(4))
+		for i := range parts {
+			parts[i] = labels[rng.IntN(len(labels))]
+		}
+		return strings.Join(parts, ".")
+	}
+	// longest is the linear definition: the longest head that ends the
+	// host, else the longest tail that starts it, never the whole host.
+	longest := func(parts []string, host string, match func(string, string) bool) string {
+		best := ""
+		for _, p := range parts {
+			if len(host) > len(p) && match(host, p) && len(p) > len(best) {
+				best = p
+			}
+		}
+		return best
+	}
+	for round := range 2000 {
+		var w wildcards[string] // each part's value is the part itself
+		var heads, tails []string
+		for range rng.IntN(12) {
+			if part := randomHost(); rng.IntN(2) == 0 {
+				w.addHead("."+part, "."+part)
+				heads = append(heads, "."+part)
+			} else {
+				w.addTail(part+".", part+".")
+				tails = append(tails, part+".")
+			}
+		}
+		for range 20 {
+			host := randomHost()
+			want := longest(heads, host, strings.HasSuffix)
+			if want == "" {
+				want = longest(tails, host, strings.HasPrefix)
+			}
+			got, ok := w.find([]byte(host))
+			if got != want || ok != (want != "") {
+				t.Fatalf("round %d: heads %q tails %q host %q: got %q, want %q", round, heads, tails, host, got, want)
+			}
+		}
+	}
+}
