@@ -6,10 +6,16 @@ package proxy
 // Every row that once differed stays as a regression row.
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"wisp/internal/ngxconf"
 )
 
 // escapedInputs are request paths with escapes, pluses and odd bytes that
@@ -702,4 +708,159 @@ server {
 		{name: "server capture in proxy_pass", raw: req("GET", "bob.blogs.test", "/keep/z")},
 		{name: "no regex server", raw: req("GET", "flow.test", "/")},
 	})
+}
+
+func TestBlogRewriteRecipesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $http_accept_language $lang {
+    default en;
+    ~^de    de;
+    ~^fr    fr;
+}
+map $uri $legacy {
+    /about-us      /about/;
+    /contact.html  /contact/;
+    ~^/category/(?<cat>[^/]+)/?$  /tag/$cat/;
+}
+upstream ghost { server unix:SOCK; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    if ($legacy) { return 301 $legacy; }
+    rewrite ^/index\.php/(.*)$ /$1 permanent;
+    location = / {
+        if ($arg_lang) { rewrite ^ /$arg_lang/? redirect; }
+        rewrite ^ /$lang/ redirect;
+    }
+    location ~ ^/(en|de|fr)/$ { return 200 "home $1"; }
+    location / {
+        if ($request_uri ~ "^(.*)/index\.html$") { return 301 $1/; }
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_pass http://ghost;
+    }
+    location ~ ^/(.+)/$ {
+        if ($arg_strip) { rewrite ^/(.*)/$ /$1 permanent; }
+        proxy_pass http://ghost;
+    }
+    location ~ /\. { return 404; }
+    location /search {
+        rewrite ^/search$ /s?q=$arg_q? last;
+        rewrite ^/search/(.+)$ /s?q=$1 last;
+    }
+    location = /s { return 200 "search $args uri=$uri ru=$request_uri is=$is_args"; }
+    location /r/ {
+        return 301 $scheme://$host$uri;
+    }
+    location /skip/ {
+        set $skip 0;
+        if ($http_cookie ~* "ghost-admin-api-session") { set $skip 1; }
+        if ($request_method = POST) { set $skip 1; }
+        add_header X-Skip $skip always;
+        return 200 "skip=$skip";
+    }
+    location @notfound { return 404 "named not found $uri"; }
+    location /nf/ {
+        error_page 404 @notfound;
+        return 404;
+    }
+    location /pages/ {
+        rewrite ^/pages/(.*)\.html$ /$1/ permanent;
+        rewrite ^/pages/(.*)$ /$1 last;
+    }
+}
+`, []diffCase{
+		{name: "legacy map exact", raw: get("/about-us")},
+		{name: "legacy map regex with named capture", raw: get("/category/news")},
+		{name: "legacy map no match", raw: get("/post/")},
+		{name: "index.php prefix removed", raw: get("/index.php/a/b?x=1")},
+		{name: "language from Accept-Language", raw: get("/", "Accept-Language: de-DE,de;q=0.9")},
+		{name: "language default", raw: get("/")},
+		{name: "language from arg drops args", raw: get("/?lang=fr&x=1")},
+		{name: "language home", raw: get("/de/")},
+		{name: "index.html stripped from request_uri", raw: get("/a/b/index.html")},
+		{name: "index.html stripped, escaped", raw: get("/a%20b/index.html?x")},
+		{name: "trailing slash proxied", raw: get("/post/slug/?x=1")},
+		{name: "trailing slash stripped on demand", raw: get("/post/slug/?strip=1")},
+		{name: "dot files hidden", raw: get("/.git/config")},
+		{name: "dot files hidden, escaped", raw: get("/%2Egit/config")},
+		{name: "search with arg", raw: get("/search?q=a+b&page=2")},
+		{name: "search with escaped arg", raw: get("/search?q=caf%C3%A9")},
+		{name: "search path form", raw: get("/search/a%20b?p=1")},
+		{name: "search path form with plus", raw: get("/search/a+b")},
+		{name: "redirect with $uri decoded", raw: get("/r/a%20b?x")},
+		{name: "redirect with $uri, unicode", raw: get("/r/caf%C3%A9")},
+		{name: "skip cookie", raw: get("/skip/", "Cookie: ghost-admin-api-session=abc")},
+		{name: "skip POST", raw: req("POST", "flow.test", "/skip/")},
+		{name: "skip none", raw: get("/skip/")},
+		{name: "named location with return text", raw: get("/nf/x")},
+		{name: "pages html", raw: get("/pages/about.html?x=1")},
+		{name: "pages other", raw: get("/pages/about")},
+	})
+}
+
+// TestBadRewriteConfigsFailAsNginx gives the same broken server blocks to
+// "nginx -t" and to wisp's compiler and wants the same message and line.
+func TestBadRewriteConfigsFailAsNginx(t *testing.T) {
+	if _, err := os.Stat(nginxBin); err != nil {
+		t.Fatalf("real nginx is needed: %v", err)
+	}
+	emerg := regexp.MustCompile(`\[emerg\] \d+#\d+: (.*)\n`)
+	for i, body := range []string{
+		`location ~ ^/a { proxy_pass http://127.0.0.1:1/x; }`,
+		`location @n { proxy_pass http://127.0.0.1:1/x; }`,
+		`location / { if ($arg_x) { proxy_pass http://127.0.0.1:1/x; } }`,
+		`location / { rewrite ^ /x foo; }`,
+		`location / { rewrite ^/(a /x; }`,
+		`location / { rewrite ")" /x; }`,
+		`location / { rewrite "*a" /x; }`,
+		`location / { rewrite "[a" /x; }`,
+		`location ~ "a(" { }`,
+		`location / { if ($uri ~* "a(") { } }`,
+		`location / { rewrite; }`,
+		`location / { return; }`,
+		`location / { return abc; }`,
+		`location / { return 1000; }`,
+		`location / { return 301 a b; }`,
+		`location / { set $a; }`,
+		`location / { set a b; }`,
+		`location / { set $uri b; }`,
+		`location / { if ($a = ) { } }`,
+		`location / { if (a = b) { return 200; } }`,
+		`location / { if (-q /x) { return 200; } }`,
+		`location / { break x; }`,
+		`location / { error_page 404; }`,
+		`location / { error_page 200 /x; }`,
+		`location / { error_page 404 =abc /x; }`,
+		`location / { error_page 499 /x; }`,
+		`location / { internal x; }`,
+		`location / { absolute_redirect maybe; }`,
+		`location / { port_in_redirect; }`,
+		`location / { set $a "${b"; }`,
+		`location / { return 200 "$m"; }`,
+	} {
+		// The name stays plain: nginx's -g takes the temporary path.
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "nginx.conf")
+			site := "events {}\nhttp {\nmap $uri $m { default x; }\nserver {\nlisten 127.0.0.1:19399;\n" + body + "\n}\n}\n"
+			must(t, os.WriteFile(conf, []byte(site), 0o644))
+			out, _ := exec.Command(nginxBin, "-t", "-p", dir+"/", "-c", conf, "-g", "pid "+dir+"/n.pid; error_log stderr;").CombinedOutput()
+			want := ""
+			if m := emerg.FindSubmatch(out); m != nil {
+				want = string(m[1])
+			}
+			got := ""
+			src, err := ngxconf.Load(ngxconf.Options{ConfFile: conf})
+			if err == nil {
+				_, err = Compile(context.Background(), src.Main, CompileOptions{Prefix: src.Prefix})
+			}
+			if err != nil {
+				got = err.Error()
+			}
+			if got != want {
+				t.Errorf("%s\nnginx: %s\nwisp:  %s", body, want, got)
+			}
+		})
+	}
 }

@@ -45,7 +45,7 @@ func (c *compiler) compileErrorPage(d *ngxconf.Directive) (*errorPageRule, error
 			return nil, ngxconf.Errorf(d.Pos, "value %q must be between 300 and 599", a)
 		}
 		if n == 499 {
-			return nil, ngxconf.Errorf(d.Pos, "value \"499\" must be between 300 and 599 and can not be 499")
+			return nil, ngxconf.Errorf(d.Pos, "invalid value \"499\"")
 		}
 		rule.codes = append(rule.codes, n)
 	}

@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 
@@ -431,14 +434,74 @@ func (c *compiler) compileRewrite(d *ngxconf.Directive, prog *[]rwStep) error {
 // compileRegex compiles a PCRE-style pattern as Go's RE2 understands it;
 // patterns RE2 cannot take (backreferences, lookaround) are config errors.
 func compileRegex(expr string, caseless bool, pos ngxconf.Pos) (*regexp.Regexp, error) {
+	src := expr
 	if caseless {
 		expr = "(?i)" + expr
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, ngxconf.Errorf(pos, "pcre_compile() failed: %s", err)
+		return nil, ngxconf.Errorf(pos, "%s", pcreMessage(err, src))
 	}
 	return re, nil
+}
+
+// pcreMessage words a regexp error as nginx prints PCRE2's where the two
+// agree on the fault, with the rest of the pattern from the fault ("at");
+// what PCRE takes and RE2 does not is named as unsupported.
+func pcreMessage(err error, src string) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	msg, at := "", false
+	switch se.Code {
+	case syntax.ErrMissingParen:
+		msg = "missing closing parenthesis"
+	case syntax.ErrUnexpectedParen:
+		msg, at = "unmatched closing parenthesis", true
+	case syntax.ErrMissingBracket:
+		msg = "missing terminating ] for character class"
+	case syntax.ErrMissingRepeatArgument:
+		msg, at = "quantifier does not follow a repeatable item", true
+	case syntax.ErrTrailingBackslash:
+		msg = "\\ at end of pattern"
+	case syntax.ErrInvalidPerlOp, syntax.ErrInvalidEscape:
+		return fmt.Sprintf("regular expression %q is not supported by wisp (no backreferences or lookaround): %s", src, se.Code)
+	default:
+		return fmt.Sprintf("pcre2_compile() failed: %s in %q", se, src)
+	}
+	msg = fmt.Sprintf("pcre2_compile() failed: %s in %q", msg, src)
+	i := strings.Index(src, se.Expr)
+	if se.Code == syntax.ErrUnexpectedParen {
+		i = unmatchedParen(src)
+	}
+	if at && se.Expr != "" && i >= 0 {
+		msg += fmt.Sprintf(" at %q", src[i:])
+	}
+	return msg
+}
+
+// unmatchedParen is the offset of the first ')' that closes nothing.
+func unmatchedParen(src string) int {
+	depth, class := 0, false
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '\\':
+			i++
+		case class:
+			class = c != ']'
+		case c == '[':
+			class = true
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
 }
 
 // compileCond parses if's condition: the parentheses are glued to the
@@ -446,7 +509,12 @@ func compileRegex(expr string, caseless bool, pos ngxconf.Pos) (*regexp.Regexp, 
 func (c *compiler) compileCond(d *ngxconf.Directive) (ifCond, error) {
 	args := append([]string(nil), d.Args...)
 	bad := func() (ifCond, error) {
-		return ifCond{}, ngxconf.Errorf(d.Pos, "invalid condition %q", strings.Join(d.Args, " "))
+		// nginx names the first word, its parenthesis stripped.
+		first := ""
+		if len(d.Args) > 0 {
+			first = strings.TrimSuffix(strings.TrimPrefix(d.Args[0], "("), ")")
+		}
+		return ifCond{}, ngxconf.Errorf(d.Pos, "invalid condition %q", first)
 	}
 	if len(args) == 0 || !strings.HasPrefix(args[0], "(") || !strings.HasSuffix(args[len(args)-1], ")") {
 		return bad()
@@ -462,6 +530,10 @@ func (c *compiler) compileCond(d *ngxconf.Directive) (ifCond, error) {
 	}
 	var cond ifCond
 	var err error
+	if len(args) > 0 && len(args[0]) == 2 && args[0][0] == '$' && args[0][1] >= '1' && args[0][1] <= '9' {
+		// The tested value is a variable by name, and captures have none.
+		return cond, ngxconf.Errorf(d.Pos, "unknown %q variable", args[0][1:])
+	}
 	switch {
 	case len(args) == 1 && strings.HasPrefix(args[0], "$"):
 		cond.kind = 'v'
