@@ -2,10 +2,10 @@ package proxy
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"regexp"
