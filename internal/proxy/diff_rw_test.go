@@ -864,3 +864,87 @@ func TestBadRewriteConfigsFailAsNginx(t *testing.T) {
 		})
 	}
 }
+
+func TestNamedLocationsAndInheritanceMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream app { server unix:SOCK; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    error_page 404 /srv404;
+    error_page 403 = @denied;
+    set $site "blog";
+    if ($http_x_maint) { set $site "maint"; }
+    location = /srv404 { return 404 "server page $site $uri"; }
+    location @denied { return 403 "denied $request_method $uri"; }
+    location /own/ {
+        error_page 500 /srv404;
+        return 404;
+    }
+    location /inherit/ { return 404; }
+    location /deny/ { return 403; }
+    location /post/ {
+        error_page 404 = @app;
+        return 404;
+    }
+    location /posturi/ {
+        error_page 404 /app/;
+        return 404;
+    }
+    location /app/ { proxy_pass http://app; }
+    location @app { proxy_pass http://app; }
+    location /intercept/ {
+        proxy_intercept_errors on;
+        error_page 502 /app/from-intercept;
+        proxy_pass http://unix:SHAPE;
+    }
+    location /static/ {
+        root /nonexistent;
+        error_page 404 /app/from-static;
+    }
+    location @rw {
+        rewrite ^/named/(.*)$ /app/$1 last;
+        return 200 "no";
+    }
+    location /named/ {
+        error_page 418 = @rw;
+        return 418;
+    }
+    location /norw/ {
+        proxy_pass http://app;
+    }
+    location /rwlastnouri/ {
+        rewrite ^/rwlastnouri/(.*)$ /norw/$1?k=$1 last;
+    }
+    location /rwbreaknouri/ {
+        rewrite ^/rwbreaknouri/(.*)$ /other/$1 break;
+        proxy_pass http://app;
+    }
+    location /hdr/ {
+        rewrite ^/hdr/(.*)$ /app/$1 break;
+        proxy_set_header X-URI $uri;
+        proxy_set_header X-Request-URI $request_uri;
+        proxy_set_header X-Args $args;
+        proxy_set_header X-Site $site;
+        proxy_pass http://app;
+    }
+}
+`, []diffCase{
+		{name: "location error_page replaces the server's", raw: get("/own/x")},
+		{name: "server error_page inherited", raw: get("/inherit/x")},
+		{name: "server set variable", raw: get("/inherit/x", "X-Maint: 1")},
+		{name: "error_page to a named location with its status", raw: get("/deny/x")},
+		{name: "POST to a named location keeps the method", raw: "POST /post/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{name: "POST to a URI becomes GET", raw: "POST /posturi/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{name: "named location with rewrite last", raw: get("/named/a%20b?q=1")},
+		// Known difference: after an intercepted upstream error nginx sends
+		// the POST body again along the error_page redirect; wisp has
+		// streamed it and sends none (errorpage.go dropSpentBody).
+		{name: "GET intercepted upstream error to a URI", raw: get("/intercept/x", "X-Want-Status: 502")},
+		{name: "POST static 404 to a URI", raw: "POST /static/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{name: "chunked POST to a URI", raw: "POST /posturi/x HTTP/1.1\r\nHost: flow.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+		{name: "rewrite last into a location without URI", raw: get("/rwlastnouri/a%20b+c?o=1")},
+		{name: "rewrite break without URI", raw: get("/rwbreaknouri/a%20b?o=1")},
+		{name: "variables after a rewrite break", raw: get("/hdr/x%20y?o=1")},
+	})
+}
