@@ -7,12 +7,14 @@ package proxy
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"wisp/internal/ngxconf"
@@ -947,4 +949,75 @@ server {
 		{name: "rewrite break without URI", raw: get("/rwbreaknouri/a%20b?o=1")},
 		{name: "variables after a rewrite break", raw: get("/hdr/x%20y?o=1")},
 	})
+}
+
+// countingDNS is startDNS that counts the queries it answers.
+func countingDNS(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	must(t, err)
+	var n atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 512)
+		for {
+			k, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			if reply := dnsReply(buf[:k]); reply != nil {
+				pc.WriteTo(reply, addr)
+			}
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return pc.LocalAddr().String(), &n
+}
+
+func TestResolverKeepsAnswersForValid(t *testing.T) {
+	dns, queries := countingDNS(t)
+	port := strconv.Itoa(startHTTPBackend(t, "", ""))
+	dir := t.TempDir()
+	addr, _ := startWisp(t, dir, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location /cached/ {
+        resolver `+dns+` valid=300s;
+        proxy_pass http://$http_x_backend:`+port+`;
+    }
+    location /uncached/ {
+        resolver `+dns+`;
+        proxy_pass http://$http_x_backend:`+port+`;
+    }
+}
+`)
+	send := func(path, host string) {
+		t.Helper()
+		if r := exchange(t, addr, get(path, "X-Backend: "+host)); r.status != 200 {
+			t.Fatalf("%s: status %d", path, r.status)
+		}
+	}
+	send("/cached/a", "one.test")
+	first := queries.Load()
+	if first == 0 {
+		t.Fatal("no DNS query for the first request")
+	}
+	send("/cached/b", "one.test")
+	send("/cached/c", "ONE.test")
+	if got := queries.Load(); got != first {
+		t.Errorf("valid=300s: %d queries after three requests for one host, want %d", got, first)
+	}
+	send("/cached/d", "two.test")
+	if queries.Load() == first {
+		t.Error("another host was answered from the cache")
+	}
+	before := queries.Load()
+	send("/uncached/a", "one.test")
+	send("/uncached/b", "one.test")
+	if queries.Load()-before != 2*first {
+		t.Errorf("without valid=: %d queries for two requests, want %d", queries.Load()-before, 2*first)
+	}
 }
