@@ -1021,3 +1021,76 @@ server {
 		t.Errorf("without valid=: %d queries for two requests, want %d", queries.Load()-before, 2*first)
 	}
 }
+
+func TestErrorPageStatusesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream shape { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location @up { proxy_pass http://shape; }
+    location @upi {
+        proxy_intercept_errors on;
+        proxy_pass http://shape;
+    }
+    location /eq200/ {
+        error_page 404 =200 @up;
+        return 404;
+    }
+    location /eq/ {
+        error_page 404 = @up;
+        return 404;
+    }
+    location /keep/ {
+        error_page 404 @up;
+        return 404;
+    }
+    location /eqi/ {
+        error_page 404 = @upi;
+        return 404;
+    }
+    location /srvstatus/ {
+        error_page 404 = /status;
+        return 404;
+    }
+    location = /status { return 200 "status=$status uri=$uri"; }
+    location /keepstatus/ {
+        error_page 404 /status;
+        return 404;
+    }
+    location /redirstatus/ { return 302 "/s?status=$status"; }
+    location /textstatus/ { return 404 "status=$status"; }
+    location /eq302/ {
+        error_page 404 =302 /other;
+        return 404;
+    }
+    location /redirtext/ {
+        error_page 404 =301 "https://x.test/$uri?a=$arg_a";
+        return 404;
+    }
+    location /intercept/ {
+        proxy_intercept_errors on;
+        error_page 500 502 503 504 =200 /status;
+        error_page 301 302 = @up;
+        proxy_pass http://shape;
+    }
+}
+`, []diffCase{
+		{name: "=200 over a named location's 503", raw: get("/eq200/x", "X-Want-Status: 503")},
+		{name: "=200 over a named location's 200", raw: get("/eq200/x")},
+		{name: "= takes the named location's 503", raw: get("/eq/x", "X-Want-Status: 503")},
+		{name: "= takes the named location's 201", raw: get("/eq/x", "X-Want-Status: 201")},
+		{name: "no = keeps 404 over the upstream's 200", raw: get("/keep/x")},
+		{name: "no = keeps 404 over the upstream's 500", raw: get("/keep/x", "X-Want-Status: 500")},
+		{name: "= to an intercepting location without error_page", raw: get("/eqi/x", "X-Want-Status: 500")},
+		{name: "= to a return", raw: get("/srvstatus/x")},
+		{name: "error_page status in a return text", raw: get("/keepstatus/x")},
+		{name: "status in a redirect URL", raw: get("/redirstatus/x")},
+		{name: "status in an error text", raw: get("/textstatus/x")},
+		{name: "=302 to a URI is an internal redirect with 302", raw: get("/eq302/x")},
+		{name: "=301 to a URL with variables", raw: get("/redirtext/x?a=1")},
+		{name: "intercepted 502 to =200", raw: get("/intercept/x", "X-Want-Status: 502")},
+		{name: "intercepted 302 to a named location", raw: get("/intercept/x", "X-Want-Status: 302", "X-Want-Location: /y")},
+		{name: "intercepted 404 without error_page passes", raw: get("/intercept/x", "X-Want-Status: 404")},
+	})
+}

@@ -702,6 +702,12 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			// return's value is a complex value: captures go unescaped.
 			*resp = rwResponse{code: st.code, hasText: st.hasText}
 			if st.hasText {
+				// nginx sets the status before it evaluates a text or URL;
+				// error_page's wins.
+				ec.status = st.code
+				if ec.errStatus > 0 {
+					ec.status = ec.errStatus
+				}
 				resp.text = st.text.appendTo(nil, ec)
 			}
 			return rwRespond
