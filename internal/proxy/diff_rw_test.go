@@ -1094,3 +1094,136 @@ server {
 		{name: "intercepted 404 without error_page passes", raw: get("/intercept/x", "X-Want-Status: 404")},
 	})
 }
+
+func TestReturnTextTypesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    charset utf-8;
+    location /plain/ { return 200 "plain"; }
+    location /html/ { default_type text/html; return 200 "<p>hi</p>"; }
+    location /json/ { default_type application/json; return 200 '{"ok":true}'; }
+    location /nocharset/ { charset off; return 200 "x"; }
+    location /robots.txt { return 200 "User-agent: *\nDisallow: /ghost/\n"; }
+    location = /health { access_log off; add_header Cache-Control "no-store"; return 200 "ok\n"; }
+    location /err/ { return 503 "maintenance $uri"; }
+    location /created/ { return 201 "made"; }
+    location /empty/ { return 200 ""; }
+    location /nocontent/ { return 204 "ignored?"; }
+    location /notmod/ { return 304; }
+    location /redir/ { return 307 /other$request_uri; }
+    location /redir308/ { return 308 https://x.test$uri; }
+    location /redir303/ { return 303 other; }
+}
+`, []diffCase{
+		{name: "plain text with charset", raw: get("/plain/")},
+		{name: "plain text, html extension", raw: get("/plain/x.html")},
+		{name: "plain text, json extension", raw: get("/plain/x.json")},
+		{name: "html default type", raw: get("/html/")},
+		{name: "json default type gets no charset", raw: get("/json/")},
+		{name: "charset off", raw: get("/nocharset/")},
+		{name: "robots.txt text", raw: get("/robots.txt")},
+		{name: "health with add_header", raw: get("/health")},
+		{name: "error code with text", raw: get("/err/x")},
+		{name: "201 with text", raw: get("/created/")},
+		{name: "empty text", raw: get("/empty/")},
+		{name: "204 with text", raw: get("/nocontent/")},
+		{name: "304 without text", raw: get("/notmod/")},
+		{name: "307 relative", raw: get("/redir/a?b")},
+		{name: "308 absolute", raw: get("/redir308/a%20b")},
+		{name: "303 without a slash", raw: get("/redir303/")},
+		{name: "HEAD of a text", raw: "HEAD /plain/ HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		{name: "HTTP/1.0 text", raw: "GET /plain/ HTTP/1.0\r\n\r\n"},
+	})
+}
+
+func TestMapEdgesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $http_host $hostkey {
+    hostnames;
+    default        "d";
+    blog.test      "exact";
+    .sub.test      "dot";
+    "*.wild.test"  "star";
+}
+map $arg_k $nodefault {
+    a  "A";
+}
+map $http_x_v $quoted {
+    "two words"   "matched two";
+    "~^x\d+$"     "digits";
+    ~*^CASE       "caseless";
+    "\~tilde"     "literal tilde";
+    ""            "empty";
+    default       "other";
+}
+map "$request_method $arg_t" $combo {
+    "GET a"    "get-a";
+    "~^POST"   "post";
+    default    "none";
+}
+map $uri $first {
+    ~^/m/(?<one>\w+)/(\w+)$  "$one:$2";
+    default                  "-";
+}
+map $first $second {
+    ~^(.+):(.+)$  "$2/$1";
+    default       "no";
+}
+server {
+    listen LISTEN;
+    server_name flow.test *.sub.test sub.test x.wild.test blog.test;
+    location / {
+        return 200 "host=$hostkey nd=[$nodefault] q=$quoted c=$combo";
+    }
+    location /m/ {
+        return 200 "first=$first second=$second one=$one";
+    }
+}
+`, []diffCase{
+		{name: "hostnames with port in Host", raw: req("GET", "blog.test:8080", "/")},
+		{name: "hostnames exact", raw: req("GET", "blog.test", "/")},
+		{name: "hostnames dot form bare", raw: req("GET", "sub.test", "/")},
+		{name: "hostnames dot form deep", raw: req("GET", "a.b.sub.test", "/")},
+		{name: "hostnames quoted star", raw: req("GET", "x.wild.test", "/")},
+		{name: "no default is empty", raw: get("/?k=b")},
+		{name: "no default matched", raw: get("/?k=a")},
+		{name: "quoted key with a space", raw: get("/", "X-V: two words")},
+		{name: "quoted regex", raw: get("/", "X-V: x42")},
+		{name: "caseless regex", raw: get("/", "X-V: case-y")},
+		{name: "escaped tilde is literal", raw: get("/", "X-V: ~tilde")},
+		{name: "empty key", raw: get("/")},
+		{name: "combined source", raw: get("/?t=a")},
+		{name: "combined source POST", raw: req("POST", "flow.test", "/?t=b")},
+		{name: "map of a map with captures", raw: get("/m/abc/def")},
+		{name: "map of a map no match", raw: get("/m/x")},
+	})
+}
+
+func TestMergeSlashesMatchesNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN default_server;
+    server_name keep.test;
+    merge_slashes off;
+    location / { return 200 "keep uri=$uri"; }
+    location /a/ { proxy_pass http://unix:SOCK:/up/; }
+    location ~ ^/r(/.*)$ { return 200 "cap=$1"; }
+}
+server {
+    listen LISTEN;
+    server_name merge.test;
+    merge_slashes on;
+    location / { return 200 "merge uri=$uri"; }
+}
+`, []diffCase{
+		{name: "slashes kept", raw: req("GET", "keep.test", "//x//y/")},
+		{name: "dot segments still resolved", raw: req("GET", "keep.test", "/x//./y/../z")},
+		{name: "dot dot over an empty segment", raw: req("GET", "keep.test", "/x//../y")},
+		{name: "escaped slashes kept", raw: req("GET", "keep.test", "/x%2F%2Fy")},
+		{name: "proxy_pass URI with kept slashes", raw: req("GET", "keep.test", "/a//b?c")},
+		{name: "regex capture with kept slashes", raw: req("GET", "keep.test", "/r//s")},
+		{name: "the default server decides for other names", raw: req("GET", "merge.test", "//x//y")},
+	})
+}

@@ -34,8 +34,8 @@ type respConf struct {
 	sslName     *program
 	sslVerify   bool
 	// The zero values are nginx's defaults: absolute_redirect on,
-	// server_name_in_redirect off, port_in_redirect on.
-	relativeRedirect, nameInRedirect, noPortInRedirect bool
+	// server_name_in_redirect off, port_in_redirect on, merge_slashes on.
+	relativeRedirect, nameInRedirect, noPortInRedirect, keepSlashes bool
 	// dns keeps the resolver's answers; nil without valid=.
 	dns *dnsCache
 }
@@ -99,6 +99,9 @@ func (r respConf) inherit(p respConf) respConf {
 	if take("port_in_redirect") {
 		r.noPortInRedirect = p.noPortInRedirect
 	}
+	if take("merge_slashes") {
+		r.keepSlashes = p.keepSlashes
+	}
 	r.set = nil
 	return r
 }
@@ -122,7 +125,7 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 		multi = true
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering", "resolver",
 		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify",
-		"absolute_redirect", "server_name_in_redirect", "port_in_redirect":
+		"absolute_redirect", "server_name_in_redirect", "port_in_redirect", "merge_slashes":
 	default:
 		return false, nil
 	}
@@ -142,12 +145,14 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 		r.pages = append(r.pages, rule)
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering",
 		"proxy_ssl_server_name", "proxy_ssl_verify",
-		"absolute_redirect", "server_name_in_redirect", "port_in_redirect":
+		"absolute_redirect", "server_name_in_redirect", "port_in_redirect", "merge_slashes":
 		on, err := flagArg(d)
 		if err != nil {
 			return true, err
 		}
 		switch d.Name {
+		case "merge_slashes":
+			r.keepSlashes = !on
 		case "absolute_redirect":
 			r.relativeRedirect = !on
 		case "server_name_in_redirect":
@@ -772,4 +777,11 @@ func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
 		bw.WriteString(p)
 	}
 	bw.Write(path)
+}
+
+// mergeSlashes reports merge_slashes for requests on g. As in nginx, the
+// URI is parsed before the Host header picks a server, so the address's
+// default server decides.
+func (g *vhostGroup) mergeSlashes() bool {
+	return g.def == nil || g.def.resp == nil || !g.def.resp.keepSlashes
 }
