@@ -783,5 +783,5 @@ func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
 // URI is parsed before the Host header picks a server, so the address's
 // default server decides.
 func (g *vhostGroup) mergeSlashes() bool {
-	return g.def == nil || g.def.resp == nil || !g.def.resp.keepSlashes
+	return g == nil || g.def == nil || g.def.resp == nil || !g.def.resp.keepSlashes
 }
