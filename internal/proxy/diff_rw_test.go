@@ -1227,3 +1227,60 @@ server {
 		{name: "the default server decides for other names", raw: req("GET", "merge.test", "//x//y")},
 	})
 }
+
+func TestIfBlocksAsLocationsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream app { server unix:SOCK; }
+upstream shape { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    error_page 404 /nf;
+    location = /nf { return 404 "server nf $uri"; }
+    location /a/ {
+        proxy_intercept_errors on;
+        if ($arg_alt) {
+            error_page 404 = /alt-nf;
+            proxy_pass http://shape;
+        }
+        proxy_pass http://app;
+    }
+    location = /alt-nf { return 200 "alt nf $args"; }
+    location /b/ {
+        set $x "b";
+        if ($arg_y) {
+            set $x "${x}y";
+            add_header X-Y $x;
+        }
+        if ($arg_z) {
+            rewrite ^/b/(.*)$ /c/$1 last;
+        }
+        add_header X-B $x;
+        return 200 "x=$x";
+    }
+    location /c/ { return 200 "c $uri $args"; }
+    location /d/ {
+        if ($request_method = POST) {
+            return 405;
+        }
+        error_page 405 = @post;
+        proxy_pass http://app;
+    }
+    location @post { return 200 "post handled"; }
+    location ~ ^/e/(\d+)$ {
+        if ($arg_v) { return 200 "e $1 $arg_v"; }
+        proxy_pass http://app;
+    }
+}
+`, []diffCase{
+		{name: "if block with its own error_page and proxy", raw: get("/a/x?alt=1", "X-Want-Status: 404")},
+		{name: "if block not taken proxies", raw: get("/a/x")},
+		{name: "if block with add_header replaces the outer", raw: get("/b/?y=1")},
+		{name: "if block not taken keeps outer headers", raw: get("/b/")},
+		{name: "rewrite last from an if", raw: get("/b/q?z=1")},
+		{name: "return from an if meets the location's error_page", raw: "POST /d/ HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
+		{name: "GET past the if", raw: get("/d/x")},
+		{name: "regex location captures in an if", raw: get("/e/42?v=7")},
+		{name: "regex location without the if", raw: get("/e/42")},
+	})
+}
