@@ -354,6 +354,7 @@ server {
 
 func TestMapCachingMatchesNginx(t *testing.T) {
 	runFlowDiff(t, `
+map $v $cached { default "first map, replaced"; }
 map $v $cached { default "c-$v"; }
 map $v $vol { volatile; default "v-$v"; }
 map $cached $ofmap { ~^c-(?<tail>.*)$ "of-$tail"; default "none"; }
@@ -398,6 +399,16 @@ server {
         set $v "";
         return 200 "[$cached]";
     }
+    location /setmap/ {
+        set $v "src";
+        set $cached "by set";
+        set $vol "by set";
+        return 200 "$cached $vol";
+    }
+    location /setheader/ {
+        set $http_x_mode "by set";
+        return 200 "$http_x_mode $mode";
+    }
 }
 `, []diffCase{
 		{name: "a map is evaluated once per request unless volatile", raw: get("/cache/")},
@@ -407,6 +418,8 @@ server {
 		{name: "map regex capture in a header", raw: get("/hdr/", "X-Mode: trace")},
 		{name: "map default in a header", raw: get("/hdr/")},
 		{name: "map of an empty value", raw: get("/empty/")},
+		{name: "set on map variables", raw: get("/setmap/")},
+		{name: "set on a header variable replaces it", raw: get("/setheader/", "X-Mode: debug")},
 		{name: "map value kept across an internal redirect", raw: get("/pre/")},
 		{name: "map first used after an internal redirect", raw: get("/b/z")},
 	})

@@ -69,7 +69,9 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 			if name == "args" || name == "query_string" {
 				break // changeable built-ins, set in place
 			}
-			if _, builtin := builtinVar(name); builtin || strings.HasPrefix(name, "http_") {
+			// A prefix variable ($http_x, $arg_x) may be set: the set one
+			// replaces it everywhere, as in nginx.
+			if _, builtin := builtinVar(name); builtin {
 				return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
 			}
 			if _, isMap := c.scope.maps[name]; !isMap {
@@ -237,8 +239,9 @@ type rwStep struct {
 	flag    rwFlag
 	// replacement starts with a scheme: an external redirect
 	external bool
-	// set
+	// set: a slot, or a map whose value is set
 	slot int
+	m    *mapVar
 	// if
 	cond  ifCond
 	body  []rwStep
@@ -311,6 +314,11 @@ func (c *compiler) rewriteDirective(d *ngxconf.Directive, prog *[]rwStep) error 
 		v, err := c.value(d.Args[1], d.Pos)
 		if err != nil {
 			return err
+		}
+		if m, isMap := c.scope.maps[name]; isMap {
+			// Setting a map's variable gives it its value for the request.
+			*prog = append(*prog, rwStep{op: opSet, m: m, text: v})
+			return nil
 		}
 		slot, ok := c.scope.sets[name]
 		if !ok {
@@ -717,6 +725,10 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			ec.capEsc = ec.rwQuote
 			v := st.text.appendTo(nil, ec)
 			ec.capEsc = false
+			if st.m != nil {
+				ec.setMap(st.m, v)
+				continue
+			}
 			if st.slot == slotArgs {
 				// The raw request URI no longer goes upstream.
 				ec.args, ec.argsSet, ec.internal = v, true, true
@@ -724,6 +736,9 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			}
 			if st.slot >= len(ec.sets) {
 				ec.sets = append(ec.sets, make([][]byte, st.slot+1-len(ec.sets))...)
+			}
+			if v == nil {
+				v = []byte{} // set, to empty: no longer falls back
 			}
 			ec.sets[st.slot] = v
 		case opIf:
