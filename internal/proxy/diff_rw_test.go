@@ -1297,3 +1297,57 @@ server {
 		{name: "regex location without the if", raw: get("/e/42")},
 	})
 }
+
+func TestMaintenanceModeRecipeMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	must(t, mkdirWrite(dir+"/www/maintenance.html", "<p>back soon</p>\n"))
+	must(t, mkdirWrite(dir+"/www/flag.on", "on\n"))
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root `+dir+`/www;
+    set $maintenance off;
+    if (-f $document_root/flag.on) { set $maintenance on; }
+    if ($http_x_admin = "yes") { set $maintenance off; }
+    if ($uri ~* \.(css|js|png)$) { set $maintenance off; }
+    if ($maintenance = on) { return 503; }
+    error_page 503 @maintenance;
+    location @maintenance {
+        rewrite ^(.*)$ /maintenance.html break;
+    }
+    location / { proxy_pass http://unix:SOCK; }
+}
+`, []diffCase{
+		{name: "maintenance page with 503", raw: get("/post/")},
+		{name: "admin passes", raw: get("/post/", "X-Admin: yes")},
+		{name: "assets pass", raw: get("/app.CSS")},
+		{name: "HEAD in maintenance", raw: "HEAD / HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+	})
+}
+
+func TestTryFilesFallbacksMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	must(t, mkdirWrite(dir+"/www/exists.html", "<p>file</p>\n"))
+	must(t, mkdirWrite(dir+"/www/dir/index.html", "<p>dir index</p>\n"))
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root `+dir+`/www;
+    location / { try_files $uri $uri/ /index.php?$args; }
+    location = /index.php { proxy_pass http://unix:SOCK; }
+    location /q/ { try_files $uri /index.php?q=$uri&$args; }
+    location /n/ { try_files $uri @app; }
+    location @app { proxy_pass http://unix:SOCK; }
+}
+`, []diffCase{
+		{name: "existing file", raw: get("/exists.html?x=1")},
+		{name: "directory with index", raw: get("/dir/")},
+		{name: "directory without slash", raw: get("/dir")},
+		{name: "fallback with args", raw: get("/missing/page?a=1&b=2")},
+		{name: "fallback escaped", raw: get("/missing/a%20b?c=%20")},
+		{name: "fallback with the URI in args", raw: get("/q/a%20b+c?x=1")},
+		{name: "named fallback keeps the request URI", raw: get("/n/a%20b?x=1")},
+	})
+}

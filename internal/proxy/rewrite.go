@@ -665,8 +665,11 @@ func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 	ec.caps, ec.capSrc = m, s
 	if ec.conn != nil && len(ec.conn.cfg.capSlots) > 0 {
 		for i, name := range re.SubexpNames() {
+			if name == "" {
+				continue
+			}
 			slot, ok := ec.conn.cfg.capSlots[strings.ToLower(name)]
-			if name == "" || !ok {
+			if !ok {
 				continue
 			}
 			if slot >= len(ec.sets) {
