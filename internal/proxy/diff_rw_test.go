@@ -1351,3 +1351,87 @@ server {
 		{name: "named fallback keeps the request URI", raw: get("/n/a%20b?x=1")},
 	})
 }
+
+func TestArgsDrivenRedirectsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location = /index.php {
+        if ($args ~ "^p=(\d+)") { rewrite ^ /post/$1? permanent; }
+        if ($arg_s) { rewrite ^ /search/$arg_s? redirect; }
+        if ($args ~ "tag=([^&]+)") { rewrite ^ /tag/$1/? permanent; }
+        return 404;
+    }
+    location /old {
+        if ($args ~ "(?<k>[a-z]+)=(?<v>[^&]*)") { return 301 /new/$k/$v; }
+        rewrite ^/old(.*)$ /new$1?from=old permanent;
+    }
+    location /set/ {
+        set $args "a=1&b=%20";
+        rewrite ^/set/(.*)$ /new/$1 redirect;
+    }
+    location /isargs/ {
+        rewrite ^/isargs/(.*)$ /new/$1$is_args$args? redirect;
+    }
+}
+`, []diffCase{
+		{name: "post id from args", raw: get("/index.php?p=42&x=1")},
+		{name: "search arg", raw: get("/index.php?s=caf%C3%A9+au+lait")},
+		{name: "tag capture from args", raw: get("/index.php?tag=a%20b")},
+		{name: "nothing matches", raw: get("/index.php?q=1")},
+		{name: "named captures from args in return", raw: get("/old?key=v%20al")},
+		{name: "old path with escapes to new with args", raw: get("/old/a%20b")},
+		{name: "old path with plus", raw: get("/old/a+b?")},
+		{name: "set args before a redirect", raw: get("/set/x?orig=1")},
+		{name: "is_args and args with trailing ?", raw: get("/isargs/x%20y?k=a%26b")},
+		{name: "is_args without args", raw: get("/isargs/x")},
+	})
+}
+
+// TestCaptureLifetimeMatchesNginx: every regex match replaces $1..$9 (one
+// without groups leaves none), and a rewrite or if regex that fails to
+// match drops them; a failed location or map regex keeps them.
+func TestCaptureLifetimeMatchesNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $uri $m { ~^/o/ "mapped"; default "no"; }
+map $uri $m2 { ~^/nomatch/ "mapped"; default "no"; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location ~ ^/a/(\d+)$ { if ($uri ~ "^/a/") { return 200 "a=[$1]"; } }
+    location ~ ^/f/(\d+)$ { rewrite ^/zzz(.*) /x; return 200 "f=[$1]"; }
+    location ~ ^/g/(\d+)$ { if ($uri ~ "^/zzz(.*)") { } return 200 "g=[$1]"; }
+    location ~ ^/h/(\d+)$ { if ($uri = "x") { } return 200 "h=[$1]"; }
+    location ~ ^/j/(\d+)$ { set $z $m2; return 200 "j=[$1] $z"; }
+    location ~ ^/o/(\d+)$ { set $z $m; return 200 "o=[$1] $z"; }
+    location ~ ^/p/(\d+)$ { if ($uri !~ "^/zzz(.)") { return 200 "p=[$1]"; } }
+    location ~ ^/q/(\d+)$ { if ($uri !~ "^/q/(\d)") { } return 200 "q=[$1]"; }
+    location ~ ^/s/ { return 200 "s=[$1]"; }
+    location /t/ {
+        if ($args ~ "^p=(\d+)") { rewrite ^ /post/$1? permanent; }
+        return 200 "t";
+    }
+}
+server {
+    listen LISTEN;
+    server_name ~^(\w+)\.caps\.test$;
+    location ~ ^/zz(.)$ { return 200 "zz"; }
+    location /rw/ { rewrite ^/zzz /x; return 200 "rw=[$1]"; }
+    location / { return 200 "root=[$1]"; }
+}
+`, []diffCase{
+		{name: "a group-less if regex clears", raw: get("/a/42")},
+		{name: "a failed rewrite clears", raw: get("/f/42")},
+		{name: "a failed if regex clears", raw: get("/g/42")},
+		{name: "a string compare keeps", raw: get("/h/42")},
+		{name: "a failed map regex keeps", raw: get("/j/42")},
+		{name: "a group-less map regex clears", raw: get("/o/42")},
+		{name: "a negated if that fails to match clears", raw: get("/p/42")},
+		{name: "a negated if that matches sets", raw: get("/q/42")},
+		{name: "a group-less location regex leaves none", raw: get("/s/42")},
+		{name: "a rewrite without groups replaces if captures", raw: get("/t/?p=42")},
+		{name: "a failed location regex keeps server captures", raw: req("GET", "foo.caps.test", "/y")},
+		{name: "a failed rewrite clears server captures", raw: req("GET", "foo.caps.test", "/rw/")},
+	})
+}

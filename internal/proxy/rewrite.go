@@ -653,10 +653,16 @@ func (ec *evalCtx) appendCapture(dst []byte, n int) []byte {
 	return append(dst, v...)
 }
 
-// matchRegex matches re against s and keeps the captures for $1..$9.
+// matchRegex matches re against s and keeps the captures for $1..$9. As
+// in nginx 1.22, every match replaces the captures, so one without groups
+// leaves none; a failed match keeps them (but see failMatch).
 func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 	if re.NumSubexp() == 0 {
-		return re.Match(s)
+		if !re.Match(s) {
+			return false
+		}
+		ec.caps = nil
+		return true
 	}
 	m := re.FindSubmatchIndex(s)
 	if m == nil {
@@ -684,6 +690,10 @@ func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 	}
 	return true
 }
+
+// failMatch is a regex of the rewrite module (rewrite, if) failing to
+// match: nginx's regex start code then drops the captures.
+func (ec *evalCtx) failMatch() { ec.caps = nil }
 
 // rwOutcome is how a rewrite program ended.
 type rwOutcome uint8
@@ -756,6 +766,7 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			}
 		case opRewrite:
 			if !ec.matchRegex(st.re, ec.uri) {
+				ec.failMatch()
 				continue
 			}
 			if out := ec.rewrite(st, resp); out != rwContinue {
@@ -840,7 +851,9 @@ func (ec *evalCtx) test(cond *ifCond) bool {
 	case '=':
 		ok = bytes.Equal(left, cond.right.appendTo(nil, ec))
 	case '~':
-		ok = ec.matchRegex(cond.re, left)
+		if ok = ec.matchRegex(cond.re, left); !ok {
+			ec.failMatch()
+		}
 	default:
 		fi, err := os.Stat(string(left))
 		switch cond.kind {
@@ -881,8 +894,12 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 	for {
 		if loc == nil {
 			loc, _ = srv.locs.find(ec.uri)
-			if loc != nil && loc.kind == locRegex && loc.re.NumSubexp() > 0 {
-				ec.matchRegex(loc.re, ec.uri)
+			if loc != nil && loc.kind == locRegex {
+				if loc.re.NumSubexp() > 0 {
+					ec.matchRegex(loc.re, ec.uri)
+				} else {
+					ec.caps = nil // the match replaced the captures with none
+				}
 			}
 		}
 		ec.loc = loc
