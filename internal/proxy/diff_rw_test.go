@@ -1412,6 +1412,12 @@ server {
         if ($args ~ "^p=(\d+)") { rewrite ^ /post/$1? permanent; }
         return 200 "t";
     }
+    location ~ ^/u/(\d+)$ { error_page 404 = @n; return 404; }
+    location @n { return 200 "n=[$1]"; }
+    location ~ ^/v/(\d+)$ { error_page 404 /w; return 404; }
+    location = /w { return 200 "w=[$1]"; }
+    location ~ ^/x/(\d+)$ { try_files /nonexistent @n; }
+    location ~ ^/y/(\d+)$ { rewrite ^ /w last; }
 }
 server {
     listen LISTEN;
@@ -1431,6 +1437,10 @@ server {
 		{name: "a negated if that matches sets", raw: get("/q/42")},
 		{name: "a group-less location regex leaves none", raw: get("/s/42")},
 		{name: "a rewrite without groups replaces if captures", raw: get("/t/?p=42")},
+		{name: "error_page to a named location keeps captures", raw: get("/u/42")},
+		{name: "error_page to a URI keeps captures", raw: get("/v/42")},
+		{name: "try_files to a named location keeps captures", raw: get("/x/42")},
+		{name: "rewrite last replaces captures", raw: get("/y/42")},
 		{name: "a failed location regex keeps server captures", raw: req("GET", "foo.caps.test", "/y")},
 		{name: "a failed rewrite clears server captures", raw: req("GET", "foo.caps.test", "/rw/")},
 	})

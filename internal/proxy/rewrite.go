@@ -935,7 +935,8 @@ func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *loca
 		c.srv.log.Error("rewrite or internal redirection cycle while internally redirecting to \""+string(uri)+"\"", c.withHost(c.logCtx(ec))...)
 		return c.sendError(500, ec, keep)
 	}
-	ec.internal, ec.redirected, ec.breakURI, ec.caps = true, true, false, nil
+	// The captures stay: nginx keeps them along an internal redirect.
+	ec.internal, ec.redirected, ec.breakURI = true, true, false
 	if named == nil {
 		ec.uri = uri
 		ec.args, ec.argsSet = args, true
