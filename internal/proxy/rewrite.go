@@ -473,8 +473,8 @@ func pcreMessage(err error, src string) string {
 		msg, at = "quantifier does not follow a repeatable item", true
 	case syntax.ErrTrailingBackslash:
 		msg = "\\ at end of pattern"
-	case syntax.ErrInvalidPerlOp, syntax.ErrInvalidEscape:
-		return fmt.Sprintf("regular expression %q is not supported by wisp (no backreferences or lookaround): %s", src, se.Code)
+	case syntax.ErrInvalidPerlOp, syntax.ErrInvalidEscape, syntax.ErrInvalidRepeatOp:
+		return fmt.Sprintf("regular expression %q is not supported by wisp (no backreferences, lookaround, atomic groups or possessive quantifiers): %s", src, se.Code)
 	default:
 		return fmt.Sprintf("pcre2_compile() failed: %s in %q", se, src)
 	}

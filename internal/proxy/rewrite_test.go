@@ -117,7 +117,8 @@ func TestBadRewriteConfigsAreRejected(t *testing.T) {
 	cases := []struct{ site, want string }{
 		{`if ($uri == b) { }`, "unexpected"},
 		{`if $a { }`, "invalid condition"},
-		{`rewrite ^/(?=x) /y`, "not supported by wisp (no backreferences or lookaround)"},
+		{`rewrite ^/(?=x) /y`, "not supported by wisp (no backreferences, lookaround"},
+		{`rewrite ^/a++ /y`, "not supported by wisp (no backreferences, lookaround"},
 		{`rewrite ^/(x /y`, `pcre2_compile() failed: missing closing parenthesis in "^/(x"`},
 		{`rewrite ^/x) /y`, `pcre2_compile() failed: unmatched closing parenthesis in "^/x)" at ")"`},
 		{`if ($1 = a) { }`, `unknown "1" variable`},
