@@ -765,13 +765,9 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			l.kind = locNoRegex
 		case "~", "~*":
 			l.kind = locRegex
-			expr := args[1]
-			if args[0] == "~*" {
-				expr = "(?i)" + expr
-			}
-			re, err := regexp.Compile(expr)
+			re, err := compileRegex(args[1], args[0] == "~*", d.Pos)
 			if err != nil {
-				return nil, ngxconf.Errorf(d.Pos, "%s", err)
+				return nil, err
 			}
 			l.re = re
 		default:

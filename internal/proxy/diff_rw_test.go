@@ -6,10 +6,18 @@ package proxy
 // Every row that once differed stays as a regression row.
 
 import (
+	"context"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"wisp/internal/ngxconf"
 )
 
 // escapedInputs are request paths with escapes, pluses and odd bytes that
@@ -346,6 +354,7 @@ server {
 
 func TestMapCachingMatchesNginx(t *testing.T) {
 	runFlowDiff(t, `
+map $v $cached { default "first map, replaced"; }
 map $v $cached { default "c-$v"; }
 map $v $vol { volatile; default "v-$v"; }
 map $cached $ofmap { ~^c-(?<tail>.*)$ "of-$tail"; default "none"; }
@@ -390,6 +399,16 @@ server {
         set $v "";
         return 200 "[$cached]";
     }
+    location /setmap/ {
+        set $v "src";
+        set $cached "by set";
+        set $vol "by set";
+        return 200 "$cached $vol";
+    }
+    location /setheader/ {
+        set $http_x_mode "by set";
+        return 200 "$http_x_mode $mode";
+    }
 }
 `, []diffCase{
 		{name: "a map is evaluated once per request unless volatile", raw: get("/cache/")},
@@ -399,6 +418,8 @@ server {
 		{name: "map regex capture in a header", raw: get("/hdr/", "X-Mode: trace")},
 		{name: "map default in a header", raw: get("/hdr/")},
 		{name: "map of an empty value", raw: get("/empty/")},
+		{name: "set on map variables", raw: get("/setmap/")},
+		{name: "set on a header variable replaces it", raw: get("/setheader/", "X-Mode: debug")},
 		{name: "map value kept across an internal redirect", raw: get("/pre/")},
 		{name: "map first used after an internal redirect", raw: get("/b/z")},
 	})
@@ -701,5 +722,726 @@ server {
 		{name: "location regex replaces server captures", raw: req("GET", "alice.blogs.test", "/p/42")},
 		{name: "server capture in proxy_pass", raw: req("GET", "bob.blogs.test", "/keep/z")},
 		{name: "no regex server", raw: req("GET", "flow.test", "/")},
+	})
+}
+
+func TestBlogRewriteRecipesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $http_accept_language $lang {
+    default en;
+    ~^de    de;
+    ~^fr    fr;
+}
+map $uri $legacy {
+    /about-us      /about/;
+    /contact.html  /contact/;
+    ~^/category/(?<cat>[^/]+)/?$  /tag/$cat/;
+}
+upstream ghost { server unix:SOCK; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    if ($legacy) { return 301 $legacy; }
+    rewrite ^/index\.php/(.*)$ /$1 permanent;
+    location = / {
+        if ($arg_lang) { rewrite ^ /$arg_lang/? redirect; }
+        rewrite ^ /$lang/ redirect;
+    }
+    location ~ ^/(en|de|fr)/$ { return 200 "home $1"; }
+    location / {
+        if ($request_uri ~ "^(.*)/index\.html$") { return 301 $1/; }
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_pass http://ghost;
+    }
+    location ~ ^/(.+)/$ {
+        if ($arg_strip) { rewrite ^/(.*)/$ /$1 permanent; }
+        proxy_pass http://ghost;
+    }
+    location ~ /\. { return 404; }
+    location /search {
+        rewrite ^/search$ /s?q=$arg_q? last;
+        rewrite ^/search/(.+)$ /s?q=$1 last;
+    }
+    location = /s { return 200 "search $args uri=$uri ru=$request_uri is=$is_args"; }
+    location /r/ {
+        return 301 $scheme://$host$uri;
+    }
+    location /skip/ {
+        set $skip 0;
+        if ($http_cookie ~* "ghost-admin-api-session") { set $skip 1; }
+        if ($request_method = POST) { set $skip 1; }
+        add_header X-Skip $skip always;
+        return 200 "skip=$skip";
+    }
+    location @notfound { return 404 "named not found $uri"; }
+    location /nf/ {
+        error_page 404 @notfound;
+        return 404;
+    }
+    location /pages/ {
+        rewrite ^/pages/(.*)\.html$ /$1/ permanent;
+        rewrite ^/pages/(.*)$ /$1 last;
+    }
+}
+`, []diffCase{
+		{name: "legacy map exact", raw: get("/about-us")},
+		{name: "legacy map regex with named capture", raw: get("/category/news")},
+		{name: "legacy map no match", raw: get("/post/")},
+		{name: "index.php prefix removed", raw: get("/index.php/a/b?x=1")},
+		{name: "language from Accept-Language", raw: get("/", "Accept-Language: de-DE,de;q=0.9")},
+		{name: "language default", raw: get("/")},
+		{name: "language from arg drops args", raw: get("/?lang=fr&x=1")},
+		{name: "language home", raw: get("/de/")},
+		{name: "index.html stripped from request_uri", raw: get("/a/b/index.html")},
+		{name: "index.html stripped, escaped", raw: get("/a%20b/index.html?x")},
+		{name: "trailing slash proxied", raw: get("/post/slug/?x=1")},
+		{name: "trailing slash stripped on demand", raw: get("/post/slug/?strip=1")},
+		{name: "dot files hidden", raw: get("/.git/config")},
+		{name: "dot files hidden, escaped", raw: get("/%2Egit/config")},
+		{name: "search with arg", raw: get("/search?q=a+b&page=2")},
+		{name: "search with escaped arg", raw: get("/search?q=caf%C3%A9")},
+		{name: "search path form", raw: get("/search/a%20b?p=1")},
+		{name: "search path form with plus", raw: get("/search/a+b")},
+		{name: "redirect with $uri decoded", raw: get("/r/a%20b?x")},
+		{name: "redirect with $uri, unicode", raw: get("/r/caf%C3%A9")},
+		{name: "skip cookie", raw: get("/skip/", "Cookie: ghost-admin-api-session=abc")},
+		{name: "skip POST", raw: req("POST", "flow.test", "/skip/")},
+		{name: "skip none", raw: get("/skip/")},
+		{name: "named location with return text", raw: get("/nf/x")},
+		{name: "pages html", raw: get("/pages/about.html?x=1")},
+		{name: "pages other", raw: get("/pages/about")},
+	})
+}
+
+// TestBadRewriteConfigsFailAsNginx gives the same broken server blocks to
+// "nginx -t" and to wisp's compiler and wants the same message and line.
+func TestBadRewriteConfigsFailAsNginx(t *testing.T) {
+	if _, err := os.Stat(nginxBin); err != nil {
+		t.Fatalf("real nginx is needed: %v", err)
+	}
+	emerg := regexp.MustCompile(`\[emerg\] \d+#\d+: (.*)\n`)
+	for i, body := range []string{
+		`location ~ ^/a { proxy_pass http://127.0.0.1:1/x; }`,
+		`location @n { proxy_pass http://127.0.0.1:1/x; }`,
+		`location / { if ($arg_x) { proxy_pass http://127.0.0.1:1/x; } }`,
+		`location / { rewrite ^ /x foo; }`,
+		`location / { rewrite ^/(a /x; }`,
+		`location / { rewrite ")" /x; }`,
+		`location / { rewrite "*a" /x; }`,
+		`location / { rewrite "[a" /x; }`,
+		`location ~ "a(" { }`,
+		`location / { if ($uri ~* "a(") { } }`,
+		`location / { rewrite; }`,
+		`location / { return; }`,
+		`location / { return abc; }`,
+		`location / { return 1000; }`,
+		`location / { return 301 a b; }`,
+		`location / { set $a; }`,
+		`location / { set a b; }`,
+		`location / { set $uri b; }`,
+		`location / { if ($a = ) { } }`,
+		`location / { if (a = b) { return 200; } }`,
+		`location / { if (-q /x) { return 200; } }`,
+		`location / { break x; }`,
+		`location / { error_page 404; }`,
+		`location / { error_page 200 /x; }`,
+		`location / { error_page 404 =abc /x; }`,
+		`location / { error_page 499 /x; }`,
+		`location / { internal x; }`,
+		`location / { absolute_redirect maybe; }`,
+		`location / { port_in_redirect; }`,
+		`location / { set $a "${b"; }`,
+		`location / { return 200 "$m"; }`,
+	} {
+		// The name stays plain: nginx's -g takes the temporary path.
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "nginx.conf")
+			site := "events {}\nhttp {\nmap $uri $m { default x; }\nserver {\nlisten 127.0.0.1:19399;\n" + body + "\n}\n}\n"
+			must(t, os.WriteFile(conf, []byte(site), 0o644))
+			out, _ := exec.Command(nginxBin, "-t", "-p", dir+"/", "-c", conf, "-g", "pid "+dir+"/n.pid; error_log stderr;").CombinedOutput()
+			want := ""
+			if m := emerg.FindSubmatch(out); m != nil {
+				want = string(m[1])
+			}
+			got := ""
+			src, err := ngxconf.Load(ngxconf.Options{ConfFile: conf})
+			if err == nil {
+				_, err = Compile(context.Background(), src.Main, CompileOptions{Prefix: src.Prefix})
+			}
+			if err != nil {
+				got = err.Error()
+			}
+			if got != want {
+				t.Errorf("%s\nnginx: %s\nwisp:  %s", body, want, got)
+			}
+		})
+	}
+}
+
+func TestNamedLocationsAndInheritanceMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream app { server unix:SOCK; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    error_page 404 /srv404;
+    error_page 403 = @denied;
+    set $site "blog";
+    if ($http_x_maint) { set $site "maint"; }
+    location = /srv404 { return 404 "server page $site $uri"; }
+    location @denied { return 403 "denied $request_method $uri"; }
+    location /own/ {
+        error_page 500 /srv404;
+        return 404;
+    }
+    location /inherit/ { return 404; }
+    location /deny/ { return 403; }
+    location /post/ {
+        error_page 404 = @app;
+        return 404;
+    }
+    location /posturi/ {
+        error_page 404 /app/;
+        return 404;
+    }
+    location /app/ { proxy_pass http://app; }
+    location @app { proxy_pass http://app; }
+    location /intercept/ {
+        proxy_intercept_errors on;
+        error_page 502 /app/from-intercept;
+        proxy_pass http://unix:SHAPE;
+    }
+    location /static/ {
+        root /nonexistent;
+        error_page 404 /app/from-static;
+    }
+    location @rw {
+        rewrite ^/named/(.*)$ /app/$1 last;
+        return 200 "no";
+    }
+    location /named/ {
+        error_page 418 = @rw;
+        return 418;
+    }
+    location /norw/ {
+        proxy_pass http://app;
+    }
+    location /rwlastnouri/ {
+        rewrite ^/rwlastnouri/(.*)$ /norw/$1?k=$1 last;
+    }
+    location /rwbreaknouri/ {
+        rewrite ^/rwbreaknouri/(.*)$ /other/$1 break;
+        proxy_pass http://app;
+    }
+    location /hdr/ {
+        rewrite ^/hdr/(.*)$ /app/$1 break;
+        proxy_set_header X-URI $uri;
+        proxy_set_header X-Request-URI $request_uri;
+        proxy_set_header X-Args $args;
+        proxy_set_header X-Site $site;
+        proxy_pass http://app;
+    }
+}
+`, []diffCase{
+		{name: "location error_page replaces the server's", raw: get("/own/x")},
+		{name: "server error_page inherited", raw: get("/inherit/x")},
+		{name: "server set variable", raw: get("/inherit/x", "X-Maint: 1")},
+		{name: "error_page to a named location with its status", raw: get("/deny/x")},
+		{name: "POST to a named location keeps the method", raw: "POST /post/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{name: "POST to a URI becomes GET", raw: "POST /posturi/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{name: "named location with rewrite last", raw: get("/named/a%20b?q=1")},
+		// Known difference: after an intercepted upstream error nginx sends
+		// the POST body again along the error_page redirect; wisp has
+		// streamed it and sends none (errorpage.go dropSpentBody).
+		{name: "GET intercepted upstream error to a URI", raw: get("/intercept/x", "X-Want-Status: 502")},
+		{name: "POST static 404 to a URI", raw: "POST /static/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{name: "chunked POST to a URI", raw: "POST /posturi/x HTTP/1.1\r\nHost: flow.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+		{name: "rewrite last into a location without URI", raw: get("/rwlastnouri/a%20b+c?o=1")},
+		{name: "rewrite break without URI", raw: get("/rwbreaknouri/a%20b?o=1")},
+		{name: "variables after a rewrite break", raw: get("/hdr/x%20y?o=1")},
+	})
+}
+
+// countingDNS is startDNS that counts the queries it answers.
+func countingDNS(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	must(t, err)
+	var n atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 512)
+		for {
+			k, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			if reply := dnsReply(buf[:k]); reply != nil {
+				pc.WriteTo(reply, addr)
+			}
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return pc.LocalAddr().String(), &n
+}
+
+func TestResolverKeepsAnswersForValid(t *testing.T) {
+	dns, queries := countingDNS(t)
+	port := strconv.Itoa(startHTTPBackend(t, "", ""))
+	dir := t.TempDir()
+	addr, _ := startWisp(t, dir, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location /cached/ {
+        resolver `+dns+` valid=300s;
+        proxy_pass http://$http_x_backend:`+port+`;
+    }
+    location /uncached/ {
+        resolver `+dns+`;
+        proxy_pass http://$http_x_backend:`+port+`;
+    }
+}
+`)
+	send := func(path, host string) {
+		t.Helper()
+		if r := exchange(t, addr, get(path, "X-Backend: "+host)); r.status != 200 {
+			t.Fatalf("%s: status %d", path, r.status)
+		}
+	}
+	send("/cached/a", "one.test")
+	first := queries.Load()
+	if first == 0 {
+		t.Fatal("no DNS query for the first request")
+	}
+	send("/cached/b", "one.test")
+	send("/cached/c", "ONE.test")
+	if got := queries.Load(); got != first {
+		t.Errorf("valid=300s: %d queries after three requests for one host, want %d", got, first)
+	}
+	send("/cached/d", "two.test")
+	if queries.Load() == first {
+		t.Error("another host was answered from the cache")
+	}
+	before := queries.Load()
+	send("/uncached/a", "one.test")
+	send("/uncached/b", "one.test")
+	if queries.Load()-before != 2*first {
+		t.Errorf("without valid=: %d queries for two requests, want %d", queries.Load()-before, 2*first)
+	}
+}
+
+func TestErrorPageStatusesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream shape { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location @up { proxy_pass http://shape; }
+    location @upi {
+        proxy_intercept_errors on;
+        proxy_pass http://shape;
+    }
+    location /eq200/ {
+        error_page 404 =200 @up;
+        return 404;
+    }
+    location /eq/ {
+        error_page 404 = @up;
+        return 404;
+    }
+    location /keep/ {
+        error_page 404 @up;
+        return 404;
+    }
+    location /eqi/ {
+        error_page 404 = @upi;
+        return 404;
+    }
+    location /srvstatus/ {
+        error_page 404 = /status;
+        return 404;
+    }
+    location = /status { return 200 "status=$status uri=$uri"; }
+    location /keepstatus/ {
+        error_page 404 /status;
+        return 404;
+    }
+    location /redirstatus/ { return 302 "/s?status=$status"; }
+    location /textstatus/ { return 404 "status=$status"; }
+    location /eq302/ {
+        error_page 404 =302 /other;
+        return 404;
+    }
+    location /redirtext/ {
+        error_page 404 =301 "https://x.test/$uri?a=$arg_a";
+        return 404;
+    }
+    location /intercept/ {
+        proxy_intercept_errors on;
+        error_page 500 502 503 504 =200 /status;
+        error_page 301 302 = @up;
+        proxy_pass http://shape;
+    }
+}
+`, []diffCase{
+		{name: "=200 over a named location's 503", raw: get("/eq200/x", "X-Want-Status: 503")},
+		{name: "=200 over a named location's 200", raw: get("/eq200/x")},
+		{name: "= takes the named location's 503", raw: get("/eq/x", "X-Want-Status: 503")},
+		{name: "= takes the named location's 201", raw: get("/eq/x", "X-Want-Status: 201")},
+		{name: "no = keeps 404 over the upstream's 200", raw: get("/keep/x")},
+		{name: "no = keeps 404 over the upstream's 500", raw: get("/keep/x", "X-Want-Status: 500")},
+		{name: "= to an intercepting location without error_page", raw: get("/eqi/x", "X-Want-Status: 500")},
+		{name: "= to a return", raw: get("/srvstatus/x")},
+		{name: "error_page status in a return text", raw: get("/keepstatus/x")},
+		{name: "status in a redirect URL", raw: get("/redirstatus/x")},
+		{name: "status in an error text", raw: get("/textstatus/x")},
+		{name: "=302 to a URI is an internal redirect with 302", raw: get("/eq302/x")},
+		{name: "=301 to a URL with variables", raw: get("/redirtext/x?a=1")},
+		{name: "intercepted 502 to =200", raw: get("/intercept/x", "X-Want-Status: 502")},
+		{name: "intercepted 302 to a named location", raw: get("/intercept/x", "X-Want-Status: 302", "X-Want-Location: /y")},
+		{name: "intercepted 404 without error_page passes", raw: get("/intercept/x", "X-Want-Status: 404")},
+	})
+}
+
+func TestReturnTextTypesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    charset utf-8;
+    location /plain/ { return 200 "plain"; }
+    location /html/ { default_type text/html; return 200 "<p>hi</p>"; }
+    location /json/ { default_type application/json; return 200 '{"ok":true}'; }
+    location /nocharset/ { charset off; return 200 "x"; }
+    location /robots.txt { return 200 "User-agent: *\nDisallow: /ghost/\n"; }
+    location = /health { access_log off; add_header Cache-Control "no-store"; return 200 "ok\n"; }
+    location /err/ { return 503 "maintenance $uri"; }
+    location /created/ { return 201 "made"; }
+    location /empty/ { return 200 ""; }
+    location /nocontent/ { return 204 "ignored?"; }
+    location /notmod/ { return 304; }
+    location /redir/ { return 307 /other$request_uri; }
+    location /redir308/ { return 308 https://x.test$uri; }
+    location /redir303/ { return 303 other; }
+}
+`, []diffCase{
+		{name: "plain text with charset", raw: get("/plain/")},
+		{name: "plain text, html extension", raw: get("/plain/x.html")},
+		{name: "plain text, json extension", raw: get("/plain/x.json")},
+		{name: "html default type", raw: get("/html/")},
+		{name: "json default type gets no charset", raw: get("/json/")},
+		{name: "charset off", raw: get("/nocharset/")},
+		{name: "robots.txt text", raw: get("/robots.txt")},
+		{name: "health with add_header", raw: get("/health")},
+		{name: "error code with text", raw: get("/err/x")},
+		{name: "201 with text", raw: get("/created/")},
+		{name: "empty text", raw: get("/empty/")},
+		{name: "204 with text", raw: get("/nocontent/")},
+		{name: "304 without text", raw: get("/notmod/")},
+		{name: "307 relative", raw: get("/redir/a?b")},
+		{name: "308 absolute", raw: get("/redir308/a%20b")},
+		{name: "303 without a slash", raw: get("/redir303/")},
+		{name: "HEAD of a text", raw: "HEAD /plain/ HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		{name: "HTTP/1.0 text", raw: "GET /plain/ HTTP/1.0\r\n\r\n"},
+	})
+}
+
+func TestMapEdgesMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $http_host $hostkey {
+    hostnames;
+    default        "d";
+    blog.test      "exact";
+    .sub.test      "dot";
+    "*.wild.test"  "star";
+}
+map $arg_k $nodefault {
+    a  "A";
+}
+map $http_x_v $quoted {
+    "two words"   "matched two";
+    "~^x\d+$"     "digits";
+    ~*^CASE       "caseless";
+    "\~tilde"     "literal tilde";
+    ""            "empty";
+    default       "other";
+}
+map "$request_method $arg_t" $combo {
+    "GET a"    "get-a";
+    "~^POST"   "post";
+    default    "none";
+}
+map $uri $first {
+    ~^/m/(?<one>\w+)/(\w+)$  "$one:$2";
+    default                  "-";
+}
+map $first $second {
+    ~^(.+):(.+)$  "$2/$1";
+    default       "no";
+}
+server {
+    listen LISTEN;
+    server_name flow.test *.sub.test sub.test x.wild.test blog.test;
+    location / {
+        return 200 "host=$hostkey nd=[$nodefault] q=$quoted c=$combo";
+    }
+    location /m/ {
+        return 200 "first=$first second=$second one=$one";
+    }
+}
+`, []diffCase{
+		{name: "hostnames with port in Host", raw: req("GET", "blog.test:8080", "/")},
+		{name: "hostnames exact", raw: req("GET", "blog.test", "/")},
+		{name: "hostnames dot form bare", raw: req("GET", "sub.test", "/")},
+		{name: "hostnames dot form deep", raw: req("GET", "a.b.sub.test", "/")},
+		{name: "hostnames quoted star", raw: req("GET", "x.wild.test", "/")},
+		{name: "no default is empty", raw: get("/?k=b")},
+		{name: "no default matched", raw: get("/?k=a")},
+		{name: "quoted key with a space", raw: get("/", "X-V: two words")},
+		{name: "quoted regex", raw: get("/", "X-V: x42")},
+		{name: "caseless regex", raw: get("/", "X-V: case-y")},
+		{name: "escaped tilde is literal", raw: get("/", "X-V: ~tilde")},
+		{name: "empty key", raw: get("/")},
+		{name: "combined source", raw: get("/?t=a")},
+		{name: "combined source POST", raw: req("POST", "flow.test", "/?t=b")},
+		{name: "map of a map with captures", raw: get("/m/abc/def")},
+		{name: "map of a map no match", raw: get("/m/x")},
+	})
+}
+
+func TestMergeSlashesMatchesNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN default_server;
+    server_name keep.test;
+    merge_slashes off;
+    location / { return 200 "keep uri=$uri"; }
+    location /a/ { proxy_pass http://unix:SOCK:/up/; }
+    location ~ ^/r(/.*)$ { return 200 "cap=$1"; }
+}
+server {
+    listen LISTEN;
+    server_name merge.test;
+    merge_slashes on;
+    location / { return 200 "merge uri=$uri"; }
+}
+`, []diffCase{
+		{name: "slashes kept", raw: req("GET", "keep.test", "//x//y/")},
+		{name: "dot segments still resolved", raw: req("GET", "keep.test", "/x//./y/../z")},
+		{name: "dot dot over an empty segment", raw: req("GET", "keep.test", "/x//../y")},
+		{name: "escaped slashes kept", raw: req("GET", "keep.test", "/x%2F%2Fy")},
+		{name: "proxy_pass URI with kept slashes", raw: req("GET", "keep.test", "/a//b?c")},
+		{name: "regex capture with kept slashes", raw: req("GET", "keep.test", "/r//s")},
+		{name: "the default server decides for other names", raw: req("GET", "merge.test", "//x//y")},
+	})
+}
+
+func TestIfBlocksAsLocationsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+upstream app { server unix:SOCK; }
+upstream shape { server unix:SHAPE; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    error_page 404 /nf;
+    location = /nf { return 404 "server nf $uri"; }
+    location /a/ {
+        proxy_intercept_errors on;
+        if ($arg_alt) {
+            error_page 404 = /alt-nf;
+            proxy_pass http://shape;
+        }
+        proxy_pass http://app;
+    }
+    location = /alt-nf { return 200 "alt nf $args"; }
+    location /b/ {
+        set $x "b";
+        if ($arg_y) {
+            set $x "${x}y";
+            add_header X-Y $x;
+        }
+        if ($arg_z) {
+            rewrite ^/b/(.*)$ /c/$1 last;
+        }
+        add_header X-B $x;
+        return 200 "x=$x";
+    }
+    location /c/ { return 200 "c $uri $args"; }
+    location /d/ {
+        if ($request_method = POST) {
+            return 405;
+        }
+        error_page 405 = @post;
+        proxy_pass http://app;
+    }
+    location @post { return 200 "post handled"; }
+    location ~ ^/e/(\d+)$ {
+        if ($arg_v) { return 200 "e $1 $arg_v"; }
+        proxy_pass http://app;
+    }
+}
+`, []diffCase{
+		{name: "if block with its own error_page and proxy", raw: get("/a/x?alt=1", "X-Want-Status: 404")},
+		{name: "if block not taken proxies", raw: get("/a/x")},
+		{name: "if block with add_header replaces the outer", raw: get("/b/?y=1")},
+		{name: "if block not taken keeps outer headers", raw: get("/b/")},
+		{name: "rewrite last from an if", raw: get("/b/q?z=1")},
+		{name: "return from an if meets the location's error_page", raw: "POST /d/ HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
+		{name: "GET past the if", raw: get("/d/x")},
+		{name: "regex location captures in an if", raw: get("/e/42?v=7")},
+		{name: "regex location without the if", raw: get("/e/42")},
+	})
+}
+
+func TestMaintenanceModeRecipeMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	must(t, mkdirWrite(dir+"/www/maintenance.html", "<p>back soon</p>\n"))
+	must(t, mkdirWrite(dir+"/www/flag.on", "on\n"))
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root `+dir+`/www;
+    set $maintenance off;
+    if (-f $document_root/flag.on) { set $maintenance on; }
+    if ($http_x_admin = "yes") { set $maintenance off; }
+    if ($uri ~* \.(css|js|png)$) { set $maintenance off; }
+    if ($maintenance = on) { return 503; }
+    error_page 503 @maintenance;
+    location @maintenance {
+        rewrite ^(.*)$ /maintenance.html break;
+    }
+    location / { proxy_pass http://unix:SOCK; }
+}
+`, []diffCase{
+		{name: "maintenance page with 503", raw: get("/post/")},
+		{name: "admin passes", raw: get("/post/", "X-Admin: yes")},
+		{name: "assets pass", raw: get("/app.CSS")},
+		{name: "HEAD in maintenance", raw: "HEAD / HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+	})
+}
+
+func TestTryFilesFallbacksMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	must(t, mkdirWrite(dir+"/www/exists.html", "<p>file</p>\n"))
+	must(t, mkdirWrite(dir+"/www/dir/index.html", "<p>dir index</p>\n"))
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root `+dir+`/www;
+    location / { try_files $uri $uri/ /index.php?$args; }
+    location = /index.php { proxy_pass http://unix:SOCK; }
+    location /q/ { try_files $uri /index.php?q=$uri&$args; }
+    location /n/ { try_files $uri @app; }
+    location @app { proxy_pass http://unix:SOCK; }
+}
+`, []diffCase{
+		{name: "existing file", raw: get("/exists.html?x=1")},
+		{name: "directory with index", raw: get("/dir/")},
+		{name: "directory without slash", raw: get("/dir")},
+		{name: "fallback with args", raw: get("/missing/page?a=1&b=2")},
+		{name: "fallback escaped", raw: get("/missing/a%20b?c=%20")},
+		{name: "fallback with the URI in args", raw: get("/q/a%20b+c?x=1")},
+		{name: "named fallback keeps the request URI", raw: get("/n/a%20b?x=1")},
+	})
+}
+
+func TestArgsDrivenRedirectsMatchNginx(t *testing.T) {
+	runFlowDiff(t, `
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location = /index.php {
+        if ($args ~ "^p=(\d+)") { rewrite ^ /post/$1? permanent; }
+        if ($arg_s) { rewrite ^ /search/$arg_s? redirect; }
+        if ($args ~ "tag=([^&]+)") { rewrite ^ /tag/$1/? permanent; }
+        return 404;
+    }
+    location /old {
+        if ($args ~ "(?<k>[a-z]+)=(?<v>[^&]*)") { return 301 /new/$k/$v; }
+        rewrite ^/old(.*)$ /new$1?from=old permanent;
+    }
+    location /set/ {
+        set $args "a=1&b=%20";
+        rewrite ^/set/(.*)$ /new/$1 redirect;
+    }
+    location /isargs/ {
+        rewrite ^/isargs/(.*)$ /new/$1$is_args$args? redirect;
+    }
+}
+`, []diffCase{
+		{name: "post id from args", raw: get("/index.php?p=42&x=1")},
+		{name: "search arg", raw: get("/index.php?s=caf%C3%A9+au+lait")},
+		{name: "tag capture from args", raw: get("/index.php?tag=a%20b")},
+		{name: "nothing matches", raw: get("/index.php?q=1")},
+		{name: "named captures from args in return", raw: get("/old?key=v%20al")},
+		{name: "old path with escapes to new with args", raw: get("/old/a%20b")},
+		{name: "old path with plus", raw: get("/old/a+b?")},
+		{name: "set args before a redirect", raw: get("/set/x?orig=1")},
+		{name: "is_args and args with trailing ?", raw: get("/isargs/x%20y?k=a%26b")},
+		{name: "is_args without args", raw: get("/isargs/x")},
+	})
+}
+
+// TestCaptureLifetimeMatchesNginx: every regex match replaces $1..$9 (one
+// without groups leaves none), and a rewrite or if regex that fails to
+// match drops them; a failed location or map regex keeps them.
+func TestCaptureLifetimeMatchesNginx(t *testing.T) {
+	runFlowDiff(t, `
+map $uri $m { ~^/o/ "mapped"; default "no"; }
+map $uri $m2 { ~^/nomatch/ "mapped"; default "no"; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    location ~ ^/a/(\d+)$ { if ($uri ~ "^/a/") { return 200 "a=[$1]"; } }
+    location ~ ^/f/(\d+)$ { rewrite ^/zzz(.*) /x; return 200 "f=[$1]"; }
+    location ~ ^/g/(\d+)$ { if ($uri ~ "^/zzz(.*)") { } return 200 "g=[$1]"; }
+    location ~ ^/h/(\d+)$ { if ($uri = "x") { } return 200 "h=[$1]"; }
+    location ~ ^/j/(\d+)$ { set $z $m2; return 200 "j=[$1] $z"; }
+    location ~ ^/o/(\d+)$ { set $z $m; return 200 "o=[$1] $z"; }
+    location ~ ^/p/(\d+)$ { if ($uri !~ "^/zzz(.)") { return 200 "p=[$1]"; } }
+    location ~ ^/q/(\d+)$ { if ($uri !~ "^/q/(\d)") { } return 200 "q=[$1]"; }
+    location ~ ^/s/ { return 200 "s=[$1]"; }
+    location /t/ {
+        if ($args ~ "^p=(\d+)") { rewrite ^ /post/$1? permanent; }
+        return 200 "t";
+    }
+    location ~ ^/u/(\d+)$ { error_page 404 = @n; return 404; }
+    location @n { return 200 "n=[$1]"; }
+    location ~ ^/v/(\d+)$ { error_page 404 /w; return 404; }
+    location = /w { return 200 "w=[$1]"; }
+    location ~ ^/x/(\d+)$ { try_files /nonexistent @n; }
+    location ~ ^/y/(\d+)$ { rewrite ^ /w last; }
+}
+server {
+    listen LISTEN;
+    server_name ~^(\w+)\.caps\.test$;
+    location ~ ^/zz(.)$ { return 200 "zz"; }
+    location /rw/ { rewrite ^/zzz /x; return 200 "rw=[$1]"; }
+    location / { return 200 "root=[$1]"; }
+}
+`, []diffCase{
+		{name: "a group-less if regex clears", raw: get("/a/42")},
+		{name: "a failed rewrite clears", raw: get("/f/42")},
+		{name: "a failed if regex clears", raw: get("/g/42")},
+		{name: "a string compare keeps", raw: get("/h/42")},
+		{name: "a failed map regex keeps", raw: get("/j/42")},
+		{name: "a group-less map regex clears", raw: get("/o/42")},
+		{name: "a negated if that fails to match clears", raw: get("/p/42")},
+		{name: "a negated if that matches sets", raw: get("/q/42")},
+		{name: "a group-less location regex leaves none", raw: get("/s/42")},
+		{name: "a rewrite without groups replaces if captures", raw: get("/t/?p=42")},
+		{name: "error_page to a named location keeps captures", raw: get("/u/42")},
+		{name: "error_page to a URI keeps captures", raw: get("/v/42")},
+		{name: "try_files to a named location keeps captures", raw: get("/x/42")},
+		{name: "rewrite last replaces captures", raw: get("/y/42")},
+		{name: "a failed location regex keeps server captures", raw: req("GET", "foo.caps.test", "/y")},
+		{name: "a failed rewrite clears server captures", raw: req("GET", "foo.caps.test", "/rw/")},
 	})
 }

@@ -87,6 +87,7 @@ func (c *clientConn) normalisedURI() ([]byte, bool) {
 	if bytes.IndexAny(p, "%#") < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
 		return p, true
 	}
+	merge := c.group.mergeSlashes()
 	out := c.uriBuf[:0]
 	for i := 0; i < len(p); i++ {
 		ch := p[i]
@@ -115,7 +116,7 @@ func (c *clientConn) normalisedURI() ([]byte, bool) {
 			continue
 		}
 		j := i + 1
-		for j < len(out) && out[j] == '/' {
+		for merge && j < len(out) && out[j] == '/' {
 			j++
 		}
 		k := j

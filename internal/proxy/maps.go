@@ -45,13 +45,15 @@ func (c *compiler) declareMap(d *ngxconf.Directive) error {
 	if !ok {
 		return ngxconf.Errorf(d.Pos, "invalid variable name %q", d.Args[1])
 	}
-	if _, dup := c.scope.maps[name]; dup {
-		return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
-	}
 	if _, builtin := builtinVar(name); builtin {
 		return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
 	}
-	c.scope.maps[name] = &mapVar{name: name, idx: len(c.scope.maps), decl: d, exact: map[string]program{}}
+	idx := len(c.scope.maps)
+	if old, dup := c.scope.maps[name]; dup {
+		// As in nginx, a later map of the same variable replaces it.
+		idx = old.idx
+	}
+	c.scope.maps[name] = &mapVar{name: name, idx: idx, decl: d, exact: map[string]program{}}
 	return nil
 }
 
@@ -153,20 +155,26 @@ func hostnameMask(key string) (mapWild, bool) {
 // is not volatile is evaluated at its first use in a request and keeps
 // that value for the rest of it, whatever its source does later.
 func (m *mapVar) appendValue(dst []byte, ec *evalCtx) []byte {
-	if m.volatile {
-		return m.eval(dst, ec)
-	}
 	if m.idx < len(ec.maps) && ec.maps[m.idx] != nil {
 		return append(dst, ec.maps[m.idx]...)
 	}
+	if m.volatile {
+		return m.eval(dst, ec)
+	}
 	n := len(dst)
 	dst = m.eval(dst, ec)
+	ec.setMap(m, dst[n:])
+	return dst
+}
+
+// setMap makes v the map's value for the rest of the request; set does
+// so for a volatile map too, as nginx's set clears its no_cacheable.
+func (ec *evalCtx) setMap(m *mapVar, v []byte) {
 	if m.idx >= len(ec.maps) {
 		ec.maps = append(ec.maps, make([][]byte, m.idx+1-len(ec.maps))...)
 	}
 	// A non-nil empty slice marks an empty result as known.
-	ec.maps[m.idx] = append([]byte{}, dst[n:]...)
-	return dst
+	ec.maps[m.idx] = append([]byte{}, v...)
 }
 
 // eval computes the map's result: exact key, then (with hostnames) the

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 
@@ -66,7 +69,9 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 			if name == "args" || name == "query_string" {
 				break // changeable built-ins, set in place
 			}
-			if _, builtin := builtinVar(name); builtin || strings.HasPrefix(name, "http_") {
+			// A prefix variable ($http_x, $arg_x) may be set: the set one
+			// replaces it everywhere, as in nginx.
+			if _, builtin := builtinVar(name); builtin {
 				return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
 			}
 			if _, isMap := c.scope.maps[name]; !isMap {
@@ -234,8 +239,9 @@ type rwStep struct {
 	flag    rwFlag
 	// replacement starts with a scheme: an external redirect
 	external bool
-	// set
+	// set: a slot, or a map whose value is set
 	slot int
+	m    *mapVar
 	// if
 	cond  ifCond
 	body  []rwStep
@@ -308,6 +314,11 @@ func (c *compiler) rewriteDirective(d *ngxconf.Directive, prog *[]rwStep) error 
 		v, err := c.value(d.Args[1], d.Pos)
 		if err != nil {
 			return err
+		}
+		if m, isMap := c.scope.maps[name]; isMap {
+			// Setting a map's variable gives it its value for the request.
+			*prog = append(*prog, rwStep{op: opSet, m: m, text: v})
+			return nil
 		}
 		slot, ok := c.scope.sets[name]
 		if !ok {
@@ -431,14 +442,74 @@ func (c *compiler) compileRewrite(d *ngxconf.Directive, prog *[]rwStep) error {
 // compileRegex compiles a PCRE-style pattern as Go's RE2 understands it;
 // patterns RE2 cannot take (backreferences, lookaround) are config errors.
 func compileRegex(expr string, caseless bool, pos ngxconf.Pos) (*regexp.Regexp, error) {
+	src := expr
 	if caseless {
 		expr = "(?i)" + expr
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, ngxconf.Errorf(pos, "pcre_compile() failed: %s", err)
+		return nil, ngxconf.Errorf(pos, "%s", pcreMessage(err, src))
 	}
 	return re, nil
+}
+
+// pcreMessage words a regexp error as nginx prints PCRE2's where the two
+// agree on the fault, with the rest of the pattern from the fault ("at");
+// what PCRE takes and RE2 does not is named as unsupported.
+func pcreMessage(err error, src string) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	msg, at := "", false
+	switch se.Code {
+	case syntax.ErrMissingParen:
+		msg = "missing closing parenthesis"
+	case syntax.ErrUnexpectedParen:
+		msg, at = "unmatched closing parenthesis", true
+	case syntax.ErrMissingBracket:
+		msg = "missing terminating ] for character class"
+	case syntax.ErrMissingRepeatArgument:
+		msg, at = "quantifier does not follow a repeatable item", true
+	case syntax.ErrTrailingBackslash:
+		msg = "\\ at end of pattern"
+	case syntax.ErrInvalidPerlOp, syntax.ErrInvalidEscape, syntax.ErrInvalidRepeatOp:
+		return fmt.Sprintf("regular expression %q is not supported by wisp (no backreferences, lookaround, atomic groups or possessive quantifiers): %s", src, se.Code)
+	default:
+		return fmt.Sprintf("pcre2_compile() failed: %s in %q", se, src)
+	}
+	msg = fmt.Sprintf("pcre2_compile() failed: %s in %q", msg, src)
+	i := strings.Index(src, se.Expr)
+	if se.Code == syntax.ErrUnexpectedParen {
+		i = unmatchedParen(src)
+	}
+	if at && se.Expr != "" && i >= 0 {
+		msg += fmt.Sprintf(" at %q", src[i:])
+	}
+	return msg
+}
+
+// unmatchedParen is the offset of the first ')' that closes nothing.
+func unmatchedParen(src string) int {
+	depth, class := 0, false
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '\\':
+			i++
+		case class:
+			class = c != ']'
+		case c == '[':
+			class = true
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
 }
 
 // compileCond parses if's condition: the parentheses are glued to the
@@ -446,7 +517,12 @@ func compileRegex(expr string, caseless bool, pos ngxconf.Pos) (*regexp.Regexp, 
 func (c *compiler) compileCond(d *ngxconf.Directive) (ifCond, error) {
 	args := append([]string(nil), d.Args...)
 	bad := func() (ifCond, error) {
-		return ifCond{}, ngxconf.Errorf(d.Pos, "invalid condition %q", strings.Join(d.Args, " "))
+		// nginx names the first word, its parenthesis stripped.
+		first := ""
+		if len(d.Args) > 0 {
+			first = strings.TrimSuffix(strings.TrimPrefix(d.Args[0], "("), ")")
+		}
+		return ifCond{}, ngxconf.Errorf(d.Pos, "invalid condition %q", first)
 	}
 	if len(args) == 0 || !strings.HasPrefix(args[0], "(") || !strings.HasSuffix(args[len(args)-1], ")") {
 		return bad()
@@ -462,6 +538,10 @@ func (c *compiler) compileCond(d *ngxconf.Directive) (ifCond, error) {
 	}
 	var cond ifCond
 	var err error
+	if len(args) > 0 && len(args[0]) == 2 && args[0][0] == '$' && args[0][1] >= '1' && args[0][1] <= '9' {
+		// The tested value is a variable by name, and captures have none.
+		return cond, ngxconf.Errorf(d.Pos, "unknown %q variable", args[0][1:])
+	}
 	switch {
 	case len(args) == 1 && strings.HasPrefix(args[0], "$"):
 		cond.kind = 'v'
@@ -591,8 +671,11 @@ func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 	ec.caps, ec.capSrc = m, s
 	if ec.conn != nil && len(ec.conn.cfg.capSlots) > 0 {
 		for i, name := range re.SubexpNames() {
+			if name == "" {
+				continue
+			}
 			slot, ok := ec.conn.cfg.capSlots[strings.ToLower(name)]
-			if name == "" || !ok {
+			if !ok {
 				continue
 			}
 			if slot >= len(ec.sets) {
@@ -644,6 +727,12 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			// return's value is a complex value: captures go unescaped.
 			*resp = rwResponse{code: st.code, hasText: st.hasText}
 			if st.hasText {
+				// nginx sets the status before it evaluates a text or URL;
+				// error_page's wins.
+				ec.status = st.code
+				if ec.errStatus > 0 {
+					ec.status = ec.errStatus
+				}
 				resp.text = st.text.appendTo(nil, ec)
 			}
 			return rwRespond
@@ -653,6 +742,10 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			ec.capEsc = ec.rwQuote
 			v := st.text.appendTo(nil, ec)
 			ec.capEsc = false
+			if st.m != nil {
+				ec.setMap(st.m, v)
+				continue
+			}
 			if st.slot == slotArgs {
 				// The raw request URI no longer goes upstream.
 				ec.args, ec.argsSet, ec.internal = v, true, true
@@ -660,6 +753,9 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			}
 			if st.slot >= len(ec.sets) {
 				ec.sets = append(ec.sets, make([][]byte, st.slot+1-len(ec.sets))...)
+			}
+			if v == nil {
+				v = []byte{} // set, to empty: no longer falls back
 			}
 			ec.sets[st.slot] = v
 		case opIf:
@@ -840,7 +936,8 @@ func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *loca
 		c.srv.log.Error("rewrite or internal redirection cycle while internally redirecting to \""+string(uri)+"\"", c.withHost(c.logCtx(ec))...)
 		return c.sendError(500, ec, keep)
 	}
-	ec.internal, ec.redirected, ec.breakURI, ec.caps = true, true, false, nil
+	// The captures stay: nginx keeps them along an internal redirect.
+	ec.internal, ec.redirected, ec.breakURI = true, true, false
 	if named == nil {
 		ec.uri = uri
 		ec.args, ec.argsSet = args, true

@@ -139,6 +139,9 @@ type part struct {
 	name []byte  // for varHTTP: the header name with '_' turned into '-'
 	idx  int     // varSet slot, varCapture number
 	m    *mapVar // varMap
+	// fallback is what a varSet part reads while it is unset: the prefix
+	// variable ($http_x...) that set shadows.
+	fallback *part
 }
 
 // program is a directive value compiled once at load time, so requests only
@@ -216,6 +219,13 @@ func resolveVar(name string, pos ngxconf.Pos, scope *varScope) (part, error) {
 		return part{v: varCapture, idx: int(name[0] - '0')}, nil
 	}
 	if pt, ok := scope.lookup(strings.ToLower(name)); ok {
+		if pt.v == varSet {
+			// A set $http_x (or $arg_x, $cookie_x) is the header's value
+			// until set runs (rewrite.go appendVar).
+			if fb, err := resolveVar(name, pos, nil); err == nil {
+				pt.fallback = &fb
+			}
+		}
 		return pt, nil
 	}
 	if id, ok := builtinVar(strings.ToLower(name)); ok {
@@ -320,8 +330,11 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		}
 		return append(dst, "000"...)
 	case varSet:
-		if pt.idx < len(ec.sets) {
+		if pt.idx < len(ec.sets) && ec.sets[pt.idx] != nil {
 			return append(dst, ec.sets[pt.idx]...)
+		}
+		if pt.fallback != nil {
+			return ec.appendVar(dst, pt.fallback)
 		}
 	case varMap:
 		// A map's value is a complex value of its own: no capture escaping.
