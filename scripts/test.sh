@@ -12,6 +12,7 @@ declare -A need=(
 	[caddy]=caddy
 	[haproxy]=haproxy
 	[chromium]=chromium # the browser test (e2e/browser_test.go)
+	[curl]=curl         # HTTP/2 differential tests (--http2-prior-knowledge)
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -334,7 +334,7 @@ func newDirective(st stmt, pos Pos) *Directive {
 func (l *loader) directive(lx *lexer, st stmt, f *frame) error {
 	pos := Pos{File: lx.file, Line: st.line}
 	d := newDirective(st, pos)
-	specs, known := table[d.Name]
+	specs, known := lookupSpecs(d.Name)
 	if !known {
 		return Errorf(pos, `unknown directive "%s"`, d.Name)
 	}

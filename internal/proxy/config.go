@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +30,10 @@ type Config struct {
 	Reopen []Reopener
 	logReg *logRegistry // log formats and access log files (accesslog.go)
 	use    configUse    // requests running on it, for closing its logs (reload.go)
+
+	// capSlots maps variable names to set slots, for named regex
+	// captures (rewrite.go matchRegex).
+	capSlots map[string]int
 }
 
 // LogTarget is where error_log writes.
@@ -285,6 +288,7 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 			return err
 		}
 	}
+	c.cfg.capSlots = c.scope.sets
 	for _, p := range c.handlers {
 		if err := c.resolveTarget(p); err != nil {
 			return err
@@ -320,6 +324,9 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 	}
 	if strings.HasPrefix(d.Name, "proxy_next_upstream") {
 		return true, nextUpstreamDirective(d, &conf.next)
+	}
+	if isBodyBufferingDirective(d.Name) {
+		return true, bodyBufferingDirective(d, &conf.next.body)
 	}
 	switch d.Name {
 	case "proxy_set_header", "proxy_connect_timeout", "proxy_read_timeout",
@@ -525,7 +532,7 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 type serverName struct {
 	text       string // lowercased as written ($server_name uses the first)
 	exact      string
-	head, tail string // wildcard parts, see wildName
+	head, tail string // wildcard parts, see wildcards
 	re         *regexp.Regexp
 }
 
@@ -577,22 +584,11 @@ func (g *vhostGroup) addName(n serverName, s *vserver) bool {
 			ok = false
 		}
 	}
-	add := func(list []wildName, part string) []wildName {
-		for _, w := range list {
-			if w.part == part {
-				ok = ok && w.s == s
-				return list
-			}
-		}
-		list = append(list, wildName{part, s})
-		slices.SortStableFunc(list, func(a, b wildName) int { return len(b.part) - len(a.part) })
-		return list
-	}
 	if n.head != "" {
-		g.heads = add(g.heads, n.head)
+		ok = g.wild.addHead(n.head, s) && ok
 	}
 	if n.tail != "" {
-		g.tails = add(g.tails, n.tail)
+		ok = g.wild.addTail(n.tail, s) && ok
 	}
 	return ok
 }
@@ -703,8 +699,9 @@ func isDigits(s string) bool {
 
 // locations compiles one level of location blocks.
 func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer string, outerRegex bool) (locationLevel, error) {
-	lv := locationLevel{exact: map[string]*location{}, redirects: map[string]*location{}}
-	names := map[string]bool{}
+	var lv locationLevel
+	var static []*location
+	names, exact := map[string]bool{}, map[string]bool{}
 	for _, d := range ds {
 		l, err := c.location(d, parent, outer, outerRegex)
 		if err != nil {
@@ -723,10 +720,11 @@ func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer st
 			}
 			lv.named[l.name] = l
 		case locExact:
-			if _, dup := lv.exact[l.name]; dup {
+			if exact[l.name] {
 				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
 			}
-			lv.exact[l.name] = l
+			exact[l.name] = true
+			static = append(static, l)
 		case locRegex:
 			lv.regexes = append(lv.regexes, l)
 		default:
@@ -734,21 +732,10 @@ func (c *compiler) locations(ds []*ngxconf.Directive, parent proxyConf, outer st
 				return lv, ngxconf.Errorf(d.Pos, "duplicate location %q", l.name)
 			}
 			names[l.name] = true
-			lv.prefixes = append(lv.prefixes, l)
+			static = append(static, l)
 		}
 	}
-	slices.SortStableFunc(lv.prefixes, func(a, b *location) int { return len(b.name) - len(a.name) })
-	// §3.4: "/x" is redirected to a proxied "/x/" unless "/x" exists.
-	for _, l := range lv.prefixes {
-		short := strings.TrimSuffix(l.name, "/")
-		if l.handler == nil || short == l.name || short == "" || names[short] {
-			continue
-		}
-		if _, ok := lv.exact[short]; ok {
-			continue
-		}
-		lv.redirects[short] = &location{name: short, kind: locRedirect, target: l}
-	}
+	lv.static = newLocationTree(static)
 	return lv, nil
 }
 
@@ -778,13 +765,9 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			l.kind = locNoRegex
 		case "~", "~*":
 			l.kind = locRegex
-			expr := args[1]
-			if args[0] == "~*" {
-				expr = "(?i)" + expr
-			}
-			re, err := regexp.Compile(expr)
+			re, err := compileRegex(args[1], args[0] == "~*", d.Pos)
 			if err != nil {
-				return nil, ngxconf.Errorf(d.Pos, "%s", err)
+				return nil, err
 			}
 			l.re = re
 		default:
@@ -823,6 +806,10 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			pass = cd
 		case "if", "set", "rewrite", "return", "break", "rewrite_log", "uninitialized_variable_warn":
 			if err := c.rewriteDirective(cd, &l.rw); err != nil {
+				return nil, err
+			}
+		case "internal":
+			if err := internalDirective(cd, l); err != nil {
 				return nil, err
 			}
 		default:

@@ -45,7 +45,7 @@ func (c *compiler) compileErrorPage(d *ngxconf.Directive) (*errorPageRule, error
 			return nil, ngxconf.Errorf(d.Pos, "value %q must be between 300 and 599", a)
 		}
 		if n == 499 {
-			return nil, ngxconf.Errorf(d.Pos, "value \"499\" must be between 300 and 599 and can not be 499")
+			return nil, ngxconf.Errorf(d.Pos, "invalid value \"499\"")
 		}
 		rule.codes = append(rule.codes, n)
 	}
@@ -60,10 +60,7 @@ func (c *compiler) compileErrorPage(d *ngxconf.Directive) (*errorPageRule, error
 // errorPageFor returns the rule for status in the configuration that
 // answers ec (the location's, else the server's).
 func (ec *evalCtx) errorPageFor(status int) (*errorPageRule, *respConf) {
-	conf := ec.server.resp
-	if ec.loc != nil && ec.loc.resp != nil {
-		conf = ec.loc.resp
-	}
+	conf := ec.respOf()
 	if conf == nil || ec.errorPage {
 		return nil, conf
 	}
@@ -80,13 +77,12 @@ func (ec *evalCtx) errorPageFor(status int) (*errorPageRule, *respConf) {
 // errorPage applies error_page to an error response about to be sent;
 // handled is false when no rule applies and the caller sends its page.
 func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handled bool) {
-	rule, _ := ec.errorPageFor(status)
+	rule, conf := ec.errorPageFor(status)
 	if rule == nil {
 		return false, false
 	}
 	// Like nginx, only a location without recursive_error_pages ends
 	// error_page handling for the rest of the request.
-	_, conf := ec.errorPageFor(status)
 	ec.errorPage = !conf.recursive
 	ec.errStatus = status
 	if rule.overwrite >= 0 {
@@ -99,9 +95,7 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 		if string(c.req.method) != "HEAD" {
 			c.req.method = []byte("GET")
 		}
-		// nginx does not send the body along an error_page redirect; the
-		// connection closes after it if the client sent one (handle's keep).
-		c.req.contentLength, c.req.chunked = -1, false
+		c.dropSpentBody(ec)
 		return c.internalRedirect(ec, path, args, nil, keep), true
 	case len(uri) > 0 && uri[0] == '@':
 		named := ec.server.locs.named[string(uri)]
@@ -110,6 +104,7 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 			ec.errStatus = 0
 			return c.writeErrorPage(500, ec, keep), true
 		}
+		c.dropSpentBody(ec)
 		return c.internalRedirect(ec, nil, nil, named, keep), true
 	}
 	code := rule.overwrite
@@ -118,6 +113,17 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 	}
 	ec.errStatus = 0
 	return c.sendRedirect(ec, code, uri, keep), true
+}
+
+// dropSpentBody forgets a request body that already went to an upstream
+// (ec.handler is set once a proxy_pass took the request). nginx keeps
+// the body and sends it along an error_page redirect, GET or not; wisp
+// streams it and cannot send it twice, so the redirected request goes
+// without one. A body not read yet stays for the next handler.
+func (c *clientConn) dropSpentBody(ec *evalCtx) {
+	if ec.handler != nil {
+		c.req.contentLength, c.req.chunked = -1, false
+	}
 }
 
 // sendRedirect answers code with nginx's page and Location: a path is

@@ -29,9 +29,12 @@ func (c *clientConn) handle() bool {
 		c.sendError(400, nil, false)
 		return false
 	}
-	srv := c.group.find(r.host)
+	srv, re := c.group.lookup(r.host)
 	c.ka, c.client = srv.ka, srv.client
 	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
+	if re != nil {
+		ec.matchRegex(re, r.host) // a regex server_name's captures are $1..$9 (route.go)
+	}
 	if r.absHost != nil {
 		ec.requestURI = r.path
 		if r.hasQuery {
@@ -89,13 +92,21 @@ func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 // "/../" resolved (§3.1). Paths needing none of that are returned as is.
 func (c *clientConn) normalisedURI() ([]byte, bool) {
 	p := c.req.path
-	if bytes.IndexByte(p, '%') < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
+	if bytes.IndexAny(p, "%#") < 0 && !bytes.Contains(p, []byte("//")) && !bytes.Contains(p, []byte("/.")) {
 		return p, true
 	}
+	merge := c.group.mergeSlashes()
 	out := c.uriBuf[:0]
 	for i := 0; i < len(p); i++ {
 		ch := p[i]
-		if ch == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
+		if ch == '#' {
+			break // a fragment ends the path, as in nginx
+		}
+		if ch == '%' {
+			// A '%' without two hex digits is a bad request in nginx.
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return nil, false
+			}
 			ch = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 2
 			if ch == 0 {
@@ -113,7 +124,7 @@ func (c *clientConn) normalisedURI() ([]byte, bool) {
 			continue
 		}
 		j := i + 1
-		for j < len(out) && out[j] == '/' {
+		for merge && j < len(out) && out[j] == '/' {
 			j++
 		}
 		k := j
@@ -179,13 +190,11 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	keepClient := r.keepAlive()
 	switch {
 	case r.chunked:
-		data, n, status := c.readChunked(h.maxBody)
+		data, n, status := c.readChunked(h.maxBody, h.next.body.memLimit())
 		if status != 0 {
 			return c.sendError(status, ec, false)
 		}
-		if f, ok := data.(*os.File); ok {
-			defer f.Close()
-		}
+		defer data.close()
 		// The chunk decoder may have read past the body; do not trust the
 		// rest of the stream.
 		keepClient = false
@@ -423,47 +432,24 @@ func (c *clientConn) appendUpstreamURI(b []byte, h *proxyHandler, ec *evalCtx) [
 	return b
 }
 
-// appendEscapedURI escapes like nginx's NGX_ESCAPE_URI: space, '#', '%',
-// '?', control bytes and bytes >= 0x7f; '/' stays.
+// appendEscapedURI escapes like nginx's NGX_ESCAPE_URI (uriNeedsEscape).
 func appendEscapedURI(b, s []byte) []byte {
-	const hexd = "0123456789ABCDEF"
-	for _, ch := range s {
-		if ch <= ' ' || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?' {
-			b = append(b, '%', hexd[ch>>4], hexd[ch&15])
-			continue
-		}
-		b = append(b, ch)
-	}
-	return b
+	return appendPercentEscaped(b, s, uriNeedsEscape)
 }
 
 // readChunked reads a whole chunked request body (nginx buffers these too,
-// then sends Content-Length): in memory up to chunkedInMemory bytes, past
-// that in an unlinked temporary file, as nginx's client_body_buffer_size
-// and client_body_temp_path do, so a large body never sits in memory. The
+// then sends Content-Length) into a replayBody: in memory up to mem bytes
+// (client_body_buffer_size), past that in an unlinked temporary file, as
+// nginx's client_body_temp_path, so a large body never sits in memory. The
 // status is non-zero on a bad or too big body.
-func (c *clientConn) readChunked(limit int64) (io.ReadSeeker, int64, int) {
+func (c *clientConn) readChunked(limit, mem int64) (*replayBody, int64, int) {
 	cr := httputil.NewChunkedReader(bufio.NewReaderSize(rawBody{c}, 4096))
 	lim := limit
 	if lim <= 0 {
 		lim = 1 << 62
 	}
-	src := io.LimitReader(cr, lim+1)
-	var mem bytes.Buffer
-	n, err := io.Copy(&mem, io.LimitReader(src, chunkedInMemory))
-	var spool *os.File
-	if err == nil && n == chunkedInMemory {
-		if spool, err = spoolFile(); err != nil {
-			c.srv.log.Error("client request body could not be buffered: "+err.Error(), "conn", c.id)
-			return nil, 0, 500
-		}
-		c.srv.log.Warn("a client request body is buffered to a temporary file", "conn", c.id, "client", string(c.remoteAddr))
-		var m int64
-		if _, err = spool.Write(mem.Bytes()); err == nil {
-			m, err = io.Copy(spool, src)
-		}
-		n += m
-	}
+	rb := c.newReplayBody(io.LimitReader(cr, lim+1), mem)
+	n, err := io.Copy(io.Discard, rb)
 	status := 0
 	switch {
 	case err != nil:
@@ -471,28 +457,25 @@ func (c *clientConn) readChunked(limit int64) (io.ReadSeeker, int64, int) {
 		status = 400
 	case n > lim:
 		status = 413
-	}
-	if spool == nil {
-		if status != 0 {
-			return nil, 0, status
-		}
-		return bytes.NewReader(mem.Bytes()), n, 0
-	}
-	if status == 0 {
-		_, err = spool.Seek(0, io.SeekStart)
-		if err != nil {
-			status = 500
-		}
+	case rb.broken:
+		c.srv.log.Error("client request body could not be buffered to a temporary file", "conn", c.id)
+		status = 500
 	}
 	if status != 0 {
-		spool.Close()
+		rb.close()
 		return nil, 0, status
 	}
-	return spool, n, 0
+	rb.rewind()
+	return rb, n, 0
 }
 
-// chunkedInMemory is how much of a chunked request body stays in memory.
-const chunkedInMemory = 64 << 10
+// newReplayBody records body for replays; going to a temporary file is
+// logged with nginx's [warn].
+func (c *clientConn) newReplayBody(body io.Reader, mem int64) *replayBody {
+	return &replayBody{src: body, memMax: mem, spooled: func() {
+		c.srv.log.Warn("a client request body is buffered to a temporary file", "conn", c.id, "client", string(c.remoteAddr))
+	}}
+}
 
 // spoolFile makes an anonymous temporary file: unlinked at once, it goes
 // away with its descriptor.

@@ -150,7 +150,7 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 		}
 		h.hasURI, h.uri = uri != "", []byte(uri)
 	}
-	if h.hasURI && l.kind == locRegex {
+	if h.hasURI && (l.kind == locRegex || l.kind == locNamed) {
 		return nil, ngxconf.Errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 	}
 	if err := compileHeaders(h, conf.setHeaders, c.scope); err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +29,15 @@ type headerConf struct {
 	charset    string // "" for off
 	// charsetTypes is charset_types; nil for nginx's default list.
 	charsetTypes map[string]bool
+	redirect     redirectConf
+}
+
+// redirectConf is how a Location that wisp makes from a path is written:
+// absolute_redirect, port_in_redirect and server_name_in_redirect.
+type redirectConf struct {
+	relative   bool // absolute_redirect off
+	noPort     bool // port_in_redirect off
+	serverName bool // server_name_in_redirect on
 }
 
 type addHeader struct {
@@ -60,6 +71,9 @@ func (h headerConf) inherit(p headerConf, set map[string]bool) headerConf {
 	unlessSet(set, "server_tokens", &h.tokensOff, p.tokensOff)
 	unlessSet(set, "charset", &h.charset, p.charset)
 	unlessSet(set, "charset_types", &h.charsetTypes, p.charsetTypes)
+	unlessSet(set, "absolute_redirect", &h.redirect.relative, p.redirect.relative)
+	unlessSet(set, "port_in_redirect", &h.redirect.noPort, p.redirect.noPort)
+	unlessSet(set, "server_name_in_redirect", &h.redirect.serverName, p.redirect.serverName)
 	return h
 }
 
@@ -122,6 +136,22 @@ func (c *compiler) headerDirective(d *ngxconf.Directive, m *contentConf) (bool, 
 			h.tokensOff = true
 		default:
 			return true, ngxconf.Errorf(d.Pos, "invalid value %q in \"server_tokens\" directive", d.Args[0])
+		}
+	case "absolute_redirect", "port_in_redirect", "server_name_in_redirect":
+		if m.set[d.Name] {
+			return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+		}
+		on, err := flagArg(d)
+		if err != nil {
+			return true, err
+		}
+		switch d.Name {
+		case "absolute_redirect":
+			h.redirect.relative = !on
+		case "port_in_redirect":
+			h.redirect.noPort = !on
+		default:
+			h.redirect.serverName = on
 		}
 	case "charset_types":
 		if len(d.Args) == 0 {
@@ -586,3 +616,64 @@ func (c *clientConn) filterReplaces(ec *evalCtx, name []byte, status int) bool {
 	}
 	return bytes.EqualFold(name, []byte("Expires")) || bytes.EqualFold(name, []byte("Cache-Control"))
 }
+
+// appendRedirectBase appends what goes before a path to make a Location
+// absolute, as nginx's header filter does: the scheme, then the server's
+// name (server_name_in_redirect), the Host, or the local address, then
+// the port unless it is the scheme's own or port_in_redirect is off.
+func (c *clientConn) appendRedirectBase(dst []byte, ec *evalCtx) []byte {
+	rc := ec.redirectOf()
+	tls := isTLS(c.nc)
+	if tls {
+		dst = append(dst, "https://"...)
+	} else {
+		dst = append(dst, "http://"...)
+	}
+	switch {
+	case rc.serverName && ec != nil && ec.server != nil:
+		dst = append(dst, ec.server.name...)
+	case ec != nil && ec.req.host != nil:
+		dst = append(dst, ec.req.host...)
+	default:
+		dst = appendLocalIP(dst, c.nc.LocalAddr())
+	}
+	p := string(c.serverPort)
+	if rc.noPort || p == "" || (!tls && p == "80") || (tls && p == "443") {
+		return dst
+	}
+	return append(append(dst, ':'), p...)
+}
+
+// appendLocalIP appends the address a connection was accepted on, as
+// nginx names the host when the request gave none (IPv6 in brackets).
+func appendLocalIP(dst []byte, a net.Addr) []byte {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return append(dst, "unix:"...)
+	}
+	ip, _ := netip.AddrFromSlice(ta.IP)
+	ip = ip.Unmap()
+	if ip.Is6() {
+		return append(ip.AppendTo(append(dst, '[')), ']')
+	}
+	return ip.AppendTo(dst)
+}
+
+// redirectOf returns the absolute_redirect settings that answer ec: its
+// location's, else its server's.
+func (ec *evalCtx) redirectOf() redirectConf {
+	if ec == nil || ec.server == nil {
+		return redirectConf{}
+	}
+	if loc := ec.answeringLoc(); loc != nil && loc.mod != nil {
+		return loc.mod.hdr.redirect
+	}
+	if ec.server.mod != nil {
+		return ec.server.mod.hdr.redirect
+	}
+	return redirectConf{}
+}
+
+// relativeRedirects reports absolute_redirect off: a Location made from a
+// path is then sent as it is.
+func (ec *evalCtx) relativeRedirects() bool { return ec.redirectOf().relative }

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -21,9 +24,14 @@ import (
 // HTTP/2 is not the path the project's speed targets are about; reusing
 // the engine keeps one implementation of the proxy's semantics.
 //
-// Known differences from nginx: net/http canonicalises header names
-// (nginx forwards HTTP/2's lowercase names) and hands them over in a map,
-// so their order is sorted rather than the client's.
+// Header names reach the upstream lowercase, as HTTP/2 sends them and
+// nginx forwards them (net/http canonicalises them; HTTP/2 forbids
+// capitals, so lowering them restores the client's bytes). Known
+// difference from nginx: net/http hands the headers over in a map, so
+// they go upstream sorted by name rather than in the client's order.
+//
+// Cleartext HTTP/2 (h2c with prior knowledge) is served on plain
+// addresses too, sniffed from the connection preface; see h2cMode.
 
 // http2Side is the Server's HTTP/2 state.
 type http2Side struct {
@@ -42,10 +50,11 @@ type h2Conn struct {
 
 type h2ConnKey struct{}
 
-// serveHTTP2 serves an "h2" connection until net/http is done with it.
-// The owner stays registered (active) meanwhile, so that graceful and fast
-// shutdown treat the connection as in use.
-func (s *Server) serveHTTP2(owner *clientConn, tc *tls.Conn) {
+// serveHTTP2 serves an HTTP/2 connection (a *tls.Conn that negotiated
+// "h2", or a cleartext one starting with the preface) until net/http is
+// done with it. The owner stays registered (active) meanwhile, so that
+// graceful and fast shutdown treat the connection as in use.
+func (s *Server) serveHTTP2(owner *clientConn, tc net.Conn) {
 	h := &s.h2
 	h.mu.Lock()
 	if h.stopped {
@@ -55,9 +64,13 @@ func (s *Server) serveHTTP2(owner *clientConn, tc *tls.Conn) {
 	if h.srv == nil {
 		h.ln = newConnQueue(tc.LocalAddr())
 		h.waiting = map[net.Conn]*h2Conn{}
+		var protos http.Protocols
+		protos.SetHTTP2(true)
+		protos.SetUnencryptedHTTP2(true) // only ever handed a conn starting with the preface
 		h.srv = &http.Server{
-			Handler:  http.HandlerFunc(s.bridgeHTTP2),
-			ErrorLog: log.New(io.Discard, "", 0), // the engine logs what matters
+			Protocols: &protos,
+			Handler:   http.HandlerFunc(s.bridgeHTTP2),
+			ErrorLog:  log.New(io.Discard, "", 0), // the engine logs what matters
 			// An idle HTTP/2 connection is bounded as keepalive_timeout
 			// bounds an HTTP/1.1 one.
 			IdleTimeout: keepaliveTimeout,
@@ -134,10 +147,13 @@ func (s *Server) bridgeHTTP2(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "", http.StatusInternalServerError)
 		return
 	}
-	tc := hc.owner.nc.(*tls.Conn)
+	nc := hc.owner.nc
 	near, far := net.Pipe()
 	defer near.Close()
-	bc := &bridgeConn{Conn: far, local: tc.LocalAddr(), remote: tc.RemoteAddr(), state: tc.ConnectionState()}
+	var bc net.Conn = &bridgeConn{Conn: far, local: nc.LocalAddr(), remote: nc.RemoteAddr()}
+	if tc, ok := nc.(tlsConn); ok {
+		bc = &tlsBridgeConn{bridgeConn: bc.(*bridgeConn), state: tc.ConnectionState()}
+	}
 	c := s.newConn(bc, hc.owner.key)
 	if c == nil {
 		far.Close()
@@ -192,7 +208,9 @@ func (s *Server) bridgeHTTP2(w http.ResponseWriter, r *http.Request) {
 	<-sendErr
 }
 
-// appendH1Head writes an HTTP/2 request as an HTTP/1.1 head.
+// appendH1Head writes an HTTP/2 request as an HTTP/1.1 head, with the
+// header names lowercase as the client sent them, sorted by name, and
+// the cookie fields joined into one header last, where nginx puts it.
 func appendH1Head(b []byte, r *http.Request) []byte {
 	b = append(b, r.Method...)
 	b = append(b, ' ')
@@ -200,27 +218,29 @@ func appendH1Head(b []byte, r *http.Request) []byte {
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, r.Host...)
 	b = append(b, "\r\n"...)
-	for k, vs := range r.Header {
-		if k == "Host" || k == "Connection" || k == "Transfer-Encoding" || k == "Content-Length" {
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+		switch k {
+		case "Host", "Connection", "Transfer-Encoding", "Content-Length", "Cookie":
 			continue
 		}
-		for _, v := range vs {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
+		for _, v := range r.Header[k] {
+			b = appendH1Field(b, k, v)
 		}
 	}
+	if vs := r.Header["Cookie"]; len(vs) > 0 {
+		// net/http joined the fields already, with "; " as nginx does.
+		b = appendH1Field(b, "Cookie", strings.Join(vs, "; "))
+	}
 	switch {
-	case r.ContentLength > 0:
+	case r.ContentLength > 0 || len(r.Header["Content-Length"]) > 0:
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, r.ContentLength, 10)
 		b = append(b, "\r\n"...)
 	case r.ContentLength < 0:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		b = append(b, "Content-Length: 0\r\n"...)
 	}
+	// A stream that ended with its headers has no body and, as in nginx,
+	// no Content-Length upstream, whatever its method.
 	return append(b, "\r\n"...)
 }
 
@@ -251,18 +271,51 @@ func writeH1Body(w io.Writer, r *http.Request) error {
 	}
 }
 
+func appendH1Field(b []byte, name, value string) []byte {
+	b = appendLower(b, name)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		b = append(b, ch)
+	}
+	return b
+}
+
 // bridgeConn is the engine's end of an HTTP/2 stream: it reports the real
-// connection's addresses (for $remote_addr, $server_port) and TLS state
-// (for $scheme), and is never wrapped in TLS again.
+// connection's addresses (for $remote_addr, $server_port), and is never
+// sniffed for a preface or wrapped in TLS again.
 type bridgeConn struct {
 	net.Conn
 	local, remote net.Addr
-	state         tls.ConnectionState
 }
 
-func (b *bridgeConn) LocalAddr() net.Addr                  { return b.local }
-func (b *bridgeConn) RemoteAddr() net.Addr                 { return b.remote }
-func (b *bridgeConn) ConnectionState() tls.ConnectionState { return b.state }
+func (b *bridgeConn) LocalAddr() net.Addr  { return b.local }
+func (b *bridgeConn) RemoteAddr() net.Addr { return b.remote }
+
+// tlsBridgeConn is a bridgeConn for a stream of a TLS connection: it
+// reports the connection's TLS state (for $scheme, $https).
+type tlsBridgeConn struct {
+	*bridgeConn
+	state tls.ConnectionState
+}
+
+func (b *tlsBridgeConn) ConnectionState() tls.ConnectionState { return b.state }
+
+func isBridged(nc net.Conn) bool {
+	switch nc.(type) {
+	case *bridgeConn, *tlsBridgeConn:
+		return true
+	}
+	return false
+}
 
 // connQueue is a net.Listener fed by hand, for net/http's Serve.
 type connQueue struct {

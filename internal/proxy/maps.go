@@ -13,6 +13,8 @@ import (
 // computed from the source value when the variable is used.
 type mapVar struct {
 	name      string
+	idx       int  // its slot in the per-request cache (flow.maps)
+	volatile  bool // evaluated at every use instead of once per request
 	decl      *ngxconf.Directive
 	source    program
 	hostnames bool
@@ -43,13 +45,15 @@ func (c *compiler) declareMap(d *ngxconf.Directive) error {
 	if !ok {
 		return ngxconf.Errorf(d.Pos, "invalid variable name %q", d.Args[1])
 	}
-	if _, dup := c.scope.maps[name]; dup {
-		return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
-	}
 	if _, builtin := builtinVar(name); builtin {
 		return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
 	}
-	c.scope.maps[name] = &mapVar{name: name, decl: d, exact: map[string]program{}}
+	idx := len(c.scope.maps)
+	if old, dup := c.scope.maps[name]; dup {
+		// As in nginx, a later map of the same variable replaces it.
+		idx = old.idx
+	}
+	c.scope.maps[name] = &mapVar{name: name, idx: idx, decl: d, exact: map[string]program{}}
 	return nil
 }
 
@@ -78,8 +82,7 @@ func (c *compiler) compileMap(m *mapVar) error {
 				m.hostnames = true
 				continue
 			case "volatile":
-				// Results are never cached per request, so every map
-				// already behaves as volatile.
+				m.volatile = true
 				continue
 			}
 		}
@@ -148,10 +151,35 @@ func hostnameMask(key string) (mapWild, bool) {
 	return mapWild{}, false
 }
 
-// appendValue appends the map's result for ec: exact key, then (with
-// hostnames) the longest leading and trailing masks, then regexes in
-// order, then default.
+// appendValue appends the map's result for ec. As in nginx, a map that
+// is not volatile is evaluated at its first use in a request and keeps
+// that value for the rest of it, whatever its source does later.
 func (m *mapVar) appendValue(dst []byte, ec *evalCtx) []byte {
+	if m.idx < len(ec.maps) && ec.maps[m.idx] != nil {
+		return append(dst, ec.maps[m.idx]...)
+	}
+	if m.volatile {
+		return m.eval(dst, ec)
+	}
+	n := len(dst)
+	dst = m.eval(dst, ec)
+	ec.setMap(m, dst[n:])
+	return dst
+}
+
+// setMap makes v the map's value for the rest of the request; set does
+// so for a volatile map too, as nginx's set clears its no_cacheable.
+func (ec *evalCtx) setMap(m *mapVar, v []byte) {
+	if m.idx >= len(ec.maps) {
+		ec.maps = append(ec.maps, make([][]byte, m.idx+1-len(ec.maps))...)
+	}
+	// A non-nil empty slice marks an empty result as known.
+	ec.maps[m.idx] = append([]byte{}, v...)
+}
+
+// eval computes the map's result: exact key, then (with hostnames) the
+// longest leading and trailing masks, then regexes in order, then default.
+func (m *mapVar) eval(dst []byte, ec *evalCtx) []byte {
 	src := m.source.appendTo(nil, ec)
 	if m.hostnames && len(src) > 0 && src[len(src)-1] == '.' {
 		src = src[:len(src)-1]

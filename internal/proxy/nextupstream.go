@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -70,6 +71,7 @@ type nextUpstream struct {
 	triesSet   bool
 	timeout    time.Duration // 0: no limit
 	timeoutSet bool
+	body       bodyBuffering // whether and how a body is kept for the next peer
 }
 
 func (n nextUpstream) inherit(parent nextUpstream) nextUpstream {
@@ -82,6 +84,7 @@ func (n nextUpstream) inherit(parent nextUpstream) nextUpstream {
 	if !n.timeoutSet {
 		n.timeout, n.timeoutSet = parent.timeout, parent.timeoutSet
 	}
+	n.body = n.body.inherit(parent.body)
 	return n
 }
 
@@ -147,39 +150,146 @@ func (n nextUpstream) mayRetry(cond nextCond, sent, replayable bool, method []by
 		!(n.timeout > 0 && elapsed >= n.timeout)
 }
 
-// maxReplay is how much of a streamed request body is kept to be sent
-// again to the next peer. nginx buffers whole bodies (spilling to temp
-// files); wisp streams them and keeps only this much, so a larger body
-// that already went out is not retried, as nginx does with
-// proxy_request_buffering off.
-const maxReplay = 64 << 10
+// bodyBuffering is proxy_request_buffering and client_body_buffer_size of
+// one level: whether a request body may be sent to another peer once it
+// went out, and how much of it is kept in memory before the rest goes to
+// a temporary file.
+type bodyBuffering struct {
+	off    bool // proxy_request_buffering off
+	offSet bool
+	mem    int64 // client_body_buffer_size, when memSet
+	memSet bool
+}
+
+// defaultBodyBuffer is nginx's client_body_buffer_size on 64-bit
+// platforms: two memory pages.
+const defaultBodyBuffer = 16 << 10
+
+func (b bodyBuffering) inherit(parent bodyBuffering) bodyBuffering {
+	if !b.offSet {
+		b.off, b.offSet = parent.off, parent.offSet
+	}
+	if !b.memSet {
+		b.mem, b.memSet = parent.mem, parent.memSet
+	}
+	return b
+}
+
+// memLimit is how much of a body stays in memory.
+func (b bodyBuffering) memLimit() int64 {
+	if b.memSet {
+		return b.mem
+	}
+	return defaultBodyBuffer
+}
+
+// streamed reports whether a body goes out unbuffered, as nginx decides:
+// proxy_request_buffering off, except for a chunked body to an HTTP/1.0
+// upstream, which nginx must buffer to send its length.
+func (b bodyBuffering) streamed(chunked, http11 bool) bool {
+	return b.off && (!chunked || http11)
+}
+
+// isBodyBufferingDirective names the directives bodyBufferingDirective
+// takes.
+func isBodyBufferingDirective(name string) bool {
+	return name == "proxy_request_buffering" || name == "client_body_buffer_size"
+}
+
+// bodyBufferingDirective parses one of them into b (the directive table
+// already refused duplicates and bad flag values).
+func bodyBufferingDirective(d *ngxconf.Directive, b *bodyBuffering) error {
+	if d.Name == "proxy_request_buffering" {
+		on, err := d.Flag(0)
+		if err != nil {
+			return err
+		}
+		b.off, b.offSet = !on, true
+		return nil
+	}
+	n, err := ngxconf.ParseSize(d.Args[0])
+	if err != nil || n < 0 {
+		return ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+	}
+	b.mem, b.memSet = n, true
+	return nil
+}
 
 // replayBody records what the attempts read of a request body, so that
-// the next peer gets the same bytes. A fully buffered body (*bytes.Reader,
-// a decoded chunked body) is simply rewound.
+// the next peer gets the same bytes, whatever the body's size: as nginx's
+// buffered bodies, the first client_body_buffer_size bytes stay in memory
+// and the rest goes to an unlinked temporary file (spoolFile). A chunked
+// body is read whole into one before it is sent (readChunked).
 type replayBody struct {
-	src  io.Reader
-	rec  []byte
-	pos  int  // replay position in rec
-	over bool // more than maxReplay bytes went out: no replay
+	src    io.Reader
+	memMax int64
+	mem    []byte
+	spool  *os.File // past memMax; nil until then
+	size   int64    // bytes recorded
+	pos    int64    // next byte to give; size while reading from src
+	broken bool     // the temporary file failed: no replay
+	// spooled is called once, when the body first goes to the file.
+	spooled func()
 }
 
 func (b *replayBody) Read(p []byte) (int, error) {
-	if b.pos < len(b.rec) {
-		n := copy(p, b.rec[b.pos:])
-		b.pos += n
-		return n, nil
+	if b.pos < b.size {
+		return b.replay(p)
 	}
 	n, err := b.src.Read(p)
-	if n > 0 && !b.over {
-		if len(b.rec)+n > maxReplay {
-			b.over, b.rec = true, nil
-		} else {
-			b.rec = append(b.rec, p[:n]...)
-		}
-		b.pos = len(b.rec)
+	if n > 0 && !b.broken {
+		b.record(p[:n])
 	}
+	b.pos = b.size
 	return n, err
+}
+
+// replay gives recorded bytes from b.pos on.
+func (b *replayBody) replay(p []byte) (int, error) {
+	if b.pos < int64(len(b.mem)) {
+		n := copy(p, b.mem[b.pos:])
+		b.pos += int64(n)
+		return n, nil
+	}
+	p = p[:min(int64(len(p)), b.size-b.pos)]
+	n, err := b.spool.ReadAt(p, b.pos-int64(len(b.mem)))
+	b.pos += int64(n)
+	if n > 0 {
+		return n, nil
+	}
+	return 0, err
+}
+
+func (b *replayBody) record(p []byte) {
+	if b.spool == nil && int64(len(b.mem)+len(p)) <= b.memMax {
+		b.mem = append(b.mem, p...)
+		b.size += int64(len(p))
+		return
+	}
+	if b.spool == nil {
+		f, err := spoolFile()
+		if err != nil {
+			b.broken, b.mem = true, nil
+			return
+		}
+		b.spool = f
+		if b.spooled != nil {
+			b.spooled()
+		}
+	}
+	// Writes append: replays read with ReadAt, which leaves the offset.
+	if _, err := b.spool.Write(p); err != nil {
+		b.broken = true
+		return
+	}
+	b.size += int64(len(p))
+}
+
+// close drops the temporary file, if any.
+func (b *replayBody) close() {
+	if b != nil && b.spool != nil {
+		b.spool.Close()
+	}
 }
 
 // resendable rewinds b for the next attempt when there is one; a request
@@ -194,11 +304,7 @@ func (b *replayBody) resendable(body io.Reader) bool {
 // rewind prepares the body for the next attempt; false when it cannot be
 // sent again.
 func (b *replayBody) rewind() bool {
-	if sk, ok := b.src.(io.Seeker); ok { // buffered: memory or a spool file (forward.go)
-		sk.Seek(0, io.SeekStart)
-		return true
-	}
-	if b.over {
+	if b.broken {
 		return false
 	}
 	b.pos = 0
@@ -224,10 +330,18 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 	if h.next.tries > 0 && tries > h.next.tries {
 		tries = h.next.tries
 	}
+	// With proxy_request_buffering off the body goes out as it comes and
+	// is never sent again (replay stays nil), as in nginx. A chunked body
+	// comes read and recorded already (readChunked).
 	var replay *replayBody
-	if body != nil && tries > 1 && h.next.effective() != ftOff {
-		replay = &replayBody{src: body}
-		body = replay
+	if body != nil && tries > 1 && h.next.effective() != ftOff && !h.next.body.streamed(r.chunked, h.http11) {
+		if rb, ok := body.(*replayBody); ok {
+			replay = rb
+		} else {
+			replay = c.newReplayBody(body, h.next.body.memLimit())
+			defer replay.close()
+			body = replay
+		}
 	}
 	status := 502
 	for {

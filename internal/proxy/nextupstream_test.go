@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,34 +120,76 @@ func TestMayRetryFollowsNginxRules(t *testing.T) {
 	}
 }
 
-func TestReplayBodySendsTheSameBytesAgainUpToItsLimit(t *testing.T) {
-	src := strings.Repeat("x", 1000) + "end"
-	b := &replayBody{src: strings.NewReader(src)}
-	part := make([]byte, 100)
-	io.ReadFull(b, part) // the first attempt fails after 100 bytes
-	if !b.rewind() {
-		t.Fatal("a small body cannot be replayed")
+func TestReplayBodySendsTheSameBytesAgainAtAnySize(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		size        int
+		memMax      int64
+		firstTry    int // bytes the failed attempts read
+		secondTry   int
+		wantSpooled bool
+	}{
+		{"small body kept in memory", 1003, 16 << 10, 100, 1003, false},
+		{"body of exactly the buffer size", 16 << 10, 16 << 10, 16 << 10, 100, false},
+		{"1 MiB body spilled to a file", 1 << 20, 16 << 10, 300 << 10, 700 << 10, true},
+		{"second attempt reads past the first", 200 << 10, 16 << 10, 10 << 10, 150 << 10, true},
+		{"client_body_buffer_size 0", 5000, 0, 4000, 10, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := make([]byte, tc.size)
+			for i := range src {
+				src[i] = byte(i * 7 / 5)
+			}
+			spooled := 0
+			b := &replayBody{src: bytes.NewReader(src), memMax: tc.memMax, spooled: func() { spooled++ }}
+			defer b.close()
+			for _, n := range []int{tc.firstTry, tc.secondTry} {
+				io.ReadFull(b, make([]byte, n)) // an attempt that fails after n bytes
+				if !b.rewind() {
+					t.Fatal("the body cannot be replayed")
+				}
+			}
+			all, _ := io.ReadAll(b)
+			if !bytes.Equal(all, src) {
+				t.Fatalf("the last attempt got %d bytes, not the %d sent", len(all), len(src))
+			}
+			if (spooled == 1) != tc.wantSpooled || spooled > 1 {
+				t.Errorf("went to a temporary file %d times, want it: %v", spooled, tc.wantSpooled)
+			}
+			if int64(len(b.mem)) > max(tc.memMax, 0) {
+				t.Errorf("%d bytes held in memory, over client_body_buffer_size %d", len(b.mem), tc.memMax)
+			}
+		})
 	}
-	all, _ := io.ReadAll(b)
-	if string(all) != src {
-		t.Fatalf("replay gave %d bytes, want the whole %d", len(all), len(src))
-	}
-	big := &replayBody{src: bytes.NewBuffer(make([]byte, maxReplay+1))}
-	io.Copy(io.Discard, big)
-	if big.rewind() {
-		t.Error("a body over the replay limit claims it can be sent again")
-	}
-	chunked := &replayBody{src: bytes.NewReader([]byte("abc"))}
-	io.Copy(io.Discard, chunked)
-	if !chunked.rewind() {
-		t.Fatal("a buffered body cannot be rewound")
-	}
-	if again, _ := io.ReadAll(chunked); string(again) != "abc" {
-		t.Errorf("rewound buffered body gave %q", again)
-	}
+	t.Run("no temporary file: no replay", func(t *testing.T) {
+		t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+		b := &replayBody{src: bytes.NewReader(make([]byte, 100)), memMax: 10}
+		io.Copy(io.Discard, b)
+		if b.rewind() {
+			t.Error("a body that could not be recorded claims it can be sent again")
+		}
+	})
 	var none *replayBody
 	if !none.resendable(nil) || none.resendable(strings.NewReader("x")) {
 		t.Error("resendable without a recorder: only a request without a body")
+	}
+}
+
+func TestRequestBufferingOffStreamsAsNginxDecides(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		b               bodyBuffering
+		chunked, http11 bool
+		want            bool
+	}{
+		{"buffering on (the default)", bodyBuffering{}, false, false, false},
+		{"off, Content-Length body", bodyBuffering{off: true}, false, false, true},
+		{"off, chunked body to HTTP/1.0: buffered to send its length", bodyBuffering{off: true}, true, false, false},
+		{"off, chunked body to HTTP/1.1", bodyBuffering{off: true}, true, true, true},
+	} {
+		if got := tc.b.streamed(tc.chunked, tc.http11); got != tc.want {
+			t.Errorf("%s: streamed %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"wisp/internal/ngxconf"
@@ -32,6 +33,10 @@ type respConf struct {
 	sslSNI      bool
 	sslName     *program
 	sslVerify   bool
+	// The zero value is nginx's default: merge_slashes on.
+	keepSlashes bool
+	// dns keeps the resolver's answers; nil without valid=.
+	dns *dnsCache
 }
 
 // defaultRespConf is nginx's defaults at http level.
@@ -70,7 +75,7 @@ func (r respConf) inherit(p respConf) respConf {
 		r.buffering = p.buffering
 	}
 	if take("resolver") {
-		r.resolvers = p.resolvers
+		r.resolvers, r.dns = p.resolvers, p.dns
 	}
 	if take("resolver_timeout") {
 		r.resolveTime = p.resolveTime
@@ -83,6 +88,9 @@ func (r respConf) inherit(p respConf) respConf {
 	}
 	if take("proxy_ssl_verify") {
 		r.sslVerify = p.sslVerify
+	}
+	if take("merge_slashes") {
+		r.keepSlashes = p.keepSlashes
 	}
 	r.set = nil
 	return r
@@ -106,7 +114,8 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 	case "error_page", "proxy_redirect", "proxy_hide_header", "proxy_pass_header":
 		multi = true
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering", "resolver",
-		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify":
+		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify",
+		"merge_slashes":
 	default:
 		return false, nil
 	}
@@ -125,12 +134,14 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 		}
 		r.pages = append(r.pages, rule)
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering",
-		"proxy_ssl_server_name", "proxy_ssl_verify":
+		"proxy_ssl_server_name", "proxy_ssl_verify", "merge_slashes":
 		on, err := flagArg(d)
 		if err != nil {
 			return true, err
 		}
 		switch d.Name {
+		case "merge_slashes":
+			r.keepSlashes = !on
 		case "recursive_error_pages":
 			r.recursive = on
 		case "proxy_intercept_errors":
@@ -230,14 +241,17 @@ func (c *compiler) compileResolver(d *ngxconf.Directive, r *respConf) error {
 	if len(d.Args) == 0 {
 		return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"resolver\" directive")
 	}
-	r.resolvers = nil
+	r.resolvers, r.dns = nil, nil
 	for _, a := range d.Args {
 		switch {
 		case strings.HasPrefix(a, "valid="):
-			if _, err := ngxconf.ParseDuration(a[6:]); err != nil {
+			valid, err := ngxconf.ParseDuration(a[6:])
+			if err != nil {
 				return ngxconf.Errorf(d.Pos, "invalid parameter: %s", a)
 			}
-			// Answers are not cached, so their validity does not matter.
+			if valid > 0 {
+				r.dns = &dnsCache{valid: valid, answers: map[string]dnsAnswer{}}
+			}
 		case strings.HasPrefix(a, "ipv6="), strings.HasPrefix(a, "ipv4="), strings.HasPrefix(a, "status_zone="):
 		default:
 			host, port := splitHostPort(a)
@@ -262,6 +276,7 @@ type handlerResp struct {
 	buffering   bool
 	resolvers   []string
 	resolveTime time.Duration
+	dns         *dnsCache
 	tls         *tls.Config // https upstreams
 	sslName     *program
 	sslSNI      bool
@@ -282,7 +297,7 @@ func (h *proxyHandler) buffered() bool { return h.resp == nil || h.resp.bufferin
 func (c *compiler) attachResp(h *proxyHandler, r respConf, https bool, host string) {
 	h.resp = &handlerResp{redirects: r.redirects, redirectOff: r.redirectOff, hide: r.hide, pass: r.pass,
 		intercept: r.intercept, buffering: r.buffering, resolvers: r.resolvers, resolveTime: r.resolveTime,
-		sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify}
+		dns: r.dns, sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify}
 	if https {
 		name, literal := host, true
 		if r.sslName != nil {
@@ -532,6 +547,74 @@ func (c *clientConn) lookupPeers(ec *evalCtx, r *handlerResp, host, port string)
 	if len(r.resolvers) == 0 {
 		return nil, errorString("no resolver defined to resolve " + host)
 	}
+	ips, err := r.dns.lookup(host, func() ([]net.IPAddr, error) { return resolve(r, host) })
+	if err != nil {
+		return nil, err
+	}
+	var out []*peer
+	for _, ip := range ips {
+		a := net.JoinHostPort(ip.IP.String(), port)
+		out = append(out, &peer{name: a, network: "tcp", address: a})
+	}
+	return out, nil
+}
+
+// dnsCache keeps a resolver's answers for its valid= time, as nginx's
+// resolver does, so a proxy_pass with variables does not ask DNS at every
+// request. (Without valid= nginx keeps them for the records' TTL, which Go's
+// resolver does not report; wisp then asks every time.)
+type dnsCache struct {
+	valid   time.Duration
+	mu      sync.Mutex
+	answers map[string]dnsAnswer // by lowercased host
+}
+
+type dnsAnswer struct {
+	ips     []net.IPAddr
+	expires time.Time
+}
+
+// lookup returns host's addresses from the cache while they are valid,
+// else from ask, keeping a successful answer. A nil cache always asks.
+func (d *dnsCache) lookup(host string, ask func() ([]net.IPAddr, error)) ([]net.IPAddr, error) {
+	if d == nil {
+		return ask()
+	}
+	key := strings.ToLower(host)
+	now := time.Now()
+	d.mu.Lock()
+	a, ok := d.answers[key]
+	d.mu.Unlock()
+	if ok && now.Before(a.expires) {
+		return a.ips, nil
+	}
+	ips, err := ask()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.answers) >= maxDNSAnswers {
+		// Hosts may come from the request ($http_host): keep the cache
+		// bounded by dropping what expired, else everything.
+		for k, old := range d.answers {
+			if !now.Before(old.expires) {
+				delete(d.answers, k)
+			}
+		}
+		if len(d.answers) >= maxDNSAnswers {
+			clear(d.answers)
+		}
+	}
+	d.answers[key] = dnsAnswer{ips: ips, expires: now.Add(d.valid)}
+	d.mu.Unlock()
+	return ips, nil
+}
+
+// maxDNSAnswers bounds a resolver's cache.
+const maxDNSAnswers = 4096
+
+// resolve asks the configured resolvers for host, in order.
+func resolve(r *handlerResp, host string) ([]net.IPAddr, error) {
 	servers := r.resolvers
 	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
@@ -554,12 +637,7 @@ func (c *clientConn) lookupPeers(ec *evalCtx, r *handlerResp, host, port string)
 		}
 		return nil, errorString(host + " could not be resolved (3: Host not found)")
 	}
-	var out []*peer
-	for _, ip := range ips {
-		a := net.JoinHostPort(ip.IP.String(), port)
-		out = append(out, &peer{name: a, network: "tcp", address: a})
-	}
-	return out, nil
+	return ips, nil
 }
 
 type errorString string
@@ -629,4 +707,30 @@ func writeStatusLine(bw *bufio.Writer, ec *evalCtx, rh *respHead) {
 	}
 	ec.status = rh.status
 	bw.Write(rh.statusLine)
+}
+
+// answeringLoc is the location whose settings answer ec: for a
+// trailing-slash redirect, the location it leads to.
+func (ec *evalCtx) answeringLoc() *location {
+	loc := ec.loc
+	if loc != nil && loc.kind == locRedirect && loc.target != nil {
+		loc = loc.target
+	}
+	return loc
+}
+
+// respOf returns the response settings answering ec: the location's,
+// else the server's.
+func (ec *evalCtx) respOf() *respConf {
+	if loc := ec.answeringLoc(); loc != nil && loc.resp != nil {
+		return loc.resp
+	}
+	return ec.server.resp
+}
+
+// mergeSlashes reports merge_slashes for requests on g. As in nginx, the
+// URI is parsed before the Host header picks a server, so the address's
+// default server decides.
+func (g *vhostGroup) mergeSlashes() bool {
+	return g == nil || g.def == nil || g.def.resp == nil || !g.def.resp.keepSlashes
 }

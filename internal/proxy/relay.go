@@ -470,23 +470,25 @@ func writeConnection(bw *bufio.Writer, keep bool) {
 type mappedLocation struct {
 	head, tail []byte
 	mapped     bool
+	relative   bool // absolute_redirect off: the path is sent as it is
 }
 
 // early: a rewritten path goes right after Content-Length, made absolute;
 // anything else keeps its place among the upstream's headers.
 func (m mappedLocation) early() bool {
-	return m.mapped && len(m.head) > 0 && m.head[0] == '/'
+	return m.mapped && !m.relative && len(m.head) > 0 && m.head[0] == '/'
 }
 
 // mapLocation applies proxy_redirect (§4.6) to an upstream Location.
 func (c *clientConn) mapLocation(h *proxyHandler, ec *evalCtx, v []byte) mappedLocation {
+	m := mappedLocation{head: v}
 	if h.customRedirect() {
-		return c.redirectRules(h, ec, v)
+		m = c.redirectRules(h, ec, v)
+	} else if d, ok := h.defaultRedirect(v); ok {
+		m = d
 	}
-	if m, ok := h.defaultRedirect(v); ok {
-		return m
-	}
-	return mappedLocation{head: v}
+	m.relative = ec.relativeRedirects()
+	return m
 }
 
 // defaultRedirect is proxy_redirect default: a Location that starts with
@@ -512,16 +514,7 @@ func (h *proxyHandler) defaultRedirect(v []byte) (mappedLocation, bool) {
 // writeAbsolute writes "http://host[:port]" + path as nginx's header
 // filter does for relative redirects.
 func (c *clientConn) writeAbsolute(bw *bufio.Writer, ec *evalCtx, path []byte) {
-	bw.WriteString("http://")
-	if ec.req.host != nil {
-		bw.Write(ec.req.host)
-	} else {
-		bw.Write(ec.server.name)
-	}
-	if p := c.serverPort; len(p) > 0 && string(p) != "80" {
-		bw.WriteByte(':')
-		bw.Write(p)
-	}
+	bw.Write(c.appendRedirectBase(bw.AvailableBuffer(), ec))
 	bw.Write(path)
 }
 
@@ -617,7 +610,8 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 		bw.WriteString(strconv.Itoa(len(sr.body)))
 		bw.WriteString("\r\n")
 	}
-	if sr.loc.abs != nil {
+	relative := ec.relativeRedirects()
+	if sr.loc.abs != nil && !relative {
 		bw.WriteString("Location: ")
 		c.writeAbsolute(bw, ec, sr.loc.abs)
 		if len(sr.loc.args) > 0 {
@@ -627,10 +621,20 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 		bw.WriteString("\r\n")
 	}
 	writeConnection(bw, keep)
-	if sr.loc.raw != nil {
+	switch {
+	case sr.loc.raw != nil:
 		// An absolute URL stays in the header list, after Connection.
 		bw.WriteString("Location: ")
 		bw.Write(sr.loc.raw)
+		bw.WriteString("\r\n")
+	case sr.loc.abs != nil && relative:
+		// So does a path that absolute_redirect off leaves as it is.
+		bw.WriteString("Location: ")
+		bw.Write(sr.loc.abs)
+		if len(sr.loc.args) > 0 {
+			bw.WriteByte('?')
+			bw.Write(sr.loc.args)
+		}
 		bw.WriteString("\r\n")
 	}
 	bw.Write(c.appendFilterLines(nil, ec, sr.code)) // add_header, expires (headers.go)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"strings"
 )
 
 // Limits mirror nginx's large_client_header_buffers 4 8k: one line may not
@@ -172,6 +173,9 @@ func (r *request) splitTarget() error {
 			end = len(t)
 		}
 		r.absHost = t[:end]
+		if !validTargetHost(r.absHost) {
+			return badRequest("client sent invalid request")
+		}
 		t = t[end:]
 		if len(t) == 0 || t[0] == '?' {
 			// nginx treats "http://h" and "http://h?x" as "/" and "/?x".
@@ -187,10 +191,39 @@ func (r *request) splitTarget() error {
 	} else {
 		r.path = t
 	}
-	if h := bytes.IndexByte(r.path, '#'); h >= 0 {
-		r.path = r.path[:h] // nginx ends the path at a fragment; a '?' after it still starts the args
-	}
 	return nil
+}
+
+// validTargetHost applies the grammar nginx's request line parser has for
+// the host of an absolute-form target: letters, digits, '.' and '-', or
+// an IP literal in brackets, then an optional all-digit port. (Host
+// headers are checked more loosely, by normaliseHost alone.)
+func validTargetHost(h []byte) bool {
+	i := 0
+	if len(h) > 0 && h[0] == '[' {
+		end := bytes.IndexByte(h, ']')
+		if end < 0 {
+			return false
+		}
+		for _, c := range h[1:end] {
+			if !isAlnum(c) && !strings.ContainsRune(":-._~!$&'()*+,;=", rune(c)) {
+				return false
+			}
+		}
+		i = end + 1
+	} else {
+		for i < len(h) && (isAlnum(h[i]) || h[i] == '.' || h[i] == '-') {
+			i++
+		}
+	}
+	if i == len(h) {
+		return true
+	}
+	return h[i] == ':' && (i+1 == len(h) || isDigits(string(h[i+1:])))
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
 // isScheme accepts what nginx 1.22 takes as a request line's scheme: any
@@ -322,31 +355,34 @@ func (r *request) finish() error {
 
 // normaliseHost applies nginx's host validation (ngx_http_validate_host):
 // it rejects '/', control bytes and "..", cuts the port, drops one trailing
-// dot and lowercases into dst, leaving h (the raw header) untouched.
+// dot and lowercases into dst, leaving h (the raw header) untouched. The
+// checks cover the port too, and the dot dropped must be the value's last
+// ("a.:8." keeps "a."), as in nginx.
 func normaliseHost(dst, h []byte) ([]byte, bool) {
-	n := len(h)
-	literal := false
-	for i := 0; i < n; i++ {
-		switch c := h[i]; {
+	n, lastDot := len(h), -1
+	literal, cut := false, false
+	for i, c := range h {
+		switch {
 		case c == '.':
-			if i > 0 && h[i-1] == '.' {
+			if i > 0 && lastDot == i-1 {
 				return nil, false
 			}
+			lastDot = i
 		case c == ':':
-			if !literal {
-				n = i
+			if !cut && !literal {
+				n, cut = i, true
 			}
 		case c == '[' && i == 0:
 			literal = true
 		case c == ']':
-			if literal {
-				n = i + 1
+			if literal && !cut {
+				n, cut = i+1, true
 			}
 		case c == '/' || c <= ' ' || c == 0x7f:
 			return nil, false
 		}
 	}
-	if n > 0 && h[n-1] == '.' {
+	if n > 0 && lastDot == n-1 {
 		n--
 	}
 	if n == 0 {

@@ -2,8 +2,14 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 
@@ -63,7 +69,9 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 			if name == "args" || name == "query_string" {
 				break // changeable built-ins, set in place
 			}
-			if _, builtin := builtinVar(name); builtin || strings.HasPrefix(name, "http_") {
+			// A prefix variable ($http_x, $arg_x) may be set: the set one
+			// replaces it everywhere, as in nginx.
+			if _, builtin := builtinVar(name); builtin {
 				return ngxconf.Errorf(d.Pos, "the duplicate %q variable", name)
 			}
 			if _, isMap := c.scope.maps[name]; !isMap {
@@ -75,12 +83,66 @@ func (c *compiler) declareVars(ds []*ngxconf.Directive) error {
 			if err := c.declareMap(d); err != nil {
 				return err
 			}
+			for _, e := range d.Block {
+				if strings.HasPrefix(e.Name, "~") {
+					c.declareCaptures(e.Name)
+				}
+			}
 			continue
+		case "location", "rewrite", "if", "server_name":
+			for _, a := range d.Args {
+				c.declareCaptures(a)
+			}
 		}
 		if err := c.declareVars(d.Block); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// declareCaptures declares the named groups of a regex as variables, set
+// by every match (matchRegex), as nginx does.
+func (c *compiler) declareCaptures(expr string) {
+	for _, name := range namedCaptures(expr) {
+		name = strings.ToLower(name)
+		_, isMap := c.scope.maps[name]
+		_, builtin := builtinVar(name)
+		if _, seen := c.scope.sets[name]; !seen && !isMap && !builtin {
+			c.scope.sets[name] = len(c.scope.sets)
+		}
+	}
+}
+
+// namedCaptures lists the names of a pattern's (?<name>...) and
+// (?P<name>...) groups.
+func namedCaptures(expr string) []string {
+	var names []string
+	for i := 0; i < len(expr); i++ {
+		if expr[i] == '\\' {
+			i++
+			continue
+		}
+		rest := expr[i:]
+		if !strings.HasPrefix(rest, "(?<") && !strings.HasPrefix(rest, "(?P<") {
+			continue
+		}
+		rest = rest[strings.IndexByte(rest, '<')+1:]
+		if end := strings.IndexByte(rest, '>'); end > 0 && rest[0] != '=' && rest[0] != '!' {
+			names = append(names, rest[:end])
+		}
+	}
+	return names
+}
+
+// internalDirective is "internal": the location answers only requests
+// that a rewrite or an internal redirect (error_page, try_files) sent
+// there; others get 404.
+func internalDirective(d *ngxconf.Directive, l *location) error {
+	if err := argCount(d, 0); err != nil {
+		return err
+	}
+	l.internal = true
 	return nil
 }
 
@@ -173,11 +235,13 @@ type rwStep struct {
 	repl    program
 	args    program
 	hasArgs bool
+	addArgs bool // the request's args follow the replacement's (no trailing '?')
 	flag    rwFlag
 	// replacement starts with a scheme: an external redirect
 	external bool
-	// set
+	// set: a slot, or a map whose value is set
 	slot int
+	m    *mapVar
 	// if
 	cond  ifCond
 	body  []rwStep
@@ -250,6 +314,11 @@ func (c *compiler) rewriteDirective(d *ngxconf.Directive, prog *[]rwStep) error 
 		v, err := c.value(d.Args[1], d.Pos)
 		if err != nil {
 			return err
+		}
+		if m, isMap := c.scope.maps[name]; isMap {
+			// Setting a map's variable gives it its value for the request.
+			*prog = append(*prog, rwStep{op: opSet, m: m, text: v})
+			return nil
 		}
 		slot, ok := c.scope.sets[name]
 		if !ok {
@@ -351,9 +420,12 @@ func (c *compiler) compileRewrite(d *ngxconf.Directive, prog *[]rwStep) error {
 		}
 	}
 	step.external = hasScheme(d.Args[1])
-	// Only a '?' written in the replacement starts new args; one that a
-	// capture or variable brings stays in the URI.
-	uri, args, hasArgs := strings.Cut(d.Args[1], "?")
+	// A trailing '?' drops the request's args and is not part of the
+	// replacement; only a '?' written in it starts new args (one that a
+	// capture or variable brings stays in the URI).
+	repl, dropArgs := strings.CutSuffix(d.Args[1], "?")
+	step.addArgs = !dropArgs
+	uri, args, hasArgs := strings.Cut(repl, "?")
 	if step.repl, err = c.value(uri, d.Pos); err != nil {
 		return err
 	}
@@ -370,14 +442,74 @@ func (c *compiler) compileRewrite(d *ngxconf.Directive, prog *[]rwStep) error {
 // compileRegex compiles a PCRE-style pattern as Go's RE2 understands it;
 // patterns RE2 cannot take (backreferences, lookaround) are config errors.
 func compileRegex(expr string, caseless bool, pos ngxconf.Pos) (*regexp.Regexp, error) {
+	src := expr
 	if caseless {
 		expr = "(?i)" + expr
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, ngxconf.Errorf(pos, "pcre_compile() failed: %s", err)
+		return nil, ngxconf.Errorf(pos, "%s", pcreMessage(err, src))
 	}
 	return re, nil
+}
+
+// pcreMessage words a regexp error as nginx prints PCRE2's where the two
+// agree on the fault, with the rest of the pattern from the fault ("at");
+// what PCRE takes and RE2 does not is named as unsupported.
+func pcreMessage(err error, src string) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	msg, at := "", false
+	switch se.Code {
+	case syntax.ErrMissingParen:
+		msg = "missing closing parenthesis"
+	case syntax.ErrUnexpectedParen:
+		msg, at = "unmatched closing parenthesis", true
+	case syntax.ErrMissingBracket:
+		msg = "missing terminating ] for character class"
+	case syntax.ErrMissingRepeatArgument:
+		msg, at = "quantifier does not follow a repeatable item", true
+	case syntax.ErrTrailingBackslash:
+		msg = "\\ at end of pattern"
+	case syntax.ErrInvalidPerlOp, syntax.ErrInvalidEscape, syntax.ErrInvalidRepeatOp:
+		return fmt.Sprintf("regular expression %q is not supported by wisp (no backreferences, lookaround, atomic groups or possessive quantifiers): %s", src, se.Code)
+	default:
+		return fmt.Sprintf("pcre2_compile() failed: %s in %q", se, src)
+	}
+	msg = fmt.Sprintf("pcre2_compile() failed: %s in %q", msg, src)
+	i := strings.Index(src, se.Expr)
+	if se.Code == syntax.ErrUnexpectedParen {
+		i = unmatchedParen(src)
+	}
+	if at && se.Expr != "" && i >= 0 {
+		msg += fmt.Sprintf(" at %q", src[i:])
+	}
+	return msg
+}
+
+// unmatchedParen is the offset of the first ')' that closes nothing.
+func unmatchedParen(src string) int {
+	depth, class := 0, false
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '\\':
+			i++
+		case class:
+			class = c != ']'
+		case c == '[':
+			class = true
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
 }
 
 // compileCond parses if's condition: the parentheses are glued to the
@@ -385,7 +517,12 @@ func compileRegex(expr string, caseless bool, pos ngxconf.Pos) (*regexp.Regexp, 
 func (c *compiler) compileCond(d *ngxconf.Directive) (ifCond, error) {
 	args := append([]string(nil), d.Args...)
 	bad := func() (ifCond, error) {
-		return ifCond{}, ngxconf.Errorf(d.Pos, "invalid condition %q", strings.Join(d.Args, " "))
+		// nginx names the first word, its parenthesis stripped.
+		first := ""
+		if len(d.Args) > 0 {
+			first = strings.TrimSuffix(strings.TrimPrefix(d.Args[0], "("), ")")
+		}
+		return ifCond{}, ngxconf.Errorf(d.Pos, "invalid condition %q", first)
 	}
 	if len(args) == 0 || !strings.HasPrefix(args[0], "(") || !strings.HasSuffix(args[len(args)-1], ")") {
 		return bad()
@@ -401,6 +538,10 @@ func (c *compiler) compileCond(d *ngxconf.Directive) (ifCond, error) {
 	}
 	var cond ifCond
 	var err error
+	if len(args) > 0 && len(args[0]) == 2 && args[0][0] == '$' && args[0][1] >= '1' && args[0][1] <= '9' {
+		// The tested value is a variable by name, and captures have none.
+		return cond, ngxconf.Errorf(d.Pos, "unknown %q variable", args[0][1:])
+	}
 	switch {
 	case len(args) == 1 && strings.HasPrefix(args[0], "$"):
 		cond.kind = 'v'
@@ -438,6 +579,7 @@ type flow struct {
 	loc    *location
 	status int      // $status once a response status is known
 	sets   [][]byte // values of set variables, by slot
+	maps   [][]byte // map results known so far, by map (maps.go)
 	caps   []int    // submatch indexes of the last regex match, into capSrc
 	capSrc []byte
 	// args replaces the request's query once a rewrite set it.
@@ -446,6 +588,9 @@ type flow struct {
 	// internal: $uri no longer is the client's (rewrite, internal
 	// redirect), so proxy_pass sends the escaped $uri, not the raw target.
 	internal bool
+	// redirected is nginx's r->internal: a rewrite or internal redirect
+	// happened, so an "internal" location may answer.
+	redirected bool
 	// breakURI: rewrite ... break changed $uri in this location, so a
 	// proxy_pass URI part is ignored and $uri sent whole (nginx).
 	breakURI bool
@@ -455,6 +600,36 @@ type flow struct {
 	errStatus int
 	errorPage bool // error_page is done for this request (recursive_error_pages off)
 	relaying  bool // the upstream's head is being relayed (writeCommonHeaders)
+	// rwQuote is nginx's e->quote: set and if escape captures until a
+	// rewrite matches in the same rewrite phase. capEsc says that captures
+	// appended now are escaped (appendCapture).
+	rwQuote, capEsc bool
+	requestID       []byte // $request_id once made
+}
+
+// appendFlowVar appends the variables that depend on the chosen location
+// or are made once per request.
+func (ec *evalCtx) appendFlowVar(dst []byte, v varID) []byte {
+	switch v {
+	case varRequestFilename, varDocumentRoot:
+		m := ec.contentOf()
+		if m == nil {
+			return dst
+		}
+		if v == varDocumentRoot {
+			return m.root.appendTo(dst, ec)
+		}
+		return append(dst, ec.mapPath(m, ec.uri)...)
+	case varRequestID:
+		if ec.requestID == nil {
+			var raw [16]byte
+			binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+			binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
+			ec.requestID = hex.AppendEncode(nil, raw[:])
+		}
+		return append(dst, ec.requestID...)
+	}
+	return dst
 }
 
 func (ec *evalCtx) currentArgs() []byte {
@@ -464,24 +639,64 @@ func (ec *evalCtx) currentArgs() []byte {
 	return ec.req.query
 }
 
+// appendCapture appends $N, escaped with NGX_ESCAPE_ARGS where the
+// rewrite engine escapes captures (capEsc) and the client's URI had a '%'
+// or '+' (nginx's quoted_uri and plus_in_uri).
 func (ec *evalCtx) appendCapture(dst []byte, n int) []byte {
-	if 2*n+1 < len(ec.caps) && ec.caps[2*n] >= 0 {
-		return append(dst, ec.capSrc[ec.caps[2*n]:ec.caps[2*n+1]]...)
+	if 2*n+1 >= len(ec.caps) || ec.caps[2*n] < 0 {
+		return dst
 	}
-	return dst
+	v := ec.capSrc[ec.caps[2*n]:ec.caps[2*n+1]]
+	if ec.capEsc && bytes.ContainsAny(ec.req.path, "%+") {
+		return appendPercentEscaped(dst, v, argNeedsEscape)
+	}
+	return append(dst, v...)
 }
 
-// matchRegex matches re against s and keeps the captures for $1..$9.
+// matchRegex matches re against s and keeps the captures for $1..$9. As
+// in nginx (ngx_http_regex_exec), a match replaces the captures of any
+// earlier one, even with none of its own; a miss leaves them.
 func (ec *evalCtx) matchRegex(re *regexp.Regexp, s []byte) bool {
 	if re.NumSubexp() == 0 {
-		return re.Match(s)
+		if !re.Match(s) {
+			return false
+		}
+		ec.caps = nil
+		return true
 	}
 	m := re.FindSubmatchIndex(s)
 	if m == nil {
 		return false
 	}
 	ec.caps, ec.capSrc = m, s
+	if ec.conn != nil && len(ec.conn.cfg.capSlots) > 0 {
+		for i, name := range re.SubexpNames() {
+			if name == "" {
+				continue
+			}
+			slot, ok := ec.conn.cfg.capSlots[strings.ToLower(name)]
+			if !ok {
+				continue
+			}
+			if slot >= len(ec.sets) {
+				ec.sets = append(ec.sets, make([][]byte, slot+1-len(ec.sets))...)
+			}
+			if m[2*i] >= 0 {
+				ec.sets[slot] = append([]byte(nil), s[m[2*i]:m[2*i+1]]...)
+			} else {
+				ec.sets[slot] = nil
+			}
+		}
+	}
 	return true
+}
+
+// matchScriptRegex is matchRegex for the rewrite module's regexes (if,
+// rewrite), which drop the earlier captures even when they miss, as
+// nginx 1.22 does.
+func (ec *evalCtx) matchScriptRegex(re *regexp.Regexp, s []byte) bool {
+	ec.caps = nil
+	return ec.matchRegex(re, s)
 }
 
 // rwOutcome is how a rewrite program ended.
@@ -509,15 +724,28 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 		st := &prog[i]
 		switch st.op {
 		case opReturn:
+			// return's value is a complex value: captures go unescaped.
 			*resp = rwResponse{code: st.code, hasText: st.hasText}
 			if st.hasText {
+				// nginx sets the status before it evaluates a text or URL;
+				// error_page's wins.
+				ec.status = st.code
+				if ec.errStatus > 0 {
+					ec.status = ec.errStatus
+				}
 				resp.text = st.text.appendTo(nil, ec)
 			}
 			return rwRespond
 		case opBreak:
 			return rwStop
 		case opSet:
+			ec.capEsc = ec.rwQuote
 			v := st.text.appendTo(nil, ec)
+			ec.capEsc = false
+			if st.m != nil {
+				ec.setMap(st.m, v)
+				continue
+			}
 			if st.slot == slotArgs {
 				// The raw request URI no longer goes upstream.
 				ec.args, ec.argsSet, ec.internal = v, true, true
@@ -525,6 +753,9 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 			}
 			if st.slot >= len(ec.sets) {
 				ec.sets = append(ec.sets, make([][]byte, st.slot+1-len(ec.sets))...)
+			}
+			if v == nil {
+				v = []byte{} // set, to empty: no longer falls back
 			}
 			ec.sets[st.slot] = v
 		case opIf:
@@ -538,7 +769,7 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 				return out
 			}
 		case opRewrite:
-			if !ec.matchRegex(st.re, ec.uri) {
+			if !ec.matchScriptRegex(st.re, ec.uri) {
 				continue
 			}
 			if out := ec.rewrite(st, resp); out != rwContinue {
@@ -550,39 +781,56 @@ func (ec *evalCtx) run(prog []rwStep, resp *rwResponse, changed *bool) rwOutcome
 	return rwContinue
 }
 
-// rewrite applies a matched rewrite: the replacement, with "?" splitting
-// off new args (a trailing "?" drops the old ones).
+// rewrite applies a matched rewrite as nginx's regex start and end codes
+// do: captures in the args part are escaped (NGX_ESCAPE_ARGS) when the
+// client's URI was, and in a redirect's URI part too, where the result is
+// then unescaped up to its first '?' (NGX_UNESCAPE_REDIRECT); the
+// request's args follow unless the replacement ended in '?'.
 func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
-	target := st.repl.appendTo(nil, ec)
-	var args []byte
+	redirect := st.external || st.flag == flagRedirect || st.flag == flagPermanent
+	ec.capEsc = redirect
+	buf := st.repl.appendTo(nil, ec)
+	uriLen := len(buf)
 	if st.hasArgs {
-		args = st.args.appendTo(nil, ec)
+		buf = append(buf, '?')
+		ec.capEsc = true
+		buf = st.args.appendTo(buf, ec)
 	}
-	// New args come first and the request's follow after '&'; a
-	// trailing '?' drops the request's.
+	ec.capEsc, ec.rwQuote = false, false
 	old := ec.currentArgs()
-	switch {
-	case !st.hasArgs:
-		args = old
-	case len(args) == 0:
-	case len(old) > 0:
-		args = append(append(args[:len(args):len(args)], '&'), old...)
-	}
-	if st.external || st.flag == flagRedirect || st.flag == flagPermanent {
+	if redirect {
 		code := 302
 		if st.flag == flagPermanent {
 			code = 301
 		}
-		loc := target
-		if len(args) > 0 {
-			loc = append(append(loc[:len(loc):len(loc)], '?'), args...)
+		buf = unescapeRedirect(buf)
+		if st.addArgs && len(old) > 0 {
+			sep := byte('?')
+			if st.hasArgs {
+				sep = '&'
+			}
+			buf = append(append(buf, sep), old...)
 		}
-		*resp = rwResponse{code: code, location: loc}
+		*resp = rwResponse{code: code, location: buf}
 		return rwRespond
+	}
+	target, args := buf[:uriLen:uriLen], []byte(nil)
+	if len(target) == 0 {
+		ec.conn.srv.log.Error("the rewritten URI has a zero length", ec.conn.withHost(ec.conn.logCtx(ec))...)
+		*resp = rwResponse{code: 500}
+		return rwRespond
+	}
+	if st.hasArgs {
+		args = buf[uriLen+1:]
+		if st.addArgs && len(old) > 0 {
+			args = append(append(args, '&'), old...)
+		}
+	} else if st.addArgs {
+		args = old
 	}
 	ec.args, ec.argsSet = args, true
 	ec.uri = target
-	ec.internal = true
+	ec.internal, ec.redirected = true, true
 	switch st.flag {
 	case flagLast:
 		return rwLast
@@ -593,8 +841,11 @@ func (ec *evalCtx) rewrite(st *rwStep, resp *rwResponse) rwOutcome {
 	return rwContinue
 }
 
-// test evaluates an if condition.
+// test evaluates an if condition; its values are scripts of the rewrite
+// engine, so captures in them are escaped as in set.
 func (ec *evalCtx) test(cond *ifCond) bool {
+	ec.capEsc = ec.rwQuote
+	defer func() { ec.capEsc = false }()
 	left := cond.left.appendTo(nil, ec)
 	var ok bool
 	switch cond.kind {
@@ -603,7 +854,7 @@ func (ec *evalCtx) test(cond *ifCond) bool {
 	case '=':
 		ok = bytes.Equal(left, cond.right.appendTo(nil, ec))
 	case '~':
-		ok = ec.matchRegex(cond.re, left)
+		ok = ec.matchScriptRegex(cond.re, left)
 	default:
 		fi, err := os.Stat(string(left))
 		switch cond.kind {
@@ -635,6 +886,7 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 	changed := false
 	if named == nil && len(srv.rw) > 0 {
 		// At server level "last" ends the server's rewrites like "break".
+		ec.rwQuote = true
 		if out := ec.run(srv.rw, &resp, &changed); out == rwRespond {
 			return c.respondReturn(ec, &resp, keep)
 		}
@@ -643,15 +895,22 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 	for {
 		if loc == nil {
 			loc, _ = srv.locs.find(ec.uri)
-			if loc != nil && loc.kind == locRegex && loc.re.NumSubexp() > 0 {
-				ec.matchRegex(loc.re, ec.uri)
+			if loc != nil && loc.kind == locRegex {
+				if loc.re.NumSubexp() > 0 {
+					ec.matchRegex(loc.re, ec.uri)
+				} else {
+					ec.caps = nil // matched in find: its (no) captures replace the server's
+				}
 			}
 		}
 		ec.loc = loc
+		if loc != nil && loc.internal && !ec.redirected {
+			return c.sendError(404, ec, keep)
+		}
 		if loc == nil || len(loc.rw) == 0 {
 			break
 		}
-		changed = false
+		changed, ec.rwQuote = false, true
 		out := ec.run(loc.rw, &resp, &changed)
 		if out == rwRespond {
 			return c.respondReturn(ec, &resp, keep)
@@ -677,7 +936,8 @@ func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *loca
 		c.srv.log.Error("rewrite or internal redirection cycle while internally redirecting to \""+string(uri)+"\"", c.withHost(c.logCtx(ec))...)
 		return c.sendError(500, ec, keep)
 	}
-	ec.internal, ec.breakURI, ec.caps = true, false, nil
+	// The captures stay: nginx keeps them along an internal redirect.
+	ec.internal, ec.redirected, ec.breakURI = true, true, false
 	if named == nil {
 		ec.uri = uri
 		ec.args, ec.argsSet = args, true
@@ -703,4 +963,79 @@ func (c *clientConn) respondReturn(ec *evalCtx, resp *rwResponse, keep bool) boo
 
 func isRedirectCode(code int) bool {
 	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
+}
+
+// uriNeedsEscape is nginx 1.22's NGX_ESCAPE_URI table, as measured
+// against it: what proxy_pass escapes in a changed $uri.
+func uriNeedsEscape(ch byte) bool {
+	switch ch {
+	case ' ', '"', '#', '%', '<', '>', '?', '\\', '^', '`', '{', '|', '}':
+		return true
+	}
+	return ch < ' ' || ch >= 0x7f
+}
+
+// argNeedsEscape is NGX_ESCAPE_ARGS: the URI's table plus '&', '+', ';'.
+func argNeedsEscape(ch byte) bool {
+	return ch == '&' || ch == '+' || ch == ';' || uriNeedsEscape(ch)
+}
+
+// appendPercentEscaped appends s with the bytes need picks as %XX.
+func appendPercentEscaped(dst, s []byte, need func(byte) bool) []byte {
+	const hexd = "0123456789ABCDEF"
+	for _, ch := range s {
+		if need(ch) {
+			dst = append(dst, '%', hexd[ch>>4], hexd[ch&15])
+			continue
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
+
+// unescapeRedirect is ngx_unescape_uri with NGX_UNESCAPE_REDIRECT, in
+// place: %XX becomes its byte when that lies in '&'..'~', else stays; it
+// stops after the first '?', literal or decoded, and keeps the rest as
+// is. Like nginx it drops a '%' not followed by a hex digit, and "%X"
+// with a bad second byte altogether.
+func unescapeRedirect(b []byte) []byte {
+	d := 0
+	for s := 0; s < len(b); {
+		ch := b[s]
+		if ch == '?' {
+			return append(b[:d], b[s:]...)
+		}
+		if ch != '%' {
+			b[d] = ch
+			d, s = d+1, s+1
+			continue
+		}
+		if s+1 >= len(b) {
+			break
+		}
+		if !isHex(b[s+1]) {
+			s++ // the '%' goes; the byte after it is kept as usual
+			continue
+		}
+		if s+2 >= len(b) {
+			break
+		}
+		if !isHex(b[s+2]) {
+			s += 3
+			continue
+		}
+		dec := unhex(b[s+1])<<4 | unhex(b[s+2])
+		switch {
+		case dec == '?':
+			b[d] = dec
+			return append(b[:d+1], b[s+3:]...)
+		case dec > '%' && dec < 0x7f:
+			b[d] = dec
+			d++
+		default:
+			d += copy(b[d:], b[s:s+3])
+		}
+		s += 3
+	}
+	return b[:d]
 }

@@ -117,7 +117,12 @@ func TestBadRewriteConfigsAreRejected(t *testing.T) {
 	cases := []struct{ site, want string }{
 		{`if ($uri == b) { }`, "unexpected"},
 		{`if $a { }`, "invalid condition"},
-		{`rewrite ^/(?=x) /y`, "pcre_compile() failed"},
+		{`rewrite ^/(?=x) /y`, "not supported by wisp (no backreferences, lookaround"},
+		{`rewrite ^/a++ /y`, "not supported by wisp (no backreferences, lookaround"},
+		{`rewrite ^/(x /y`, `pcre2_compile() failed: missing closing parenthesis in "^/(x"`},
+		{`rewrite ^/x) /y`, `pcre2_compile() failed: unmatched closing parenthesis in "^/x)" at ")"`},
+		{`if ($1 = a) { }`, `unknown "1" variable`},
+		{`if (a = b) { }`, `invalid condition "a"`},
 		{`rewrite ^ /y sideways`, "invalid parameter"},
 		{`return abc`, "invalid return code"},
 		{`return 1000 x`, "invalid return code"},

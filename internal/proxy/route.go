@@ -13,44 +13,95 @@ type vhostGroup struct {
 	def   *vserver
 	// explicitDefault: def was named by default_server, not by order.
 	explicitDefault bool
-	heads, tails    []wildName // longest first
+	wild            wildcards[*vserver]
 	regexes         []regexName
 	tls             *groupTLS // listen ... ssl / http2 (tls.go)
+	h2c             h2cMode   // cleartext HTTP/2 (http2.go)
 }
 
 // find selects the virtual server for a normalised host (nil: no host),
 // in nginx's order (§2.4): exact, longest leading wildcard, longest
 // trailing wildcard, first regex, then the default server.
 func (g *vhostGroup) find(host []byte) *vserver {
+	s, _ := g.lookup(host)
+	return s
+}
+
+// lookup is find that also returns the regex that chose the server when
+// it has captures: nginx keeps them for $1..$9 (and a location regex
+// later replaces them).
+func (g *vhostGroup) lookup(host []byte) (*vserver, *regexp.Regexp) {
 	if s, ok := g.exact[string(host)]; ok {
-		return s
+		return s, nil
 	}
 	if len(host) == 0 {
-		return g.def
+		return g.def, nil
 	}
-	for _, w := range g.heads {
-		if len(host) > len(w.part) && string(host[len(host)-len(w.part):]) == w.part {
-			return w.s
-		}
-	}
-	for _, w := range g.tails {
-		if len(host) > len(w.part) && string(host[:len(w.part)]) == w.part {
-			return w.s
-		}
+	if s, ok := g.wild.find(host); ok {
+		return s, nil
 	}
 	for _, r := range g.regexes {
 		if r.re.Match(host) {
-			return r.s
+			if r.re.NumSubexp() > 0 {
+				return r.s, r.re
+			}
+			return r.s, nil
 		}
 	}
-	return g.def
+	return g.def, nil
 }
 
-// wildName is a wildcard server name: part is ".example.com" for
-// "*.example.com", or "www.example." for "www.example.*".
-type wildName struct {
-	part string
-	s    *vserver
+// wildcards holds wildcard host names by the part they fix: ".example.com"
+// for "*.example.com" (a head), "www.example." for "www.example.*" (a
+// tail). A match ends at a dot of the host, so a lookup tries the host's
+// dots, longest part first, at one map probe each: its cost grows with
+// the host's labels, not with the number of names, as nginx's wildcard
+// hashes.
+type wildcards[V comparable] struct {
+	heads, tails map[string]V
+}
+
+// addHead registers a head part; false when another value holds it (the
+// first keeps it).
+func (w *wildcards[V]) addHead(part string, v V) bool { return addOnce(&w.heads, part, v) }
+
+// addTail is addHead for tail parts.
+func (w *wildcards[V]) addTail(part string, v V) bool { return addOnce(&w.tails, part, v) }
+
+func addOnce[V comparable](m *map[string]V, key string, v V) bool {
+	if *m == nil {
+		*m = map[string]V{}
+	}
+	if prev, taken := (*m)[key]; taken {
+		return prev == v
+	}
+	(*m)[key] = v
+	return true
+}
+
+// find returns the value of the longest head that ends host, else of the
+// longest tail that starts it; a part never covers the whole host.
+func (w *wildcards[V]) find(host []byte) (V, bool) {
+	if len(w.heads) > 0 {
+		for i := 1; i < len(host); i++ {
+			if host[i] == '.' {
+				if v, ok := w.heads[string(host[i:])]; ok {
+					return v, true
+				}
+			}
+		}
+	}
+	if len(w.tails) > 0 {
+		for i := len(host) - 2; i >= 0; i-- {
+			if host[i] == '.' {
+				if v, ok := w.tails[string(host[:i+1])]; ok {
+					return v, true
+				}
+			}
+		}
+	}
+	var zero V
+	return zero, false
 }
 
 type regexName struct {
@@ -98,15 +149,14 @@ type location struct {
 	rw       []rwStep      // rewrite directives of this location (rewrite.go)
 	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
 	mod      *contentConf  // static files, headers, access, gzip, logs (static.go)
+	internal bool          // only internal redirects may use it (rewrite.go)
 }
 
 // locationLevel holds the locations of one nesting level.
 type locationLevel struct {
-	exact     map[string]*location
-	redirects map[string]*location // "/x" -> location "/x/" that has proxy_pass
-	prefixes  []*location          // longest name first
-	regexes   []*location          // config order
-	named     map[string]*location // "@name"; server level only
+	static  *locNode             // exact and prefix locations (route_tree.go)
+	regexes []*location          // config order
+	named   map[string]*location // "@name"; server level only
 }
 
 // namedLocation returns the server's location @name ("@name" with the
@@ -119,18 +169,9 @@ func (s *vserver) namedLocation(name string) *location {
 // find implements nginx's location search for one level (§3.3). definitive
 // reports an exact, redirect or regex match that ends the search.
 func (lv *locationLevel) find(uri []byte) (loc *location, definitive bool) {
-	if l, ok := lv.exact[string(uri)]; ok {
-		return l, true
-	}
-	if l, ok := lv.redirects[string(uri)]; ok {
-		return l, true
-	}
-	var best *location
-	for _, l := range lv.prefixes {
-		if len(uri) >= len(l.name) && string(uri[:len(l.name)]) == l.name {
-			best = l
-			break
-		}
+	best, m := lv.static.find(uri)
+	if m == staticExact || m == staticRedirect {
+		return best, true
 	}
 	noregex := false
 	if best != nil {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -70,10 +71,42 @@ func Test(ctx context.Context, opts Options, dump, quiet bool) error {
 	l.Config.CloseLogs()
 	if !quiet {
 		fmt.Fprintf(opts.Stderr, "%s: the configuration file %s syntax is ok\n", opts.Name, conf)
+	}
+	if err := testBinds(ctx, l.Config); err != nil {
+		fmt.Fprintf(opts.Stderr, "%s: [emerg] %v\n", opts.Name, err)
+		fmt.Fprintf(opts.Stderr, "%s: configuration file %s test failed\n", opts.Name, conf)
+		return &ConfigError{err}
+	}
+	if !quiet {
 		fmt.Fprintf(opts.Stderr, "%s: configuration file %s test is successful\n", opts.Name, conf)
 	}
 	if dump {
 		io.WriteString(opts.Stdout, ngxconf.Dump(l.Source))
+	}
+	return nil
+}
+
+// testBinds binds each listen socket and lets it go, as nginx -t does: an
+// address another process holds (EADDRINUSE: a running server's own
+// socket, or a unix socket's file left behind) passes, since the test
+// cannot tell; any other failure fails the test. A unix socket's file is
+// removed again.
+func testBinds(ctx context.Context, cfg *Config) error {
+	var lc net.ListenConfig
+	for _, sock := range cfg.sockets {
+		l, err := lc.Listen(ctx, sock.network, sock.address)
+		if err == nil {
+			l.Close()
+			continue
+		}
+		if errors.Is(err, syscall.EADDRINUSE) {
+			continue
+		}
+		addr := sock.address
+		if sock.network == "unix" {
+			addr = "unix:" + addr
+		}
+		return fmt.Errorf("bind() to %s failed %s", addr, errnoText(err))
 	}
 	return nil
 }

@@ -340,8 +340,9 @@ func TestGigabyteBodiesPassInConstantMemory(t *testing.T) {
 		t.Fatalf("upload answer %q %q: %v", head, body, err)
 	}
 
-	// A chunked upload is spooled to a temporary file past 64 KiB (as
-	// nginx does) and sent on with Content-Length.
+	// A chunked upload is spooled to a temporary file past
+	// client_body_buffer_size (as nginx does) and sent on with
+	// Content-Length.
 	const chunkedSize = 256 << 20
 	io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
 	chunkHead := strconv.FormatInt(int64(len(chunk)), 16) + "\r\n"

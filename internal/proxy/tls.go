@@ -1,10 +1,8 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -38,12 +36,14 @@ import (
 //     accepted, and Go always picks by its own preference (hardware AES
 //     first). See cipherSuite for the mapping. DHE suites do not exist in
 //     Go (ssl_dhparam is read and checked, then unused).
-//   - ssl_session_cache: Go keeps no server-side session cache; sessions
-//     resume through tickets (unless ssl_session_tickets off), which honour
-//     ssl_session_timeout. The cache is validated and otherwise ignored.
+//   - Session resumption (ssl_session_cache, ssl_session_tickets,
+//     ssl_session_timeout): see tlssession.go; TLS 1.2 resumption by
+//     session ID does not exist in Go.
 //   - ssl_protocols: Go has a minimum and a maximum version, so a list with
-//     a hole (TLSv1 TLSv1.2) enables everything between; SSLv2/SSLv3 do not
-//     exist in Go and are ignored with a warning.
+//     a hole enables everything between; SSLv2/SSLv3 do not exist in Go and
+//     are ignored with a warning; TLSv1 and TLSv1.1 are ignored, as
+//     Debian's nginx never negotiates them (minTLSVersion). Without the
+//     directive, TLS 1.2 only, as nginx 1.22's default.
 //   - Cipher choice follows the SNI-selected server; nginx 1.22 keeps the
 //     default server's ciphers and switches only certificates and protocols.
 
@@ -76,7 +76,8 @@ func (t tlsConf) arg(name string) (string, bool) {
 
 func (t tlsConf) flag(name string, def bool) bool {
 	if v, ok := t.arg(name); ok {
-		return v == "on"
+		on, _ := ngxconf.ParseFlag(v) // checked when loaded
+		return on
 	}
 	return def
 }
@@ -87,7 +88,7 @@ func (t tlsConf) flag(name string, def bool) bool {
 func (c *compiler) tlsDirective(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 	switch d.Name {
 	case "ssl_certificate", "ssl_certificate_key", "ssl_ciphers", "ssl_ecdh_curve",
-		"ssl_dhparam", "ssl_buffer_size":
+		"ssl_dhparam", "ssl_buffer_size", "ssl_session_ticket_key":
 	case "ssl_prefer_server_ciphers", "ssl_session_tickets", "http2":
 		if _, err := d.Flag(0); err != nil {
 			return true, err
@@ -137,6 +138,12 @@ func validSessionCache(a string) bool {
 	return false
 }
 
+// minTLSVersion is the oldest protocol served. TLSv1 and TLSv1.1 are
+// accepted in ssl_protocols but, as in Debian's nginx, never negotiated:
+// OpenSSL 3 at the security level Debian configures refuses them (the
+// handshake fails with an internal error alert), so they are left out.
+const minTLSVersion = tls.VersionTLS12
+
 func tlsVersion(name string) (uint16, bool) {
 	switch name {
 	case "TLSv1":
@@ -155,7 +162,26 @@ func tlsVersion(name string) (uint16, bool) {
 // reload reads every certificate again).
 type serverTLS struct {
 	h1, h2 *tls.Config // ALPN http/1.1 only, and h2 first
-	http2  bool        // "http2 on" in this server
+	// oldH1, oldH2 serve clients without TLS 1.3 when sessions resume only
+	// through the stateful cache, which they cannot use: no tickets for
+	// them, as from nginx (tlssession.go). nil otherwise.
+	oldH1, oldH2 *tls.Config
+	http2        bool           // "http2 on" in this server
+	sessions     *sessionPolicy // nil: no resumption
+}
+
+// config picks the handshake config for a client.
+func (st *serverTLS) config(h2 bool, hello *tls.ClientHelloInfo) *tls.Config {
+	old := st.oldH1 != nil && !offersTLS13(hello)
+	switch {
+	case h2 && old:
+		return st.oldH2
+	case h2:
+		return st.h2
+	case old:
+		return st.oldH1
+	}
+	return st.h1
 }
 
 // certKey names a certificate/key pair in the compiler's cache, so that a
@@ -179,7 +205,9 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 	if len(keys) < len(certs) {
 		return nil, fmt.Errorf("no \"ssl_certificate_key\" is defined for certificate %q", c.path(certs[len(keys)].Args[0]))
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	// nginx 1.22's default list is TLSv1 TLSv1.1 TLSv1.2, of which
+	// Debian's OpenSSL 3 lets only TLS 1.2 through (see minTLSVersion).
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
 	for i, d := range certs {
 		cert, err := c.loadCert(c.path(d.Args[0]), c.path(keys[i].Args[0]))
 		if err != nil {
@@ -196,13 +224,16 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 				c.cfg.Warnings = append(c.cfg.Warnings, fmt.Sprintf("%s is not supported by Go's TLS and is ignored in %s", a, d.Pos))
 				continue
 			}
+			if v < minTLSVersion {
+				continue
+			}
 			if lo == 0 || v < lo {
 				lo = v
 			}
 			hi = max(hi, v)
 		}
 		if lo == 0 {
-			return nil, ngxconf.Errorf(d.Pos, "no protocol in \"ssl_protocols\" that wisp supports")
+			return nil, ngxconf.Errorf(d.Pos, "no protocol in \"ssl_protocols\" that wisp supports (TLSv1.2, TLSv1.3)")
 		}
 		cfg.MinVersion, cfg.MaxVersion = lo, hi
 	}
@@ -227,16 +258,38 @@ func (c *compiler) buildServerTLS(t tlsConf) (*serverTLS, error) {
 			return nil, err
 		}
 	}
-	cfg.SessionTicketsDisabled = !t.flag("ssl_session_tickets", true)
 	timeout := 5 * time.Minute
 	if v, ok := t.arg("ssl_session_timeout"); ok {
 		timeout, _ = ngxconf.ParseSeconds(v)
 	}
-	limitSessionAge(cfg, timeout)
-	st := &serverTLS{http2: h2, h1: cfg.Clone(), h2: cfg.Clone()}
-	st.h1.NextProtos = []string{"http/1.1"}
-	st.h2.NextProtos = []string{"h2", "http/1.1"}
+	var cache sessionCache
+	if ds := t.ds["ssl_session_cache"]; len(ds) > 0 {
+		cache = parseSessionCache(ds[len(ds)-1].Args)
+	}
+	if ds := t.ds["ssl_session_ticket_key"]; len(ds) > 0 {
+		keys, err := c.ticketKeys(ds)
+		if err != nil {
+			return nil, err
+		}
+		cfg.SetSessionTicketKeys(keys)
+	}
+	tickets := t.flag("ssl_session_tickets", true)
+	st := &serverTLS{http2: h2, sessions: newSessionPolicy(cfg, tickets, cache, timeout)}
+	st.h1, st.h2 = withALPN(cfg)
+	if st.sessions != nil && st.sessions.store != nil {
+		old := cfg.Clone()
+		old.SessionTicketsDisabled = true
+		st.oldH1, st.oldH2 = withALPN(old)
+	}
 	return st, nil
+}
+
+// withALPN makes the HTTP/1.1-only and the HTTP/2 variants of cfg.
+func withALPN(cfg *tls.Config) (h1, h2 *tls.Config) {
+	h1, h2 = cfg.Clone(), cfg.Clone()
+	h1.NextProtos = []string{"http/1.1"}
+	h2.NextProtos = []string{"h2", "http/1.1"}
+	return h1, h2
 }
 
 func (c *compiler) loadCert(certPath, keyPath string) (tls.Certificate, error) {
@@ -277,35 +330,6 @@ func checkDHParam(path string) error {
 		return fmt.Errorf("PEM_read_bio_DHparams(%q) failed", path)
 	}
 	return nil
-}
-
-// sessionStamp tags the creation time that limitSessionAge adds to every
-// session ticket.
-const sessionStamp = "wisp-created:"
-
-// limitSessionAge makes tickets older than timeout unusable
-// (ssl_session_timeout; Go's own limit is 7 days).
-func limitSessionAge(cfg *tls.Config, timeout time.Duration) {
-	keys := cfg // the config whose ticket keys seal and open tickets
-	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		ss.Extra = append(ss.Extra, binary.BigEndian.AppendUint64([]byte(sessionStamp), uint64(time.Now().Unix())))
-		return keys.EncryptTicket(cs, ss)
-	}
-	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		ss, err := keys.DecryptTicket(identity, cs)
-		if err != nil || ss == nil {
-			return nil, err
-		}
-		for _, e := range ss.Extra {
-			if rest, ok := bytes.CutPrefix(e, []byte(sessionStamp)); ok && len(rest) == 8 {
-				created := time.Unix(int64(binary.BigEndian.Uint64(rest)), 0)
-				if time.Since(created) <= timeout {
-					return ss, nil
-				}
-			}
-		}
-		return nil, nil // a full handshake instead
-	}
 }
 
 // parseCiphers maps an OpenSSL cipher string to Go's TLS 1.2 suites.
@@ -437,15 +461,15 @@ func (g *vhostGroup) markTLS(l listenAddr) {
 }
 
 // buildTLS checks the TLS listen addresses and makes their handshake
-// configs, once every server is compiled.
+// configs, once every server is compiled. An address whose listens have
+// http2 but no ssl serves cleartext HTTP/2 instead (http2.go).
 func (c *compiler) buildTLS() error {
 	for _, l := range c.order {
 		g := c.groups[l.key()]
-		if g.tls == nil {
+		if g.tls == nil || !g.tls.ssl {
+			g.h2c = cleartextMode(g)
+			g.tls = nil
 			continue
-		}
-		if !g.tls.ssl {
-			return ngxconf.Errorf(g.tlsPosOr(l.pos), "\"listen ... http2\" without \"ssl\" (HTTP/2 over cleartext) is not supported by wisp")
 		}
 		if g.def.tls == nil || g.def.tls.h1 == nil {
 			return ngxconf.Errorf(g.tls.pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
@@ -455,26 +479,21 @@ func (c *compiler) buildTLS() error {
 	return nil
 }
 
-func (g *vhostGroup) tlsPosOr(p ngxconf.Pos) ngxconf.Pos {
-	if g.tls.pos != (ngxconf.Pos{}) {
-		return g.tls.pos
-	}
-	return p
-}
-
 // configForClient selects the server by SNI as nginx does (the Host
 // lookup; no or an unknown name: the default server). A server without a
 // certificate of its own gets the default server's.
+//
+// HTTP/2 is offered when a listen of the address has http2 or the chosen
+// server has "http2 on" (nginx 1.25 decides after SNI, with the server's
+// own setting, even when the certificate comes from the default server).
 func (g *vhostGroup) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
 	s := g.find([]byte(name))
+	h2 := g.tls.http2 || s.tls != nil && s.tls.http2
 	if s.tls == nil || s.tls.h1 == nil {
 		s = g.def
 	}
-	if g.tls.http2 || s.tls.http2 {
-		return s.tls.h2, nil
-	}
-	return s.tls.h1, nil
+	return s.tls.config(h2, hello), nil
 }
 
 // tlsConn is what the TLS side of a connection offers: a tls.Conn, or an
@@ -491,11 +510,18 @@ func isTLS(nc net.Conn) bool {
 // handshake runs on a connection accepted on a TLS address before its
 // first request: a plain HTTP request gets nginx's 400, anything else is
 // wrapped in TLS and handshaken, and HTTP/2 connections are handed over to
-// the HTTP/2 side. It reports whether serve should go on reading HTTP/1.x
-// requests.
+// the HTTP/2 side. On a plain address with cleartext HTTP/2 it looks for
+// the HTTP/2 preface instead (h2c.go). It reports whether serve should go
+// on reading HTTP/1.x requests.
 func (c *clientConn) handshake() bool {
 	g := c.group
-	if g.tls == nil || g.tls.conf == nil || isTLS(c.nc) {
+	if isBridged(c.nc) {
+		return true
+	}
+	if g.h2c != h2cOff {
+		return c.cleartextHTTP2()
+	}
+	if g.tls == nil || g.tls.conf == nil {
 		return true
 	}
 	first, err := peekByte(c.nc, clientHeaderTimeout)

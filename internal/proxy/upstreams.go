@@ -22,10 +22,11 @@ import (
 //
 // with proxy_next_upstream, _tries and _timeout in nextupstream.go. Where
 // wisp departs: one process means counters are always shared, as nginx's
-// are only with zone (which wisp accepts and needs not); a streamed
-// request body is kept for replay up to maxReplay bytes, where nginx
-// buffers every body; unchanged groups keep their state over a reload
-// (carryOver), which nginx does only with zone.
+// are only with zone (which wisp accepts and needs not); a request body
+// is streamed to the first peer while it is recorded for replay (memory,
+// then a temporary file: nextupstream.go), where nginx reads it whole
+// first; unchanged groups keep their state over a reload (carryOver),
+// which nginx does only with zone.
 
 // peer is one server of an upstream group.
 type peer struct {

@@ -54,6 +54,10 @@ const (
 	varRequestLength
 	varConnection
 	varConnectionRequests
+	// File and request identity variables (rewrite.go appendFlowVar).
+	varRequestFilename
+	varDocumentRoot
+	varRequestID
 )
 
 // builtinVars maps the supported variable names to their ids.
@@ -123,6 +127,15 @@ func builtinVar(name string) (varID, bool) {
 		return varConnection, true
 	case "connection_requests":
 		return varConnectionRequests, true
+	case "request_filename":
+		return varRequestFilename, true
+	case "document_root":
+		return varDocumentRoot, true
+	case "request_id":
+		return varRequestID, true
+	case "content_type", "content_length":
+		// nginx's are the request headers'.
+		return varHTTP, true
 	}
 	return varNone, false
 }
@@ -134,6 +147,9 @@ type part struct {
 	name []byte  // for varHTTP: the header name with '_' turned into '-'
 	idx  int     // varSet slot, varCapture number
 	m    *mapVar // varMap
+	// fallback is what a varSet part reads while it is unset: the prefix
+	// variable ($http_x...) that set shadows.
+	fallback *part
 }
 
 // program is a directive value compiled once at load time, so requests only
@@ -211,9 +227,19 @@ func resolveVar(name string, pos ngxconf.Pos, scope *varScope) (part, error) {
 		return part{v: varCapture, idx: int(name[0] - '0')}, nil
 	}
 	if pt, ok := scope.lookup(strings.ToLower(name)); ok {
+		if pt.v == varSet {
+			// A set $http_x (or $arg_x, $cookie_x) is the header's value
+			// until set runs (rewrite.go appendVar).
+			if fb, err := resolveVar(name, pos, nil); err == nil {
+				pt.fallback = &fb
+			}
+		}
 		return pt, nil
 	}
 	if id, ok := builtinVar(strings.ToLower(name)); ok {
+		if id == varHTTP {
+			return part{v: id, name: []byte(strings.ReplaceAll(strings.ToLower(name), "_", "-"))}, nil
+		}
 		return part{v: id}, nil
 	}
 	if rest, ok := strings.CutPrefix(strings.ToLower(name), "http_"); ok && rest != "" {
@@ -318,11 +344,19 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		}
 		return append(dst, "000"...)
 	case varSet:
-		if pt.idx < len(ec.sets) {
+		if pt.idx < len(ec.sets) && ec.sets[pt.idx] != nil {
 			return append(dst, ec.sets[pt.idx]...)
 		}
+		if pt.fallback != nil {
+			return ec.appendVar(dst, pt.fallback)
+		}
 	case varMap:
-		return pt.m.appendValue(dst, ec)
+		// A map's value is a complex value of its own: no capture escaping.
+		esc := ec.capEsc
+		ec.capEsc = false
+		dst = pt.m.appendValue(dst, ec)
+		ec.capEsc = esc
+		return dst
 	case varCapture:
 		return ec.appendCapture(dst, pt.idx)
 	case varArg:
@@ -333,6 +367,8 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		if isTLS(ec.conn.nc) {
 			return append(dst, "on"...)
 		}
+	case varRequestFilename, varDocumentRoot, varRequestID:
+		return ec.appendFlowVar(dst, pt.v)
 	default:
 		return ec.appendLogVar(dst, pt)
 	}
