@@ -35,8 +35,10 @@ type reqOut struct {
 	rangeLines []byte
 	vary       bool // the gzip filter looked at the response: Vary is due
 	// ctype is the response's Content-Type before charset, for
-	// $sent_http_content_type.
+	// $sent_http_content_type: a generated one's, or (upCtype) the
+	// upstream's, kept as the bytes of its head rather than copied.
 	ctype        string
+	upCtype      []byte
 	gzip         bool // a relayed body is being compressed (Content-Encoding)
 	upstreamAddr string
 	upstreamTime time.Duration
@@ -383,7 +385,7 @@ func (ec *evalCtx) found(pt *part) bool {
 	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime, varUpstreamStatus:
 		return false
 	case varSentContentType:
-		return ec.out.ctype != ""
+		return ec.out.ctype != "" || len(ec.out.upCtype) > 0
 	}
 	return true
 }

@@ -494,7 +494,7 @@ func (c *clientConn) gzipRelay(ec *evalCtx, rh *respHead) bool {
 	if rh.contentType >= 0 {
 		ctype = rh.headers[rh.contentType].value
 	}
-	ec.out.ctype = string(ctype) // for $sent_http_content_type
+	ec.out.upCtype = ctype // for $sent_http_content_type
 	m := ec.contentOf()
 	if m == nil || !m.gz.on {
 		return false

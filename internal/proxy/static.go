@@ -335,7 +335,7 @@ func (ec *evalCtx) mapPath(m *contentConf, uri []byte) []byte {
 func (ec *evalCtx) appendStaticVar(dst []byte, pt *part) []byte {
 	switch pt.v {
 	case varSentContentType:
-		return append(dst, ec.out.ctype...)
+		return append(append(dst, ec.out.ctype...), ec.out.upCtype...)
 	case varRealpathRoot:
 		m := ec.contentOf()
 		if m == nil {
