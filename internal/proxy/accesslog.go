@@ -136,6 +136,11 @@ const defaultLogPath = "logs/access.log"
 // ends up using it (openBuiltinLog), as nginx opens it only while merging
 // a level without access_log.
 func (c *compiler) defaultAccessLogs() accessLogs {
+	if c.opts.Prefix == "" {
+		// A config built in code rather than loaded (no prefix to put
+		// logs/ under) has none, so it never writes beside the process.
+		return accessLogs{}
+	}
 	reg := c.logRegistry()
 	path := c.path(defaultLogPath)
 	file := reg.files[path]
