@@ -335,9 +335,12 @@ func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if b, _ := os.ReadFile(accessPath); !strings.Contains(string(b), "GET /after-reopen HTTP/1.1") {
-		t.Errorf("the reopened access log lacks the request: %q", b)
-	}
+	// The line is written once the response is out, so it may land just
+	// after the client has read it.
+	waitFor(t, p, 5*time.Second, "the request in the reopened access log", func() bool {
+		b, _ := os.ReadFile(accessPath)
+		return strings.Contains(string(b), "GET /after-reopen HTTP/1.1")
+	})
 	old, _ := os.ReadFile(logPath + ".1")
 	if !strings.Contains(string(old), "signal 10 (SIGUSR1) received, reopening logs") {
 		t.Errorf("rotated log lacks the reopen notice:\n%s", old)
