@@ -143,7 +143,17 @@ server {
 	g := cfg.sockets[0].wildcard
 	for _, uri := range []string{"/", "/a/b/c", "/x", "/x/", "/q.php", "/a"} {
 		u := []byte(uri)
-		if n := testing.AllocsPerRun(100, func() { route(g, nil, u) }); n != 0 {
+		// A regex location's match takes a machine from regexp's pool,
+		// which a GC (frequent in a loaded -race run) may have emptied:
+		// one clean run out of three shows the search itself allocates
+		// nothing.
+		var n float64
+		for range 3 {
+			if n = testing.AllocsPerRun(100, func() { route(g, nil, u) }); n == 0 {
+				break
+			}
+		}
+		if n != 0 {
 			t.Errorf("%s: %v allocations per search", uri, n)
 		}
 	}
