@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
+	"io"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"wisp/internal/ngxconf"
@@ -648,4 +652,202 @@ func (ec *evalCtx) respOf() *respConf {
 		return loc.resp
 	}
 	return ec.server.resp
+}
+
+// statusLine is an upstream status line as nginx 1.22's
+// ngx_http_parse_status_line reads it: "HTTP/" major "." minor, one
+// space, any further spaces, three digits, then ' ', '.' (IIS's
+// "403.1") or the line's end, then any text.
+type statusLine struct {
+	status    int
+	text      []byte // from the code to the end of the line, as relayed
+	atLeast11 bool   // HTTP/1.1 or later: keepalive and chunked apply
+}
+
+// statusVerdict is what the first bytes of an upstream answer tell.
+type statusVerdict int
+
+const (
+	statusMore    statusVerdict = iota // too few bytes to decide yet
+	statusValid                        // a complete, valid status line
+	statusInvalid                      // not HTTP/1.x: nginx relays it as HTTP/0.9
+)
+
+// parseStatusLine checks buf (the answer's first bytes, the line with
+// its end if it arrived) byte by byte, so that an answer that is not
+// HTTP is known as soon as nginx would know it.
+func parseStatusLine(buf []byte) (statusLine, statusVerdict) {
+	var sl statusLine
+	const prefix = "HTTP/"
+	for i := 0; i < len(prefix); i++ {
+		if i == len(buf) {
+			return sl, statusMore
+		}
+		if buf[i] != prefix[i] {
+			return sl, statusInvalid
+		}
+	}
+	p := len(prefix)
+	major, minor := 0, 0
+	// number reads the digits of one version part up to sep; nginx
+	// refuses a first digit below min and a value over 99 before the
+	// next digit.
+	number := func(min byte, sep byte, v *int) statusVerdict {
+		for first := true; ; first = false {
+			if p == len(buf) {
+				return statusMore
+			}
+			ch := buf[p]
+			p++
+			if !first && ch == sep {
+				return statusValid
+			}
+			if ch < min && first || ch < '0' || ch > '9' || *v > 99 {
+				return statusInvalid
+			}
+			*v = *v*10 + int(ch-'0')
+		}
+	}
+	if v := number('1', '.', &major); v != statusValid {
+		return sl, v
+	}
+	if v := number('0', ' ', &minor); v != statusValid {
+		return sl, v
+	}
+	for p < len(buf) && buf[p] == ' ' {
+		p++
+	}
+	start := p
+	for ; p < start+3; p++ {
+		if p == len(buf) {
+			return sl, statusMore
+		}
+		if buf[p] < '0' || buf[p] > '9' {
+			return sl, statusInvalid
+		}
+		sl.status = sl.status*10 + int(buf[p]-'0')
+	}
+	if p == len(buf) {
+		return sl, statusMore
+	}
+	switch buf[p] {
+	case ' ', '.', '\r', '\n':
+	default:
+		return sl, statusInvalid
+	}
+	eol := bytes.IndexByte(buf[p:], '\n')
+	if eol < 0 {
+		if cr := bytes.IndexByte(buf[p:], '\r'); cr >= 0 && p+cr+1 < len(buf) {
+			return sl, statusInvalid // a CR not followed by LF
+		}
+		return sl, statusMore
+	}
+	end := p + eol
+	if cr := bytes.IndexByte(buf[p:end], '\r'); cr >= 0 && p+cr != end-1 {
+		return sl, statusInvalid
+	}
+	sl.text = trimCR(buf[start:end])
+	sl.atLeast11 = major > 1 || minor >= 1
+	return sl, statusValid
+}
+
+// indexFold is bytes.Index ignoring ASCII case, without allocating; lower
+// is the lowercase needle.
+func indexFold(s []byte, lower string) int {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		j := 0
+		for j < len(lower) && s[i+j]|0x20 == lower[j]|0x20 && (s[i+j]|0x20 >= 'a' && s[i+j]|0x20 <= 'z' || s[i+j] == lower[j]) {
+			j++
+		}
+		if j == len(lower) {
+			return i
+		}
+	}
+	return -1
+}
+
+// earlyLocation finds the Location nginx's header filter writes itself:
+// the last one proxy_redirect rewrote, when it is a path (made absolute
+// after Content-Length). Every other Location keeps its place.
+func (c *clientConn) earlyLocation(h *proxyHandler, ec *evalCtx, rh *respHead) (mappedLocation, int) {
+	for i := len(rh.headers) - 1; i >= 0 && rh.location >= 0; i-- {
+		if !bytes.EqualFold(rh.headers[i].name, []byte("Location")) {
+			continue
+		}
+		if m := c.mapLocation(h, ec, rh.headers[i].value); m.mapped {
+			if m.early() {
+				return m, i
+			}
+			break
+		}
+	}
+	return mappedLocation{}, -1
+}
+
+// writeRedirectHeader writes a Location, or a Refresh with "url=", in
+// its place after proxy_redirect, keeping the upstream's spelling of the
+// name; false leaves hd to the caller.
+func (c *clientConn) writeRedirectHeader(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, hd *header) bool {
+	var keep []byte // the part of the value before what is rewritten
+	v := hd.value
+	switch {
+	case bytes.EqualFold(hd.name, []byte("Location")):
+	case bytes.EqualFold(hd.name, []byte("Refresh")) && !h.hides(hd.name):
+		i := indexFold(v, "url=")
+		if i < 0 {
+			return false
+		}
+		keep, v = v[:i+len("url=")], v[i+len("url="):]
+	default:
+		return false
+	}
+	m := c.mapLocation(h, ec, v)
+	bw.Write(hd.name)
+	bw.WriteString(": ")
+	bw.Write(keep)
+	bw.Write(m.head)
+	bw.Write(m.tail)
+	bw.WriteString("\r\n")
+	return true
+}
+
+// relayHTTP09 passes an answer without a valid status line on as nginx
+// does: as an HTTP/0.9 body, no head, up to the upstream's close.
+func (c *clientConn) relayHTTP09(h *proxyHandler, ec *evalCtx, uc *upConn) bool {
+	c.srv.log.Error("upstream sent no valid HTTP/1.0 header while reading response header from upstream", c.logCtxPeer(ec, uc.peer)...)
+	ec.status = 200
+	bw := c.srv.writeBufs.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
+	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
+	sent, err := c.copyBody(bw, uc, uc.br, h, false)
+	ec.out.bodyBytes += sent
+	if err == nil {
+		err = bw.Flush()
+	} else {
+		c.flushClient(bw)
+	}
+	if err != nil {
+		c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
+	}
+	c.noteUpstream(ec, uc.peer)
+	c.srv.closeUpstream(uc)
+	return false
+}
+
+// chunkedSource decodes a chunked upstream body and remembers whether it
+// failed on the framing rather than on the connection: nginx then drops
+// what it has not sent yet instead of flushing it.
+type chunkedSource struct {
+	r       io.Reader
+	invalid bool
+}
+
+func (s *chunkedSource) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) {
+		var ne net.Error
+		var cw clientWriteError
+		s.invalid = !errors.As(err, &ne) && !errors.As(err, &cw) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, syscall.ECONNRESET)
+	}
+	return n, err
 }

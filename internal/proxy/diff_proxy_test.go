@@ -1,0 +1,223 @@
+package proxy
+
+// Differential hunt over proxying: what the backend receives for each
+// proxy_pass form and header setting, and what the client gets for each
+// kind of upstream response, compared byte for byte with real nginx.
+// Every row that once differed stays as a regression row.
+
+import (
+	"bufio"
+	"net"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawAnswers is a backend that answers each request with the raw bytes
+// named by the last segment of its path (query dropped), then closes;
+// "hang" holds the connection until the proxy gives up.
+func startRawAnswers(t *testing.T, path string, answers map[string]string) {
+	t.Helper()
+	startScripted(t, "unix", path, func(c net.Conn, head string, br *bufio.Reader) {
+		target := strings.Fields(head)
+		if len(target) < 2 {
+			return
+		}
+		p, _, _ := strings.Cut(target[1], "?")
+		key := p[strings.LastIndexByte(p, '/')+1:]
+		ans, ok := answers[key]
+		switch {
+		case !ok:
+			c.Write([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		case ans == "hang":
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			br.ReadByte()
+		default:
+			c.Write([]byte(ans))
+		}
+	})
+}
+
+// runRawDiff compares everything each proxy writes until it closes.
+func runRawDiff(t *testing.T, nginxAddr, wispAddr string, cases []diffCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := exchangeRaw(t, nginxAddr, tc.raw), exchangeRaw(t, wispAddr, tc.raw)
+			n = strings.ReplaceAll(n, nginxAddr[strings.LastIndexByte(nginxAddr, ':'):], ":PORT")
+			w = strings.ReplaceAll(w, wispAddr[strings.LastIndexByte(wispAddr, ':'):], ":PORT")
+			if testing.Verbose() {
+				t.Logf("nginx: %q", longRuns.ReplaceAllString(n, "$1..."))
+			}
+			if n != w {
+				t.Errorf("answers differ\nnginx:\n%q\nwisp:\n%q", longRuns.ReplaceAllString(n, "$1..."), longRuns.ReplaceAllString(w, "$1..."))
+			}
+		})
+	}
+}
+
+// longRuns shortens the long headers of some rows in failure messages.
+var longRuns = regexp.MustCompile(`(b{20})b+`)
+
+func rawGet(path string) string {
+	return "GET " + path + " HTTP/1.1\r\nHost: up.test\r\nConnection: close\r\n\r\n"
+}
+
+func rawHead(path string) string {
+	return "HEAD " + path + " HTTP/1.1\r\nHost: up.test\r\nConnection: close\r\n\r\n"
+}
+
+func rawGet10(path string) string {
+	return "GET " + path + " HTTP/1.0\r\nHost: up.test\r\n\r\n"
+}
+
+const okHead = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+
+var upstreamAnswers = map[string]string{
+	"plain":        okHead + "Content-Length: 2\r\nConnection: close\r\n\r\nok",
+	"noreason":     "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+	"noreasonsp":   "HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok",
+	"oddreason":    "HTTP/1.1 200 Fine Thanks\r\nContent-Length: 2\r\n\r\nok",
+	"s299":         "HTTP/1.1 299 Whatever\r\nContent-Length: 2\r\n\r\nok",
+	"s599":         "HTTP/1.1 599 Net\r\nContent-Length: 2\r\n\r\nok",
+	"s499":         "HTTP/1.1 499 Client\r\nContent-Length: 2\r\n\r\nok",
+	"s999":         "HTTP/1.1 999 Big\r\nContent-Length: 2\r\n\r\nok",
+	"s600":         "HTTP/1.1 600\r\nContent-Length: 2\r\n\r\nok",
+	"http10":       "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"http09":       "hello there\r\n",
+	"badversion":   "HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"badstatus":    "HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok",
+	"shortstatus":  "HTTP/1.1 20\r\nContent-Length: 2\r\n\r\nok",
+	"lowercase":    "http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"lfonly":       "HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 2\n\nok",
+	"s100":         "HTTP/1.1 100 Continue\r\n\r\n" + okHead + "Content-Length: 2\r\n\r\nok",
+	"s103":         "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + okHead + "Content-Length: 2\r\n\r\nok",
+	"s204":         "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+	"s204body":     "HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\nbody",
+	"s304":         "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 10\r\n\r\n",
+	"s304type":     "HTTP/1.1 304 Not Modified\r\nContent-Type: text/html\r\nLast-Modified: Tue, 01 Jan 2030 00:00:00 GMT\r\n\r\n",
+	"closedelim":   "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+	"closedelim10": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+	"chunked":      okHead + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n",
+	"chunkedcase":  okHead + "Transfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"chunked10":    "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"teandcl":      okHead + "Transfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"clandte":      okHead + "Content-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"tegzip":       okHead + "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"badchunk":     okHead + "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+	"twocl":        okHead + "Content-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+	"twocldiff":    okHead + "Content-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
+	"badcl":        okHead + "Content-Length: abc\r\n\r\nbody",
+	"negcl":        okHead + "Content-Length: -1\r\n\r\nbody",
+	"early":        okHead + "Content-Length: 100\r\n\r\nonly this",
+	"earlychunk":   okHead + "Transfer-Encoding: chunked\r\n\r\n10\r\nonly",
+	"headonly":     okHead + "Content-Length: 10\r\n",
+	"nothing":      "",
+	"dups":         okHead + "X-Dup: 1\r\nX-Dup: 2\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; HttpOnly\r\nCache-Control: no-cache\r\nCache-Control: private\r\nContent-Length: 2\r\n\r\nok",
+	"server":       okHead + "Server: Apache/2.4\r\nDate: Tue, 01 Jan 2030 00:00:00 GMT\r\nX-Powered-By: Express\r\nContent-Length: 2\r\n\r\nok",
+	"accel":        okHead + "X-Accel-Expires: 10\r\nX-Accel-Buffering: no\r\nX-Accel-Charset: utf-8\r\nX-Accel-Limit-Rate: 100\r\nX-Pad: avoid browser bug\r\nContent-Length: 2\r\n\r\nok",
+	"oddcase":      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-LENGTH: 2\r\nx-lower: a\r\nX-UPPER: B\r\nlocation: /here\r\n\r\nok",
+	"obsfold":      okHead + "X-Fold: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+	"spacename":    okHead + "X-Sp : a\r\nContent-Length: 2\r\n\r\nok",
+	"emptyvalue":   okHead + "X-Empty:\r\nX-Spaces:    \r\nContent-Length: 2\r\n\r\nok",
+	"underscore":   okHead + "X_Under: 1\r\nContent-Length: 2\r\n\r\nok",
+	"nocolon":      okHead + "NoColon\r\nContent-Length: 2\r\n\r\nok",
+	"notype":       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"emptytype":    "HTTP/1.1 200 OK\r\nContent-Type:\r\nContent-Length: 2\r\n\r\nok",
+	"bigheader":    okHead + "X-Big: " + strings.Repeat("b", 5000) + "\r\nContent-Length: 2\r\n\r\nok",
+	"locabs":       "HTTP/1.1 302 Found\r\nLocation: http://up.test/next\r\nContent-Length: 0\r\n\r\n",
+	"locproxy":     "HTTP/1.1 302 Found\r\nLocation: http://localhost/r/x?y=1\r\nContent-Length: 0\r\n\r\n",
+	"locrel":       "HTTP/1.1 301 Moved\r\nLocation: /rel/path\r\nContent-Length: 0\r\n\r\n",
+	"locrelative":  "HTTP/1.1 301 Moved\r\nLocation: other\r\nContent-Length: 0\r\n\r\n",
+	"locx":         "HTTP/1.1 302 Found\r\nLocation: http://x/abc/def\r\nRefresh: 5; url=http://x/abc/ghi\r\nContent-Length: 0\r\n\r\n",
+	"loc200":       okHead + "Location: http://localhost/r/y\r\nContent-Length: 2\r\n\r\nok",
+	"twoloc":       "HTTP/1.1 302 Found\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
+	"s500":         "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\noops",
+	"s404":         "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nnope",
+	"s503":         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 4\r\n\r\nbusy",
+	"keepalive":    okHead + "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok",
+	"upgradehdr":   okHead + "Upgrade: h2c\r\nContent-Length: 2\r\n\r\nok",
+	"vary":         okHead + "Vary: Accept-Encoding\r\nETag: \"abc\"\r\nLast-Modified: Tue, 01 Jan 2030 00:00:00 GMT\r\nAccept-Ranges: bytes\r\nContent-Length: 2\r\n\r\nok",
+	"hang":         "hang",
+}
+
+func TestUpstreamResponsesMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "raw.sock")
+	startRawAnswers(t, raw, upstreamAnswers)
+	site := strings.ReplaceAll(`
+upstream named { server unix:RAW; }
+server {
+    listen LISTEN;
+    server_name up.test;
+    proxy_read_timeout 1s;
+    location / { proxy_pass http://unix:RAW; }
+    location /small/ {
+        #proxy_buffer_size 1k;
+        proxy_pass http://unix:RAW;
+    }
+    location /named/ { proxy_pass http://named; }
+    location /r/ {
+        proxy_redirect http://x/abc/ /xyz/;
+        proxy_redirect ~^http://localhost/r/(.*)$ /got/$1;
+        proxy_pass http://unix:RAW;
+    }
+    location /rx/ {
+        proxy_redirect ~^http://x(.*)$ $1;
+        proxy_pass http://unix:RAW;
+    }
+    location /ic/ {
+        proxy_intercept_errors on;
+        error_page 404 /errpage;
+        error_page 500 503 = @fallback;
+        proxy_pass http://unix:RAW;
+    }
+    location = /errpage { return 200 "custom 404 page\n"; }
+    location @fallback { return 299 "fallback\n"; }
+    location /hide/ {
+        proxy_hide_header X-Dup;
+        proxy_hide_header Set-Cookie;
+        proxy_pass_header Server;
+        proxy_pass_header Date;
+        proxy_pass_header X-Accel-Expires;
+        proxy_pass http://unix:RAW;
+    }
+    location /nobuf/ {
+        proxy_buffering off;
+        proxy_pass http://unix:RAW;
+    }
+    location /http10/ {
+        proxy_http_version 1.0;
+        proxy_pass http://unix:RAW;
+    }
+}`, "RAW", raw)
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	var cases []diffCase
+	for _, key := range sortedKeys(upstreamAnswers) {
+		cases = append(cases, diffCase{name: key, raw: rawGet("/" + key)})
+	}
+	for _, key := range []string{"plain", "noreason", "s204body", "s304", "closedelim", "chunked", "early", "dups", "s100", "s103", "bigheader"} {
+		cases = append(cases,
+			diffCase{name: "HEAD " + key, raw: rawHead("/" + key)},
+			diffCase{name: "HTTP/1.0 " + key, raw: rawGet10("/" + key)})
+	}
+	for _, loc := range []string{"small", "named", "r", "rx", "ic", "hide", "nobuf", "http10"} {
+		for _, key := range []string{"plain", "bigheader", "closedelim", "chunked", "locabs", "locproxy", "locrel", "locx", "loc200", "twoloc", "s404", "s500", "s503", "dups", "server", "accel", "early", "s100"} {
+			cases = append(cases, diffCase{name: loc + " " + key, raw: rawGet("/" + loc + "/" + key)})
+		}
+	}
+	runRawDiff(t, nginx, wisp, cases)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
