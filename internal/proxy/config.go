@@ -482,6 +482,9 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	}
 	s.name = []byte(strings.TrimPrefix(names[0].text, "."))
 	conf = conf.inherit(parent)
+	if err := conf.resp.buffers.check(); err != nil { // proxyresp.go
+		return err
+	}
 	s.resp = &conf.resp
 	s.mod = &conf.mod
 	if err := c.openBuiltinLog(conf.mod.logs); err != nil { // accesslog.go
@@ -837,6 +840,9 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 		}
 	}
 	conf = conf.inherit(parent)
+	if err := conf.resp.buffers.check(); err != nil { // proxyresp.go
+		return nil, err
+	}
 	l.resp = &conf.resp
 	l.mod = &conf.mod
 	if pass != nil {

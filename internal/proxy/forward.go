@@ -236,7 +236,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			return nil, nil, true, ioFailure(err, "while sending request to upstream")
 		}
 		sent = true
-		resp, err = readResponseHead(uc, h.read, &c.resp, c.clientGone)
+		resp, err = readResponseHead(uc, h.read, &c.resp, c.clientGone, h.headLimit())
 		if err != nil {
 			c.srv.closeUpstream(uc)
 			if err == errClientGone {

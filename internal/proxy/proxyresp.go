@@ -36,11 +36,55 @@ type respConf struct {
 	sslSNI      bool
 	sslName     *program
 	sslVerify   bool
+	buffers     proxyBuffers
 }
+
+// proxyBuffers holds proxy_buffer_size, proxy_buffers and
+// proxy_busy_buffers_size. wisp's relay has its own buffering, so only
+// proxy_buffer_size acts (the limit on an upstream's head); the others
+// are checked as nginx checks them, so a config nginx refuses is refused.
+type proxyBuffers struct {
+	headSize        int64 // proxy_buffer_size
+	num             int64 // proxy_buffers
+	size            int64
+	busy            int64 // proxy_busy_buffers_size; 0: twice the larger buffer
+	headPos, bufPos ngxconf.Pos
+	busyPos         ngxconf.Pos
+}
+
+// pageSize is nginx's default for the buffer sizes: one memory page.
+const pageSize = 4096
 
 // defaultRespConf is nginx's defaults at http level.
 func defaultRespConf() respConf {
-	return respConf{buffering: true, resolveTime: 30 * time.Second}
+	return respConf{buffering: true, resolveTime: 30 * time.Second,
+		buffers: proxyBuffers{headSize: pageSize, num: 8, size: pageSize}}
+}
+
+// check refuses the combinations nginx refuses when it merges a level,
+// with its words. nginx names the end of the http block; wisp names the
+// directive that made the combination.
+func (b proxyBuffers) check() error {
+	if b.num < 2 {
+		return ngxconf.Errorf(b.bufPos, "there must be at least 2 \"proxy_buffers\"")
+	}
+	larger, pos := max(b.headSize, b.size), b.headPos
+	if b.size > b.headSize {
+		pos = b.bufPos
+	}
+	busy := b.busy
+	if busy == 0 {
+		busy = 2 * larger
+	} else {
+		pos = b.busyPos
+	}
+	if busy < larger {
+		return ngxconf.Errorf(pos, "\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
+	}
+	if busy > (b.num-1)*b.size {
+		return ngxconf.Errorf(pos, "\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer")
+	}
+	return nil
 }
 
 func (r respConf) inherit(p respConf) respConf {
@@ -88,6 +132,15 @@ func (r respConf) inherit(p respConf) respConf {
 	if take("proxy_ssl_verify") {
 		r.sslVerify = p.sslVerify
 	}
+	if take("proxy_buffer_size") {
+		r.buffers.headSize, r.buffers.headPos = p.buffers.headSize, p.buffers.headPos
+	}
+	if take("proxy_buffers") {
+		r.buffers.num, r.buffers.size, r.buffers.bufPos = p.buffers.num, p.buffers.size, p.buffers.bufPos
+	}
+	if take("proxy_busy_buffers_size") {
+		r.buffers.busy, r.buffers.busyPos = p.buffers.busy, p.buffers.busyPos
+	}
 	r.set = nil
 	return r
 }
@@ -110,7 +163,8 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 	case "error_page", "proxy_redirect", "proxy_hide_header", "proxy_pass_header":
 		multi = true
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering", "resolver",
-		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify":
+		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify",
+		"proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size":
 	default:
 		return false, nil
 	}
@@ -169,6 +223,29 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
 		}
 		r.resolveTime = t
+	case "proxy_buffer_size", "proxy_busy_buffers_size":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		n, err := d.Size(0)
+		if err != nil {
+			return true, err
+		}
+		if d.Name == "proxy_buffer_size" {
+			r.buffers.headSize, r.buffers.headPos = n, d.Pos
+		} else {
+			r.buffers.busy, r.buffers.busyPos = n, d.Pos
+		}
+	case "proxy_buffers":
+		if err := argCount(d, 2); err != nil {
+			return true, err
+		}
+		num, nerr := strconv.ParseInt(d.Args[0], 10, 64)
+		size, serr := d.Size(1)
+		if nerr != nil || num <= 0 || serr != nil {
+			return true, ngxconf.InvalidValue(d)
+		}
+		r.buffers.num, r.buffers.size, r.buffers.bufPos = num, size, d.Pos
 	case "proxy_ssl_name":
 		if err := argCount(d, 1); err != nil {
 			return true, err
@@ -271,6 +348,7 @@ type handlerResp struct {
 	sslSNI      bool
 	sslVerify   bool
 	sniVar      bool // the SNI name has variables: tls is made per request
+	headLimit   int  // proxy_buffer_size: the largest upstream head
 	// dynamic proxy_pass: the URL program and the upstream groups by
 	// lowercased name, which win over DNS as in nginx.
 	dynURL *program
@@ -286,7 +364,7 @@ func (h *proxyHandler) buffered() bool { return h.resp == nil || h.resp.bufferin
 func (c *compiler) attachResp(h *proxyHandler, r respConf, https bool, host string) {
 	h.resp = &handlerResp{redirects: r.redirects, redirectOff: r.redirectOff, hide: r.hide, pass: r.pass,
 		intercept: r.intercept, buffering: r.buffering, resolvers: r.resolvers, resolveTime: r.resolveTime,
-		sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify}
+		sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify, headLimit: int(r.buffers.headSize)}
 	if https {
 		name, literal := host, true
 		if r.sslName != nil {
@@ -850,4 +928,24 @@ func (s *chunkedSource) Read(p []byte) (int, error) {
 		s.invalid = !errors.As(err, &ne) && !errors.As(err, &cw) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, syscall.ECONNRESET)
 	}
 	return n, err
+}
+
+// headLimit is proxy_buffer_size: an upstream head that does not fit is
+// "upstream sent too big header".
+func (h *proxyHandler) headLimit() int {
+	if h.resp == nil {
+		return pageSize
+	}
+	return h.resp.headLimit
+}
+
+// growReader gives uc a reader of size bytes holding what the old one
+// had buffered, for a head larger than the usual reader under a larger
+// proxy_buffer_size. The old bytes are read first, then the connection,
+// so nothing stays hidden in between (the splice path reads the socket).
+func (uc *upConn) growReader(size int) {
+	held, _ := uc.br.Peek(uc.br.Buffered())
+	bigger := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(held)), &uc.src), size)
+	bigger.Peek(len(held))
+	uc.br = bigger
 }

@@ -35,7 +35,7 @@ type respHead struct {
 // readResponseHead buffers and parses the upstream's head without copying.
 // While it waits it looks at the client every goneCheck (gone), so that a
 // client that leaves cancels the upstream request (errClientGone).
-func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func() bool) (*respHead, error) {
+func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func() bool, limit int) (*respHead, error) {
 	br := uc.br
 	var final time.Time
 	for {
@@ -44,14 +44,19 @@ func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func
 			*rh = respHead{headers: rh.headers[:0], status: 200, contentLength: -1, contentType: -1, location: -1, closeConn: true, http09: true}
 			return rh, nil
 		}
-		if end := headEnd(buf); end > 0 {
+		if end := headEnd(buf[:min(len(buf), limit)]); end > 0 {
 			if err := rh.parse(buf[:end]); err != nil {
 				return nil, err
 			}
 			return rh, nil
 		}
-		if br.Buffered() == br.Size() {
+		if len(buf) >= limit {
 			return nil, errTooBigHeader
+		}
+		if br.Buffered() == br.Size() {
+			uc.growReader(limit)
+			br = uc.br
+			continue
 		}
 		now := time.Now()
 		if final.IsZero() {
