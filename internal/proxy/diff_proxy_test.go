@@ -263,3 +263,168 @@ func TestProxyBufferSettingsAreCheckedAsNginx(t *testing.T) {
 		}
 	}
 }
+
+// req11 is a request with a body-less HTTP/1.1 head to flow.test.
+func req11(method, path string, headers ...string) string {
+	h := ""
+	for _, x := range headers {
+		h += x + "\r\n"
+	}
+	return method + " " + path + " HTTP/1.1\r\nHost: flow.test\r\n" + h + "Connection: close\r\n\r\n"
+}
+
+func TestWhatTheBackendReceivesMatchesNginx(t *testing.T) {
+	var cases []diffCase
+	for _, p := range []string{"/grp/a?b=1", "/grpuri/a/b?c", "/grpnoslash/y", "/grpnoslash", "/unixuri/x%20y?z=1", "/unixnouri/q",
+		"/re/abc?d=1", "/nest/a", "/nest/inner/b?c=1", "/rw/a/b?x=2", "/var/a%2Fb?x=1", "/var2/a?k=v", "/var2/a",
+		"/hdr/a", "/hh/a", "/ph/a", "/v11/a", "/conn/a", "/plain/a", "/plain/%7Euser/./x/../y", "/plain//double"} {
+		cases = append(cases, diffCase{name: "GET " + p, raw: req11("GET", p)})
+	}
+	for _, p := range []string{"/hdr/a", "/plain/a", "/v11/a", "/conn/a", "/hh/a"} {
+		cases = append(cases,
+			diffCase{name: "XFF " + p, raw: req11("GET", p, "X-Forwarded-For: 10.0.0.1, 10.0.0.2", "X-Real-IP: 1.2.3.4")},
+			diffCase{name: "two XFF " + p, raw: req11("GET", p, "X-Forwarded-For: 10.0.0.1", "X-Forwarded-For: 10.0.0.3")},
+			diffCase{name: "hop-by-hop " + p, raw: req11("GET", p, "Keep-Alive: timeout=5", "Upgrade: websocket", "TE: trailers", "Proxy-Connection: keep-alive", "Accept-Encoding: gzip")},
+			diffCase{name: "host with port " + p, raw: "GET " + p + " HTTP/1.1\r\nHost: Flow.Test:8080\r\nConnection: close\r\n\r\n"},
+			diffCase{name: "absolute form " + p, raw: "GET http://flow.test" + p + "?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n"},
+			diffCase{name: "HTTP/1.0 " + p, raw: "GET " + p + " HTTP/1.0\r\nHost: flow.test\r\n\r\n"},
+			diffCase{name: "HTTP/1.0 keep-alive " + p, raw: "GET " + p + " HTTP/1.0\r\nHost: flow.test\r\nConnection: keep-alive\r\n\r\n"},
+			diffCase{name: "HEAD " + p, raw: req11("HEAD", p)},
+			diffCase{name: "OPTIONS " + p, raw: req11("OPTIONS", p)},
+			diffCase{name: "DELETE " + p, raw: req11("DELETE", p)},
+			diffCase{name: "POST " + p, raw: "POST " + p + " HTTP/1.1\r\nHost: flow.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\nConnection: close\r\n\r\na=1&b=2"},
+			diffCase{name: "POST empty " + p, raw: "POST " + p + " HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
+			diffCase{name: "POST chunked " + p, raw: "POST " + p + " HTTP/1.1\r\nHost: flow.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\nX-T: 1\r\n\r\n"},
+			diffCase{name: "PUT expect " + p, raw: "PUT " + p + " HTTP/1.1\r\nHost: flow.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+			diffCase{name: "odd header case " + p, raw: req11("GET", p, "x-lower: a", "X-UPPER: B", "cOnTeNt-TyPe: text/x", "user-agent: ua")},
+			diffCase{name: "duplicate headers " + p, raw: req11("GET", p, "Cookie: a=1", "Cookie: b=2", "Accept: x", "Accept: y")},
+			diffCase{name: "underscore header " + p, raw: req11("GET", p, "X_Under: 1", "X-Ok: 2")},
+			diffCase{name: "empty header value " + p, raw: req11("GET", p, "X-Empty:", "X-Space:  ")},
+		)
+	}
+	runFlowDiff(t, `
+upstream grp { server unix:SOCK; }
+upstream grpka { server unix:SOCK; keepalive 4; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    proxy_set_header X-Server-Level s;
+    location /grp/ { proxy_pass http://grp; }
+    location /grpuri/ { proxy_pass http://grp/inner/; }
+    location /grpnoslash { proxy_pass http://grp/x; }
+    location /unixuri/ { proxy_pass http://unix:SOCK:/u/; }
+    location /unixnouri { proxy_pass http://unix:SOCK:/base; }
+    location ~ ^/re/(.*)$ { proxy_pass http://unix:SOCK:/re-$1; }
+    location /nest/ {
+        location /nest/inner/ { proxy_pass http://unix:SOCK:/deep/; }
+        proxy_pass http://unix:SOCK;
+    }
+    location /rw/ {
+        rewrite ^/rw/(.*)$ /changed/$1 break;
+        proxy_pass http://unix:SOCK:/ignored/;
+    }
+    location /var/ { proxy_pass http://unix:SOCK:$request_uri; }
+    location /var2/ {
+        set $p /v2;
+        proxy_pass http://unix:SOCK:$p$is_args$args;
+    }
+    location /hdr/ {
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header Accept-Encoding "";
+        proxy_set_header X-Empty "";
+        proxy_set_header X-Combined "$request_method $request_uri $args";
+        proxy_pass http://unix:SOCK;
+    }
+    location /hh/ {
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-Host $host:$proxy_port;
+        proxy_pass http://unix:SOCK;
+    }
+    location /ph/ {
+        proxy_set_header Host $proxy_host;
+        proxy_set_header X-Port $proxy_port;
+        proxy_pass http://grp;
+    }
+    location /v11/ {
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass http://grpka;
+    }
+    location /conn/ {
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $http_connection;
+        proxy_pass http://unix:SOCK;
+    }
+    location /plain/ { proxy_pass http://unix:SOCK; }
+}`, cases)
+}
+
+// Whole exchanges on one connection: pipelining, keep-alive after each
+// kind of upstream framing, Expect: 100-continue, HTTP/1.0 clients.
+func TestProxiedConnectionsMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	startEcho(t, filepath.Join(dir, "echo.sock"), "echo")
+	startEcho(t, filepath.Join(dir, "chunked.sock"), "chunked")
+	startEcho(t, filepath.Join(dir, "close.sock"), "close")
+	startRawAnswers(t, filepath.Join(dir, "raw.sock"), upstreamAnswers)
+	site := strings.NewReplacer("SOCKDIR", dir).Replace(`
+upstream ka { server unix:SOCKDIR/echo.sock; keepalive 2; }
+server {
+    listen LISTEN;
+    server_name flow.test;
+    proxy_read_timeout 1s;
+    location /echo/ { proxy_pass http://unix:SOCKDIR/echo.sock; }
+    location /ka/ {
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass http://ka;
+    }
+    location /chunked/ { proxy_pass http://unix:SOCKDIR/chunked.sock; }
+    location /close/ { proxy_pass http://unix:SOCKDIR/close.sock; }
+    location /raw/ { proxy_pass http://unix:SOCKDIR/raw.sock; }
+    location /down/ { proxy_pass http://unix:SOCKDIR/missing.sock; }
+    location /downpage/ {
+        error_page 502 504 /oops;
+        proxy_pass http://unix:SOCKDIR/missing.sock;
+    }
+    location /slowpage/ {
+        error_page 502 504 =200 /oops;
+        proxy_pass http://unix:SOCKDIR/raw.sock;
+    }
+    location = /oops { return 200 "sorry\n"; }
+}`)
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	keep := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: flow.test\r\n\r\n" }
+	last := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n" }
+	var cases []diffCase
+	for _, loc := range []string{"echo", "ka", "chunked", "close"} {
+		p := "/" + loc + "/x"
+		cases = append(cases,
+			diffCase{name: loc + " pipelined", raw: keep(p+"?1") + keep(p+"?2") + last(p+"?3")},
+			diffCase{name: loc + " HTTP/1.0 keep-alive then close", raw: "GET " + p + " HTTP/1.0\r\nHost: flow.test\r\nConnection: keep-alive\r\n\r\n" + "GET " + p + " HTTP/1.0\r\nHost: flow.test\r\n\r\n"},
+			diffCase{name: loc + " HTTP/1.0", raw: "GET " + p + " HTTP/1.0\r\n\r\n"},
+			diffCase{name: loc + " expect 100-continue", raw: "POST " + p + " HTTP/1.1\r\nHost: flow.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
+			diffCase{name: loc + " expect 100-continue HTTP/1.0", raw: "POST " + p + " HTTP/1.0\r\nHost: flow.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"},
+			diffCase{name: loc + " POST pipelined", raw: "POST " + p + " HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 3\r\n\r\nabc" + last(p)},
+			diffCase{name: loc + " HEAD then GET", raw: "HEAD " + p + " HTTP/1.1\r\nHost: flow.test\r\n\r\n" + last(p)},
+		)
+	}
+	for _, key := range []string{"closedelim", "s204", "s304", "chunked", "s100", "noreason", "early", "keepalive", "s500"} {
+		cases = append(cases, diffCase{name: "raw " + key + " then another", raw: keep("/raw/"+key) + last("/raw/plain")})
+	}
+	cases = append(cases,
+		diffCase{name: "upstream down", raw: last("/down/x")},
+		diffCase{name: "upstream down keeps the connection", raw: keep("/down/x") + last("/echo/y")},
+		diffCase{name: "upstream down with error_page", raw: keep("/downpage/x") + last("/echo/y")},
+		diffCase{name: "upstream timeout", raw: last("/raw/hang")},
+		diffCase{name: "upstream timeout with error_page", raw: last("/slowpage/hang")},
+		diffCase{name: "upstream closes at once", raw: keep("/raw/nothing") + last("/echo/y")},
+		diffCase{name: "upstream sends a head only", raw: last("/raw/headonly")},
+	)
+	runRawDiff(t, nginx, wisp, cases)
+}

@@ -212,7 +212,8 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	noBody := string(r.method) == "HEAD" || rh.status < 200 && !informational || rh.status == 204 || rh.status == 304
 	gz := c.gzipRelay(ec, rh) // the gzip filter compresses this body (gzip.go)
 	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1 && !informational
-	if !noBody && (rh.contentLength < 0 || gz) && !clientChunked || informational {
+	// (nginx keeps the client after a 1xx answer's close-delimited body.)
+	if !noBody && (rh.contentLength < 0 || gz) && !clientChunked && !informational {
 		keepClient = false // HTTP/1.0 client: the end of the body is the close
 	}
 	if !c.keepAllowed() {
