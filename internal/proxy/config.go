@@ -370,7 +370,7 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 			return true, err
 		}
 		if d.Args[0] != "1.0" && d.Args[0] != "1.1" {
-			return true, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive", d.Args[0], d.Name)
+			return true, ngxconf.Errorf(d.Pos, "invalid value %q", d.Args[0])
 		}
 		conf.httpVersion = d.Args[0]
 	case "client_max_body_size":
@@ -823,6 +823,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 				return nil, err
 			}
 			pass = cd
+			conf.seen["proxy_pass"] = true // for proxy_redirect default
 		case "if", "set", "rewrite", "return", "break", "rewrite_log", "uninitialized_variable_warn":
 			if err := c.rewriteDirective(cd, &l.rw); err != nil {
 				return nil, err

@@ -7,13 +7,18 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"wisp/internal/ngxconf"
 )
 
 // rawAnswers is a backend that answers each request with the raw bytes
@@ -427,4 +432,81 @@ server {
 		diffCase{name: "upstream sends a head only", raw: last("/raw/headonly")},
 	)
 	runRawDiff(t, nginx, wisp, cases)
+}
+
+// nginxTestError runs nginx -t on conf and returns its [emerg] message
+// ("" when the test passes).
+func nginxTestError(t *testing.T, dir, conf string) string {
+	t.Helper()
+	path := filepath.Join(dir, "nginx.conf")
+	must(t, writeFile(path, conf))
+	out, _ := exec.Command(nginxBin, "-t", "-p", dir+"/", "-c", path,
+		"-g", "pid "+dir+"/nginx.pid; error_log "+dir+"/error.log;").CombinedOutput()
+	_, msg, ok := strings.Cut(string(out), "[emerg] ")
+	if !ok {
+		return ""
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.Contains(msg[:strings.Index(msg, ": ")], "#") {
+		msg = rest // the pid#tid prefix
+	}
+	return msg
+}
+
+// wispTestError compiles conf as wisp proxy -t does.
+func wispTestError(t *testing.T, dir, conf string) string {
+	t.Helper()
+	path := filepath.Join(dir, "nginx.conf")
+	must(t, writeFile(path, conf))
+	src, err := ngxconf.Load(ngxconf.Options{ConfFile: path})
+	if err == nil {
+		_, err = Compile(context.Background(), src.Main, CompileOptions{Prefix: dir})
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestProxyConfigErrorsMatchNginx(t *testing.T) {
+	if _, err := os.Stat(nginxBin); err != nil {
+		t.Fatalf("real nginx is needed: %v", err)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct{ server, http string }{
+		{"location @n { proxy_pass http://grp/x; }", ""},
+		{"location ~ ^/a { proxy_pass http://grp/x; }", ""},
+		{"location / { if ($args) { proxy_pass http://grp/x; } }", ""},
+		{"location / { proxy_pass grp; }", ""},
+		{"location / { proxy_pass ftp://grp; }", ""},
+		{"location / { proxy_pass http://; }", ""},
+		{"location / { proxy_pass http://unix:; }", ""},
+		{"location / { proxy_pass http://nosuchhost.invalid; }", ""},
+		{"location / { proxy_pass http://nosuchhost.invalid:81/x; }", ""},
+		{"location / { proxy_pass http://[::1; }", ""},
+		{"location / { proxy_pass http://:80; }", ""},
+		{"location / { proxy_pass http://127.0.0.1:99999; }", ""},
+		{"location / { proxy_pass http://grp:8080; }", ""},
+		{"location / { proxy_pass http://u2; }", "upstream u2 { server :80; }"},
+		{"location / { proxy_pass http://u2; }", "upstream u2 { server unix:; }"},
+		{"location / { proxy_pass http://u2; }", "upstream u2 { server nosuchhost.invalid:81; }"},
+		{"location / { proxy_http_version 2.0; }", ""},
+		{"location / { proxy_redirect http://a; }", ""},
+		{"location / { proxy_redirect default; proxy_pass http://grp; }", ""},
+		{"location / { proxy_pass http://grp; proxy_redirect default; }", ""},
+		{"location / { proxy_redirect default; proxy_pass http://$host; }", ""},
+		{"location / { proxy_pass http://$host; proxy_redirect default; }", ""},
+		{"location / { location /a { proxy_pass http://grp; } proxy_redirect default; }", ""},
+		{"location / { proxy_pass http://grp; proxy_redirect off; proxy_redirect default; }", ""},
+		{"location / { proxy_buffer_size abc; }", ""},
+		{"location / { proxy_buffers 0 4k; }", ""},
+		{"location / { proxy_buffers 4 32k; proxy_buffer_size 16k; proxy_pass http://grp; }", ""},
+		{"location / { proxy_buffers 4 256k; proxy_busy_buffers_size 256k; proxy_buffer_size 128k; }", ""},
+	} {
+		conf := "events {}\nhttp {\n upstream grp { server 127.0.0.1:9; }\n " + tc.http + "\n server {\n  listen 127.0.0.1:1;\n  " + tc.server + "\n }\n}\n"
+		n, w := nginxTestError(t, dir, conf), wispTestError(t, dir, conf)
+		if n != w {
+			t.Errorf("%s %s\nnginx: %s\nwisp:  %s", tc.http, tc.server, n, w)
+		}
+	}
 }

@@ -110,7 +110,7 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 	https := false
 	if !ok {
 		if rest, https = cutPrefixFold(url, "https://"); !https {
-			return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix in \"%s\"", url)
+			return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix")
 		}
 	}
 	h := &proxyHandler{
@@ -121,10 +121,10 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 	if path, ok := strings.CutPrefix(rest, "unix:"); ok {
 		sock, uri, hasURI := strings.Cut(path, ":")
 		if sock == "" {
-			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket in upstream %q", rest)
 		}
 		if len(sock) > 107 {
-			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket in upstream %q", rest)
 		}
 		p.host = "unix:" + sock
 		h.proxyHost = []byte("localhost")
@@ -134,8 +134,8 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
 			hostport, uri = rest[:i], rest[i:]
 		}
-		if hostport == "" {
-			return nil, ngxconf.Errorf(d.Pos, "no host in %q of the \"proxy_pass\" directive", url)
+		if err := checkUpstreamHost(hostport, d); err != nil {
+			return nil, err
 		}
 		host, port := splitHostPort(hostport)
 		p.host, p.port = host, port
@@ -150,7 +150,7 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 		}
 		h.hasURI, h.uri = uri != "", []byte(uri)
 	}
-	if h.hasURI && l.kind == locRegex {
+	if h.hasURI && (l.kind == locRegex || l.kind == locNamed) {
 		return nil, ngxconf.Errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 	}
 	if err := compileHeaders(h, conf.setHeaders, c.scope); err != nil {
@@ -205,7 +205,7 @@ func (c *compiler) resolveTarget(p pendingHandler) error {
 				}
 				addr = net.JoinHostPort(p.host, port)
 			}
-			peers, err := c.peers(addr, p.d, "proxy_pass")
+			peers, err := c.peers(addr, p.d, p.host)
 			if err != nil {
 				return err
 			}
@@ -235,14 +235,15 @@ func clearsConnection(h *proxyHandler) bool {
 }
 
 // peers turns a server address into peers: unix:/path, ip[:port] or a
-// host name resolved now, every address becoming a peer.
-func (c *compiler) peers(addr string, d *ngxconf.Directive, what string) ([]*peer, error) {
+// host name resolved now, every address becoming a peer. named is the
+// text nginx's errors quote (a proxy_pass host without its port).
+func (c *compiler) peers(addr string, d *ngxconf.Directive, named string) ([]*peer, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if path == "" {
-			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket in upstream %q", named)
 		}
 		if len(path) > 107 {
-			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket in upstream %q", named)
 		}
 		return []*peer{{name: addr, network: "unix", address: path, unixAddr: &net.UnixAddr{Name: path, Net: "unix"}}}, nil
 	}
@@ -259,14 +260,13 @@ func (c *compiler) peers(addr string, d *ngxconf.Directive, what string) ([]*pee
 	}
 	ips, err := net.DefaultResolver.LookupIP(c.ctx, "ip", host)
 	if err != nil || len(ips) == 0 {
-		return nil, ngxconf.Errorf(d.Pos, "host not found in upstream %q", addr)
+		return nil, ngxconf.Errorf(d.Pos, "host not found in upstream %q", named)
 	}
 	var out []*peer
 	for _, ip := range ips {
 		a := net.JoinHostPort(ip.String(), port)
 		out = append(out, &peer{name: a, network: "tcp", address: a})
 	}
-	_ = what
 	return out, nil
 }
 
@@ -376,7 +376,10 @@ func (c *compiler) upstreamServer(d *ngxconf.Directive) ([]*peer, error) {
 			return nil, ngxconf.Errorf(d.Pos, "invalid parameter %q", a)
 		}
 	}
-	ps, err := c.peers(d.Args[0], d, "server")
+	if err := checkUpstreamHost(d.Args[0], d); err != nil {
+		return nil, err
+	}
+	ps, err := c.peers(d.Args[0], d, d.Args[0])
 	if err != nil {
 		return nil, err
 	}

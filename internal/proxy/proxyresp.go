@@ -201,7 +201,7 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 			r.sslVerify = on
 		}
 	case "proxy_redirect":
-		return true, c.compileRedirect(d, r)
+		return true, c.compileRedirect(d, r, conf.seen["proxy_pass"])
 	case "proxy_hide_header", "proxy_pass_header":
 		if err := argCount(d, 1); err != nil {
 			return true, err
@@ -272,7 +272,7 @@ func flagArg(d *ngxconf.Directive) (bool, error) {
 	return false, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive, it must be \"on\" or \"off\"", d.Args[0], d.Name)
 }
 
-func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf) error {
+func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf, afterPass bool) error {
 	// "off" excludes any other proxy_redirect at the same level (nginx).
 	if r.redirectOff || (len(d.Args) == 1 && d.Args[0] == "off" && len(r.redirects) > 0) {
 		return ngxconf.Errorf(d.Pos, "\"proxy_redirect\" directive is duplicate")
@@ -282,9 +282,15 @@ func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf) error {
 		r.redirects, r.redirectOff = nil, true
 		return nil
 	case len(d.Args) == 1 && d.Args[0] == "default":
+		if !afterPass {
+			// nginx maps from the proxy_pass URL it has already read.
+			return ngxconf.Errorf(d.Pos, "\"proxy_redirect default\" should be placed after the \"proxy_pass\" directive")
+		}
 		r.redirects = append(r.redirects, redirectRule{isDefault: true})
 		r.redirectOff = false
 		return nil
+	case len(d.Args) == 1:
+		return ngxconf.Errorf(d.Pos, "invalid parameter %q", d.Args[0])
 	case len(d.Args) != 2:
 		return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"proxy_redirect\" directive")
 	}
