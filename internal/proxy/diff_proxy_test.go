@@ -405,7 +405,9 @@ server {
 	nginx := startNginx(t, dir, site)
 	wisp, _ := startWisp(t, dir, site)
 	keep := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: flow.test\r\n\r\n" }
-	last := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n" }
+	last := func(path string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"
+	}
 	var cases []diffCase
 	for _, loc := range []string{"echo", "ka", "chunked", "close"} {
 		p := "/" + loc + "/x"
