@@ -251,6 +251,9 @@ func TestProxyBufferSettingsAreCheckedAsNginx(t *testing.T) {
 		{"proxy_busy_buffers_size 1k;", `"proxy_busy_buffers_size" must be equal to or greater than the maximum of the value of "proxy_buffer_size" and one of the "proxy_buffers"`},
 		{"proxy_buffers 4 256k; proxy_busy_buffers_size 256k; proxy_buffer_size 128k;", ""},
 		{"proxy_buffer_size 16k; proxy_buffers 4 16k;", ""},
+		{"proxy_temp_file_write_size 1k;", `"proxy_temp_file_write_size" must be equal to or greater than the maximum of the value of "proxy_buffer_size" and one of the "proxy_buffers"`},
+		{"proxy_max_temp_file_size 1k;", `"proxy_max_temp_file_size" must be equal to zero to disable temporary files usage or must be equal to or greater than the maximum of the value of "proxy_buffer_size" and one of the "proxy_buffers"`},
+		{"proxy_max_temp_file_size 0; proxy_temp_file_write_size 8k;", ""},
 	}
 	for _, tc := range tests {
 		for _, level := range []string{"server", "location"} {
@@ -504,6 +507,11 @@ func TestProxyConfigErrorsMatchNginx(t *testing.T) {
 		{"location / { proxy_buffers 0 4k; }", ""},
 		{"location / { proxy_buffers 4 32k; proxy_buffer_size 16k; proxy_pass http://grp; }", ""},
 		{"location / { proxy_buffers 4 256k; proxy_busy_buffers_size 256k; proxy_buffer_size 128k; }", ""},
+		{"location / { proxy_max_temp_file_size 0; proxy_temp_file_write_size 64k; }", ""},
+		{"location / { proxy_max_temp_file_size 1024m; }", ""},
+		{"location / { proxy_max_temp_file_size 2g; }", ""},
+		{"location / { proxy_max_temp_file_size x; }", ""},
+		{"location / { proxy_temp_file_write_size 1g; }", ""},
 	} {
 		conf := "events {}\nhttp {\n upstream grp { server 127.0.0.1:9; }\n " + tc.http + "\n server {\n  listen 127.0.0.1:1;\n  " + tc.server + "\n }\n}\n"
 		n, w := nginxTestError(t, dir, conf), wispTestError(t, dir, conf)

@@ -50,6 +50,11 @@ type proxyBuffers struct {
 	busy            int64 // proxy_busy_buffers_size; 0: twice the larger buffer
 	headPos, bufPos ngxconf.Pos
 	busyPos         ngxconf.Pos
+	// proxy_temp_file_write_size (0: unset) and proxy_max_temp_file_size
+	// (-1: unset). wisp streams responses and never spools them to
+	// disk, so these are only checked.
+	tempWrite, tempMax       int64
+	tempWritePos, tempMaxPos ngxconf.Pos
 }
 
 // pageSize is nginx's default for the buffer sizes: one memory page.
@@ -58,7 +63,7 @@ const pageSize = 4096
 // defaultRespConf is nginx's defaults at http level.
 func defaultRespConf() respConf {
 	return respConf{buffering: true, resolveTime: 30 * time.Second,
-		buffers: proxyBuffers{headSize: pageSize, num: 8, size: pageSize}}
+		buffers: proxyBuffers{headSize: pageSize, num: 8, size: pageSize, tempMax: -1}}
 }
 
 // check refuses the combinations nginx refuses when it merges a level,
@@ -83,6 +88,12 @@ func (b proxyBuffers) check() error {
 	}
 	if busy > (b.num-1)*b.size {
 		return ngxconf.Errorf(pos, "\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer")
+	}
+	if b.tempWrite != 0 && b.tempWrite < larger {
+		return ngxconf.Errorf(b.tempWritePos, "\"proxy_temp_file_write_size\" must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
+	}
+	if b.tempMax > 0 && b.tempMax < larger {
+		return ngxconf.Errorf(b.tempMaxPos, "\"proxy_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
 	}
 	return nil
 }
@@ -141,6 +152,12 @@ func (r respConf) inherit(p respConf) respConf {
 	if take("proxy_busy_buffers_size") {
 		r.buffers.busy, r.buffers.busyPos = p.buffers.busy, p.buffers.busyPos
 	}
+	if take("proxy_temp_file_write_size") {
+		r.buffers.tempWrite, r.buffers.tempWritePos = p.buffers.tempWrite, p.buffers.tempWritePos
+	}
+	if take("proxy_max_temp_file_size") {
+		r.buffers.tempMax, r.buffers.tempMaxPos = p.buffers.tempMax, p.buffers.tempMaxPos
+	}
 	r.set = nil
 	return r
 }
@@ -164,7 +181,8 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 		multi = true
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering", "resolver",
 		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify",
-		"proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size":
+		"proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size",
+		"proxy_temp_file_write_size", "proxy_max_temp_file_size":
 	default:
 		return false, nil
 	}
@@ -223,18 +241,26 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
 		}
 		r.resolveTime = t
-	case "proxy_buffer_size", "proxy_busy_buffers_size":
+	case "proxy_buffer_size", "proxy_busy_buffers_size", "proxy_temp_file_write_size", "proxy_max_temp_file_size":
 		if err := argCount(d, 1); err != nil {
 			return true, err
 		}
+		// nginx 1.22 takes no "g" here, not even for the off_t
+		// proxy_max_temp_file_size (checked against it).
 		n, err := d.Size(0)
 		if err != nil {
 			return true, err
 		}
-		if d.Name == "proxy_buffer_size" {
-			r.buffers.headSize, r.buffers.headPos = n, d.Pos
-		} else {
-			r.buffers.busy, r.buffers.busyPos = n, d.Pos
+		b := &r.buffers
+		switch d.Name {
+		case "proxy_buffer_size":
+			b.headSize, b.headPos = n, d.Pos
+		case "proxy_busy_buffers_size":
+			b.busy, b.busyPos = n, d.Pos
+		case "proxy_temp_file_write_size":
+			b.tempWrite, b.tempWritePos = n, d.Pos
+		default:
+			b.tempMax, b.tempMaxPos = n, d.Pos
 		}
 	case "proxy_buffers":
 		if err := argCount(d, 2); err != nil {
