@@ -8,12 +8,14 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,12 @@ func startRawAnswers(t *testing.T, path string, answers map[string]string) {
 		}
 		p, _, _ := strings.Cut(target[1], "?")
 		key := p[strings.LastIndexByte(p, '/')+1:]
+		// Read a body first, as real backends do: answering before it
+		// would race the proxy's sending it.
+		if i := strings.Index(strings.ToLower(head), "\r\ncontent-length: "); i >= 0 {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(head[i+len("\r\ncontent-length: "):], "\r\n", 2)[0]))
+			io.CopyN(io.Discard, br, int64(n))
+		}
 		ans, ok := answers[key]
 		switch {
 		case !ok:
@@ -421,8 +429,12 @@ server {
 			diffCase{name: loc + " expect 100-continue", raw: "POST " + p + " HTTP/1.1\r\nHost: flow.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"},
 			diffCase{name: loc + " expect 100-continue HTTP/1.0", raw: "POST " + p + " HTTP/1.0\r\nHost: flow.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"},
 			diffCase{name: loc + " POST pipelined", raw: "POST " + p + " HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 3\r\n\r\nabc" + last(p)},
-			diffCase{name: loc + " HEAD then GET", raw: "HEAD " + p + " HTTP/1.1\r\nHost: flow.test\r\n\r\n" + last(p)},
 		)
+		if loc != "ka" {
+			// The echo backend answers HEAD with a body: on a kept
+			// upstream connection what nginx then reads is a race.
+			cases = append(cases, diffCase{name: loc + " HEAD then GET", raw: "HEAD " + p + " HTTP/1.1\r\nHost: flow.test\r\n\r\n" + last(p)})
+		}
 	}
 	for _, key := range []string{"closedelim", "s204", "s304", "chunked", "s100", "noreason", "early", "keepalive", "s500"} {
 		cases = append(cases, diffCase{name: "raw " + key + " then another", raw: keep("/raw/"+key) + last("/raw/plain")})
@@ -519,4 +531,77 @@ func TestProxyConfigErrorsMatchNginx(t *testing.T) {
 			t.Errorf("%s %s\nnginx: %s\nwisp:  %s", tc.http, tc.server, n, w)
 		}
 	}
+}
+
+// error_page over proxied answers: proxy_intercept_errors on and off,
+// pages that are files, returns, named locations that proxy again, and
+// codes rewritten with "=".
+func TestInterceptedUpstreamErrorsMatchNginx(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "raw.sock")
+	startRawAnswers(t, raw, upstreamAnswers)
+	startEcho(t, filepath.Join(dir, "echo.sock"), "echo")
+	root := filepath.Join(dir, "html")
+	must(t, os.MkdirAll(root, 0o755))
+	must(t, writeFile(filepath.Join(root, "50x.html"), "<h1>down</h1>\n"))
+	must(t, writeFile(filepath.Join(root, "404.html"), "<h1>missing</h1>\n"))
+	site := strings.NewReplacer("RAW", raw, "ECHO", filepath.Join(dir, "echo.sock"), "ROOT", root).Replace(`
+server {
+    listen LISTEN;
+    server_name flow.test;
+    root ROOT;
+    proxy_read_timeout 1s;
+    error_page 500 502 503 504 /50x.html;
+    location = /50x.html { }
+    location = /404.html { internal; }
+    location /a/ {
+        proxy_intercept_errors on;
+        error_page 404 /404.html;
+        proxy_pass http://unix:RAW;
+    }
+    location /b/ {
+        proxy_intercept_errors on;
+        proxy_pass http://unix:RAW;
+    }
+    location /c/ {
+        proxy_pass http://unix:RAW;
+    }
+    location /d/ {
+        proxy_intercept_errors on;
+        error_page 404 500 = @retry;
+        proxy_pass http://unix:RAW;
+    }
+    location @retry { proxy_pass http://unix:ECHO; }
+    location /e/ {
+        proxy_intercept_errors on;
+        error_page 404 =200 /404.html;
+        error_page 503 =302 http://example.com/busy;
+        proxy_pass http://unix:RAW;
+    }
+    location /f/ {
+        proxy_intercept_errors on;
+        error_page 500 @gone;
+        proxy_pass http://unix:RAW;
+    }
+    location @gone { return 410; }
+    location /down/ {
+        error_page 502 =503 /50x.html;
+        proxy_pass http://unix:MISSING;
+    }
+}`)
+	site = strings.ReplaceAll(site, "MISSING", filepath.Join(dir, "missing.sock"))
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	var cases []diffCase
+	for _, loc := range []string{"a", "b", "c", "d", "e", "f"} {
+		for _, key := range []string{"s404", "s500", "s503", "plain", "locrel", "hang", "nothing", "http09", "s100"} {
+			p := "/" + loc + "/" + key
+			cases = append(cases,
+				diffCase{name: "GET " + p, raw: rawGet(p + "?q=1")},
+				diffCase{name: "HEAD " + p, raw: rawHead(p)},
+				diffCase{name: "POST " + p, raw: "POST " + p + " HTTP/1.1\r\nHost: up.test\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"})
+		}
+	}
+	cases = append(cases, diffCase{name: "down", raw: rawGet("/down/x")}, diffCase{name: "HEAD down", raw: rawHead("/down/x")})
+	runRawDiff(t, nginx, wisp, cases)
 }

@@ -180,18 +180,30 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	bodyLen := int64(-1)
 	keepClient := r.keepAlive()
 	switch {
+	case ec.body != nil && (r.contentLength > 0 || r.chunked) && ec.body.rewind():
+		// A second proxy_pass in the request (error_page): the body the
+		// first one read, and whatever of it is still to come.
+		body, bodyLen = ec.body, ec.body.length
+		keepClient = keepClient && !r.chunked
 	case r.chunked:
 		data, n, status := c.readChunked(h.maxBody, h.next.body.memLimit())
 		if status != 0 {
 			return c.sendError(status, ec, false)
 		}
 		defer data.close()
+		data.length, ec.body = n, data
 		// The chunk decoder may have read past the body; do not trust the
 		// rest of the stream.
 		keepClient = false
 		body, bodyLen = data, n
 	case r.contentLength > 0:
 		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
+		if !h.next.body.streamed(false, h.http11) {
+			rb := c.newReplayBody(body, h.next.body.memLimit())
+			defer rb.close()
+			rb.length, ec.body = bodyLen, rb
+			body = rb
+		}
 	case r.contentLength == 0:
 		bodyLen = 0
 	}

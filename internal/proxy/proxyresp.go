@@ -926,6 +926,13 @@ func (c *clientConn) writeRedirectHeader(bw *bufio.Writer, h *proxyHandler, ec *
 func (c *clientConn) relayHTTP09(h *proxyHandler, ec *evalCtx, uc *upConn) bool {
 	c.srv.log.Error("upstream sent no valid HTTP/1.0 header while reading response header from upstream", c.logCtxPeer(ec, uc.peer)...)
 	ec.status = 200
+	if string(c.req.method) == "HEAD" {
+		// nginx sends nothing: a HEAD answer has no body, and HTTP/0.9
+		// no head.
+		c.noteUpstream(ec, uc.peer)
+		c.srv.closeUpstream(uc)
+		return false
+	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
