@@ -296,7 +296,7 @@ func TestWhatTheBackendReceivesMatchesNginx(t *testing.T) {
 		"/hdr/a", "/hh/a", "/ph/a", "/v11/a", "/conn/a", "/plain/a", "/plain/%7Euser/./x/../y", "/plain//double"} {
 		cases = append(cases, diffCase{name: "GET " + p, raw: req11("GET", p)})
 	}
-	for _, p := range []string{"/hdr/a", "/plain/a", "/v11/a", "/conn/a", "/hh/a"} {
+	for _, p := range []string{"/hdr/a", "/plain/a", "/v11/a", "/conn/a", "/hh/a", "/sets/a", "/sets10/a"} {
 		cases = append(cases,
 			diffCase{name: "XFF " + p, raw: req11("GET", p, "X-Forwarded-For: 10.0.0.1, 10.0.0.2", "X-Real-IP: 1.2.3.4")},
 			diffCase{name: "two XFF " + p, raw: req11("GET", p, "X-Forwarded-For: 10.0.0.1", "X-Forwarded-For: 10.0.0.3")},
@@ -376,6 +376,25 @@ server {
         proxy_pass http://unix:SOCK;
     }
     location /plain/ { proxy_pass http://unix:SOCK; }
+    location /sets/ {
+        proxy_set_header X-Dup one;
+        proxy_set_header X-Dup two;
+        proxy_set_header x-dup three;
+        proxy_set_header Host "";
+        proxy_set_header X-Maybe $http_x_missing;
+        proxy_set_header X-Maybe2 "$http_x_missing$http_x_also_missing";
+        proxy_set_header X-Space " ";
+        proxy_set_header User-Agent "fixed agent";
+        proxy_set_header Cookie $http_cookie;
+        proxy_set_header Content-Type "";
+        proxy_pass http://unix:SOCK;
+    }
+    location /sets10/ {
+        proxy_set_header Connection "upgrade";
+        proxy_set_header Transfer-Encoding $http_transfer_encoding;
+        proxy_set_header Expect $http_expect;
+        proxy_pass http://unix:SOCK;
+    }
 }`, cases)
 }
 

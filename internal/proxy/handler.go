@@ -65,13 +65,17 @@ var defaultSetHeaders = [...]struct{ name, value string }{
 // the defaults that were not overridden by name.
 func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive, scope *varScope) error {
 	seen := map[string]bool{}
-	add := func(name, value string, pos ngxconf.Pos) error {
+	// Every configured entry is sent, repeated names too (nginx); a
+	// default only where no entry names it.
+	add := func(name, value string, pos ngxconf.Pos, configured bool) error {
 		lower := strings.ToLower(name)
-		if seen[lower] {
+		if seen[lower] && !configured {
 			return nil
 		}
+		if !seen[lower] {
+			h.skip = append(h.skip, []byte(lower))
+		}
 		seen[lower] = true
-		h.skip = append(h.skip, []byte(lower))
 		if lower == "content-length" && value == "" {
 			h.headers = append(h.headers, setHeader{name: []byte(name), kind: hdrContentLength})
 			return nil
@@ -87,12 +91,12 @@ func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive, scope *varScope) e
 		return nil
 	}
 	for _, d := range ds {
-		if err := add(d.Args[0], d.Args[1], d.Pos); err != nil {
+		if err := add(d.Args[0], d.Args[1], d.Pos, true); err != nil {
 			return err
 		}
 	}
 	for _, d := range defaultSetHeaders {
-		if err := add(d.name, d.value, ngxconf.Pos{}); err != nil {
+		if err := add(d.name, d.value, ngxconf.Pos{}, false); err != nil {
 			return err
 		}
 	}
