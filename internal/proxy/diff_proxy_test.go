@@ -613,13 +613,18 @@ server {
 	wisp, _ := startWisp(t, dir, site)
 	var cases []diffCase
 	for _, loc := range []string{"a", "b", "c", "d", "e", "f"} {
-		for _, key := range []string{"s404", "s500", "s503", "plain", "locrel", "hang", "nothing", "http09", "s100"} {
+		for _, key := range []string{"s404", "s500", "s503", "plain", "locrel", "nothing", "http09", "s100"} {
 			p := "/" + loc + "/" + key
 			cases = append(cases,
 				diffCase{name: "GET " + p, raw: rawGet(p + "?q=1")},
 				diffCase{name: "HEAD " + p, raw: rawHead(p)},
 				diffCase{name: "POST " + p, raw: "POST " + p + " HTTP/1.1\r\nHost: up.test\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"})
 		}
+	}
+	// A timeout costs proxy_read_timeout (1 s) on each side: one row per
+	// kind of error_page.
+	for _, loc := range []string{"b", "d", "e"} {
+		cases = append(cases, diffCase{name: "timeout " + loc, raw: "POST /" + loc + "/hang HTTP/1.1\r\nHost: up.test\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"})
 	}
 	cases = append(cases, diffCase{name: "down", raw: rawGet("/down/x")}, diffCase{name: "HEAD down", raw: rawHead("/down/x")})
 	runRawDiff(t, nginx, wisp, cases)
