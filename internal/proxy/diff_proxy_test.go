@@ -629,3 +629,36 @@ server {
 	cases = append(cases, diffCase{name: "down", raw: rawGet("/down/x")}, diffCase{name: "HEAD down", raw: rawHead("/down/x")})
 	runRawDiff(t, nginx, wisp, cases)
 }
+
+// An upstream that answers an upload at once and closes without reading
+// it: nginx relays that answer (it had the whole body before sending) and
+// keeps the client; wisp, which streams the body, gave 502. (An upstream
+// that answers and then neither reads nor closes still differs: nginx
+// relays at once, wisp only once its write fails or times out.)
+func TestEarlyUpstreamAnswerToABodyMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "early.sock")
+	startScripted(t, "unix", sock, func(c net.Conn, head string, br *bufio.Reader) {
+		c.Write([]byte("HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large"))
+		// Closing at once races nginx's own writing (it then gives 502
+		// too, at times); a moment lets its read of the answer win.
+		time.Sleep(100 * time.Millisecond)
+	})
+	site := strings.ReplaceAll(`
+server {
+    listen LISTEN;
+    server_name up.test;
+    client_max_body_size 10m;
+    location / { proxy_pass http://unix:SOCK; }
+}`, "SOCK", sock)
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	var cases []diffCase
+	for _, size := range []int{10, 100000, 2000000} {
+		n := strconv.Itoa(size)
+		cases = append(cases,
+			diffCase{name: n + " bytes then close", raw: "POST /up HTTP/1.1\r\nHost: up.test\r\nContent-Length: " + n + "\r\nConnection: close\r\n\r\n" + strings.Repeat("x", size)},
+			diffCase{name: n + " bytes then another request", raw: "POST /up HTTP/1.1\r\nHost: up.test\r\nContent-Length: " + n + "\r\n\r\n" + strings.Repeat("x", size) + rawGet("/two")})
+	}
+	runRawDiff(t, nginx, wisp, cases)
+}

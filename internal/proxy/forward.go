@@ -237,8 +237,13 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			err = c.copyToUpstream(uc, body, h)
 		}
 		if err != nil {
-			c.srv.closeUpstream(uc)
 			var cr clientReadError
+			if !errors.As(err, &cr) && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+				if resp, ok := c.earlyAnswer(uc, h, ec); ok {
+					return uc, resp, true, nil
+				}
+			}
+			c.srv.closeUpstream(uc)
 			if errors.As(err, &cr) {
 				return nil, nil, true, clientFailure(cr.err, "while reading client request body")
 			}

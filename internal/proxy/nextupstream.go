@@ -374,7 +374,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 				tries--
 				continue
 			}
-			keep := c.relay(h, ec, uc, resp, keepClient)
+			keep := c.relay(h, ec, uc, resp, keepClient && !ec.bodyUnread)
 			up.free(p, false, time.Now())
 			return keep
 		}

@@ -988,3 +988,22 @@ func (uc *upConn) growReader(size int) {
 	bigger.Peek(len(held))
 	uc.br = bigger
 }
+
+// earlyAnswer reads the answer of an upstream that closed while the
+// request body was still going to it: nginx has the whole body before it
+// sends, so such an answer (a 413 to an upload, say) reaches the client
+// instead of a 502, and the connection stays open. wisp streams the body,
+// so it reads the rest now (kept, as nginx keeps it); when it cannot, the
+// client connection closes after the answer.
+func (c *clientConn) earlyAnswer(uc *upConn, h *proxyHandler, ec *evalCtx) (*respHead, bool) {
+	resp, err := readResponseHead(uc, h.read, &c.resp, nil, h.headLimit())
+	if err != nil {
+		return nil, false
+	}
+	if ec.body == nil {
+		ec.bodyUnread = true
+	} else if _, err := io.Copy(io.Discard, ec.body); err != nil {
+		ec.bodyUnread = true
+	}
+	return resp, true
+}

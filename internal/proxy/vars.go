@@ -252,6 +252,9 @@ type evalCtx struct {
 	// second one (error_page to a named location) sends it again, as
 	// nginx sends its r->request_body (forward.go).
 	body *replayBody
+	// bodyUnread: the upstream answered before taking the whole body, so
+	// the rest is still on the client connection (proxyresp.go).
+	bodyUnread bool
 }
 
 // appendTo appends the program's value for ec to dst.
