@@ -662,3 +662,61 @@ server {
 	}
 	runRawDiff(t, nginx, wisp, cases)
 }
+
+func TestStatusLinesParseAsNginxReadsThem(t *testing.T) {
+	tests := []struct {
+		in      string
+		verdict statusVerdict
+		status  int
+		text    string
+		v11     bool
+	}{
+		{"HTTP/1.1 200 OK\r\n", statusValid, 200, "200 OK", true},
+		{"HTTP/1.0 404 Not Found\r\n", statusValid, 404, "404 Not Found", false},
+		{"HTTP/1.1 200\r\n", statusValid, 200, "200", true},
+		{"HTTP/1.1 200\n", statusValid, 200, "200", true},
+		{"HTTP/1.1   301 Moved\r\n", statusValid, 301, "301 Moved", true},
+		{"HTTP/1.1 403.1 Forbidden\r\n", statusValid, 403, "403.1 Forbidden", true},
+		{"HTTP/2.0 200 OK\r\n", statusValid, 200, "200 OK", true},
+		{"HTTP/1.10 200 OK\r\n", statusValid, 200, "200 OK", true},
+		{"HTTP/1.1 999 Big\r\n", statusValid, 999, "999 Big", true},
+		{"HTTP/1.1 20", statusMore, 0, "", false},
+		{"HTTP/1.1 200 OK", statusMore, 0, "", false},
+		{"HTT", statusMore, 0, "", false},
+		{"", statusMore, 0, "", false},
+		{"http/1.1 200 OK\r\n", statusInvalid, 0, "", false},
+		{"hello there\r\n", statusInvalid, 0, "", false},
+		{"HTTP/0.9 200 OK\r\n", statusInvalid, 0, "", false},
+		{"HTTP/1.1 2x0 OK\r\n", statusInvalid, 0, "", false},
+		{"HTTP/1.1 20\r\n", statusInvalid, 0, "", false},
+		{"HTTP/1.1 2000 OK\r\n", statusInvalid, 0, "", false},
+		{"HTTP/1.1 200 OK\rX\n", statusInvalid, 0, "", false},
+		{"HTTP/1.1200 OK\r\n", statusInvalid, 0, "", false},
+		{"HTTP/1000.1 200 OK\r\n", statusInvalid, 0, "", false},
+	}
+	for _, tc := range tests {
+		sl, v := parseStatusLine([]byte(tc.in))
+		if v != tc.verdict || v == statusValid && (sl.status != tc.status || string(sl.text) != tc.text || sl.atLeast11 != tc.v11) {
+			t.Errorf("%q: got %v %d %q %v, want %v %d %q %v", tc.in, v, sl.status, sl.text, sl.atLeast11, tc.verdict, tc.status, tc.text, tc.v11)
+		}
+	}
+}
+
+func TestIndexFoldIgnoresOnlyLetterCase(t *testing.T) {
+	tests := []struct {
+		s, needle string
+		want      int
+	}{
+		{"gzip, Chunked", "chunked", 6},
+		{"CHUNKED", "chunked", 0},
+		{"5; URL=/x", "url=", 3},
+		{"5; url\x1d/x", "url=", -1},
+		{"chunke", "chunked", -1},
+		{"", "url=", -1},
+	}
+	for _, tc := range tests {
+		if got := indexFold([]byte(tc.s), tc.needle); got != tc.want {
+			t.Errorf("indexFold(%q, %q) = %d, want %d", tc.s, tc.needle, got, tc.want)
+		}
+	}
+}
