@@ -466,6 +466,18 @@ server {
 		diffCase{name: "upstream timeout with error_page", raw: last("/slowpage/hang")},
 		diffCase{name: "upstream closes at once", raw: keep("/raw/nothing") + last("/echo/y")},
 		diffCase{name: "upstream sends a head only", raw: last("/raw/headonly")},
+		diffCase{name: "OPTIONS *", raw: "OPTIONS * HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		diffCase{name: "OPTIONS * HTTP/1.0", raw: "OPTIONS * HTTP/1.0\r\n\r\n"},
+		diffCase{name: "TRACE", raw: "TRACE /echo/x HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		diffCase{name: "TRACE then GET", raw: "TRACE /echo/x HTTP/1.1\r\nHost: flow.test\r\n\r\n" + last("/echo/y")},
+		diffCase{name: "TRACE with a body", raw: "TRACE /echo/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 3\r\n\r\nabc" + last("/echo/y")},
+		diffCase{name: "TRACE to an error_page location", raw: "TRACE /downpage/x HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		diffCase{name: "CONNECT", raw: "CONNECT flow.test:443 HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		diffCase{name: "lowercase method", raw: "get /echo/x HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		diffCase{name: "custom method", raw: "PURGE /echo/x HTTP/1.1\r\nHost: flow.test\r\nConnection: close\r\n\r\n"},
+		diffCase{name: "body on GET", raw: "GET /echo/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"},
+		diffCase{name: "HTTP/1.0 chunked body", raw: "POST /echo/x HTTP/1.0\r\nHost: flow.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
+		diffCase{name: "chunked and length", raw: "POST /echo/x HTTP/1.1\r\nHost: flow.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
 	)
 	runRawDiff(t, nginx, wisp, cases)
 }

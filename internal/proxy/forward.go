@@ -42,8 +42,15 @@ func (c *clientConn) handle() bool {
 		}
 	}
 	keep := r.keepAlive() && !r.hasBody()
-	// The rewrite phases pick ec.loc and call serveLocation.
-	keep = c.runPhases(&ec, keep)
+	if string(r.method) == "TRACE" {
+		// nginx refuses TRACE as soon as the head is read, before any
+		// location (ngx_http_process_request_header).
+		c.srv.log.Info("client sent TRACE method", c.withHost(c.logCtx(&ec))...)
+		keep = c.sendError(405, &ec, false) // and closes, as nginx
+	} else {
+		// The rewrite phases pick ec.loc and call serveLocation.
+		keep = c.runPhases(&ec, keep)
+	}
 	c.logAccess(&ec)
 	return keep
 }
