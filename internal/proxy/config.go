@@ -369,7 +369,7 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 			return true, err
 		}
 		if d.Args[0] != "1.0" && d.Args[0] != "1.1" {
-			return true, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive", d.Args[0], d.Name)
+			return true, ngxconf.Errorf(d.Pos, "invalid value %q", d.Args[0])
 		}
 		conf.httpVersion = d.Args[0]
 	case "client_max_body_size":
@@ -481,6 +481,9 @@ func (c *compiler) server(sd *ngxconf.Directive, parent proxyConf) error {
 	}
 	s.name = []byte(strings.TrimPrefix(names[0].text, "."))
 	conf = conf.inherit(parent)
+	if err := conf.resp.buffers.check(); err != nil { // proxyresp.go
+		return err
+	}
 	s.resp = &conf.resp
 	s.mod = &conf.mod
 	if err := c.openBuiltinLog(conf.mod.logs); err != nil { // accesslog.go
@@ -804,6 +807,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 				return nil, err
 			}
 			pass = cd
+			conf.seen["proxy_pass"] = true // for proxy_redirect default
 		case "if", "set", "rewrite", "return", "break", "rewrite_log", "uninitialized_variable_warn":
 			if err := c.rewriteDirective(cd, &l.rw); err != nil {
 				return nil, err
@@ -821,6 +825,9 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 		}
 	}
 	conf = conf.inherit(parent)
+	if err := conf.resp.buffers.check(); err != nil { // proxyresp.go
+		return nil, err
+	}
 	l.resp = &conf.resp
 	l.mod = &conf.mod
 	if pass != nil {

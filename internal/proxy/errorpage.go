@@ -116,12 +116,14 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 }
 
 // dropSpentBody forgets a request body that already went to an upstream
-// (ec.handler is set once a proxy_pass took the request). nginx keeps
-// the body and sends it along an error_page redirect, GET or not; wisp
-// streams it and cannot send it twice, so the redirected request goes
-// without one. A body not read yet stays for the next handler.
+// (ec.handler is set once a proxy_pass took the request) without being
+// recorded (proxy_request_buffering off). nginx keeps the body and sends
+// it along an error_page redirect, GET or not; a recorded body is sent
+// again from ec.body (forward.go), but a streamed one cannot be, so the
+// redirected request goes without it. A body not read yet stays for the
+// next handler.
 func (c *clientConn) dropSpentBody(ec *evalCtx) {
-	if ec.handler != nil {
+	if ec.handler != nil && ec.body == nil {
 		c.req.contentLength, c.req.chunked = -1, false
 	}
 }

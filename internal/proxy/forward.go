@@ -47,10 +47,17 @@ func (c *clientConn) handle() bool {
 	bodyStart := c.bodyPos
 	buffered := !r.chunked && r.contentLength > 0 && int64(c.end-c.bodyPos) >= r.contentLength
 	keep := r.keepAlive() && (!r.hasBody() || buffered)
-	// The rewrite phases pick ec.loc and call serveLocation.
-	keep = c.runPhases(&ec, keep)
-	if keep && buffered && c.bodyPos == bodyStart {
-		c.bodyPos += int(r.contentLength)
+	if string(r.method) == "TRACE" {
+		// nginx refuses TRACE as soon as the head is read, before any
+		// location (ngx_http_process_request_header).
+		c.srv.log.Info("client sent TRACE method", c.withHost(c.logCtx(&ec))...)
+		keep = c.sendError(405, &ec, false) // and closes, as nginx
+	} else {
+		// The rewrite phases pick ec.loc and call serveLocation.
+		keep = c.runPhases(&ec, keep)
+		if keep && buffered && c.bodyPos == bodyStart {
+			c.bodyPos += int(r.contentLength)
+		}
 	}
 	c.logAccess(&ec)
 	return keep
@@ -189,18 +196,30 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	bodyLen := int64(-1)
 	keepClient := r.keepAlive()
 	switch {
+	case ec.body != nil && (r.contentLength > 0 || r.chunked) && ec.body.rewind():
+		// A second proxy_pass in the request (error_page): the body the
+		// first one read, and whatever of it is still to come.
+		body, bodyLen = ec.body, ec.body.length
+		keepClient = keepClient && !r.chunked
 	case r.chunked:
 		data, n, status := c.readChunked(h.maxBody, h.next.body.memLimit())
 		if status != 0 {
 			return c.sendError(status, ec, false)
 		}
 		defer data.close()
+		data.length, ec.body = n, data
 		// The chunk decoder may have read past the body; do not trust the
 		// rest of the stream.
 		keepClient = false
 		body, bodyLen = data, n
 	case r.contentLength > 0:
 		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
+		if !h.next.body.streamed(false, h.http11) {
+			rb := c.newReplayBody(body, h.next.body.memLimit())
+			defer rb.close()
+			rb.length, ec.body = bodyLen, rb
+			body = rb
+		}
 	case r.contentLength == 0:
 		bodyLen = 0
 	}
@@ -234,8 +253,13 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			err = c.copyToUpstream(uc, body, h)
 		}
 		if err != nil {
-			c.srv.closeUpstream(uc)
 			var cr clientReadError
+			if !errors.As(err, &cr) && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+				if resp, ok := c.earlyAnswer(uc, h, ec); ok {
+					return uc, resp, true, nil
+				}
+			}
+			c.srv.closeUpstream(uc)
 			if errors.As(err, &cr) {
 				return nil, nil, true, clientFailure(cr.err, "while reading client request body")
 			}
@@ -245,7 +269,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			return nil, nil, true, ioFailure(err, "while sending request to upstream")
 		}
 		sent = true
-		resp, err = readResponseHead(uc, h.read, &c.resp, c.clientGone)
+		resp, err = readResponseHead(uc, h.read, &c.resp, c.clientGone, h.headLimit())
 		if err != nil {
 			c.srv.closeUpstream(uc)
 			if err == errClientGone {

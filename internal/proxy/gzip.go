@@ -354,16 +354,6 @@ func gzipQuantity(v []byte) bool {
 	return q > 0 && q <= 100 && n <= 3
 }
 
-// indexFold finds the lowercase word in b, ignoring case.
-func indexFold(b []byte, word string) int {
-	for i := 0; i+len(word) <= len(b); i++ {
-		if bytes.EqualFold(b[i:i+len(word)], []byte(word)) {
-			return i
-		}
-	}
-	return -1
-}
-
 func isMSIE6(ua []byte) bool {
 	i := bytes.Index(ua, []byte("MSIE "))
 	if i < 0 || i+7 > len(ua) {

@@ -65,13 +65,17 @@ var defaultSetHeaders = [...]struct{ name, value string }{
 // the defaults that were not overridden by name.
 func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive, scope *varScope) error {
 	seen := map[string]bool{}
-	add := func(name, value string, pos ngxconf.Pos) error {
+	// Every configured entry is sent, repeated names too (nginx); a
+	// default only where no entry names it.
+	add := func(name, value string, pos ngxconf.Pos, configured bool) error {
 		lower := strings.ToLower(name)
-		if seen[lower] {
+		if seen[lower] && !configured {
 			return nil
 		}
+		if !seen[lower] {
+			h.skip = append(h.skip, []byte(lower))
+		}
 		seen[lower] = true
-		h.skip = append(h.skip, []byte(lower))
 		if lower == "content-length" && value == "" {
 			h.headers = append(h.headers, setHeader{name: []byte(name), kind: hdrContentLength})
 			return nil
@@ -87,12 +91,12 @@ func compileHeaders(h *proxyHandler, ds []*ngxconf.Directive, scope *varScope) e
 		return nil
 	}
 	for _, d := range ds {
-		if err := add(d.Args[0], d.Args[1], d.Pos); err != nil {
+		if err := add(d.Args[0], d.Args[1], d.Pos, true); err != nil {
 			return err
 		}
 	}
 	for _, d := range defaultSetHeaders {
-		if err := add(d.name, d.value, ngxconf.Pos{}); err != nil {
+		if err := add(d.name, d.value, ngxconf.Pos{}, false); err != nil {
 			return err
 		}
 	}
@@ -110,7 +114,7 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 	https := false
 	if !ok {
 		if rest, https = cutPrefixFold(url, "https://"); !https {
-			return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix in \"%s\"", url)
+			return nil, ngxconf.Errorf(d.Pos, "invalid URL prefix")
 		}
 	}
 	h := &proxyHandler{
@@ -121,10 +125,10 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 	if path, ok := strings.CutPrefix(rest, "unix:"); ok {
 		sock, uri, hasURI := strings.Cut(path, ":")
 		if sock == "" {
-			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket in upstream %q", rest)
 		}
 		if len(sock) > 107 {
-			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket in upstream %q", rest)
 		}
 		p.host = "unix:" + sock
 		h.proxyHost = []byte("localhost")
@@ -134,8 +138,8 @@ func (c *compiler) proxyPass(d *ngxconf.Directive, l *location, conf proxyConf) 
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
 			hostport, uri = rest[:i], rest[i:]
 		}
-		if hostport == "" {
-			return nil, ngxconf.Errorf(d.Pos, "no host in %q of the \"proxy_pass\" directive", url)
+		if err := checkUpstreamHost(hostport, d); err != nil {
+			return nil, err
 		}
 		host, port := splitHostPort(hostport)
 		p.host, p.port = host, port
@@ -205,7 +209,7 @@ func (c *compiler) resolveTarget(p pendingHandler) error {
 				}
 				addr = net.JoinHostPort(p.host, port)
 			}
-			peers, err := c.peers(addr, p.d, "proxy_pass")
+			peers, err := c.peers(addr, p.d, p.host)
 			if err != nil {
 				return err
 			}
@@ -235,14 +239,15 @@ func clearsConnection(h *proxyHandler) bool {
 }
 
 // peers turns a server address into peers: unix:/path, ip[:port] or a
-// host name resolved now, every address becoming a peer.
-func (c *compiler) peers(addr string, d *ngxconf.Directive, what string) ([]*peer, error) {
+// host name resolved now, every address becoming a peer. named is the
+// text nginx's errors quote (a proxy_pass host without its port).
+func (c *compiler) peers(addr string, d *ngxconf.Directive, named string) ([]*peer, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if path == "" {
-			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "no path in the unix domain socket in upstream %q", named)
 		}
 		if len(path) > 107 {
-			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket")
+			return nil, ngxconf.Errorf(d.Pos, "too long path in the unix domain socket in upstream %q", named)
 		}
 		return []*peer{{name: addr, network: "unix", address: path, unixAddr: &net.UnixAddr{Name: path, Net: "unix"}}}, nil
 	}
@@ -259,14 +264,13 @@ func (c *compiler) peers(addr string, d *ngxconf.Directive, what string) ([]*pee
 	}
 	ips, err := net.DefaultResolver.LookupIP(c.ctx, "ip", host)
 	if err != nil || len(ips) == 0 {
-		return nil, ngxconf.Errorf(d.Pos, "host not found in upstream %q", addr)
+		return nil, ngxconf.Errorf(d.Pos, "host not found in upstream %q", named)
 	}
 	var out []*peer
 	for _, ip := range ips {
 		a := net.JoinHostPort(ip.String(), port)
 		out = append(out, &peer{name: a, network: "tcp", address: a})
 	}
-	_ = what
 	return out, nil
 }
 
@@ -376,7 +380,10 @@ func (c *compiler) upstreamServer(d *ngxconf.Directive) ([]*peer, error) {
 			return nil, ngxconf.Errorf(d.Pos, "invalid parameter %q", a)
 		}
 	}
-	ps, err := c.peers(d.Args[0], d, "server")
+	if err := checkUpstreamHost(d.Args[0], d); err != nil {
+		return nil, err
+	}
+	ps, err := c.peers(d.Args[0], d, d.Args[0])
 	if err != nil {
 		return nil, err
 	}

@@ -228,6 +228,7 @@ type replayBody struct {
 	size   int64    // bytes recorded
 	pos    int64    // next byte to give; size while reading from src
 	broken bool     // the temporary file failed: no replay
+	length int64    // the whole body's length, sent as Content-Length
 	// spooled is called once, when the body first goes to the file.
 	spooled func()
 }
@@ -373,7 +374,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 				tries--
 				continue
 			}
-			keep := c.relay(h, ec, uc, resp, keepClient)
+			keep := c.relay(h, ec, uc, resp, keepClient && !ec.bodyUnread)
 			up.free(p, false, time.Now())
 			return keep
 		}

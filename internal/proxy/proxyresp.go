@@ -5,11 +5,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
+	"io"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"wisp/internal/ngxconf"
@@ -36,12 +40,67 @@ type respConf struct {
 	// The zero value is nginx's default: merge_slashes on.
 	keepSlashes bool
 	// dns keeps the resolver's answers; nil without valid=.
-	dns *dnsCache
+	dns     *dnsCache
+	buffers proxyBuffers
 }
+
+// proxyBuffers holds proxy_buffer_size, proxy_buffers and
+// proxy_busy_buffers_size. wisp's relay has its own buffering, so only
+// proxy_buffer_size acts (the limit on an upstream's head); the others
+// are checked as nginx checks them, so a config nginx refuses is refused.
+type proxyBuffers struct {
+	headSize        int64 // proxy_buffer_size
+	num             int64 // proxy_buffers
+	size            int64
+	busy            int64 // proxy_busy_buffers_size; 0: twice the larger buffer
+	headPos, bufPos ngxconf.Pos
+	busyPos         ngxconf.Pos
+	// proxy_temp_file_write_size (0: unset) and proxy_max_temp_file_size
+	// (-1: unset). wisp streams responses and never spools them to
+	// disk, so these are only checked.
+	tempWrite, tempMax       int64
+	tempWritePos, tempMaxPos ngxconf.Pos
+}
+
+// pageSize is nginx's default for the buffer sizes: one memory page.
+const pageSize = 4096
 
 // defaultRespConf is nginx's defaults at http level.
 func defaultRespConf() respConf {
-	return respConf{buffering: true, resolveTime: 30 * time.Second}
+	return respConf{buffering: true, resolveTime: 30 * time.Second,
+		buffers: proxyBuffers{headSize: pageSize, num: 8, size: pageSize, tempMax: -1}}
+}
+
+// check refuses the combinations nginx refuses when it merges a level,
+// with its words. nginx names the end of the http block; wisp names the
+// directive that made the combination.
+func (b proxyBuffers) check() error {
+	if b.num < 2 {
+		return ngxconf.Errorf(b.bufPos, "there must be at least 2 \"proxy_buffers\"")
+	}
+	larger, pos := max(b.headSize, b.size), b.headPos
+	if b.size > b.headSize {
+		pos = b.bufPos
+	}
+	busy := b.busy
+	if busy == 0 {
+		busy = 2 * larger
+	} else {
+		pos = b.busyPos
+	}
+	if busy < larger {
+		return ngxconf.Errorf(pos, "\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
+	}
+	if busy > (b.num-1)*b.size {
+		return ngxconf.Errorf(pos, "\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer")
+	}
+	if b.tempWrite != 0 && b.tempWrite < larger {
+		return ngxconf.Errorf(b.tempWritePos, "\"proxy_temp_file_write_size\" must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
+	}
+	if b.tempMax > 0 && b.tempMax < larger {
+		return ngxconf.Errorf(b.tempMaxPos, "\"proxy_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
+	}
+	return nil
 }
 
 func (r respConf) inherit(p respConf) respConf {
@@ -92,6 +151,21 @@ func (r respConf) inherit(p respConf) respConf {
 	if take("merge_slashes") {
 		r.keepSlashes = p.keepSlashes
 	}
+	if take("proxy_buffer_size") {
+		r.buffers.headSize, r.buffers.headPos = p.buffers.headSize, p.buffers.headPos
+	}
+	if take("proxy_buffers") {
+		r.buffers.num, r.buffers.size, r.buffers.bufPos = p.buffers.num, p.buffers.size, p.buffers.bufPos
+	}
+	if take("proxy_busy_buffers_size") {
+		r.buffers.busy, r.buffers.busyPos = p.buffers.busy, p.buffers.busyPos
+	}
+	if take("proxy_temp_file_write_size") {
+		r.buffers.tempWrite, r.buffers.tempWritePos = p.buffers.tempWrite, p.buffers.tempWritePos
+	}
+	if take("proxy_max_temp_file_size") {
+		r.buffers.tempMax, r.buffers.tempMaxPos = p.buffers.tempMax, p.buffers.tempMaxPos
+	}
 	r.set = nil
 	return r
 }
@@ -115,7 +189,9 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 		multi = true
 	case "recursive_error_pages", "proxy_intercept_errors", "proxy_buffering", "resolver",
 		"resolver_timeout", "proxy_ssl_server_name", "proxy_ssl_name", "proxy_ssl_verify",
-		"merge_slashes":
+		"merge_slashes",
+		"proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size",
+		"proxy_temp_file_write_size", "proxy_max_temp_file_size":
 	default:
 		return false, nil
 	}
@@ -154,7 +230,7 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 			r.sslVerify = on
 		}
 	case "proxy_redirect":
-		return true, c.compileRedirect(d, r)
+		return true, c.compileRedirect(d, r, conf.seen["proxy_pass"])
 	case "proxy_hide_header", "proxy_pass_header":
 		if err := argCount(d, 1); err != nil {
 			return true, err
@@ -176,6 +252,37 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
 		}
 		r.resolveTime = t
+	case "proxy_buffer_size", "proxy_busy_buffers_size", "proxy_temp_file_write_size", "proxy_max_temp_file_size":
+		if err := argCount(d, 1); err != nil {
+			return true, err
+		}
+		// nginx 1.22 takes no "g" here, not even for the off_t
+		// proxy_max_temp_file_size (checked against it).
+		n, err := d.Size(0)
+		if err != nil {
+			return true, err
+		}
+		b := &r.buffers
+		switch d.Name {
+		case "proxy_buffer_size":
+			b.headSize, b.headPos = n, d.Pos
+		case "proxy_busy_buffers_size":
+			b.busy, b.busyPos = n, d.Pos
+		case "proxy_temp_file_write_size":
+			b.tempWrite, b.tempWritePos = n, d.Pos
+		default:
+			b.tempMax, b.tempMaxPos = n, d.Pos
+		}
+	case "proxy_buffers":
+		if err := argCount(d, 2); err != nil {
+			return true, err
+		}
+		num, nerr := strconv.ParseInt(d.Args[0], 10, 64)
+		size, serr := d.Size(1)
+		if nerr != nil || num <= 0 || serr != nil {
+			return true, ngxconf.InvalidValue(d)
+		}
+		r.buffers.num, r.buffers.size, r.buffers.bufPos = num, size, d.Pos
 	case "proxy_ssl_name":
 		if err := argCount(d, 1); err != nil {
 			return true, err
@@ -202,7 +309,7 @@ func flagArg(d *ngxconf.Directive) (bool, error) {
 	return false, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive, it must be \"on\" or \"off\"", d.Args[0], d.Name)
 }
 
-func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf) error {
+func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf, afterPass bool) error {
 	// "off" excludes any other proxy_redirect at the same level (nginx).
 	if r.redirectOff || (len(d.Args) == 1 && d.Args[0] == "off" && len(r.redirects) > 0) {
 		return ngxconf.Errorf(d.Pos, "\"proxy_redirect\" directive is duplicate")
@@ -212,9 +319,15 @@ func (c *compiler) compileRedirect(d *ngxconf.Directive, r *respConf) error {
 		r.redirects, r.redirectOff = nil, true
 		return nil
 	case len(d.Args) == 1 && d.Args[0] == "default":
+		if !afterPass {
+			// nginx maps from the proxy_pass URL it has already read.
+			return ngxconf.Errorf(d.Pos, "\"proxy_redirect default\" should be placed after the \"proxy_pass\" directive")
+		}
 		r.redirects = append(r.redirects, redirectRule{isDefault: true})
 		r.redirectOff = false
 		return nil
+	case len(d.Args) == 1:
+		return ngxconf.Errorf(d.Pos, "invalid parameter %q", d.Args[0])
 	case len(d.Args) != 2:
 		return ngxconf.Errorf(d.Pos, "invalid number of arguments in \"proxy_redirect\" directive")
 	}
@@ -282,6 +395,7 @@ type handlerResp struct {
 	sslSNI      bool
 	sslVerify   bool
 	sniVar      bool // the SNI name has variables: tls is made per request
+	headLimit   int  // proxy_buffer_size: the largest upstream head
 	// dynamic proxy_pass: the URL program and the upstream groups by
 	// lowercased name, which win over DNS as in nginx.
 	dynURL *program
@@ -297,7 +411,7 @@ func (h *proxyHandler) buffered() bool { return h.resp == nil || h.resp.bufferin
 func (c *compiler) attachResp(h *proxyHandler, r respConf, https bool, host string) {
 	h.resp = &handlerResp{redirects: r.redirects, redirectOff: r.redirectOff, hide: r.hide, pass: r.pass,
 		intercept: r.intercept, buffering: r.buffering, resolvers: r.resolvers, resolveTime: r.resolveTime,
-		dns: r.dns, sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify}
+		dns: r.dns, sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify, headLimit: int(r.buffers.headSize)}
 	if https {
 		name, literal := host, true
 		if r.sslName != nil {
@@ -733,4 +847,249 @@ func (ec *evalCtx) respOf() *respConf {
 // default server decides.
 func (g *vhostGroup) mergeSlashes() bool {
 	return g == nil || g.def == nil || g.def.resp == nil || !g.def.resp.keepSlashes
+}
+
+// statusLine is an upstream status line as nginx 1.22's
+// ngx_http_parse_status_line reads it: "HTTP/" major "." minor, one
+// space, any further spaces, three digits, then ' ', '.' (IIS's
+// "403.1") or the line's end, then any text.
+type statusLine struct {
+	status    int
+	text      []byte // from the code to the end of the line, as relayed
+	atLeast11 bool   // HTTP/1.1 or later: keepalive and chunked apply
+}
+
+// statusVerdict is what the first bytes of an upstream answer tell.
+type statusVerdict int
+
+const (
+	statusMore    statusVerdict = iota // too few bytes to decide yet
+	statusValid                        // a complete, valid status line
+	statusInvalid                      // not HTTP/1.x: nginx relays it as HTTP/0.9
+)
+
+// parseStatusLine checks buf (the answer's first bytes, the line with
+// its end if it arrived) byte by byte, so that an answer that is not
+// HTTP is known as soon as nginx would know it.
+func parseStatusLine(buf []byte) (statusLine, statusVerdict) {
+	var sl statusLine
+	const prefix = "HTTP/"
+	for i := 0; i < len(prefix); i++ {
+		if i == len(buf) {
+			return sl, statusMore
+		}
+		if buf[i] != prefix[i] {
+			return sl, statusInvalid
+		}
+	}
+	p := len(prefix)
+	major, minor := 0, 0
+	// number reads the digits of one version part up to sep; nginx
+	// refuses a first digit below min and a value over 99 before the
+	// next digit.
+	number := func(min byte, sep byte, v *int) statusVerdict {
+		for first := true; ; first = false {
+			if p == len(buf) {
+				return statusMore
+			}
+			ch := buf[p]
+			p++
+			if !first && ch == sep {
+				return statusValid
+			}
+			if ch < min && first || ch < '0' || ch > '9' || *v > 99 {
+				return statusInvalid
+			}
+			*v = *v*10 + int(ch-'0')
+		}
+	}
+	if v := number('1', '.', &major); v != statusValid {
+		return sl, v
+	}
+	if v := number('0', ' ', &minor); v != statusValid {
+		return sl, v
+	}
+	for p < len(buf) && buf[p] == ' ' {
+		p++
+	}
+	start := p
+	for ; p < start+3; p++ {
+		if p == len(buf) {
+			return sl, statusMore
+		}
+		if buf[p] < '0' || buf[p] > '9' {
+			return sl, statusInvalid
+		}
+		sl.status = sl.status*10 + int(buf[p]-'0')
+	}
+	if p == len(buf) {
+		return sl, statusMore
+	}
+	switch buf[p] {
+	case ' ', '.', '\r', '\n':
+	default:
+		return sl, statusInvalid
+	}
+	eol := bytes.IndexByte(buf[p:], '\n')
+	if eol < 0 {
+		if cr := bytes.IndexByte(buf[p:], '\r'); cr >= 0 && p+cr+1 < len(buf) {
+			return sl, statusInvalid // a CR not followed by LF
+		}
+		return sl, statusMore
+	}
+	end := p + eol
+	if cr := bytes.IndexByte(buf[p:end], '\r'); cr >= 0 && p+cr != end-1 {
+		return sl, statusInvalid
+	}
+	sl.text = trimCR(buf[start:end])
+	sl.atLeast11 = major > 1 || minor >= 1
+	return sl, statusValid
+}
+
+// indexFold is bytes.Index ignoring ASCII case, without allocating; lower
+// is the lowercase needle.
+func indexFold(s []byte, lower string) int {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		j := 0
+		for j < len(lower) && s[i+j]|0x20 == lower[j]|0x20 && (s[i+j]|0x20 >= 'a' && s[i+j]|0x20 <= 'z' || s[i+j] == lower[j]) {
+			j++
+		}
+		if j == len(lower) {
+			return i
+		}
+	}
+	return -1
+}
+
+// earlyLocation finds the Location nginx's header filter writes itself:
+// the last one proxy_redirect rewrote, when it is a path (made absolute
+// after Content-Length). Every other Location keeps its place.
+func (c *clientConn) earlyLocation(h *proxyHandler, ec *evalCtx, rh *respHead) (mappedLocation, int) {
+	for i := len(rh.headers) - 1; i >= 0 && rh.location >= 0; i-- {
+		if !bytes.EqualFold(rh.headers[i].name, []byte("Location")) {
+			continue
+		}
+		if m := c.mapLocation(h, ec, rh.headers[i].value); m.mapped {
+			if m.early() {
+				return m, i
+			}
+			break
+		}
+	}
+	return mappedLocation{}, -1
+}
+
+// writeRedirectHeader writes a Location, or a Refresh with "url=", in
+// its place after proxy_redirect, keeping the upstream's spelling of the
+// name; false leaves hd to the caller.
+func (c *clientConn) writeRedirectHeader(bw *bufio.Writer, h *proxyHandler, ec *evalCtx, hd *header) bool {
+	var keep []byte // the part of the value before what is rewritten
+	v := hd.value
+	switch {
+	case bytes.EqualFold(hd.name, []byte("Location")):
+	case bytes.EqualFold(hd.name, []byte("Refresh")) && !h.hides(hd.name):
+		i := indexFold(v, "url=")
+		if i < 0 {
+			return false
+		}
+		keep, v = v[:i+len("url=")], v[i+len("url="):]
+	default:
+		return false
+	}
+	m := c.mapLocation(h, ec, v)
+	bw.Write(hd.name)
+	bw.WriteString(": ")
+	bw.Write(keep)
+	bw.Write(m.head)
+	bw.Write(m.tail)
+	bw.WriteString("\r\n")
+	return true
+}
+
+// relayHTTP09 passes an answer without a valid status line on as nginx
+// does: as an HTTP/0.9 body, no head, up to the upstream's close.
+func (c *clientConn) relayHTTP09(h *proxyHandler, ec *evalCtx, uc *upConn) bool {
+	c.srv.log.Error("upstream sent no valid HTTP/1.0 header while reading response header from upstream", c.logCtxPeer(ec, uc.peer)...)
+	ec.status = 200
+	if string(c.req.method) == "HEAD" {
+		// nginx sends nothing: a HEAD answer has no body, and HTTP/0.9
+		// no head.
+		c.noteUpstream(ec, uc.peer)
+		c.srv.closeUpstream(uc)
+		return false
+	}
+	bw := c.srv.writeBufs.Get().(*bufio.Writer)
+	ec.out.wire = countingWriter{w: c.nc} // $body_bytes_sent: all of it is body
+	bw.Reset(&ec.out.wire)
+	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
+	err := c.copyBody(bw, uc, uc.br, h, false)
+	if err == nil {
+		err = bw.Flush()
+	} else {
+		c.flushClient(bw)
+	}
+	ec.out.noteRelayed(-1, false, false)
+	if err != nil {
+		c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
+	}
+	c.noteUpstream(ec, uc.peer)
+	c.srv.closeUpstream(uc)
+	return false
+}
+
+// chunkedSource decodes a chunked upstream body and remembers whether it
+// failed on the framing rather than on the connection: nginx then drops
+// what it has not sent yet instead of flushing it.
+type chunkedSource struct {
+	r       io.Reader
+	invalid bool
+}
+
+func (s *chunkedSource) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) {
+		var ne net.Error
+		var cw clientWriteError
+		s.invalid = !errors.As(err, &ne) && !errors.As(err, &cw) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, syscall.ECONNRESET)
+	}
+	return n, err
+}
+
+// headLimit is proxy_buffer_size: an upstream head that does not fit is
+// "upstream sent too big header".
+func (h *proxyHandler) headLimit() int {
+	if h.resp == nil {
+		return pageSize
+	}
+	return h.resp.headLimit
+}
+
+// growReader gives uc a reader of size bytes holding what the old one
+// had buffered, for a head larger than the usual reader under a larger
+// proxy_buffer_size. The old bytes are read first, then the connection,
+// so nothing stays hidden in between (the splice path reads the socket).
+func (uc *upConn) growReader(size int) {
+	held, _ := uc.br.Peek(uc.br.Buffered())
+	bigger := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(held)), &uc.src), size)
+	bigger.Peek(len(held))
+	uc.br = bigger
+}
+
+// earlyAnswer reads the answer of an upstream that closed while the
+// request body was still going to it: nginx has the whole body before it
+// sends, so such an answer (a 413 to an upload, say) reaches the client
+// instead of a 502, and the connection stays open. wisp streams the body,
+// so it reads the rest now (kept, as nginx keeps it); when it cannot, the
+// client connection closes after the answer.
+func (c *clientConn) earlyAnswer(uc *upConn, h *proxyHandler, ec *evalCtx) (*respHead, bool) {
+	resp, err := readResponseHead(uc, h.read, &c.resp, nil, h.headLimit())
+	if err != nil {
+		return nil, false
+	}
+	if ec.body == nil {
+		ec.bodyUnread = true
+	} else if _, err := io.Copy(io.Discard, ec.body); err != nil {
+		ec.bodyUnread = true
+	}
+	return resp, true
 }

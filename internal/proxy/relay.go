@@ -29,24 +29,34 @@ type respHead struct {
 	contentType   int // index into headers, -1 if absent
 	location      int // index into headers, -1 if absent
 	headLen       int
+	http09        bool // no valid status line: the bytes go to the client as they are
 }
 
 // readResponseHead buffers and parses the upstream's head without copying.
 // While it waits it looks at the client every goneCheck (gone), so that a
 // client that leaves cancels the upstream request (errClientGone).
-func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func() bool) (*respHead, error) {
+func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func() bool, limit int) (*respHead, error) {
 	br := uc.br
 	var final time.Time
 	for {
 		buf, _ := br.Peek(br.Buffered())
-		if end := headEnd(buf); end > 0 {
+		if _, v := parseStatusLine(buf); v == statusInvalid {
+			*rh = respHead{headers: rh.headers[:0], status: 200, contentLength: -1, contentType: -1, location: -1, closeConn: true, http09: true}
+			return rh, nil
+		}
+		if end := headEnd(buf[:min(len(buf), limit)]); end > 0 {
 			if err := rh.parse(buf[:end]); err != nil {
 				return nil, err
 			}
 			return rh, nil
 		}
-		if br.Buffered() == br.Size() {
+		if len(buf) >= limit {
 			return nil, errTooBigHeader
+		}
+		if br.Buffered() == br.Size() {
+			uc.growReader(limit)
+			br = uc.br
+			continue
 		}
 		now := time.Now()
 		if final.IsZero() {
@@ -92,16 +102,11 @@ func headEnd(buf []byte) int {
 func (rh *respHead) parse(buf []byte) error {
 	*rh = respHead{headers: rh.headers[:0], contentLength: -1, contentType: -1, location: -1, headLen: len(buf)}
 	eol := bytes.IndexByte(buf, '\n')
-	line := trimCR(buf[:eol])
-	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
-		return errBadHeader
+	sl, _ := parseStatusLine(buf) // readResponseHead saw it valid
+	rh.status, rh.statusLine = sl.status, sl.text
+	if sl.atLeast11 {
+		rh.minor = 1
 	}
-	rh.minor = int(line[7] - '0')
-	code, ok := parseDecimal(line[9:12])
-	if !ok || code < 100 || code > 999 || (len(line) > 12 && line[12] != ' ') {
-		return errBadHeader
-	}
-	rh.status, rh.statusLine = int(code), line[9:]
 	for pos := eol + 1; pos < len(buf); {
 		j := bytes.IndexByte(buf[pos:], '\n')
 		line := trimCR(buf[pos : pos+j])
@@ -110,10 +115,18 @@ func (rh *respHead) parse(buf []byte) error {
 			break
 		}
 		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || line[0] == ' ' || line[0] == '\t' {
+		if colon == 0 || line[0] == ' ' || line[0] == '\t' {
 			return errBadHeader
 		}
-		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
+		if colon < 0 {
+			// nginx takes a line without ':' as a name with an empty
+			// value, but skips IIS's repeated status lines.
+			if bytes.HasPrefix(line, []byte("HTTP/")) {
+				continue
+			}
+			colon = len(line)
+		}
+		name, value := line[:colon], bytes.Trim(line[min(colon+1, len(line)):], " \t")
 		for _, ch := range name {
 			if ch <= ' ' || ch == 0x7f {
 				return errBadHeader
@@ -130,7 +143,8 @@ func (rh *respHead) parse(buf []byte) error {
 				rh.contentLength = n
 			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			rh.chunked = bytes.EqualFold(value, []byte("chunked"))
+			// nginx 1.22 looks for "chunked" anywhere in the value.
+			rh.chunked = indexFold(value, "chunked") >= 0
 		case bytes.EqualFold(name, []byte("Connection")):
 			forEachToken(value, func(tok []byte) {
 				if bytes.EqualFold(tok, []byte("close")) {
@@ -145,9 +159,6 @@ func (rh *respHead) parse(buf []byte) error {
 	}
 	if rh.chunked {
 		rh.contentLength = -1
-	}
-	if rh.minor == 0 {
-		rh.chunked = false
 	}
 	return nil
 }
@@ -189,10 +200,20 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		c.srv.closeUpstream(uc)
 		return c.sendError(rh.status, ec, keepClient)
 	}
-	noBody := string(r.method) == "HEAD" || rh.status < 200 || rh.status == 204 || rh.status == 304
+	if rh.http09 {
+		return c.relayHTTP09(h, ec, uc)
+	}
+	// nginx 1.22 takes a 1xx other than 101 for the final answer, its
+	// body running to the close (the real answer that follows included).
+	informational := rh.status < 200 && rh.status != 101
+	if informational {
+		rh.contentLength, rh.chunked = -1, false
+	}
+	noBody := string(r.method) == "HEAD" || rh.status < 200 && !informational || rh.status == 204 || rh.status == 304
 	gz := c.gzipRelay(ec, rh) // the gzip filter compresses this body (gzip.go)
-	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1
-	if !noBody && (rh.contentLength < 0 || gz) && !clientChunked {
+	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1 && !informational
+	// (nginx keeps the client after a 1xx answer's close-delimited body.)
+	if !noBody && (rh.contentLength < 0 || gz) && !clientChunked && !informational {
 		keepClient = false // HTTP/1.0 client: the end of the body is the close
 	}
 	if !c.keepAllowed() {
@@ -209,7 +230,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	ec.relaying = true
 	c.writeCommonHeaders(bw, ec)
 	ec.relaying = false
-	if rh.contentType >= 0 {
+	if rh.contentType >= 0 && len(rh.headers[rh.contentType].value) > 0 {
 		bw.WriteString("Content-Type: ")
 		bw.Write(rh.headers[rh.contentType].value)
 		bw.WriteString(c.charsetSuffix(ec, rh.headers[rh.contentType].value))
@@ -220,17 +241,14 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		bw.Write(strconv.AppendInt(c.scratch[:0], rh.contentLength, 10))
 		bw.WriteString("\r\n")
 	}
-	var loc mappedLocation
-	if rh.location >= 0 {
-		loc = c.mapLocation(h, ec, rh.headers[rh.location].value)
-		if loc.early() {
-			// A path: made absolute here, where nginx's header filter
-			// puts it.
-			bw.WriteString("Location: ")
-			c.writeAbsolute(bw, ec, loc.head)
-			bw.Write(loc.tail)
-			bw.WriteString("\r\n")
-		}
+	loc, early := c.earlyLocation(h, ec, rh)
+	if early >= 0 {
+		// A path: made absolute here, where nginx's header filter puts
+		// it.
+		bw.WriteString("Location: ")
+		c.writeAbsolute(bw, ec, loc.head)
+		bw.Write(loc.tail)
+		bw.WriteString("\r\n")
 	}
 	if clientChunked {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
@@ -244,11 +262,10 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	bw.Write(c.appendVary(nil, ec)) // gzip_vary (gzip.go)
 	for i := range rh.headers {
 		hd := &rh.headers[i]
-		if i == rh.location && !loc.early() {
-			bw.WriteString("Location: ")
-			bw.Write(loc.head)
-			bw.Write(loc.tail)
-			bw.WriteString("\r\n")
+		if i == early {
+			continue
+		}
+		if c.writeRedirectHeader(bw, h, ec, hd) {
 			continue
 		}
 		if h.hides(hd.name) || c.filterReplaces(ec, hd.name, rh.status) {
@@ -271,11 +288,13 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 
 	upDone := noBody
 	var err error
+	var chunks *chunkedSource
 	if !noBody {
 		var src io.Reader
 		switch {
 		case rh.chunked:
-			src = httputil.NewChunkedReader(uc.br)
+			chunks = &chunkedSource{r: httputil.NewChunkedReader(uc.br)}
+			src = chunks
 		case rh.contentLength >= 0:
 			src = &limitedReader{r: uc.br, n: rh.contentLength}
 		default:
@@ -299,7 +318,9 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	if err != nil {
 		keepClient = false
 		var cw clientWriteError
-		if !errors.As(err, &cw) {
+		if chunks != nil && chunks.invalid {
+			err = errors.New("upstream sent invalid chunked response while reading upstream")
+		} else if !errors.As(err, &cw) {
 			// What arrived before the upstream failed still goes out, as
 			// in nginx; the close then tells the client it is cut short.
 			c.flushClient(bw)
@@ -445,16 +466,20 @@ func skipTrailer(br *bufio.Reader) error {
 }
 
 func (c *clientConn) writeCommonHeaders(bw *bufio.Writer, ec *evalCtx) {
-	if ec != nil && ec.relaying && ec.handler.passes("server") {
-		// proxy_pass_header Server: the upstream's (if any) stands alone.
-		bw.WriteString("\r\nDate: ")
-	} else {
-		bw.WriteString("\r\nServer: ")
-		bw.WriteString(c.serverToken(ec))
-		bw.WriteString("\r\nDate: ")
-	}
-	bw.Write(c.srv.date.get(time.Now()))
+	// proxy_pass_header Server or Date: the upstream's (if any) stands
+	// alone.
+	relayed := ec != nil && ec.relaying
 	bw.WriteString("\r\n")
+	if !relayed || !ec.handler.passes("server") {
+		bw.WriteString("Server: ")
+		bw.WriteString(c.serverToken(ec))
+		bw.WriteString("\r\n")
+	}
+	if !relayed || !ec.handler.passes("date") {
+		bw.WriteString("Date: ")
+		bw.Write(c.srv.date.get(time.Now()))
+		bw.WriteString("\r\n")
+	}
 }
 
 func writeConnection(bw *bufio.Writer, keep bool) {

@@ -330,3 +330,22 @@ func (u *upstream) finish() {
 	}
 	u.seal()
 }
+
+// checkUpstreamHost refuses, in nginx's words, the hosts ngx_parse_url
+// refuses in a server address or a proxy_pass URL: none before the port,
+// or an IPv6 literal left open.
+func checkUpstreamHost(hostport string, d *ngxconf.Directive) error {
+	if strings.HasPrefix(hostport, "unix:") {
+		return nil
+	}
+	if strings.HasPrefix(hostport, "[") {
+		if !strings.Contains(hostport, "]") {
+			return ngxconf.Errorf(d.Pos, "invalid host in upstream %q", hostport)
+		}
+		return nil
+	}
+	if host, _, _ := strings.Cut(hostport, ":"); host == "" {
+		return ngxconf.Errorf(d.Pos, "no host in upstream %q", hostport)
+	}
+	return nil
+}

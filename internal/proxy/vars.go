@@ -272,6 +272,13 @@ type evalCtx struct {
 	requestURI []byte // the raw target path+query ($request_uri)
 	flow              // what the rewrite module and error_page change (rewrite.go)
 	out        reqOut // what was answered, for filters and the access log (accesslog.go)
+	// body is the request body as the first proxy_pass read it, so a
+	// second one (error_page to a named location) sends it again, as
+	// nginx sends its r->request_body (forward.go).
+	body *replayBody
+	// bodyUnread: the upstream answered before taking the whole body, so
+	// the rest is still on the client connection (proxyresp.go).
+	bodyUnread bool
 }
 
 // appendTo appends the program's value for ec to dst.
