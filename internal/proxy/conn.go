@@ -204,6 +204,7 @@ func (s *Server) newConn(nc net.Conn, key string) *clientConn {
 		}
 	}
 	c.readFn = c.rawRead
+	c.readNowFn = func(fd uintptr) { c.rawRead(fd) }
 	c.headBy = time.Now().Add(c.headerTimeout())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -315,12 +316,15 @@ type clientConn struct {
 	// not extended by each read, so a slowloris client cannot hold the
 	// connection by trickling bytes.
 	headBy time.Time
+	// readBy is the read deadline armed on nc (setReadDeadline).
+	readBy time.Time
 	// readFn is rawRead as a method value made once, so that reads through
 	// raw do not allocate a closure each.
-	readFn   func(fd uintptr) bool
-	rawN     int
-	rawErr   error
-	rawBlock bool // rawRead lets raw.Read wait for readability
+	readFn    func(fd uintptr) bool
+	readNowFn func(fd uintptr) // rawRead for raw.Control
+	rawN      int
+	rawErr    error
+	rawBlock  bool // rawRead lets raw.Read wait for readability
 }
 
 func (c *clientConn) setAddrs() {
@@ -385,11 +389,69 @@ func (c *clientConn) serve() {
 		if c.start == c.end {
 			c.start, c.end = 0, 0
 			c.releaseBuf()
-			if c.park(c.ka.timeout) {
+			got, err := c.waitHot()
+			switch {
+			case err != nil:
+				c.finish()
+				return
+			case !got && c.park(c.ka.timeout):
 				return
 			}
 		}
 	}
+}
+
+// hotWait is about how long a connection that just answered waits for its
+// next request in its own goroutine before it is parked: a busy keep-alive
+// client (a browser, a load generator) sends it within milliseconds, and
+// parking costs an epoll_ctl, a wake-up of the poller and a new goroutine
+// per request, where a wait in Go's netpoller (which has the socket
+// already) costs one EAGAIN read.
+const hotWait = 20 * time.Millisecond
+
+// waitHot waits up to hotWait for the next request's first bytes and
+// reports whether they came; an error means the connection failed. It
+// does not wait without a poller to park in afterwards, for a connection
+// that is not a socket, or when keepalive_timeout is shorter.
+//
+// The read deadline it arms stays armed once the request is in: every
+// later read of the client either arms its own (the rest of the head,
+// bodies, tunnels) or cannot wait (readRaw without block), so none can
+// fail on it.
+func (c *clientConn) waitHot() (bool, error) {
+	if c.raw == nil || c.srv.idle == nil || c.ka.timeout <= hotWait {
+		return false, nil
+	}
+	// Re-arming a deadline is a timer operation. Under load requests come
+	// much more often than hotWait/2, so the deadline is re-armed only
+	// once half of it is used: the wait lasts from hotWait/2 to hotWait.
+	now := time.Now()
+	if left := c.readBy.Sub(now); left < hotWait/2 || left > hotWait {
+		c.setReadDeadline(now.Add(hotWait))
+	}
+	err := c.readRaw(true)
+	switch {
+	case err == nil:
+		if c.closed.Load() {
+			return false, net.ErrClosed
+		}
+		return true, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return false, nil
+	}
+	return false, err
+}
+
+// setReadDeadline arms the client's read deadline unless it is armed at t
+// already (each change is a timer operation). Every read deadline of a
+// socket connection that may be reused goes through here, so that readBy
+// is what is armed; a tunnel, which ends the connection, sets its own.
+func (c *clientConn) setReadDeadline(t time.Time) {
+	if t.Equal(c.readBy) {
+		return
+	}
+	c.readBy = t
+	c.nc.SetReadDeadline(t)
 }
 
 // errParked ends a serving goroutine whose connection went to the poller.
@@ -444,7 +506,7 @@ func (c *clientConn) readHead() error {
 		if c.headBy.IsZero() {
 			c.headBy = time.Now().Add(c.headerTimeout())
 		}
-		c.nc.SetReadDeadline(c.headBy)
+		c.setReadDeadline(c.headBy)
 		if err := c.fill(); err != nil {
 			return err
 		}
@@ -472,16 +534,24 @@ func (c *clientConn) waitRequest() error {
 	if c.park(timeout) {
 		return errParked
 	}
-	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	c.setReadDeadline(time.Now().Add(timeout))
 	return c.readRaw(true)
 }
 
 // readRaw reads into a pooled buffer taken only once bytes are there, so
 // a waiting connection pins no buffer. Without block it returns EAGAIN
-// when nothing is readable.
+// when nothing is readable; such a read runs outside the netpoller
+// (Control), so a read deadline that has passed (a hot wait's) cannot fail
+// it.
 func (c *clientConn) readRaw(block bool) error {
 	c.rawBlock = block
-	if err := c.raw.Read(c.readFn); err != nil {
+	var err error
+	if block {
+		err = c.raw.Read(c.readFn)
+	} else {
+		err = c.raw.Control(c.readNowFn)
+	}
+	if err != nil {
 		return err
 	}
 	if c.rawErr != nil {
@@ -574,7 +644,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.remain -= int64(n)
 		return n, nil
 	}
-	c.nc.SetReadDeadline(time.Now().Add(b.timeout))
+	c.setReadDeadline(time.Now().Add(b.timeout))
 	n, err := c.nc.Read(p)
 	b.remain -= int64(n)
 	if err == io.EOF && b.remain > 0 {
