@@ -48,10 +48,10 @@ type Server struct {
 	open  ListenFunc
 	drain time.Duration
 
-	readBufs  sync.Pool // []byte of readBufSize, held only while a head is parsed/forwarded
-	writeBufs sync.Pool // *bufio.Writer
-	copyBufs  sync.Pool // *[]byte of copyBufSize
-	upReaders sync.Pool // *bufio.Reader for upstream connections
+	readBufs  readBufPool // held only while a head is parsed/forwarded
+	writeBufs sync.Pool   // *bufio.Writer
+	copyBufs  sync.Pool   // *[]byte of copyBufSize
+	upReaders sync.Pool   // *bufio.Reader for upstream connections
 	date      dateCache
 	connSeq   atomic.Uint64
 
@@ -92,7 +92,7 @@ func NewServer(cfg *Config, opts ServerOptions) *Server {
 			return lc.Listen(ctx, network, address)
 		}
 	}
-	s.readBufs.New = func() any { return make([]byte, readBufSize) }
+	s.readBufs.p.New = func() any { return new([readBufSize]byte) }
 	s.writeBufs.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
 	s.copyBufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	s.upReaders.New = func() any { return bufio.NewReaderSize(nil, upstreamReadBuf) }
@@ -279,6 +279,21 @@ func (s *Server) closeUpstream(uc *upConn) {
 	uc.br.Reset(nil)
 	s.upReaders.Put(uc.br)
 	uc.br = nil
+}
+
+// readBufPool recycles the readBufSize buffers that heads are read and
+// built in. It holds array pointers: a slice put in a sync.Pool is boxed,
+// an allocation per put.
+type readBufPool struct{ p sync.Pool }
+
+func (bp *readBufPool) get() []byte { return bp.p.Get().(*[readBufSize]byte)[:] }
+
+// put takes back a buffer from get; a buffer that grew past it (append)
+// is another array and is left to the collector.
+func (bp *readBufPool) put(b []byte) {
+	if cap(b) == readBufSize {
+		bp.p.Put((*[readBufSize]byte)(b[:readBufSize]))
+	}
 }
 
 // clientConn is one client connection.
@@ -565,13 +580,13 @@ func (c *clientConn) readRaw(block bool) error {
 }
 
 func (c *clientConn) rawRead(fd uintptr) bool {
-	buf := c.srv.readBufs.Get().([]byte)
+	buf := c.srv.readBufs.get()
 	c.rawN, c.rawErr = syscall.Read(int(fd), buf)
 	for c.rawErr == syscall.EINTR {
 		c.rawN, c.rawErr = syscall.Read(int(fd), buf)
 	}
 	if c.rawErr == syscall.EAGAIN {
-		c.srv.readBufs.Put(buf) //nolint:staticcheck
+		c.srv.readBufs.put(buf)
 		return !c.rawBlock
 	}
 	c.buf = buf
@@ -580,9 +595,7 @@ func (c *clientConn) rawRead(fd uintptr) bool {
 
 func (c *clientConn) releaseBuf() {
 	if c.buf != nil && c.start == c.end {
-		if len(c.buf) == readBufSize {
-			c.srv.readBufs.Put(c.buf) //nolint:staticcheck // slices are fine here
-		}
+		c.srv.readBufs.put(c.buf)
 		c.buf, c.start, c.end = nil, 0, 0
 	}
 }
@@ -595,7 +608,7 @@ func (c *clientConn) fill() error {
 		return c.readRaw(true)
 	}
 	if c.buf == nil {
-		c.buf = c.srv.readBufs.Get().([]byte)
+		c.buf = c.srv.readBufs.get()
 	}
 	if c.start > 0 && c.end == len(c.buf) {
 		copy(c.buf, c.buf[c.start:c.end])
@@ -605,9 +618,7 @@ func (c *clientConn) fill() error {
 	if c.end == len(c.buf) {
 		nb := make([]byte, min(2*len(c.buf), headMax))
 		copy(nb, c.buf[:c.end])
-		if len(c.buf) == readBufSize {
-			c.srv.readBufs.Put(c.buf) //nolint:staticcheck
-		}
+		c.srv.readBufs.put(c.buf)
 		c.buf = nb
 	}
 	n, err := c.nc.Read(c.buf[c.end:])

@@ -187,9 +187,9 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	case r.contentLength == 0:
 		bodyLen = 0
 	}
-	head := c.srv.readBufs.Get().([]byte)[:0]
+	head := c.srv.readBufs.get()[:0]
 	head = c.appendUpstreamHead(head, h, ec, bodyLen)
-	defer func() { c.srv.readBufs.Put(head[:cap(head)]) }() //nolint:staticcheck
+	defer c.srv.readBufs.put(head)
 
 	return c.forwardToPeers(h, ec, head, body, keepClient)
 }
@@ -208,7 +208,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		if aerr != nil {
 			return nil, nil, false, aerr
 		}
-		uc.SetWriteDeadline(time.Now().Add(h.send))
+		uc.armWrite(time.Now(), h.send)
 		_, err := uc.Write(head)
 		if err == nil && body != nil {
 			if c.req.expect100 && c.req.minor >= 1 {
@@ -257,7 +257,7 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
-			uc.SetWriteDeadline(time.Now().Add(h.send))
+			uc.armWrite(time.Now(), h.send)
 			if _, err := uc.Write(buf[:n]); err != nil {
 				return err
 			}
