@@ -52,6 +52,7 @@ type Server struct {
 	writeBufs sync.Pool   // *bufio.Writer
 	copyBufs  sync.Pool   // *[]byte of copyBufSize
 	upReaders sync.Pool   // *bufio.Reader for upstream connections
+	evalCtxs  sync.Pool   // *evalCtx, one per request in flight
 	date      dateCache
 	connSeq   atomic.Uint64
 
@@ -96,6 +97,7 @@ func NewServer(cfg *Config, opts ServerOptions) *Server {
 	s.writeBufs.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
 	s.copyBufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	s.upReaders.New = func() any { return bufio.NewReaderSize(nil, upstreamReadBuf) }
+	s.evalCtxs.New = func() any { return new(evalCtx) }
 	return s
 }
 

@@ -31,7 +31,11 @@ func (c *clientConn) handle() bool {
 	}
 	srv := c.group.find(r.host)
 	c.ka, c.client = srv.ka, srv.client
-	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
+	// The context escapes (filters, variables keep pointers to it): pooled,
+	// it is not an allocation per request.
+	ec := c.srv.evalCtxs.Get().(*evalCtx)
+	defer func() { *ec = evalCtx{}; c.srv.evalCtxs.Put(ec) }()
+	*ec = evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
 	if r.absHost != nil {
 		ec.requestURI = r.path
 		if r.hasQuery {
@@ -40,8 +44,8 @@ func (c *clientConn) handle() bool {
 	}
 	keep := r.keepAlive() && !r.hasBody()
 	// The rewrite phases pick ec.loc and call serveLocation.
-	keep = c.runPhases(&ec, keep)
-	c.logAccess(&ec)
+	keep = c.runPhases(ec, keep)
+	c.logAccess(ec)
 	return keep
 }
 
