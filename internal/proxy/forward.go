@@ -208,11 +208,15 @@ func idempotent(m []byte) bool {
 func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Reader, ec *evalCtx) (uc *upConn, resp *respHead, sent bool, aerr *attemptError) {
 	for fresh := false; ; fresh = true {
 		var reused bool
-		uc, reused, aerr = c.upstreamConn(h, p, fresh)
+		now := time.Now()
+		uc, reused, aerr = c.upstreamConn(h, p, fresh, now)
 		if aerr != nil {
 			return nil, nil, false, aerr
 		}
-		uc.armWrite(time.Now(), h.send)
+		if !reused {
+			now = time.Now() // after the dial
+		}
+		uc.armWrite(now, h.send)
 		var err error
 		if body == nil && uc.src.raw != nil {
 			uc.src.sendWithRead(head)
@@ -366,9 +370,9 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 }
 
 // upstreamConn returns a pooled connection to p (unless fresh) or dials one.
-func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool) (*upConn, bool, *attemptError) {
+func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool, now time.Time) (*upConn, bool, *attemptError) {
 	if h.reuse && !fresh {
-		if uc := h.up.pool.get(p, time.Now()); uc != nil {
+		if uc := h.up.pool.get(p, now); uc != nil {
 			return uc, true, nil
 		}
 	}
