@@ -56,7 +56,8 @@ type Server struct {
 	date      dateCache
 	connSeq   atomic.Uint64
 
-	idle *idlePoller // nil: idle connections keep their goroutine
+	idle    *idlePoller   // nil: idle connections keep their goroutine
+	hotWait time.Duration // defaultHotWait
 
 	mu        sync.Mutex
 	listeners map[string]*boundListener // by listenSocket.key(); changed by reloads
@@ -74,7 +75,7 @@ type boundListener struct {
 
 // NewServer prepares a server; Listen binds, Serve runs.
 func NewServer(cfg *Config, opts ServerOptions) *Server {
-	s := &Server{log: opts.Log, token: opts.Token, open: opts.Listen, drain: opts.Drain,
+	s := &Server{log: opts.Log, token: opts.Token, open: opts.Listen, drain: opts.Drain, hotWait: defaultHotWait,
 		conns: map[*clientConn]struct{}{}, listeners: map[string]*boundListener{}}
 	s.cfg.Store(cfg)
 	s.lifecycle.init()
@@ -418,13 +419,14 @@ func (c *clientConn) serve() {
 	}
 }
 
-// hotWait is about how long a connection that just answered waits for its
-// next request in its own goroutine before it is parked: a busy keep-alive
+// defaultHotWait is about how long a connection that just answered waits
+// for its next request in its own goroutine before it is parked (the
+// server's hotWait; tests lengthen it): a busy keep-alive
 // client (a browser, a load generator) sends it within milliseconds, and
 // parking costs an epoll_ctl, a wake-up of the poller and a new goroutine
 // per request, where a wait in Go's netpoller (which has the socket
 // already) costs one EAGAIN read.
-const hotWait = 20 * time.Millisecond
+const defaultHotWait = 20 * time.Millisecond
 
 // waitHot waits up to hotWait for the next request's first bytes and
 // reports whether they came; an error means the connection failed. It
@@ -436,6 +438,7 @@ const hotWait = 20 * time.Millisecond
 // bodies, tunnels) or cannot wait (readRaw without block), so none can
 // fail on it.
 func (c *clientConn) waitHot() (bool, error) {
+	hotWait := c.srv.hotWait
 	if c.raw == nil || c.srv.idle == nil || c.ka.timeout <= hotWait {
 		return false, nil
 	}

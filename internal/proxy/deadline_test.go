@@ -62,3 +62,65 @@ func TestClientReadDeadlineIsSetOnlyWhenItChanges(t *testing.T) {
 		t.Errorf("deadlines set %v, want 3 (t1, t1+1s, none)", dc.reads)
 	}
 }
+
+// recordingTCP is a TCP connection that records its read deadlines.
+type recordingTCP struct {
+	*net.TCPConn
+	reads []time.Time
+}
+
+func (r *recordingTCP) SetReadDeadline(t time.Time) error {
+	r.reads = append(r.reads, t)
+	return r.TCPConn.SetReadDeadline(t)
+}
+
+func TestHotWaitReArmsItsDeadlineOnlyOnceHalfOfItIsUsed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	must(t, err)
+	defer client.Close()
+	sc, err := ln.Accept()
+	must(t, err)
+	defer sc.Close()
+	rec := &recordingTCP{TCPConn: sc.(*net.TCPConn)}
+	raw, err := rec.SyscallConn()
+	must(t, err)
+	srv := NewServer(nil, ServerOptions{})
+	srv.idle = &idlePoller{} // only looked at for being there
+	// Long enough that no stall of the test machine crosses its half.
+	srv.hotWait = 10 * time.Second
+	c := &clientConn{srv: srv, nc: rec, raw: raw, ka: keepalive{timeout: time.Minute}}
+	c.readFn = c.rawRead
+
+	for _, tc := range []struct {
+		name  string
+		left  time.Duration // of the armed deadline, when set (else as the last wait left it)
+		armed int           // deadlines set so far
+	}{
+		{"the first wait arms the deadline", 0, 1},
+		{"a wait soon after keeps it", 0, 1},
+		{"a wait with less than half of it left re-arms it", srv.hotWait/2 - time.Second, 2},
+		{"a longer deadline (the rest of a head's) is cut to the wait", time.Minute, 3},
+	} {
+		if tc.left != 0 {
+			c.readBy = time.Now().Add(tc.left)
+		}
+		client.Write([]byte{'x'})
+		got, err := c.waitHot()
+		if !got || err != nil {
+			t.Fatalf("%s: request byte not read: %v %v", tc.name, got, err)
+		}
+		c.start, c.end = 0, 0
+		c.releaseBuf()
+		if len(rec.reads) != tc.armed {
+			t.Errorf("%s: %d deadlines set, want %d", tc.name, len(rec.reads), tc.armed)
+		}
+	}
+	// Nothing comes: the wait ends without an error, for the caller to park.
+	srv.hotWait = 20 * time.Millisecond
+	if got, err := c.waitHot(); got || err != nil {
+		t.Errorf("wait without a request: %v %v, want false, nil", got, err)
+	}
+}

@@ -51,8 +51,8 @@ func TestKeepAliveConnectionServesAfterHotWaitAndPark(t *testing.T) {
 	defer c.Close()
 	br := bufio.NewReader(c)
 
-	parked := 5 * hotWait // the hot wait is over: the connection sits in the poller
-	slow := fmt.Sprintf("/slow/%d", (5 * hotWait).Milliseconds())
+	parked := 5 * defaultHotWait // the hot wait is over: the connection sits in the poller
+	slow := fmt.Sprintf("/slow/%d", (5 * defaultHotWait).Milliseconds())
 	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n" }
 	for _, tc := range []struct {
 		name  string
