@@ -48,14 +48,16 @@ type Server struct {
 	open  ListenFunc
 	drain time.Duration
 
-	readBufs  sync.Pool // []byte of readBufSize, held only while a head is parsed/forwarded
-	writeBufs sync.Pool // *bufio.Writer
-	copyBufs  sync.Pool // *[]byte of copyBufSize
-	upReaders sync.Pool // *bufio.Reader for upstream connections
+	readBufs  readBufPool // held only while a head is parsed/forwarded
+	writeBufs sync.Pool   // *bufio.Writer
+	copyBufs  sync.Pool   // *[]byte of copyBufSize
+	upReaders sync.Pool   // *bufio.Reader for upstream connections
+	evalCtxs  sync.Pool   // *evalCtx, one per request in flight
 	date      dateCache
 	connSeq   atomic.Uint64
 
-	idle *idlePoller // nil: idle connections keep their goroutine
+	idle    *idlePoller   // nil: idle connections keep their goroutine
+	hotWait time.Duration // defaultHotWait
 
 	mu        sync.Mutex
 	listeners map[string]*boundListener // by listenSocket.key(); changed by reloads
@@ -73,7 +75,7 @@ type boundListener struct {
 
 // NewServer prepares a server; Listen binds, Serve runs.
 func NewServer(cfg *Config, opts ServerOptions) *Server {
-	s := &Server{log: opts.Log, token: opts.Token, open: opts.Listen, drain: opts.Drain,
+	s := &Server{log: opts.Log, token: opts.Token, open: opts.Listen, drain: opts.Drain, hotWait: defaultHotWait,
 		conns: map[*clientConn]struct{}{}, listeners: map[string]*boundListener{}}
 	s.cfg.Store(cfg)
 	s.lifecycle.init()
@@ -92,10 +94,11 @@ func NewServer(cfg *Config, opts ServerOptions) *Server {
 			return lc.Listen(ctx, network, address)
 		}
 	}
-	s.readBufs.New = func() any { return make([]byte, readBufSize) }
+	s.readBufs.p.New = func() any { return new([readBufSize]byte) }
 	s.writeBufs.New = func() any { return bufio.NewWriterSize(nil, writeBufSize) }
 	s.copyBufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	s.upReaders.New = func() any { return bufio.NewReaderSize(nil, upstreamReadBuf) }
+	s.evalCtxs.New = func() any { return new(evalCtx) }
 	return s
 }
 
@@ -204,6 +207,7 @@ func (s *Server) newConn(nc net.Conn, key string) *clientConn {
 		}
 	}
 	c.readFn = c.rawRead
+	c.readNowFn = func(fd uintptr) { c.rawRead(fd) }
 	c.headBy = time.Now().Add(c.headerTimeout())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,6 +284,21 @@ func (s *Server) closeUpstream(uc *upConn) {
 	uc.br = nil
 }
 
+// readBufPool recycles the readBufSize buffers that heads are read and
+// built in. It holds array pointers: a slice put in a sync.Pool is boxed,
+// an allocation per put.
+type readBufPool struct{ p sync.Pool }
+
+func (bp *readBufPool) get() []byte { return bp.p.Get().(*[readBufSize]byte)[:] }
+
+// put takes back a buffer from get; a buffer that grew past it (append)
+// is another array and is left to the collector.
+func (bp *readBufPool) put(b []byte) {
+	if cap(b) == readBufSize {
+		bp.p.Put((*[readBufSize]byte)(b[:readBufSize]))
+	}
+}
+
 // clientConn is one client connection.
 type clientConn struct {
 	srv   *Server
@@ -315,12 +334,15 @@ type clientConn struct {
 	// not extended by each read, so a slowloris client cannot hold the
 	// connection by trickling bytes.
 	headBy time.Time
+	// readBy is the read deadline armed on nc (setReadDeadline).
+	readBy time.Time
 	// readFn is rawRead as a method value made once, so that reads through
 	// raw do not allocate a closure each.
-	readFn   func(fd uintptr) bool
-	rawN     int
-	rawErr   error
-	rawBlock bool // rawRead lets raw.Read wait for readability
+	readFn    func(fd uintptr) bool
+	readNowFn func(fd uintptr) // rawRead for raw.Control
+	rawN      int
+	rawErr    error
+	rawBlock  bool // rawRead lets raw.Read wait for readability
 }
 
 func (c *clientConn) setAddrs() {
@@ -385,11 +407,71 @@ func (c *clientConn) serve() {
 		if c.start == c.end {
 			c.start, c.end = 0, 0
 			c.releaseBuf()
-			if c.park(c.ka.timeout) {
+			got, err := c.waitHot()
+			switch {
+			case err != nil:
+				c.finish()
+				return
+			case !got && c.park(c.ka.timeout):
 				return
 			}
 		}
 	}
+}
+
+// defaultHotWait is about how long a connection that just answered waits
+// for its next request in its own goroutine before it is parked (the
+// server's hotWait; tests lengthen it): a busy keep-alive
+// client (a browser, a load generator) sends it within milliseconds, and
+// parking costs an epoll_ctl, a wake-up of the poller and a new goroutine
+// per request, where a wait in Go's netpoller (which has the socket
+// already) costs one EAGAIN read.
+const defaultHotWait = 20 * time.Millisecond
+
+// waitHot waits up to hotWait for the next request's first bytes and
+// reports whether they came; an error means the connection failed. It
+// does not wait without a poller to park in afterwards, for a connection
+// that is not a socket, or when keepalive_timeout is shorter.
+//
+// The read deadline it arms stays armed once the request is in: every
+// later read of the client either arms its own (the rest of the head,
+// bodies, tunnels) or cannot wait (readRaw without block), so none can
+// fail on it.
+func (c *clientConn) waitHot() (bool, error) {
+	hotWait := c.srv.hotWait
+	if c.raw == nil || c.srv.idle == nil || c.ka.timeout <= hotWait {
+		return false, nil
+	}
+	// Re-arming a deadline is a timer operation. Under load requests come
+	// much more often than hotWait/2, so the deadline is re-armed only
+	// once half of it is used: the wait lasts from hotWait/2 to hotWait.
+	now := time.Now()
+	if left := c.readBy.Sub(now); left < hotWait/2 || left > hotWait {
+		c.setReadDeadline(now.Add(hotWait))
+	}
+	err := c.readRaw(true)
+	switch {
+	case err == nil:
+		if c.closed.Load() {
+			return false, net.ErrClosed
+		}
+		return true, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return false, nil
+	}
+	return false, err
+}
+
+// setReadDeadline arms the client's read deadline unless it is armed at t
+// already (each change is a timer operation). Every read deadline of a
+// socket connection that may be reused goes through here, so that readBy
+// is what is armed; a tunnel, which ends the connection, sets its own.
+func (c *clientConn) setReadDeadline(t time.Time) {
+	if t.Equal(c.readBy) {
+		return
+	}
+	c.readBy = t
+	c.nc.SetReadDeadline(t)
 }
 
 // errParked ends a serving goroutine whose connection went to the poller.
@@ -444,7 +526,7 @@ func (c *clientConn) readHead() error {
 		if c.headBy.IsZero() {
 			c.headBy = time.Now().Add(c.headerTimeout())
 		}
-		c.nc.SetReadDeadline(c.headBy)
+		c.setReadDeadline(c.headBy)
 		if err := c.fill(); err != nil {
 			return err
 		}
@@ -472,16 +554,24 @@ func (c *clientConn) waitRequest() error {
 	if c.park(timeout) {
 		return errParked
 	}
-	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	c.setReadDeadline(time.Now().Add(timeout))
 	return c.readRaw(true)
 }
 
 // readRaw reads into a pooled buffer taken only once bytes are there, so
 // a waiting connection pins no buffer. Without block it returns EAGAIN
-// when nothing is readable.
+// when nothing is readable; such a read runs outside the netpoller
+// (Control), so a read deadline that has passed (a hot wait's) cannot fail
+// it.
 func (c *clientConn) readRaw(block bool) error {
 	c.rawBlock = block
-	if err := c.raw.Read(c.readFn); err != nil {
+	var err error
+	if block {
+		err = c.raw.Read(c.readFn)
+	} else {
+		err = c.raw.Control(c.readNowFn)
+	}
+	if err != nil {
 		return err
 	}
 	if c.rawErr != nil {
@@ -495,13 +585,13 @@ func (c *clientConn) readRaw(block bool) error {
 }
 
 func (c *clientConn) rawRead(fd uintptr) bool {
-	buf := c.srv.readBufs.Get().([]byte)
+	buf := c.srv.readBufs.get()
 	c.rawN, c.rawErr = syscall.Read(int(fd), buf)
 	for c.rawErr == syscall.EINTR {
 		c.rawN, c.rawErr = syscall.Read(int(fd), buf)
 	}
 	if c.rawErr == syscall.EAGAIN {
-		c.srv.readBufs.Put(buf) //nolint:staticcheck
+		c.srv.readBufs.put(buf)
 		return !c.rawBlock
 	}
 	c.buf = buf
@@ -510,9 +600,7 @@ func (c *clientConn) rawRead(fd uintptr) bool {
 
 func (c *clientConn) releaseBuf() {
 	if c.buf != nil && c.start == c.end {
-		if len(c.buf) == readBufSize {
-			c.srv.readBufs.Put(c.buf) //nolint:staticcheck // slices are fine here
-		}
+		c.srv.readBufs.put(c.buf)
 		c.buf, c.start, c.end = nil, 0, 0
 	}
 }
@@ -525,7 +613,7 @@ func (c *clientConn) fill() error {
 		return c.readRaw(true)
 	}
 	if c.buf == nil {
-		c.buf = c.srv.readBufs.Get().([]byte)
+		c.buf = c.srv.readBufs.get()
 	}
 	if c.start > 0 && c.end == len(c.buf) {
 		copy(c.buf, c.buf[c.start:c.end])
@@ -535,9 +623,7 @@ func (c *clientConn) fill() error {
 	if c.end == len(c.buf) {
 		nb := make([]byte, min(2*len(c.buf), headMax))
 		copy(nb, c.buf[:c.end])
-		if len(c.buf) == readBufSize {
-			c.srv.readBufs.Put(c.buf) //nolint:staticcheck
-		}
+		c.srv.readBufs.put(c.buf)
 		c.buf = nb
 	}
 	n, err := c.nc.Read(c.buf[c.end:])
@@ -574,7 +660,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.remain -= int64(n)
 		return n, nil
 	}
-	c.nc.SetReadDeadline(time.Now().Add(b.timeout))
+	c.setReadDeadline(time.Now().Add(b.timeout))
 	n, err := c.nc.Read(p)
 	b.remain -= int64(n)
 	if err == io.EOF && b.remain > 0 {

@@ -31,7 +31,11 @@ func (c *clientConn) handle() bool {
 	}
 	srv, re := c.group.lookup(r.host)
 	c.ka, c.client = srv.ka, srv.client
-	ec := evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
+	// The context escapes (filters, variables keep pointers to it): pooled,
+	// it is not an allocation per request.
+	ec := c.srv.evalCtxs.Get().(*evalCtx)
+	defer func() { *ec = evalCtx{}; c.srv.evalCtxs.Put(ec) }()
+	*ec = evalCtx{req: r, conn: c, server: srv, uri: uri, requestURI: r.target, out: reqOut{start: time.Now()}}
 	if re != nil {
 		ec.matchRegex(re, r.host) // a regex server_name's captures are $1..$9 (route.go)
 	}
@@ -50,16 +54,16 @@ func (c *clientConn) handle() bool {
 	if string(r.method) == "TRACE" {
 		// nginx refuses TRACE as soon as the head is read, before any
 		// location (ngx_http_process_request_header).
-		c.srv.log.Info("client sent TRACE method", c.withHost(c.logCtx(&ec))...)
-		keep = c.sendError(405, &ec, false) // and closes, as nginx
+		c.srv.log.Info("client sent TRACE method", c.withHost(c.logCtx(ec))...)
+		keep = c.sendError(405, ec, false) // and closes, as nginx
 	} else {
 		// The rewrite phases pick ec.loc and call serveLocation.
-		keep = c.runPhases(&ec, keep)
+		keep = c.runPhases(ec, keep)
 		if keep && buffered && c.bodyPos == bodyStart {
 			c.bodyPos += int(r.contentLength)
 		}
 	}
-	c.logAccess(&ec)
+	c.logAccess(ec)
 	return keep
 }
 
@@ -223,9 +227,9 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	case r.contentLength == 0:
 		bodyLen = 0
 	}
-	head := c.srv.readBufs.Get().([]byte)[:0]
+	head := c.srv.readBufs.get()[:0]
 	head = c.appendUpstreamHead(head, h, ec, bodyLen)
-	defer func() { c.srv.readBufs.Put(head[:cap(head)]) }() //nolint:staticcheck
+	defer c.srv.readBufs.put(head)
 
 	return c.forwardToPeers(h, ec, head, body, keepClient)
 }
@@ -240,12 +244,21 @@ func idempotent(m []byte) bool {
 func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Reader, ec *evalCtx) (uc *upConn, resp *respHead, sent bool, aerr *attemptError) {
 	for fresh := false; ; fresh = true {
 		var reused bool
-		uc, reused, aerr = c.upstreamConn(h, p, fresh)
+		now := time.Now()
+		uc, reused, aerr = c.upstreamConn(h, p, fresh, now)
 		if aerr != nil {
 			return nil, nil, false, aerr
 		}
-		uc.SetWriteDeadline(time.Now().Add(h.send))
-		_, err := uc.Write(head)
+		if !reused {
+			now = time.Now() // after the dial
+		}
+		uc.armWrite(now, h.send)
+		var err error
+		if body == nil && uc.src.raw != nil {
+			uc.src.sendWithRead(head)
+		} else {
+			_, err = uc.Write(head)
+		}
 		if err == nil && body != nil {
 			if c.req.expect100 && c.req.minor >= 1 {
 				c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
@@ -272,6 +285,14 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		resp, err = readResponseHead(uc, h.read, &c.resp, c.clientGone, h.headLimit())
 		if err != nil {
 			c.srv.closeUpstream(uc)
+			var se upSendError
+			if errors.As(err, &se) {
+				if reused {
+					sent = false
+					continue // a cached connection the peer had closed
+				}
+				return nil, nil, true, ioFailure(se.err, "while sending request to upstream")
+			}
 			if err == errClientGone {
 				return nil, nil, true, &attemptError{client: true, msg: "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream"}
 			}
@@ -291,6 +312,81 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 	}
 }
 
+// sendWithRead has the next Read send head before it reads the answer
+// (sendThenRead).
+func (s *upSource) sendWithRead(head []byte) {
+	if s.sendFn == nil {
+		s.sendFn = s.sendRead
+	}
+	s.unsent = head
+}
+
+// sendThenRead writes the request head and reads the start of the answer
+// in one netpoller wait. The write runs inside raw.Read, after the
+// poller's readiness was reset, so once the head is out the read can wait
+// for the answer at once instead of first trying a read that fails with
+// EAGAIN: a syscall less per request (nginx too waits for the upstream's
+// read event after sending). Should the socket buffer fill, the rest is
+// written the usual way, with proxy_send_timeout.
+func (s *upSource) sendThenRead(p []byte) (int, error) {
+	s.p, s.n, s.err = p, 0, nil
+	err := s.raw.Read(s.sendFn)
+	s.p = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case s.err != nil:
+		return 0, s.err
+	case s.unsent != nil:
+		_, err := s.conn.Write(s.unsent)
+		s.unsent = nil
+		if err != nil {
+			return 0, upSendError{err}
+		}
+		return s.conn.Read(p)
+	case s.n == 0:
+		return 0, io.EOF
+	}
+	return s.n, nil
+}
+
+// sendRead is sendThenRead's raw.Read callback: it sends first, then
+// reads.
+func (s *upSource) sendRead(fd uintptr) bool {
+	for len(s.unsent) > 0 {
+		n, err := syscall.Write(int(fd), s.unsent)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return true // sendThenRead writes the rest
+		case err != nil:
+			s.unsent, s.err = nil, upSendError{err}
+			return true
+		}
+		s.unsent = s.unsent[n:]
+	}
+	if s.unsent != nil {
+		s.unsent = nil
+		return false // sent: wait for the answer
+	}
+	n, err := syscall.Read(int(fd), s.p)
+	for err == syscall.EINTR {
+		n, err = syscall.Read(int(fd), s.p)
+	}
+	if err == syscall.EAGAIN {
+		return false
+	}
+	s.n, s.err = max(n, 0), err
+	return true
+}
+
+// upSendError is a failure writing the request head to the upstream that
+// sendThenRead reports through the answer's read.
+type upSendError struct{ err error }
+
+func (e upSendError) Error() string { return e.err.Error() }
+
 func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler) error {
 	bp := c.srv.copyBufs.Get().(*[]byte)
 	defer c.srv.copyBufs.Put(bp)
@@ -298,7 +394,7 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
-			uc.SetWriteDeadline(time.Now().Add(h.send))
+			uc.armWrite(time.Now(), h.send)
 			if _, err := uc.Write(buf[:n]); err != nil {
 				return err
 			}
@@ -315,9 +411,9 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 }
 
 // upstreamConn returns a pooled connection to p (unless fresh) or dials one.
-func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool) (*upConn, bool, *attemptError) {
+func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool, now time.Time) (*upConn, bool, *attemptError) {
 	if h.reuse && !fresh {
-		if uc := h.up.pool.get(p, time.Now()); uc != nil {
+		if uc := h.up.pool.get(p, now); uc != nil {
 			return uc, true, nil
 		}
 	}

@@ -584,15 +584,20 @@ func copyWithDeadlines(c *clientConn, body io.Reader) (int64, error) {
 // status is ec.status): nothing when the upstream named a charset or the
 // type is not in charset_types.
 func (c *clientConn) charsetSuffix(ec *evalCtx, ctype []byte) string {
-	if ec == nil || ec.server == nil || bytes.Contains(bytes.ToLower(ctype), []byte("charset=")) {
+	if ec == nil || ec.server == nil {
 		return ""
 	}
 	if ec.status == 301 || ec.status == 302 {
 		return "" // as contentTypeFor: no charset on these redirects
 	}
+	// Without a charset directive there is nothing to add: that is looked
+	// at first, as the lower-cased copy below allocates.
 	m := ec.contentOf()
+	if m == nil || m.hdr.charset == "" || bytes.Contains(bytes.ToLower(ctype), []byte("charset=")) {
+		return ""
+	}
 	base, _, _ := bytes.Cut(ctype, []byte(";"))
-	if m == nil || m.hdr.charset == "" || !m.hdr.charsetType(string(bytes.TrimSpace(base))) {
+	if !m.hdr.charsetType(string(bytes.TrimSpace(base))) {
 		return ""
 	}
 	return "; charset=" + m.hdr.charset

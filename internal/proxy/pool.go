@@ -16,6 +16,20 @@ type upConn struct {
 	peer     *peer
 	requests int       // requests served, for keepalive_requests
 	idleAt   time.Time // when it was put in the pool
+	writeBy  time.Time // the write deadline armed (armWrite)
+}
+
+// armWrite arms the write deadline for a write that may take timeout from
+// now (proxy_send_timeout). Re-arming is a timer operation, and a pooled
+// connection carries many requests a second: a deadline armed at most
+// timeout/16 earlier than wanted is kept.
+func (uc *upConn) armWrite(now time.Time, timeout time.Duration) {
+	want := now.Add(timeout)
+	if !uc.writeBy.After(want) && want.Sub(uc.writeBy) <= timeout/16 {
+		return
+	}
+	uc.writeBy = want
+	uc.SetWriteDeadline(want)
 }
 
 // pool caches idle upstream connections of one group (upstream keepalive N,

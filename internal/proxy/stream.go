@@ -22,6 +22,8 @@ type upSource struct {
 	raw     syscall.RawConn // nil when conn is not a socket (TLS)
 	onBlock func() error    // nil outside body relays: plain reads
 	readFn  func(uintptr) bool
+	unsent  []byte             // a request head the next Read sends first (forward.go)
+	sendFn  func(uintptr) bool // sendRead, made once
 
 	p        []byte
 	n        int
@@ -40,6 +42,9 @@ func (s *upSource) init(nc net.Conn) {
 }
 
 func (s *upSource) Read(p []byte) (int, error) {
+	if s.unsent != nil {
+		return s.sendThenRead(p)
+	}
 	if s.onBlock == nil {
 		return s.conn.Read(p)
 	}

@@ -1,0 +1,126 @@
+package proxy
+
+import (
+	"net"
+	"testing"
+	"time"
+)
+
+// deadlineConn counts the deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	reads, writes []time.Time
+}
+
+func (d *deadlineConn) SetReadDeadline(t time.Time) error {
+	d.reads = append(d.reads, t)
+	return nil
+}
+
+func (d *deadlineConn) SetWriteDeadline(t time.Time) error {
+	d.writes = append(d.writes, t)
+	return nil
+}
+
+func TestUpstreamWriteDeadlineIsReArmedOnlyWhenItMovesEnough(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const send = 16 * time.Second // slack: 1 s
+	for _, tc := range []struct {
+		name    string
+		armed   time.Time // zero: never armed
+		now     time.Time
+		timeout time.Duration
+		rearm   bool
+	}{
+		{"first write arms it", time.Time{}, t0, send, true},
+		{"same instant keeps it", t0.Add(send), t0, send, false},
+		{"within the slack keeps it", t0.Add(send), t0.Add(time.Second), send, false},
+		{"past the slack re-arms", t0.Add(send), t0.Add(time.Second + time.Millisecond), send, true},
+		{"a shorter timeout re-arms", t0.Add(send), t0, send / 2, true},
+		{"a passed deadline re-arms", t0, t0.Add(time.Minute), send, true},
+	} {
+		dc := &deadlineConn{}
+		uc := &upConn{Conn: dc, writeBy: tc.armed}
+		uc.armWrite(tc.now, tc.timeout)
+		if got := len(dc.writes) == 1; got != tc.rearm {
+			t.Errorf("%s: re-armed %v, want %v", tc.name, got, tc.rearm)
+		}
+		if want := tc.now.Add(tc.timeout); tc.rearm && (!uc.writeBy.Equal(want) || !dc.writes[0].Equal(want)) {
+			t.Errorf("%s: armed %v (recorded %v), want %v", tc.name, dc.writes, uc.writeBy, want)
+		}
+	}
+}
+
+func TestClientReadDeadlineIsSetOnlyWhenItChanges(t *testing.T) {
+	dc := &deadlineConn{}
+	c := &clientConn{nc: dc}
+	t1 := time.Now().Add(time.Minute)
+	for _, d := range []time.Time{t1, t1, t1.Add(time.Second), {}, {}} {
+		c.setReadDeadline(d)
+	}
+	if len(dc.reads) != 3 {
+		t.Errorf("deadlines set %v, want 3 (t1, t1+1s, none)", dc.reads)
+	}
+}
+
+// recordingTCP is a TCP connection that records its read deadlines.
+type recordingTCP struct {
+	*net.TCPConn
+	reads []time.Time
+}
+
+func (r *recordingTCP) SetReadDeadline(t time.Time) error {
+	r.reads = append(r.reads, t)
+	return r.TCPConn.SetReadDeadline(t)
+}
+
+func TestHotWaitReArmsItsDeadlineOnlyOnceHalfOfItIsUsed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	must(t, err)
+	defer client.Close()
+	sc, err := ln.Accept()
+	must(t, err)
+	defer sc.Close()
+	rec := &recordingTCP{TCPConn: sc.(*net.TCPConn)}
+	raw, err := rec.SyscallConn()
+	must(t, err)
+	srv := NewServer(nil, ServerOptions{})
+	srv.idle = &idlePoller{} // only looked at for being there
+	// Long enough that no stall of the test machine crosses its half.
+	srv.hotWait = 10 * time.Second
+	c := &clientConn{srv: srv, nc: rec, raw: raw, ka: keepalive{timeout: time.Minute}}
+	c.readFn = c.rawRead
+
+	for _, tc := range []struct {
+		name  string
+		left  time.Duration // of the armed deadline, when set (else as the last wait left it)
+		armed int           // deadlines set so far
+	}{
+		{"the first wait arms the deadline", 0, 1},
+		{"a wait soon after keeps it", 0, 1},
+		{"a wait with less than half of it left re-arms it", srv.hotWait/2 - time.Second, 2},
+		{"a longer deadline (the rest of a head's) is cut to the wait", time.Minute, 3},
+	} {
+		if tc.left != 0 {
+			c.readBy = time.Now().Add(tc.left)
+		}
+		client.Write([]byte{'x'})
+		got, err := c.waitHot()
+		if !got || err != nil {
+			t.Fatalf("%s: request byte not read: %v %v", tc.name, got, err)
+		}
+		c.start, c.end = 0, 0
+		c.releaseBuf()
+		if len(rec.reads) != tc.armed {
+			t.Errorf("%s: %d deadlines set, want %d", tc.name, len(rec.reads), tc.armed)
+		}
+	}
+	// Nothing comes: the wait ends without an error, for the caller to park.
+	srv.hotWait = 20 * time.Millisecond
+	if got, err := c.waitHot(); got || err != nil {
+		t.Errorf("wait without a request: %v %v, want false, nil", got, err)
+	}
+}
