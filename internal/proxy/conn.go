@@ -52,6 +52,7 @@ type Server struct {
 	writeBufs sync.Pool // *bufio.Writer
 	copyBufs  sync.Pool // *[]byte of copyBufSize
 	upReaders sync.Pool // *bufio.Reader for upstream connections
+	pipes     pipePool  // splice pipes (splice_linux.go)
 	date      dateCache
 	connSeq   atomic.Uint64
 

@@ -305,8 +305,9 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 			c.flushClient(bw)
 		}
 		if errors.As(err, &cw) {
-			// A client that goes away is routine: nginx logs it at info.
-			c.srv.log.Info("writev() failed "+errnoText(cw.err)+" while sending to client", c.logCtxPeer(ec, uc.peer)...)
+			// A client that goes away or stops reading is routine: nginx
+			// logs it at info.
+			c.srv.log.Info(cw.logText(), c.logCtxPeer(ec, uc.peer)...)
 		} else {
 			c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
 		}
@@ -334,17 +335,8 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 	uc.src.onBlock = func() error { return c.flushClient(bw) }
 	defer func() { uc.src.onBlock = nil }()
 	if lr, ok := src.(*limitedReader); ok && lr.r == io.Reader(uc.br) && !chunked {
-		buffered := min(int64(uc.br.Buffered()), lr.n)
-		if c.canSplice(uc, lr.n-buffered) {
-			b, _ := uc.br.Peek(int(buffered))
-			bw.Write(b)
-			uc.br.Discard(int(buffered))
-			if err := c.flushClient(bw); err != nil {
-				return err
-			}
-			n := lr.n - buffered
-			lr.n = 0
-			return c.spliceBody(uc, n, h)
+		if done, err := c.trySplice(bw, uc, lr, h); done {
+			return err
 		}
 	}
 	var buf []byte
@@ -353,6 +345,7 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 		defer c.srv.copyBufs.Put(bp)
 		buf = *bp
 	}
+	var copied int64
 	for {
 		uc.SetReadDeadline(time.Now().Add(h.read))
 		p := buf
@@ -378,6 +371,10 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 			if chunked {
 				bw.WriteString("\r\n")
 			}
+			if copied < largeBody && copied+int64(n) >= largeBody {
+				c.limitUnsent()
+			}
+			copied += int64(n)
 		}
 		switch {
 		case rerr == io.EOF:
@@ -398,6 +395,11 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 	}
 }
 
+// largeBody is where a body counts as large: past it the rest of a plain
+// body is spliced where the sockets allow, and the client socket's queue of
+// unsent bytes is capped (limitUnsent).
+const largeBody = 64 << 10
+
 func (a *attemptError) asError() error { return errors.New(a.msg) }
 
 // clientWriteError marks a failure to write to the client, as opposed to
@@ -405,6 +407,14 @@ func (a *attemptError) asError() error { return errors.New(a.msg) }
 type clientWriteError struct{ err error }
 
 func (e clientWriteError) Error() string { return e.err.Error() }
+
+// logText words the failure as nginx logs it while relaying a response.
+func (e clientWriteError) logText() string {
+	if errors.Is(e.err, os.ErrDeadlineExceeded) {
+		return clientFailure(e.err, "while sending to client").msg
+	}
+	return "writev() failed " + errnoText(e.err) + " while sending to client"
+}
 
 // limitedReader is io.LimitReader that reports a short body as
 // io.ErrUnexpectedEOF and needs no allocation per call site.

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package proxy
+
+import "bufio"
+
+// pipePool has nothing to keep where bodies are not spliced.
+type pipePool struct{}
+
+// trySplice never splices here: the body is copied.
+func (c *clientConn) trySplice(*bufio.Writer, *upConn, *limitedReader, *proxyHandler) (bool, error) {
+	return false, nil
+}
+
+// limitUnsent leaves the client socket's send queue to the kernel.
+func (c *clientConn) limitUnsent() {}
