@@ -21,7 +21,8 @@ var (
 type respHead struct {
 	statusLine    []byte // "200 OK"
 	status        int
-	minor         int
+	http10        bool // an HTTP/1.0 answer: no chunked framing, no keep-alive
+	http09        bool // no status line: the answer is relayed as it is (relayHTTP09)
 	headers       []header
 	contentLength int64
 	chunked       bool
@@ -43,6 +44,11 @@ func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func
 			if err := rh.parse(buf[:end]); err != nil {
 				return nil, err
 			}
+			return rh, nil
+		}
+		if _, err := parseStatusLine(buf, &statusLine{}); err != nil {
+			// nginx relays an answer that cannot be HTTP at once.
+			rh.setHTTP09()
 			return rh, nil
 		}
 		if br.Buffered() == br.Size() {
@@ -91,18 +97,18 @@ func headEnd(buf []byte) int {
 
 func (rh *respHead) parse(buf []byte) error {
 	*rh = respHead{headers: rh.headers[:0], contentLength: -1, contentType: -1, location: -1, headLen: len(buf)}
-	eol := bytes.IndexByte(buf, '\n')
-	line := trimCR(buf[:eol])
-	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
-		return errBadHeader
+	var st statusLine
+	eol, err := parseStatusLine(buf, &st)
+	if err != nil {
+		rh.setHTTP09()
+		return nil
 	}
-	rh.minor = int(line[7] - '0')
-	code, ok := parseDecimal(line[9:12])
-	if !ok || code < 100 || code > 999 || (len(line) > 12 && line[12] != ' ') {
-		return errBadHeader
+	if eol == 0 {
+		return errBadHeader // the head ended inside the status line
 	}
-	rh.status, rh.statusLine = int(code), line[9:]
-	for pos := eol + 1; pos < len(buf); {
+	rh.http10 = st.version < 1001
+	rh.status, rh.statusLine = st.code, st.text
+	for pos := eol; pos < len(buf); {
 		j := bytes.IndexByte(buf[pos:], '\n')
 		line := trimCR(buf[pos : pos+j])
 		pos += j + 1
@@ -146,10 +152,16 @@ func (rh *respHead) parse(buf []byte) error {
 	if rh.chunked {
 		rh.contentLength = -1
 	}
-	if rh.minor == 0 {
+	if rh.http10 {
 		rh.chunked = false
 	}
 	return nil
+}
+
+// setHTTP09 makes rh the head of an answer without a status line: no
+// head at all, relayed as it is (relayHTTP09).
+func (rh *respHead) setHTTP09() {
+	*rh = respHead{headers: rh.headers[:0], http09: true, status: 200, contentLength: -1, contentType: -1, location: -1}
 }
 
 // hiddenResponseHeader lists what nginx never passes to the client
@@ -185,11 +197,14 @@ func hiddenResponseHeader(name []byte) bool {
 // the client connection stays open.
 func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHead, keepClient bool) bool {
 	r := &c.req
+	if rh.http09 {
+		return c.relayHTTP09(h, ec, uc, keepClient)
+	}
 	if h.intercepts(rh.status, ec) {
 		c.srv.closeUpstream(uc)
 		return c.sendError(rh.status, ec, keepClient)
 	}
-	noBody := string(r.method) == "HEAD" || rh.status < 200 || rh.status == 204 || rh.status == 304
+	noBody := string(r.method) == "HEAD" || (rh.status >= 100 && rh.status < 200) || rh.status == 204 || rh.status == 304
 	gz := c.gzipRelay(ec, rh) // the gzip filter compresses this body (gzip.go)
 	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1
 	if !noBody && (rh.contentLength < 0 || gz) && !clientChunked {
@@ -298,27 +313,30 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	}
 	if err != nil {
 		keepClient = false
-		var cw clientWriteError
-		if !errors.As(err, &cw) {
-			// What arrived before the upstream failed still goes out, as
-			// in nginx; the close then tells the client it is cut short.
-			c.flushClient(bw)
-		}
-		if errors.As(err, &cw) {
-			// A client that goes away or stops reading is routine: nginx
-			// logs it at info.
-			c.srv.log.Info(cw.logText(), c.logCtxPeer(ec, uc.peer)...)
-		} else {
-			c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
-		}
+		c.relayFailed(ec, uc, bw, err)
 	}
-	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody) && rh.status != 101
+	reuse := h.reuse && err == nil && upDone && !rh.http10 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody) && rh.status != 101
 	uc.requests++
 	c.noteUpstream(ec, uc.peer) // $upstream_addr, $upstream_response_time (accesslog.go)
 	if !reuse || !h.up.pool.put(uc, time.Now()) {
 		c.srv.closeUpstream(uc)
 	}
 	return keepClient && err == nil
+}
+
+// relayFailed ends a body relay that err cut short: what arrived before
+// the upstream failed still goes out, as in nginx (the close then tells the
+// client it is cut short), and the failure is logged as nginx logs it.
+func (c *clientConn) relayFailed(ec *evalCtx, uc *upConn, bw *bufio.Writer, err error) {
+	var cw clientWriteError
+	if errors.As(err, &cw) {
+		// A client that goes away or stops reading is routine: nginx logs
+		// it at info.
+		c.srv.log.Info(cw.logText(), c.logCtxPeer(ec, uc.peer)...)
+		return
+	}
+	c.flushClient(bw)
+	c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
 }
 
 // keepAllowed applies keepalive_timeout 0, keepalive_requests, shutdown
