@@ -32,6 +32,11 @@ type respHead struct {
 	headLen       int
 }
 
+// maxUpstreamHead bounds an upstream response head ("upstream sent too big
+// header", nginx's proxy_buffer_size); the reader's buffer is larger, so
+// that a head and a small body arrive in one read.
+const maxUpstreamHead = 16 << 10
+
 // readResponseHead buffers and parses the upstream's head without copying.
 // While it waits it looks at the client every goneCheck (gone), so that a
 // client that leaves cancels the upstream request (errClientGone).
@@ -39,7 +44,7 @@ func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func
 	br := uc.br
 	var final time.Time
 	for {
-		buf, _ := br.Peek(br.Buffered())
+		buf, _ := br.Peek(min(br.Buffered(), maxUpstreamHead))
 		if end := headEnd(buf); end > 0 {
 			if err := rh.parse(buf[:end]); err != nil {
 				return nil, err
@@ -51,7 +56,7 @@ func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func
 			rh.setHTTP09()
 			return rh, nil
 		}
-		if br.Buffered() == br.Size() {
+		if len(buf) == maxUpstreamHead {
 			return nil, errTooBigHeader
 		}
 		now := time.Now()
