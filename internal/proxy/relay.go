@@ -368,7 +368,6 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 		defer c.srv.copyBufs.Put(bp)
 		buf = *bp
 	}
-	var copied int64
 	for {
 		uc.SetReadDeadline(time.Now().Add(h.read))
 		p := buf
@@ -394,10 +393,6 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 			if chunked {
 				bw.WriteString("\r\n")
 			}
-			if copied < largeBody && copied+int64(n) >= largeBody {
-				c.limitUnsent()
-			}
-			copied += int64(n)
 		}
 		switch {
 		case rerr == io.EOF:
@@ -419,8 +414,7 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 }
 
 // largeBody is where a body counts as large: past it the rest of a plain
-// body is spliced where the sockets allow, and the client socket's queue of
-// unsent bytes is capped (limitUnsent).
+// body of known length is spliced where the sockets allow (trySplice).
 const largeBody = 64 << 10
 
 func (a *attemptError) asError() error { return errors.New(a.msg) }

@@ -46,8 +46,11 @@ func (c *clientConn) canSplice(uc *upConn, n int64) bool {
 }
 
 // limitUnsent caps the unsent data the kernel queues for the client
-// (clientUnsentLimit); it is set when a large body starts and stays for
-// the connection's life.
+// (clientUnsentLimit); it is set when a spliced body starts and stays for
+// the connection's life. (The copy path leaves the queue alone: there the
+// cap moved CPU from the client to wisp without saving any: 1 MiB chunked
+// bodies, wrk 966-1,020 -> 842-922 us per request, wisp 1,042-1,153 ->
+// 1,188-1,199.)
 func (c *clientConn) limitUnsent() {
 	if c.raw == nil {
 		return

@@ -11,6 +11,3 @@ type pipePool struct{}
 func (c *clientConn) trySplice(*bufio.Writer, *upConn, *limitedReader, *proxyHandler) (bool, error) {
 	return false, nil
 }
-
-// limitUnsent leaves the client socket's send queue to the kernel.
-func (c *clientConn) limitUnsent() {}
