@@ -53,6 +53,7 @@ type Server struct {
 	copyBufs  sync.Pool   // *[]byte of copyBufSize
 	upReaders sync.Pool   // *bufio.Reader for upstream connections
 	evalCtxs  sync.Pool   // *evalCtx, one per request in flight
+	pipes     pipePool    // splice pipes (splice_linux.go)
 	date      dateCache
 	connSeq   atomic.Uint64
 

@@ -15,10 +15,9 @@ import (
 	"time"
 )
 
-// upstreamReadBuf sizes the per-connection upstream reader; a response
-// head must fit in it ("upstream sent too big header", as nginx's
-// proxy_buffer_size).
-const upstreamReadBuf = 16 << 10
+// upstreamReadBuf sizes the per-connection upstream reader: a head and a
+// 16 KiB page come in one read (proxy_buffer_size bounds the head).
+const upstreamReadBuf = 32 << 10
 
 // handle answers one parsed request and reports whether the connection
 // may serve another one.

@@ -1006,14 +1006,17 @@ func (c *clientConn) writeRedirectHeader(bw *bufio.Writer, h *proxyHandler, ec *
 	return true
 }
 
-// relayHTTP09 passes an answer without a valid status line on as nginx
-// does: as an HTTP/0.9 body, no head, up to the upstream's close.
-func (c *clientConn) relayHTTP09(h *proxyHandler, ec *evalCtx, uc *upConn) bool {
+// relayHTTP09 passes on an answer that does not start with a status line
+// as nginx 1.22 does: logged as an error, then every byte the upstream
+// sends until it closes goes to the client as it is, with no head (an
+// HTTP/0.9 response); a HEAD request gets nothing. $status is 009 and
+// $upstream_status 200. nginx's header filter does not run, so the client
+// connection stays open for the next request.
+func (c *clientConn) relayHTTP09(h *proxyHandler, ec *evalCtx, uc *upConn, keepClient bool) bool {
 	c.srv.log.Error("upstream sent no valid HTTP/1.0 header while reading response header from upstream", c.logCtxPeer(ec, uc.peer)...)
-	ec.status = 200
+	ec.status, ec.out.status = 9, 200
 	if string(c.req.method) == "HEAD" {
-		// nginx sends nothing: a HEAD answer has no body, and HTTP/0.9
-		// no head.
+		// A HEAD answer has no body, and HTTP/0.9 no head.
 		c.noteUpstream(ec, uc.peer)
 		c.srv.closeUpstream(uc)
 		return false
@@ -1024,17 +1027,18 @@ func (c *clientConn) relayHTTP09(h *proxyHandler, ec *evalCtx, uc *upConn) bool 
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 	err := c.copyBody(bw, uc, uc.br, h, false)
 	if err == nil {
-		err = bw.Flush()
-	} else {
-		c.flushClient(bw)
+		if ferr := bw.Flush(); ferr != nil {
+			err = clientWriteError{ferr}
+		}
 	}
 	ec.out.noteRelayed(-1, false, false)
-	if err != nil {
-		c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
-	}
 	c.noteUpstream(ec, uc.peer)
 	c.srv.closeUpstream(uc)
-	return false
+	if err != nil {
+		c.relayFailed(ec, uc, bw, err)
+		return false
+	}
+	return keepClient && c.keepAllowed()
 }
 
 // chunkedSource decodes a chunked upstream body and remembers whether it

@@ -201,15 +201,15 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		return c.sendError(rh.status, ec, keepClient)
 	}
 	if rh.http09 {
-		return c.relayHTTP09(h, ec, uc)
+		return c.relayHTTP09(h, ec, uc, keepClient)
 	}
 	// nginx 1.22 takes a 1xx other than 101 for the final answer, its
 	// body running to the close (the real answer that follows included).
-	informational := rh.status < 200 && rh.status != 101
+	informational := rh.status >= 100 && rh.status < 200 && rh.status != 101
 	if informational {
 		rh.contentLength, rh.chunked = -1, false
 	}
-	noBody := string(r.method) == "HEAD" || rh.status < 200 && !informational || rh.status == 204 || rh.status == 304
+	noBody := string(r.method) == "HEAD" || rh.status == 101 || rh.status == 204 || rh.status == 304
 	gz := c.gzipRelay(ec, rh) // the gzip filter compresses this body (gzip.go)
 	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1 && !informational
 	// (nginx keeps the client after a 1xx answer's close-delimited body.)
@@ -317,19 +317,11 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	ec.out.noteRelayed(rh.contentLength, !gz && !noBody, err == nil)
 	if err != nil {
 		keepClient = false
-		var cw clientWriteError
 		if chunks != nil && chunks.invalid {
-			err = errors.New("upstream sent invalid chunked response while reading upstream")
-		} else if !errors.As(err, &cw) {
-			// What arrived before the upstream failed still goes out, as
-			// in nginx; the close then tells the client it is cut short.
-			c.flushClient(bw)
-		}
-		if errors.As(err, &cw) {
-			// A client that goes away is routine: nginx logs it at info.
-			c.srv.log.Info("writev() failed "+errnoText(cw.err)+" while sending to client", c.logCtxPeer(ec, uc.peer)...)
+			// nginx drops what it has not sent yet of a broken chunked body.
+			c.srv.log.Error("upstream sent invalid chunked response while reading upstream", c.logCtxPeer(ec, uc.peer)...)
 		} else {
-			c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
+			c.relayFailed(ec, uc, bw, err)
 		}
 	}
 	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody) && rh.status != 101
@@ -339,6 +331,21 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		c.srv.closeUpstream(uc)
 	}
 	return keepClient && err == nil
+}
+
+// relayFailed ends a body relay that err cut short: what arrived before
+// the upstream failed still goes out, as in nginx (the close then tells the
+// client it is cut short), and the failure is logged as nginx logs it.
+func (c *clientConn) relayFailed(ec *evalCtx, uc *upConn, bw *bufio.Writer, err error) {
+	var cw clientWriteError
+	if errors.As(err, &cw) {
+		// A client that goes away or stops reading is routine: nginx logs
+		// it at info.
+		c.srv.log.Info(cw.logText(), c.logCtxPeer(ec, uc.peer)...)
+		return
+	}
+	c.flushClient(bw)
+	c.srv.log.Error(err.Error(), c.logCtxPeer(ec, uc.peer)...)
 }
 
 // keepAllowed applies keepalive_timeout 0, keepalive_requests, shutdown
@@ -355,17 +362,8 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 	uc.src.onBlock = func() error { return c.flushClient(bw) }
 	defer func() { uc.src.onBlock = nil }()
 	if lr, ok := src.(*limitedReader); ok && lr.r == io.Reader(uc.br) && !chunked {
-		buffered := min(int64(uc.br.Buffered()), lr.n)
-		if c.canSplice(uc, lr.n-buffered) {
-			b, _ := uc.br.Peek(int(buffered))
-			bw.Write(b)
-			uc.br.Discard(int(buffered))
-			if err := c.flushClient(bw); err != nil {
-				return err
-			}
-			n := lr.n - buffered
-			lr.n = 0
-			return c.spliceBody(uc, n, h)
+		if done, err := c.trySplice(bw, uc, lr, h); done {
+			return err
 		}
 	}
 	var buf []byte
@@ -419,6 +417,10 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 	}
 }
 
+// largeBody is where a body counts as large: past it the rest of a plain
+// body of known length is spliced where the sockets allow (trySplice).
+const largeBody = 64 << 10
+
 func (a *attemptError) asError() error { return errors.New(a.msg) }
 
 // clientWriteError marks a failure to write to the client, as opposed to
@@ -426,6 +428,14 @@ func (a *attemptError) asError() error { return errors.New(a.msg) }
 type clientWriteError struct{ err error }
 
 func (e clientWriteError) Error() string { return e.err.Error() }
+
+// logText words the failure as nginx logs it while relaying a response.
+func (e clientWriteError) logText() string {
+	if errors.Is(e.err, os.ErrDeadlineExceeded) {
+		return clientFailure(e.err, "while sending to client").msg
+	}
+	return "writev() failed " + errnoText(e.err) + " while sending to client"
+}
 
 // limitedReader is io.LimitReader that reports a short body as
 // io.ErrUnexpectedEOF and needs no allocation per call site.

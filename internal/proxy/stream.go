@@ -93,64 +93,9 @@ func (c *clientConn) flushClient(bw *bufio.Writer) error {
 	if bw.Buffered() == 0 {
 		return nil
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
 	if err := bw.Flush(); err != nil {
 		return clientWriteError{err}
-	}
-	return nil
-}
-
-// Bodies of at least spliceMin bytes past what is buffered go from the
-// upstream socket to a plain TCP client with splice(2) (through a pipe;
-// Go's net package does it for TCPConn.ReadFrom of a unix or TCP conn):
-// no copy through user space. Deadlines are re-armed every spliceStep
-// bytes, so proxy_read_timeout and send_timeout bound the time per step
-// rather than between two reads as in nginx.
-const (
-	spliceMin  = 64 << 10
-	spliceStep = 256 << 10
-)
-
-// canSplice reports whether the rest of a body of n bytes may be spliced.
-func (c *clientConn) canSplice(uc *upConn, n int64) bool {
-	if n < spliceMin {
-		return false
-	}
-	if _, ok := c.nc.(*net.TCPConn); !ok {
-		return false
-	}
-	switch uc.Conn.(type) {
-	case *net.UnixConn, *net.TCPConn:
-		return true
-	}
-	return false
-}
-
-// spliceBody moves n body bytes from the upstream socket to the client;
-// everything buffered must have been flushed first.
-func (c *clientConn) spliceBody(uc *upConn, n int64, h *proxyHandler) error {
-	tc := c.nc.(*net.TCPConn)
-	lr := io.LimitedReader{R: uc.Conn}
-	for n > 0 {
-		step := min(n, spliceStep)
-		now := time.Now()
-		uc.SetReadDeadline(now.Add(h.read))
-		c.nc.SetWriteDeadline(now.Add(sendTimeout))
-		lr.N = step
-		w, err := tc.ReadFrom(&lr)
-		n -= w
-		if err != nil {
-			// The error does not say which side failed; a broken pipe or
-			// a reset is the client going away, anything else is blamed
-			// on the upstream.
-			if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
-				return clientWriteError{err}
-			}
-			return ioFailure(err, "while reading upstream").asError()
-		}
-		if w < step {
-			return errors.New("upstream prematurely closed connection while reading upstream")
-		}
 	}
 	return nil
 }

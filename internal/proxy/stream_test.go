@@ -438,6 +438,9 @@ func TestBadUpstreamResponsesLikeNginx(t *testing.T) {
 			"upstream prematurely closed connection while reading response header from upstream"},
 		{"closed mid-body", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789",
 			"upstream prematurely closed connection while reading upstream"},
+		// The head bound (16 KiB) holds whatever the reader's buffer size.
+		{"head past 16 KiB", "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 17<<10) + "\r\nContent-Length: 2\r\n\r\nok",
+			"upstream sent too big header while reading response header from upstream"},
 		{"closed mid-chunk", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01234",
 			"upstream prematurely closed connection while reading upstream"},
 	}

@@ -346,10 +346,13 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 			return append(dst, ec.handler.proxyPort...)
 		}
 	case varStatus:
-		if ec.status > 0 {
-			return strconv.AppendInt(dst, int64(ec.status), 10)
+		// Three digits, as nginx's "%03ui": an HTTP/0.9 relay logs 009.
+		if ec.status < 10 {
+			dst = append(dst, "00"...)
+		} else if ec.status < 100 {
+			dst = append(dst, '0')
 		}
-		return append(dst, "000"...)
+		return strconv.AppendInt(dst, int64(ec.status), 10)
 	case varSet:
 		if pt.idx < len(ec.sets) && ec.sets[pt.idx] != nil {
 			return append(dst, ec.sets[pt.idx]...)
