@@ -337,6 +337,11 @@ type clientConn struct {
 	headBy time.Time
 	// readBy is the read deadline armed on nc (setReadDeadline).
 	readBy time.Time
+	// writeBy is the write deadline armed on nc (armWrite).
+	writeBy lazyDeadline
+	// relay is what a response relay reuses from one request to the next,
+	// so that relaying allocates nothing (copyBody).
+	rs relayState
 	// readFn is rawRead as a method value made once, so that reads through
 	// raw do not allocate a closure each.
 	readFn    func(fd uintptr) bool

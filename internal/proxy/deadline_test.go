@@ -22,32 +22,55 @@ func (d *deadlineConn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-func TestUpstreamWriteDeadlineIsReArmedOnlyWhenItMovesEnough(t *testing.T) {
+func TestUpstreamDeadlinesAreReArmedOnlyWhenTheyMoveEnough(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const send = 16 * time.Second // slack: 1 s
-	for _, tc := range []struct {
-		name    string
-		armed   time.Time // zero: never armed
-		now     time.Time
-		timeout time.Duration
-		rearm   bool
-	}{
-		{"first write arms it", time.Time{}, t0, send, true},
-		{"same instant keeps it", t0.Add(send), t0, send, false},
-		{"within the slack keeps it", t0.Add(send), t0.Add(time.Second), send, false},
-		{"past the slack re-arms", t0.Add(send), t0.Add(time.Second + time.Millisecond), send, true},
-		{"a shorter timeout re-arms", t0.Add(send), t0, send / 2, true},
-		{"a passed deadline re-arms", t0, t0.Add(time.Minute), send, true},
+	const timeout = 16 * time.Second // slack: 1 s
+	// Each direction: arm it, and what it armed and recorded.
+	type direction struct {
+		name string
+		arm  func(uc *upConn, now time.Time, timeout time.Duration)
+		set  func(dc *deadlineConn) []time.Time
+		by   func(uc *upConn) *lazyDeadline
+	}
+	for _, d := range []direction{
+		{"write", (*upConn).armWrite, func(dc *deadlineConn) []time.Time { return dc.writes }, func(uc *upConn) *lazyDeadline { return &uc.writeBy }},
+		{"read", (*upConn).armRead, func(dc *deadlineConn) []time.Time { return dc.reads }, func(uc *upConn) *lazyDeadline { return &uc.readBy }},
 	} {
-		dc := &deadlineConn{}
-		uc := &upConn{Conn: dc, writeBy: tc.armed}
-		uc.armWrite(tc.now, tc.timeout)
-		if got := len(dc.writes) == 1; got != tc.rearm {
-			t.Errorf("%s: re-armed %v, want %v", tc.name, got, tc.rearm)
+		for _, tc := range []struct {
+			name    string
+			armed   time.Time // zero: never armed
+			now     time.Time
+			timeout time.Duration
+			rearm   bool
+		}{
+			{"first use arms it", time.Time{}, t0, timeout, true},
+			{"same instant keeps it", t0.Add(timeout), t0, timeout, false},
+			{"within the slack keeps it", t0.Add(timeout), t0.Add(time.Second), timeout, false},
+			{"past the slack re-arms", t0.Add(timeout), t0.Add(time.Second + time.Millisecond), timeout, true},
+			{"a shorter timeout re-arms", t0.Add(timeout), t0, timeout / 2, true},
+			{"a passed deadline re-arms", t0, t0.Add(time.Minute), timeout, true},
+		} {
+			dc := &deadlineConn{}
+			uc := &upConn{Conn: dc}
+			*d.by(uc) = lazyDeadline{tc.armed}
+			d.arm(uc, tc.now, tc.timeout)
+			set := d.set(dc)
+			if got := len(set) == 1; got != tc.rearm {
+				t.Errorf("%s, %s: re-armed %v, want %v", d.name, tc.name, got, tc.rearm)
+			}
+			if want := tc.now.Add(tc.timeout); tc.rearm && (!d.by(uc).at.Equal(want) || !set[0].Equal(want)) {
+				t.Errorf("%s, %s: armed %v (recorded %v), want %v", d.name, tc.name, set, d.by(uc).at, want)
+			}
 		}
-		if want := tc.now.Add(tc.timeout); tc.rearm && (!uc.writeBy.Equal(want) || !dc.writes[0].Equal(want)) {
-			t.Errorf("%s: armed %v (recorded %v), want %v", tc.name, dc.writes, uc.writeBy, want)
-		}
+	}
+}
+
+func TestForgottenDeadlineIsReArmed(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := lazyDeadline{t0.Add(time.Minute)}
+	d.forget()
+	if !d.move(t0.Add(time.Minute), time.Second) {
+		t.Error("a deadline armed outside move was kept")
 	}
 }
 

@@ -98,7 +98,7 @@ var nginxH2Refusal = []byte{
 // does, and logs it with nginx's wording.
 func (c *clientConn) refuseNonHTTP2() {
 	c.srv.log.Info("invalid connection preface while processing HTTP/2 connection", "conn", c.id, "client", string(c.remoteAddr))
-	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
+	c.armWrite()
 	c.nc.Write(nginxH2Refusal)
 }
 

@@ -14,9 +14,10 @@ type upConn struct {
 	br       *bufio.Reader
 	src      upSource // what br reads from (stream.go)
 	peer     *peer
-	requests int       // requests served, for keepalive_requests
-	idleAt   time.Time // when it was put in the pool
-	writeBy  time.Time // the write deadline armed (armWrite)
+	requests int          // requests served, for keepalive_requests
+	idleAt   time.Time    // when it was put in the pool
+	writeBy  lazyDeadline // the write deadline armed (armWrite)
+	readBy   lazyDeadline // the read deadline armed (armRead)
 }
 
 // armWrite arms the write deadline for a write that may take timeout from
@@ -25,11 +26,9 @@ type upConn struct {
 // timeout/16 earlier than wanted is kept.
 func (uc *upConn) armWrite(now time.Time, timeout time.Duration) {
 	want := now.Add(timeout)
-	if !uc.writeBy.After(want) && want.Sub(uc.writeBy) <= timeout/16 {
-		return
+	if uc.writeBy.move(want, timeout/16) {
+		uc.SetWriteDeadline(want)
 	}
-	uc.writeBy = want
-	uc.SetWriteDeadline(want)
 }
 
 // pool caches idle upstream connections of one group (upstream keepalive N,

@@ -66,7 +66,7 @@ func readResponseHead(uc *upConn, timeout time.Duration, rh *respHead, gone func
 		if gone != nil && final.Sub(now) > goneCheck {
 			wait = now.Add(goneCheck)
 		}
-		uc.SetReadDeadline(wait)
+		uc.armReadAt(wait, wait.Sub(now)/16)
 		if _, err := br.Peek(br.Buffered() + 1); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) && wait.Before(final) {
 				if gone() {
@@ -224,7 +224,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	bw.Reset(&ec.out.wire)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 
-	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
+	c.armWrite()
 	bw.WriteString("HTTP/1.1 ")
 	writeStatusLine(bw, ec, rh)
 	ec.relaying = true
@@ -296,7 +296,8 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 			chunks = &chunkedSource{r: httputil.NewChunkedReader(uc.br)}
 			src = chunks
 		case rh.contentLength >= 0:
-			src = &limitedReader{r: uc.br, n: rh.contentLength}
+			c.rs.body = limitedReader{r: uc.br, n: rh.contentLength}
+			src = &c.rs.body
 		default:
 			src = uc.br
 		}
@@ -359,10 +360,18 @@ func (c *clientConn) keepAllowed() bool {
 // the upstream has nothing more to read yet (upSource), so the body
 // streams; a long rest of a plain body of known length is spliced.
 func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *proxyHandler, chunked bool) error {
-	uc.src.onBlock = func() error { return c.flushClient(bw) }
-	defer func() { uc.src.onBlock = nil }()
+	uc.src.onBlock = c.rs.flushing(c, bw)
+	defer c.rs.done(uc)
+	// A plain body read from uc.br reads the socket only once br is empty:
+	// until then no read deadline is needed (a small body comes with the
+	// head, and its request then arms none).
+	plain := src == io.Reader(uc.br)
 	if lr, ok := src.(*limitedReader); ok && lr.r == io.Reader(uc.br) && !chunked {
+		plain = true
 		if done, err := c.trySplice(bw, uc, lr, h); done {
+			// The splice armed both sockets' deadlines its own way.
+			uc.readBy.forget()
+			c.writeBy.forget()
 			return err
 		}
 	}
@@ -373,7 +382,9 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 		buf = *bp
 	}
 	for {
-		uc.SetReadDeadline(time.Now().Add(h.read))
+		if !plain || uc.br.Buffered() == 0 {
+			uc.armRead(time.Now(), h.read)
+		}
 		p := buf
 		if !chunked {
 			// Read straight into the writer's free space: no copy.
@@ -390,7 +401,7 @@ func (c *clientConn) copyBody(bw *bufio.Writer, uc *upConn, src io.Reader, h *pr
 				bw.Write(strconv.AppendInt(c.scratch[:0], int64(n), 16))
 				bw.WriteString("\r\n")
 			}
-			c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
+			c.armWrite()
 			if _, err := bw.Write(p[:n]); err != nil {
 				return clientWriteError{err}
 			}
@@ -435,6 +446,31 @@ func (e clientWriteError) logText() string {
 		return clientFailure(e.err, "while sending to client").msg
 	}
 	return "writev() failed " + errnoText(e.err) + " while sending to client"
+}
+
+// relayState is the part of a response relay kept from one request to the
+// next of a client connection.
+type relayState struct {
+	body    limitedReader // a body of known length
+	bw      *bufio.Writer // the client writer of the relay under way
+	flushFn func() error  // flushes bw; made once per connection
+}
+
+// flushing returns what the upstream source calls before it waits: a
+// flush of bw to the client.
+func (r *relayState) flushing(c *clientConn, bw *bufio.Writer) func() error {
+	if r.flushFn == nil {
+		r.flushFn = func() error { return c.flushClient(r.bw) }
+	}
+	r.bw = bw
+	return r.flushFn
+}
+
+// done ends the relay: uc reads plainly again, and bw, which goes back to
+// its pool, is not held.
+func (r *relayState) done(uc *upConn) {
+	uc.src.onBlock = nil
+	r.bw = nil
 }
 
 // limitedReader is io.LimitReader that reports a short body as
@@ -629,7 +665,7 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
-	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
+	c.armWrite()
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(sr.code))
 	bw.WriteString(" ")

@@ -93,7 +93,7 @@ func (c *clientConn) flushClient(bw *bufio.Writer) error {
 	if bw.Buffered() == 0 {
 		return nil
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(c.client.sendTimeout()))
+	c.armWrite()
 	if err := bw.Flush(); err != nil {
 		return clientWriteError{err}
 	}
