@@ -81,9 +81,20 @@ func (h headerConf) inherit(p headerConf, set map[string]bool) headerConf {
 // the directive name: nginx's merge rule for a directive that a level
 // either sets or inherits whole.
 func unlessSet[T any](set map[string]bool, name string, v *T, p T) {
-	if !set[name] {
+	if inherits(set, name) {
 		*v = p
 	}
+}
+
+// inherits reports that this level set none of the directives names, so
+// the settings they make together come from the enclosing level.
+func inherits(set map[string]bool, names ...string) bool {
+	for _, n := range names {
+		if set[n] {
+			return false
+		}
+	}
+	return true
 }
 
 // headerDirective compiles add_header, expires, server_tokens, charset.

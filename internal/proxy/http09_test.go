@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -102,19 +101,14 @@ func TestHTTP09AnswerKeepsClientConnectionLikeNginx(t *testing.T) {
 	}
 }
 
-// compareAccessLogs waits for n lines in nginx's access log (its worker
-// writes it after the response) and compares it with wisp's.
+// compareAccessLogs waits for n lines in both access logs and compares
+// them. Each line is written after its response, so the next request's
+// may come first: the lines are compared sorted (readLogLines).
 func compareAccessLogs(t *testing.T, dir string, n int) {
 	t.Helper()
-	var ng, w []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		ng, _ = os.ReadFile(filepath.Join(dir, "nginx.log"))
-		w, _ = os.ReadFile(filepath.Join(dir, "wisp.log"))
-		if strings.Count(string(ng), "\n") >= n && strings.Count(string(w), "\n") >= n {
-			break
-		}
-	}
-	if string(ng) != string(w) {
+	ng := readLogLines(t, filepath.Join(dir, "nginx.log"), n)
+	w := readLogLines(t, filepath.Join(dir, "wisp.log"), n)
+	if ng != w {
 		t.Errorf("access log differs\nnginx:\n%s\nwisp:\n%s", ng, w)
 	}
 }

@@ -104,66 +104,58 @@ func (b proxyBuffers) check() error {
 }
 
 func (r respConf) inherit(p respConf) respConf {
-	take := func(names ...string) bool {
-		for _, n := range names {
-			if r.set[n] {
-				return false
-			}
-		}
-		return true
-	}
-	if take("error_page") {
+	if inherits(r.set, "error_page") {
 		r.pages = p.pages
 	}
-	if take("recursive_error_pages") {
+	if inherits(r.set, "recursive_error_pages") {
 		r.recursive = p.recursive
 	}
-	if take("proxy_redirect") {
+	if inherits(r.set, "proxy_redirect") {
 		r.redirects, r.redirectOff = p.redirects, p.redirectOff
 	}
-	if take("proxy_hide_header") {
+	if inherits(r.set, "proxy_hide_header") {
 		r.hide = p.hide
 	}
-	if take("proxy_pass_header") {
+	if inherits(r.set, "proxy_pass_header") {
 		r.pass = p.pass
 	}
-	if take("proxy_intercept_errors") {
+	if inherits(r.set, "proxy_intercept_errors") {
 		r.intercept = p.intercept
 	}
-	if take("proxy_buffering") {
+	if inherits(r.set, "proxy_buffering") {
 		r.buffering = p.buffering
 	}
-	if take("resolver") {
+	if inherits(r.set, "resolver") {
 		r.resolvers, r.dns = p.resolvers, p.dns
 	}
-	if take("resolver_timeout") {
+	if inherits(r.set, "resolver_timeout") {
 		r.resolveTime = p.resolveTime
 	}
-	if take("proxy_ssl_server_name") {
+	if inherits(r.set, "proxy_ssl_server_name") {
 		r.sslSNI = p.sslSNI
 	}
-	if take("proxy_ssl_name") {
+	if inherits(r.set, "proxy_ssl_name") {
 		r.sslName = p.sslName
 	}
-	if take("proxy_ssl_verify") {
+	if inherits(r.set, "proxy_ssl_verify") {
 		r.sslVerify = p.sslVerify
 	}
-	if take("merge_slashes") {
+	if inherits(r.set, "merge_slashes") {
 		r.keepSlashes = p.keepSlashes
 	}
-	if take("proxy_buffer_size") {
+	if inherits(r.set, "proxy_buffer_size") {
 		r.buffers.headSize, r.buffers.headPos = p.buffers.headSize, p.buffers.headPos
 	}
-	if take("proxy_buffers") {
+	if inherits(r.set, "proxy_buffers") {
 		r.buffers.num, r.buffers.size, r.buffers.bufPos = p.buffers.num, p.buffers.size, p.buffers.bufPos
 	}
-	if take("proxy_busy_buffers_size") {
+	if inherits(r.set, "proxy_busy_buffers_size") {
 		r.buffers.busy, r.buffers.busyPos = p.buffers.busy, p.buffers.busyPos
 	}
-	if take("proxy_temp_file_write_size") {
+	if inherits(r.set, "proxy_temp_file_write_size") {
 		r.buffers.tempWrite, r.buffers.tempWritePos = p.buffers.tempWrite, p.buffers.tempWritePos
 	}
-	if take("proxy_max_temp_file_size") {
+	if inherits(r.set, "proxy_max_temp_file_size") {
 		r.buffers.tempMax, r.buffers.tempMaxPos = p.buffers.tempMax, p.buffers.tempMaxPos
 	}
 	r.set = nil

@@ -81,45 +81,37 @@ func (c *compiler) defaultContentConf() contentConf {
 }
 
 func (m contentConf) inherit(p contentConf) contentConf {
-	take := func(names ...string) bool {
-		for _, n := range names {
-			if m.set[n] {
-				return false
-			}
-		}
-		return true
-	}
-	if take("root", "alias") {
+	if inherits(m.set, "root", "alias") {
 		m.root, m.alias = p.root, p.alias
 	}
-	if take("index") {
+	if inherits(m.set, "index") {
 		m.index = p.index
 	}
-	if take("try_files") {
+	if inherits(m.set, "try_files") {
 		m.tryFiles, m.tryLast = p.tryFiles, p.tryLast
 	}
-	if take("types") {
+	if inherits(m.set, "types") {
 		m.types = p.types
 	}
-	if take("default_type") {
+	if inherits(m.set, "default_type") {
 		m.defType = p.defType
 	}
-	if take("disable_symlinks") {
+	if inherits(m.set, "disable_symlinks") {
 		m.symlinks = p.symlinks
 	}
-	if take("etag") {
+	if inherits(m.set, "etag") {
 		m.etag = p.etag
 	}
-	if take("if_modified_since") {
+	if inherits(m.set, "if_modified_since") {
 		m.ims = p.ims
 	}
-	if take("max_ranges") {
+	if inherits(m.set, "max_ranges") {
 		m.maxRanges = p.maxRanges
 	}
-	if take("log_not_found") {
+	if inherits(m.set, "log_not_found") {
 		m.notFound = p.notFound
 	}
-	if take("allow", "deny") {
+	if inherits(m.set, "allow", "deny") {
 		m.acl = p.acl
 	}
 	m.hdr = m.hdr.inherit(p.hdr, m.set)
