@@ -55,9 +55,6 @@ func (s *Server) Close() error { return s.store.Close() }
 // Handler is the site's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Store is the site's database.
-func (s *Server) Store() *store.Store { return s.store }
-
 // Addr is where the config says to listen: server.socket if set (Ghost 4
 // semantics), else server.host:server.port.
 func Addr(cfg *config.Config) (listen.Addr, error) {

@@ -31,7 +31,6 @@ type respConf struct {
 	redirectOff bool
 	hide, pass  []string // lowercase names
 	intercept   bool
-	buffering   bool
 	resolvers   []string // host:port
 	resolveTime time.Duration
 	sslSNI      bool
@@ -67,7 +66,7 @@ const pageSize = 4096
 
 // defaultRespConf is nginx's defaults at http level.
 func defaultRespConf() respConf {
-	return respConf{buffering: true, resolveTime: 30 * time.Second,
+	return respConf{resolveTime: 30 * time.Second,
 		buffers: proxyBuffers{headSize: pageSize, num: 8, size: pageSize, tempMax: -1}}
 }
 
@@ -121,9 +120,6 @@ func (r respConf) inherit(p respConf) respConf {
 	}
 	if inherits(r.set, "proxy_intercept_errors") {
 		r.intercept = p.intercept
-	}
-	if inherits(r.set, "proxy_buffering") {
-		r.buffering = p.buffering
 	}
 	if inherits(r.set, "resolver") {
 		r.resolvers, r.dns = p.resolvers, p.dns
@@ -215,7 +211,8 @@ func (c *compiler) respDirective(d *ngxconf.Directive, conf *proxyConf) (ok bool
 		case "proxy_intercept_errors":
 			r.intercept = on
 		case "proxy_buffering":
-			r.buffering = on
+			// Checked only: responses stream either way (relay.go), and
+			// nothing is ever buffered whole in memory or on disk.
 		case "proxy_ssl_server_name":
 			r.sslSNI = on
 		default:
@@ -378,7 +375,6 @@ type handlerResp struct {
 	redirectOff bool
 	hide, pass  []string
 	intercept   bool
-	buffering   bool
 	resolvers   []string
 	resolveTime time.Duration
 	dns         *dnsCache
@@ -395,14 +391,10 @@ type handlerResp struct {
 	pos    ngxconf.Pos
 }
 
-// buffered reports proxy_buffering (the engine decides what it means
-// for streaming).
-func (h *proxyHandler) buffered() bool { return h.resp == nil || h.resp.buffering }
-
 // attachResp gives a compiled proxy_pass its response settings.
 func (c *compiler) attachResp(h *proxyHandler, r respConf, https bool, host string) {
 	h.resp = &handlerResp{redirects: r.redirects, redirectOff: r.redirectOff, hide: r.hide, pass: r.pass,
-		intercept: r.intercept, buffering: r.buffering, resolvers: r.resolvers, resolveTime: r.resolveTime,
+		intercept: r.intercept, resolvers: r.resolvers, resolveTime: r.resolveTime,
 		dns: r.dns, sslName: r.sslName, sslSNI: r.sslSNI, sslVerify: r.sslVerify, headLimit: int(r.buffers.headSize)}
 	if https {
 		name, literal := host, true
