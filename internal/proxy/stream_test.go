@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"wisp/internal/ngxconf"
 )
 
@@ -375,6 +377,12 @@ func TestSlowClientsAreCutLikeNginx(t *testing.T) {
 		" location / { proxy_pass http://unix:" + sock + "; }\n}\n"
 	nginxAddr := startNginx(t, dir, site)
 	wispAddr, logs := startWispLogged(t, dir, site)
+	// One request first, so that whatever the server starts once (the
+	// idle poller, pools) runs before the goroutines are counted.
+	if r := exchange(t, wispAddr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); r.status != 200 {
+		t.Fatalf("warm-up request: %d", r.status)
+	}
+	running := goleak.IgnoreCurrent()
 	tests := []struct {
 		name  string
 		first string // sent at once
@@ -419,6 +427,39 @@ func TestSlowClientsAreCutLikeNginx(t *testing.T) {
 			}
 			if !strings.Contains(logs.String(), tc.want) {
 				t.Errorf("wisp's log lacks %q:\n%s", tc.want, logs.String())
+			}
+			// The cut connection leaves nothing behind in the server
+			// that keeps running (goleak retries while goroutines end).
+			if err := goleak.Find(running); err != nil {
+				t.Errorf("goroutines left after the slow client was cut: %v", err)
+			}
+		})
+	}
+}
+
+// TestClientTimeoutsDefaultToNginxs: unset, client_header_timeout and
+// client_body_timeout are nginx's 60 s; set at http level, a server takes
+// them. (The slow-client test above checks the cut itself with 1 s.)
+func TestClientTimeoutsDefaultToNginxs(t *testing.T) {
+	tests := []struct {
+		name         string
+		http         string
+		header, body time.Duration
+	}{
+		{"unset", "", 60 * time.Second, 60 * time.Second},
+		{"set at http level", "client_header_timeout 7s; client_body_timeout 9s;", 7 * time.Second, 9 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := compileSite(t, "events {}\nhttp {\n"+tc.http+"\nserver { listen 8000; location / { proxy_pass http://unix:/nowhere.sock; } }\n}\n")
+			must(t, err)
+			srv := cfg.sockets[0].wildcard.def
+			_, loc := route(cfg.sockets[0].wildcard, nil, []byte("/"))
+			if got := srv.client.headerTimeout(); got != tc.header {
+				t.Errorf("client_header_timeout %v, want %v", got, tc.header)
+			}
+			if got := loc.handler.client.bodyTimeout(); got != tc.body {
+				t.Errorf("client_body_timeout %v, want %v", got, tc.body)
 			}
 		})
 	}
