@@ -27,6 +27,10 @@ func genBackend(t testing.TB, sock string) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			// Long enough that a reload finds requests in flight.
+			time.Sleep(100 * time.Millisecond)
+		}
 		io.WriteString(w, "gen="+r.Header.Get("X-Gen"))
 	})}
 	go srv.Serve(ln)
@@ -58,9 +62,12 @@ http {
 // loadClient sends GETs on its own keep-alive connection until stop, and
 // counts every request that did not get a complete 200: a refused or reset
 // connection, a short response or another status. It reconnects only when
-// a response said Connection: close.
+// a response said Connection: close. With fresh set, every request is a
+// GET /slow on a new connection with Connection: close, so that a reload
+// meets connections being accepted and requests in flight.
 type loadClient struct {
 	addr           string
+	fresh          bool
 	ok, failed     atomic.Int64
 	mu             sync.Mutex
 	firstErr       error
@@ -99,7 +106,11 @@ func (lc *loadClient) run(ctx context.Context) {
 			lc.reconnects.Add(1)
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: reload.test\r\n\r\n"); err != nil {
+		req := "GET / HTTP/1.1\r\nHost: reload.test\r\n\r\n"
+		if lc.fresh {
+			req = "GET /slow HTTP/1.1\r\nHost: reload.test\r\nConnection: close\r\n\r\n"
+		}
+		if _, err := io.WriteString(c, req); err != nil {
 			lc.fail(err)
 			c.Close()
 			c = nil
@@ -123,7 +134,9 @@ func (lc *loadClient) run(ctx context.Context) {
 			lc.mu.Unlock()
 		}
 		if resp.Close {
-			lc.closedByServer.Add(1)
+			if !lc.fresh {
+				lc.closedByServer.Add(1)
+			}
 			c.Close()
 			c = nil
 		}
@@ -155,13 +168,18 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	})
 
 	lc := &loadClient{addr: "127.0.0.1:" + strconv.Itoa(port), gens: map[string]int{}}
+	fresh := &loadClient{addr: lc.addr, fresh: true, gens: map[string]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() { defer wg.Done(); lc.run(ctx) }()
 	}
-	waitFor(t, p, 10*time.Second, "load to start", func() bool { return lc.ok.Load() > 100 })
+	for range 4 {
+		wg.Add(1)
+		go func() { defer wg.Done(); fresh.run(ctx) }()
+	}
+	waitFor(t, p, 10*time.Second, "load to start", func() bool { return lc.ok.Load() > 100 && fresh.ok.Load() > 4 })
 	for gen := 1; gen <= 10; gen++ {
 		write(gen)
 		if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reload"); code != 0 {
@@ -179,10 +197,14 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	if n := lc.failed.Load(); n != 0 {
 		t.Errorf("%d of %d requests failed during 10 reloads; first: %v", n, n+lc.ok.Load(), lc.firstErr)
 	}
+	if n := fresh.failed.Load(); n != 0 {
+		t.Errorf("%d of %d requests on new connections failed or were refused during 10 reloads; first: %v", n, n+fresh.ok.Load(), fresh.firstErr)
+	}
 	if n := lc.closedByServer.Load(); n != 0 {
 		t.Errorf("%d keep-alive connections were closed by the reloads", n)
 	}
 	t.Logf("%d requests, %d connections, generations seen: %v", lc.ok.Load(), lc.reconnects.Load(), lc.gens)
+	t.Logf("%d slow requests on new connections, generations seen: %v", fresh.ok.Load(), fresh.gens)
 
 	// A broken config is refused, logged with nginx's wording, and the
 	// old one keeps serving.
@@ -206,7 +228,7 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	// Every request is in the access log, whichever config served it.
 	// The line of the last request is written after its response, so it
 	// may land a moment after the client has read it.
-	want := lc.ok.Load() + 1
+	want := lc.ok.Load() + fresh.ok.Load() + 1
 	var lines int64
 	for i := 0; i < 200; i++ {
 		logged, _ := os.ReadFile(filepath.Join(dir, "access.log"))
