@@ -376,3 +376,111 @@ func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 		t.Errorf("the reopened log lacks the TERM notice:\n%s", b)
 	}
 }
+
+// heldBackend answers every request on a Unix socket with "held", but only
+// once release is closed; arrived gets a value as each request comes in.
+func heldBackend(t *testing.T, sock string) (arrived chan struct{}, release chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived, release = make(chan struct{}, 16), make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+		io.WriteString(w, "held")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return arrived, release
+}
+
+// TestStopSignalsEndARealProxyAsNginx: QUIT, sent directly or by
+// "-s quit", stops accepting and lets the request in flight finish; TERM
+// and INT, and "-s stop", drop it and exit at once. Either way the process
+// exits 0, logs the signal and removes its pid file.
+func TestStopSignalsEndARealProxyAsNginx(t *testing.T) {
+	tests := []struct {
+		name     string
+		sig      syscall.Signal // sent directly, or
+		command  string         // sent by wisp proxy -s
+		graceful bool
+		log      string
+	}{
+		{name: "SIGQUIT", sig: syscall.SIGQUIT, graceful: true, log: "signal 3 (SIGQUIT) received, shutting down"},
+		{name: "-s quit", command: "quit", graceful: true, log: "signal 3 (SIGQUIT) received, shutting down"},
+		{name: "SIGTERM", sig: syscall.SIGTERM, log: "signal 15 (SIGTERM) received, exiting"},
+		{name: "-s stop", command: "stop", log: "signal 15 (SIGTERM) received, exiting"},
+		{name: "SIGINT", sig: syscall.SIGINT, log: "signal 2 (SIGINT) received, exiting"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := shortDir(t)
+			sock := filepath.Join(dir, "app.sock")
+			arrived, release := heldBackend(t, sock)
+			port := freePort(t)
+			conf := filepath.Join(dir, "proxy.conf")
+			writeFile(t, conf, strings.Replace(reloadConf(dir, sock, port, 1),
+				"error_log "+dir+"/error.log;", "error_log "+dir+"/error.log notice;", 1))
+			p := start(t, dir, nil, "proxy", "-c", conf)
+			addr := "127.0.0.1:" + strconv.Itoa(port)
+			pidFile := filepath.Join(dir, "wisp.pid")
+			waitFor(t, p, 10*time.Second, "the pid file", func() bool { _, err := os.Stat(pidFile); return err == nil })
+
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, "GET /held HTTP/1.1\r\nHost: reload.test\r\n\r\n")
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request never reached the backend")
+			}
+			if tc.command != "" {
+				if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", tc.command); code != 0 {
+					t.Fatalf("-s %s: exit %d: %s", tc.command, code, out)
+				}
+			} else {
+				p.signal(tc.sig)
+			}
+			if tc.graceful {
+				// No new connection is taken while the old request runs.
+				waitFor(t, p, 10*time.Second, "the listener to close", func() bool { return !dialable("tcp", addr) })
+				close(release)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatalf("the request in flight got no answer: %v", err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || resp.StatusCode != 200 || string(body) != "held" {
+					t.Errorf("the request in flight got %d %q (%v), want 200 \"held\"", resp.StatusCode, body, err)
+				}
+			} else {
+				// The process ends with the request still held.
+				if code := p.wait(t, 5*time.Second); code != 0 {
+					t.Errorf("exit code %d", code)
+				}
+				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+					t.Errorf("the request in flight was answered %d, want the connection dropped", resp.StatusCode)
+				}
+				close(release)
+			}
+			if code := p.wait(t, 10*time.Second); code != 0 {
+				t.Errorf("exit code %d", code)
+			}
+			if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+				t.Errorf("pid file left behind: %v", err)
+			}
+			if b := readFile(t, filepath.Join(dir, "error.log")); !strings.Contains(b, tc.log) {
+				t.Errorf("error log lacks %q:\n%s", tc.log, b)
+			}
+		})
+	}
+}

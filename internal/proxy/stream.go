@@ -200,11 +200,14 @@ func (c *clientConn) clientGone() bool {
 	}
 	gone := false
 	var b [1]byte
-	c.raw.Control(func(fd uintptr) {
+	err := c.raw.Control(func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		gone = (n == 0 && err == nil) || (err != nil && err != syscall.EAGAIN && err != syscall.EINTR)
 	})
-	return gone
+	// A connection closed on this side (a fast stop closes them all) has
+	// no one left to answer either: without this, TERM waited for every
+	// upstream in flight to answer or time out.
+	return gone || err != nil
 }
 
 // clientReadError is a failure reading the request body from the client.
