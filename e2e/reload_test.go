@@ -3,8 +3,16 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -313,8 +321,9 @@ func TestSignalCommandErrorsMatchNginx(t *testing.T) {
 	}
 }
 
-// TestTermStopsAtOnceAndReopenRotatesTheLog: USR1 makes a moved error log
-// be written anew at its path (logrotate), TERM stops the proxy at once.
+// TestTermStopsAtOnceAndReopenRotatesTheLog: USR1 (-s reopen, then a
+// direct one) makes moved logs be written anew at their paths (logrotate),
+// TERM stops the proxy at once.
 func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 	dir := shortDir(t)
 	sock := filepath.Join(dir, "app.sock")
@@ -341,13 +350,12 @@ func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 		b, err := os.ReadFile(logPath)
 		return err == nil && len(b) >= 0
 	})
+	// The second time by a direct USR1, as logrotate's postrotate sends it.
 	accessPath := filepath.Join(dir, "access.log")
 	if err := os.Rename(accessPath, accessPath+".1"); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reopen"); code != 0 {
-		t.Fatalf("-s reopen: exit %d: %s", code, out)
-	}
+	p.signal(syscall.SIGUSR1)
 	waitFor(t, p, 10*time.Second, "a new access log", func() bool {
 		_, err := os.Stat(accessPath)
 		return err == nil
@@ -483,4 +491,120 @@ func TestStopSignalsEndARealProxyAsNginx(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeSelfSigned writes a fresh key and a self-signed certificate for
+// name with the given serial number to cert and key.
+func writeSelfSigned(t *testing.T, cert, key, name string, serial int64) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: name},
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cert, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	writeFile(t, key, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
+}
+
+// TestReloadRereadsCertificatesInARealProxy: "wisp proxy -s reload" makes
+// the running process read its certificate files again, though the config
+// text is the same; a keep-alive TLS connection from before the reload
+// keeps serving; a certificate file that no longer loads fails the reload
+// as in nginx 1.22 (checked: "-s reload" exits 1, a HUP logs the emerg), and
+// the last good certificate stays.
+func TestReloadRereadsCertificatesInARealProxy(t *testing.T) {
+	dir := shortDir(t)
+	cert, key := filepath.Join(dir, "site.crt"), filepath.Join(dir, "site.key")
+	writeSelfSigned(t, cert, key, "a.test", 1)
+	port := freePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	conf := filepath.Join(dir, "proxy.conf")
+	writeFile(t, conf, fmt.Sprintf(`pid %s/wisp.pid;
+error_log %s/error.log;
+events {}
+http {
+    access_log off;
+    server {
+        listen %s ssl;
+        server_name a.test;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        location / { return 200 "ok\n"; }
+    }
+}
+`, dir, dir, addr, cert, key))
+	p := start(t, dir, nil, "proxy", "-c", conf)
+	waitFor(t, p, 10*time.Second, "the pid file", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "wisp.pid"))
+		return err == nil
+	})
+	serial := func() int64 {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	}
+	if s := serial(); s != 1 {
+		t.Fatalf("serial %d before the reload, want 1", s)
+	}
+	kc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	br := bufio.NewReader(kc)
+	ask := func() {
+		t.Helper()
+		kc.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(kc, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("keep-alive TLS connection: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "ok\n" || resp.Close {
+			t.Fatalf("keep-alive TLS connection got %d %q close=%v", resp.StatusCode, b, resp.Close)
+		}
+	}
+	ask()
+
+	writeSelfSigned(t, cert, key, "a.test", 2)
+	if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reload"); code != 0 {
+		t.Fatalf("-s reload: exit %d: %s", code, out)
+	}
+	waitFor(t, p, 10*time.Second, "the new certificate", func() bool { return serial() == 2 })
+	ask()
+
+	// As nginx 1.22 does, -s reads the whole config first, so it refuses
+	// to send the signal; a direct HUP gets the error into the log.
+	writeFile(t, cert, "not a certificate\n")
+	want := `[emerg] cannot load certificate "` + cert + `": PEM_read_bio_X509_AUX() failed`
+	if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reload"); code != 1 || !strings.Contains(out, want) {
+		t.Errorf("-s reload with a broken certificate: exit %d, %q; want 1 and %q", code, out, want)
+	}
+	p.signal(syscall.SIGHUP)
+	waitFor(t, p, 10*time.Second, "the failed reload in the error log", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return strings.Contains(string(b), "[emerg] ") && strings.Contains(string(b), strings.TrimPrefix(want, "[emerg] "))
+	})
+	if s := serial(); s != 2 {
+		t.Errorf("serial %d after a failed reload, want the last good certificate's 2", s)
+	}
+	ask()
 }
