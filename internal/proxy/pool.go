@@ -40,8 +40,9 @@ type pool struct {
 	maxReqs int           // keepalive_requests
 
 	mu     sync.Mutex
-	conns  []*upConn // oldest first
-	closed bool      // by shutdown or a reload; requests still running close their connections
+	conns  []*upConn   // oldest first
+	closed bool        // by shutdown or a reload; requests still running close their connections
+	sweep  *time.Timer // armed while conns holds any: closes those idle past keepalive_timeout
 }
 
 func newPool(max int, idle time.Duration, maxReqs int) *pool {
@@ -88,7 +89,34 @@ func (pl *pool) put(c *upConn, now time.Time) bool {
 		pl.conns = append(pl.conns[:0], pl.conns[1:]...)
 	}
 	pl.conns = append(pl.conns, c)
+	if pl.sweep == nil {
+		pl.sweep = time.AfterFunc(pl.idle, pl.expire)
+	}
 	return true
+}
+
+// expire closes the connections idle for keepalive_timeout, as nginx's
+// timer on each cached connection does (get alone would leave them open
+// on the peer until the next request), and re-arms for the oldest left.
+// Being oldest first, the expired ones are a prefix.
+func (pl *pool) expire() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.closed {
+		return
+	}
+	now := time.Now()
+	n := 0
+	for n < len(pl.conns) && now.Sub(pl.conns[n].idleAt) >= pl.idle {
+		pl.conns[n].Close()
+		n++
+	}
+	pl.conns = append(pl.conns[:0], pl.conns[n:]...)
+	if len(pl.conns) == 0 {
+		pl.sweep = nil
+		return
+	}
+	pl.sweep.Reset(pl.conns[0].idleAt.Add(pl.idle).Sub(now))
 }
 
 // close drops every idle connection and refuses new ones (shutdown, or
@@ -97,6 +125,9 @@ func (pl *pool) close() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	pl.closed = true
+	if pl.sweep != nil {
+		pl.sweep.Stop()
+	}
 	for _, c := range pl.conns {
 		c.Close()
 	}
