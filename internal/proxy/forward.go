@@ -258,10 +258,14 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		} else {
 			_, err = uc.Write(head)
 		}
+		// bodyRead: some of the body may have been taken from the client,
+		// so a fresh connection gets it only if it can be sent again.
+		bodyRead := false
 		if err == nil && body != nil {
 			if c.req.expect100 && c.req.minor >= 1 {
 				c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 			}
+			bodyRead = true
 			err = c.copyToUpstream(uc, body, h)
 		}
 		if err != nil {
@@ -275,7 +279,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			if errors.As(err, &cr) {
 				return nil, nil, true, clientFailure(cr.err, "while reading client request body")
 			}
-			if reused && !sent && body == nil {
+			if reused && resendable(body, bodyRead) {
 				continue // a cached connection the peer had closed
 			}
 			return nil, nil, true, ioFailure(err, "while sending request to upstream")
@@ -286,7 +290,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			c.srv.closeUpstream(uc)
 			var se upSendError
 			if errors.As(err, &se) {
-				if reused {
+				if reused && resendable(body, bodyRead) {
 					sent = false
 					continue // a cached connection the peer had closed
 				}
@@ -295,9 +299,9 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			if err == errClientGone {
 				return nil, nil, true, &attemptError{client: true, msg: "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream"}
 			}
-			if reused && body == nil && errors.Is(err, io.EOF) {
+			if reused && errors.Is(err, io.EOF) && resendable(body, bodyRead) {
 				sent = false
-				continue
+				continue // a cached connection the peer had closed
 			}
 			if errors.Is(err, errTooBigHeader) || errors.Is(err, errBadHeader) {
 				return nil, nil, true, &attemptError{invalid: true, msg: err.Error() + " while reading response header from upstream"}
@@ -309,6 +313,20 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		}
 		return uc, resp, true, nil
 	}
+}
+
+// resendable reports whether a request whose cached upstream connection
+// turned out closed can go again on a fresh one: no body, a body not yet
+// read from the client (the head already failed), or one recorded and
+// rewound. nginx rarely needs this, as it drops a cached connection as
+// soon as the peer closes it (a Node backend does so after 5 s idle);
+// wisp finds out on the next use.
+func resendable(body io.Reader, bodyRead bool) bool {
+	if body == nil || !bodyRead {
+		return true
+	}
+	rb, ok := body.(*replayBody)
+	return ok && rb.rewind()
 }
 
 // sendWithRead has the next Read send head before it reads the answer
