@@ -472,7 +472,21 @@ func TestBadUpstreamResponsesLikeNginx(t *testing.T) {
 		// nginx 1.22 takes an unparsable Content-Length as absent.
 		{"invalid Content-Length is ignored", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok", ""},
 		{"header line with a NUL", "HTTP/1.1 200 OK\r\nX-A: 1\x002\r\n\r\nok",
-			"upstream sent invalid header while reading response header from upstream"},
+			`upstream sent invalid header: "X-A: 1\x00..." while reading response header from upstream`},
+		{"NUL in a header name", "HTTP/1.1 200 OK\r\nX-\x00A: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X-\x00..." while reading response header from upstream`},
+		{"line starting with a colon", "HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "\x3a..." while reading response header from upstream`},
+		{"obs-fold in the answer", "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "\x20..." while reading response header from upstream`},
+		{"space in a header name", "HTTP/1.1 200 OK\r\nX A: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X\x20..." while reading response header from upstream`},
+		{"tab in a header name", "HTTP/1.1 200 OK\r\nX\tA: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X\x09..." while reading response header from upstream`},
+		{"DEL in a header name", "HTTP/1.1 200 OK\r\nX\x7fA: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X\x7f..." while reading response header from upstream`},
+		{"NUL after a value and a space", "HTTP/1.1 200 OK\r\nX-A: ab \x00\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X-A: ab \x00..." while reading response header from upstream`},
 		{"closed inside the head", "HTTP/1.1 200 OK\r\nX-A: 1\r\n",
 			"upstream prematurely closed connection while reading response header from upstream"},
 		{"closed before any byte", "",
@@ -518,9 +532,14 @@ func TestBadUpstreamResponsesLikeNginx(t *testing.T) {
 			if tc.log == "" {
 				return
 			}
-			want := tc.log + ", client: 127.0.0.1, server: , request: \"GET /x HTTP/1.1\", upstream: \"http://unix:" + sock + ":/x\""
+			want := tc.log + ", client: 127.0.0.1, server: , request: \"GET /x HTTP/1.1\", upstream: \"http://unix:" + sock + ":/x\", host: \"x\""
 			if !strings.Contains(logs.String(), want) {
 				t.Errorf("wisp's log lacks %q:\n%s", want, logs.String())
+			}
+			// The same line is in nginx's own log, so the wording is
+			// nginx's and not only this table's.
+			if b, _ := os.ReadFile(filepath.Join(dir, "nginx-error.log")); !strings.Contains(string(b), want) {
+				t.Errorf("nginx's log lacks %q:\n%s", want, b)
 			}
 		})
 	}
