@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net"
@@ -572,5 +574,146 @@ func TestClientLeavingCancelsUpstreamRequest(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "client prematurely closed connection, so upstream connection is closed too") {
 		t.Errorf("log: %s", logs.String())
+	}
+}
+
+// wsFrame writes one WebSocket frame (RFC 6455 §5.2): FIN set, masked as a
+// client must, unmasked as a server does.
+func wsFrame(opcode byte, payload []byte, masked bool) []byte {
+	f := []byte{0x80 | opcode}
+	maskBit := byte(0)
+	if masked {
+		maskBit = 0x80
+	}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, maskBit|byte(n))
+	case n < 1<<16:
+		f = append(f, maskBit|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, maskBit|127)
+		for i := 7; i >= 0; i-- {
+			f = append(f, byte(uint64(n)>>(8*i)))
+		}
+	}
+	if !masked {
+		return append(f, payload...)
+	}
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	f = append(f, key[:]...)
+	for i, b := range payload {
+		f = append(f, b^key[i%4])
+	}
+	return f
+}
+
+// readWSFrame reads one frame and returns its opcode and unmasked payload.
+func readWSFrame(r *bufio.Reader) (byte, []byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7f)
+	if n >= 126 {
+		ext := make([]byte, map[uint64]int{126: 2, 127: 8}[n])
+		if _, err := io.ReadFull(r, ext); err != nil {
+			return 0, nil, err
+		}
+		n = 0
+		for _, b := range ext {
+			n = n<<8 | uint64(b)
+		}
+	}
+	var key [4]byte
+	if h[1]&0x80 != 0 {
+		if _, err := io.ReadFull(r, key[:]); err != nil {
+			return 0, nil, err
+		}
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	if h[1]&0x80 != 0 {
+		for i := range payload {
+			payload[i] ^= key[i%4]
+		}
+	}
+	return h[0] & 0x0f, payload, nil
+}
+
+// TestWebSocketEchoOverAUnixSocket is issue 4's acceptance check: a real
+// WebSocket handshake (the accept key checked) and framed messages, small
+// and large, text and binary, then the closing handshake, echoed by a
+// backend on a unix socket through each proxy.
+func TestWebSocketEchoOverAUnixSocket(t *testing.T) {
+	dir := t.TempDir()
+	accept := func(key string) string {
+		sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		return base64.StdEncoding.EncodeToString(sum[:])
+	}
+	b := startScripted(t, "unix", filepath.Join(dir, "ws.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+		key := headerValue(head, "Sec-WebSocket-Key")
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+accept(key)+"\r\n\r\n")
+		for {
+			op, payload, err := readWSFrame(br)
+			if err != nil {
+				return
+			}
+			c.Write(wsFrame(op, payload, false))
+			if op == 8 {
+				return // close echoed: the server ends the TCP connection
+			}
+		}
+	})
+	site := "server {\n listen LISTEN;\n location /ws { proxy_pass " + b.target() + "; proxy_http_version 1.1;\n" +
+		"  proxy_set_header Upgrade $http_upgrade;\n  proxy_set_header Connection \"upgrade\";\n  proxy_read_timeout 5s;\n }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	big := make([]byte, 256<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	messages := []struct {
+		op      byte
+		payload []byte
+	}{{1, []byte("hello")}, {2, big}, {1, []byte(strings.Repeat("é", 200))}, {8, []byte{0x03, 0xe8}}}
+	for _, who := range []struct{ name, addr string }{{"nginx", nginxAddr}, {"wisp", wispAddr}} {
+		t.Run(who.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", who.addr)
+			must(t, err)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			const key = "dGhlIHNhbXBsZSBub25jZQ=="
+			io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			br := bufio.NewReader(c)
+			head, err := readHeadString(br)
+			must(t, err)
+			if !strings.HasPrefix(head, "HTTP/1.1 101 ") || headerValue(head, "Sec-WebSocket-Accept") != accept(key) {
+				t.Fatalf("handshake answer: %q", head)
+			}
+			// All messages go out before any echo is read, so the tunnel
+			// carries both directions at once.
+			wrote := make(chan struct{})
+			defer func() { c.Close(); <-wrote }()
+			go func() {
+				defer close(wrote)
+				for _, m := range messages {
+					c.Write(wsFrame(m.op, m.payload, true))
+				}
+			}()
+			for i, m := range messages {
+				op, payload, err := readWSFrame(br)
+				if err != nil {
+					t.Fatalf("echo %d: %v", i, err)
+				}
+				if op != m.op || !bytes.Equal(payload, m.payload) {
+					t.Errorf("echo %d: opcode %d, %d bytes; want opcode %d, %d bytes", i, op, len(payload), m.op, len(m.payload))
+				}
+			}
+			if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+				t.Errorf("after the close: %q, %v; want a clean end of the connection", rest, err)
+			}
+		})
 	}
 }
