@@ -422,7 +422,7 @@ func (c *clientConn) serve() {
 		c.start = c.bodyPos
 		c.headBy = time.Time{}
 		if c.start < c.end {
-			c.pipelined = true // hotRead relies on that never happening
+			c.pipelined = true // its answers are no longer held back (tail.go)
 		}
 		if c.start == c.end {
 			c.start, c.end = 0, 0
@@ -430,6 +430,10 @@ func (c *clientConn) serve() {
 			got, err := c.waitHot()
 			switch {
 			case err != nil:
+				var cw clientWriteError
+				if errors.As(err, &cw) { // the held end of the last answer
+					c.srv.log.Info(cw.logText(), "conn", c.id, "client", string(c.remoteAddr))
+				}
 				c.finish()
 				return
 			case !got && c.park(c.ka.timeout):
