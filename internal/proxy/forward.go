@@ -295,17 +295,23 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			if err == errClientGone {
 				return nil, nil, true, &attemptError{client: true, msg: "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream"}
 			}
-			if reused && body == nil && errors.Is(err, io.EOF) {
-				sent = false
-				continue
-			}
 			if errors.Is(err, errTooBigHeader) || errors.Is(err, errBadHeader) {
 				return nil, nil, true, &attemptError{invalid: true, msg: err.Error() + " while reading response header from upstream"}
 			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, nil, true, &attemptError{msg: "upstream prematurely closed connection while reading response header from upstream"}
+			aerr := &attemptError{msg: "upstream prematurely closed connection while reading response header from upstream"}
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				aerr = ioFailure(err, "while reading response header from upstream")
 			}
-			return nil, nil, true, ioFailure(err, "while reading response header from upstream")
+			// A cached connection the peer closed or reset as the request
+			// went out (its keep-alive timeout ran out first) is worth one
+			// more try on a fresh one, as nginx gives it (tries++ for
+			// peer.cached); nginx logs the failure all the same.
+			if reused && body == nil && !aerr.timeout && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
+				sent = false
+				continue
+			}
+			return nil, nil, true, aerr
 		}
 		return uc, resp, true, nil
 	}

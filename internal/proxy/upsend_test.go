@@ -1,9 +1,12 @@
 package proxy
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +79,47 @@ func TestRequestHeadSentWithTheAnswersReadReachesTheUpstream(t *testing.T) {
 			}
 			if s.unsent != nil {
 				t.Errorf("%d head bytes left unsent", len(s.unsent))
+			}
+		})
+	}
+}
+
+// An upstream that closes a keep-alive connection while a request is on
+// its way to it (Node closes idle sockets after keepAliveTimeout) resets
+// it, since the request is unread: nginx takes an error on a cached
+// connection as a reason for one more try (ngx_http_upstream_next's
+// tries++ for peer.cached), so the client gets the answer of a fresh
+// connection, not a 502. Whether the reset shows on the send or on the
+// read of the answer, the outcome must be the same.
+func TestARequestOnACachedConnectionItsPeerResetIsRetriedOnAFreshOne(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			backend := startScripted(t, network, filepath.Join(dir, "b.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+				target := strings.Fields(head)[1]
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(target), target)
+				// Closed with the next request unread: the proxy sees a reset.
+				time.Sleep(30 * time.Millisecond)
+			})
+			addr, _ := startWispLogged(t, dir, "upstream b { server "+strings.TrimPrefix(backend.target(), "http://")+"; keepalive 4; }\n"+
+				"server {\n listen LISTEN;\n location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n}\n")
+			c, err := net.Dial("tcp", addr)
+			must(t, err)
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i := range 4 {
+				path := fmt.Sprintf("/r%d", i)
+				io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || string(body) != path {
+					t.Fatalf("%s: got %d %.60q, want 200 %q", path, resp.StatusCode, body, path)
+				}
 			}
 		})
 	}
