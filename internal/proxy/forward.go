@@ -305,9 +305,14 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			// A cached connection the peer closed or reset as the request
 			// went out (its keep-alive timeout ran out first) is worth one
 			// more try on a fresh one, as nginx gives it (tries++ for
-			// peer.cached); nginx logs the failure all the same.
-			if reused && body == nil && !aerr.timeout && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-				c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
+			// peer.cached). nginx logs the reset. It never sees a plain
+			// EOF there, since it drops cached connections that their
+			// peer closes while idle; wisp finds those only on reuse, so
+			// that retry is routine and not logged.
+			if reused && body == nil && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				if !errors.Is(err, io.EOF) {
+					c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
+				}
 				sent = false
 				continue
 			}
