@@ -244,7 +244,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 	for fresh := false; ; fresh = true {
 		var reused bool
 		now := time.Now()
-		uc, reused, aerr = c.upstreamConn(h, p, fresh, now)
+		uc, reused, aerr = c.upstreamConn(h, p, fresh, body != nil, now)
 		if aerr != nil {
 			return nil, nil, false, aerr
 		}
@@ -421,9 +421,9 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 }
 
 // upstreamConn returns a pooled connection to p (unless fresh) or dials one.
-func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool, now time.Time) (*upConn, bool, *attemptError) {
+func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh, check bool, now time.Time) (*upConn, bool, *attemptError) {
 	if h.reuse && !fresh {
-		if uc := h.up.pool.get(p, now); uc != nil {
+		if uc := h.up.pool.get(p, now, check); uc != nil {
 			return uc, true, nil
 		}
 	}

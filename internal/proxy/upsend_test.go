@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,4 +124,72 @@ func TestARequestOnACachedConnectionItsPeerResetIsRetriedOnAFreshOne(t *testing.
 			}
 		})
 	}
+}
+
+// Node closes a keep-alive connection that has been idle for its
+// keepAliveTimeout (5 s in Ghost). A request that comes later must not
+// be sent on that closed connection and fail: a POST with a body cannot
+// be retried once it went out. nginx drops a cached connection as soon
+// as its peer closes it.
+func TestACachedConnectionItsPeerClosedWhileIdleIsNotUsed(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			backend := startScripted(t, network, filepath.Join(dir, "b.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+				for {
+					body := ""
+					if v, ok := headerOf(head, "Content-Length"); ok {
+						n, _ := strconv.Atoi(v)
+						b := make([]byte, n)
+						io.ReadFull(br, b)
+						body = string(b)
+					}
+					answer := strings.Fields(head)[0] + " " + body
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer)
+					// Node's keepAliveTimeout, shortened: an idle connection is closed.
+					c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+					var err error
+					if head, err = readHeadString(br); err != nil {
+						return
+					}
+				}
+			})
+			addr, _ := startWispLogged(t, dir, "upstream b { server "+strings.TrimPrefix(backend.target(), "http://")+"; keepalive 4; }\n"+
+				"server {\n listen LISTEN;\n location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n}\n")
+			c, err := net.Dial("tcp", addr)
+			must(t, err)
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i, req := range []string{
+				"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+				"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody",
+				"POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nmore",
+			} {
+				if i > 0 {
+					time.Sleep(200 * time.Millisecond) // the backend has closed the cached connection
+				}
+				io.WriteString(c, req)
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Fatalf("request %d: got %d %.60q, want 200", i, resp.StatusCode, body)
+				}
+			}
+		})
+	}
+}
+
+// headerOf finds a header's value in a raw request head.
+func headerOf(head, name string) (string, bool) {
+	for _, line := range strings.Split(head, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
 }
