@@ -22,14 +22,10 @@ func TestARequestSentBeforeTheLastAnswerIsAnswered(t *testing.T) {
 	dir := t.TempDir()
 	backend := startScripted(t, "unix", filepath.Join(dir, "b.sock"), func(c net.Conn, head string, br *bufio.Reader) {
 		target := strings.Fields(head)[1]
-		if n, ok := strings.CutPrefix(target, "/slow/"); ok {
-			ms, _ := strconv.Atoi(n)
-			time.Sleep(time.Duration(ms) * time.Millisecond)
-		}
+		pauseForSlowPath(target)
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nok %s", len(target)+3, target)
 	})
-	addr, _ := startWispLogged(t, dir, "upstream b { server "+strings.TrimPrefix(backend.target(), "http://")+"; keepalive 4; }\n"+
-		"server {\n listen LISTEN;\n location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n}\n")
+	addr, _ := startWispLogged(t, dir, keepaliveSite(backend))
 	c, err := net.Dial("tcp", addr)
 	must(t, err)
 	defer c.Close()
@@ -41,15 +37,8 @@ func TestARequestSentBeforeTheLastAnswerIsAnswered(t *testing.T) {
 	}
 	read := func(want string) {
 		t.Helper()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("want %q: %v", want, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(body) != want {
-			t.Fatalf("got %q, want %q", body, want)
+		if status, body := readAnswer(t, c, br); status != 200 || body != want {
+			t.Fatalf("got %d %q, want 200 %q", status, body, want)
 		}
 	}
 	for i := range 3 {
@@ -62,4 +51,35 @@ func TestARequestSentBeforeTheLastAnswerIsAnswered(t *testing.T) {
 		read("ok /slow/100")
 		read(fmt.Sprintf("ok /early/%d", i))
 	}
+}
+
+// pauseForSlowPath is a test backend's delay: /slow/N answers after N ms.
+func pauseForSlowPath(target string) {
+	if n, ok := strings.CutPrefix(target, "/slow/"); ok {
+		ms, _ := strconv.Atoi(n)
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+}
+
+// keepaliveSite proxies everything to b through a group with cached
+// connections.
+func keepaliveSite(b *scriptedBackend) string {
+	return "upstream b { server " + strings.TrimPrefix(b.target(), "http://") + "; keepalive 4; }\n" +
+		"server {\n listen LISTEN;\n location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n}\n"
+}
+
+// readAnswer reads the next answer on c: its status and body.
+func readAnswer(t *testing.T, c net.Conn, br *bufio.Reader) (int, string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading an answer: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("reading an answer's body: %v", err)
+	}
+	return resp.StatusCode, string(body)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -102,8 +101,7 @@ func TestARequestOnACachedConnectionItsPeerResetIsRetriedOnAFreshOne(t *testing.
 				// Closed with the next request unread: the proxy sees a reset.
 				time.Sleep(30 * time.Millisecond)
 			})
-			addr, _ := startWispLogged(t, dir, "upstream b { server "+strings.TrimPrefix(backend.target(), "http://")+"; keepalive 4; }\n"+
-				"server {\n listen LISTEN;\n location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n}\n")
+			addr, _ := startWispLogged(t, dir, keepaliveSite(backend))
 			c, err := net.Dial("tcp", addr)
 			must(t, err)
 			defer c.Close()
@@ -111,15 +109,8 @@ func TestARequestOnACachedConnectionItsPeerResetIsRetriedOnAFreshOne(t *testing.
 			for i := range 4 {
 				path := fmt.Sprintf("/r%d", i)
 				io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
-				c.SetReadDeadline(time.Now().Add(10 * time.Second))
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					t.Fatalf("%s: %v", path, err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || string(body) != path {
-					t.Fatalf("%s: got %d %.60q, want 200 %q", path, resp.StatusCode, body, path)
+				if status, body := readAnswer(t, c, br); status != 200 || body != path {
+					t.Fatalf("%s: got %d %.60q, want 200 %q", path, status, body, path)
 				}
 			}
 		})
@@ -154,8 +145,7 @@ func TestACachedConnectionItsPeerClosedWhileIdleIsNotUsed(t *testing.T) {
 					}
 				}
 			})
-			addr, _ := startWispLogged(t, dir, "upstream b { server "+strings.TrimPrefix(backend.target(), "http://")+"; keepalive 4; }\n"+
-				"server {\n listen LISTEN;\n location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n}\n")
+			addr, _ := startWispLogged(t, dir, keepaliveSite(backend))
 			c, err := net.Dial("tcp", addr)
 			must(t, err)
 			defer c.Close()
@@ -169,15 +159,8 @@ func TestACachedConnectionItsPeerClosedWhileIdleIsNotUsed(t *testing.T) {
 					time.Sleep(200 * time.Millisecond) // the backend has closed the cached connection
 				}
 				io.WriteString(c, req)
-				c.SetReadDeadline(time.Now().Add(10 * time.Second))
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					t.Fatalf("request %d: %v", i, err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					t.Fatalf("request %d: got %d %.60q, want 200", i, resp.StatusCode, body)
+				if status, body := readAnswer(t, c, br); status != 200 {
+					t.Fatalf("request %d: got %d %.60q, want 200", i, status, body)
 				}
 			}
 		})
