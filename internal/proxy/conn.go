@@ -209,6 +209,7 @@ func (s *Server) newConn(nc net.Conn, key string) *clientConn {
 	}
 	c.readFn = c.rawRead
 	c.readNowFn = func(fd uintptr) { c.rawRead(fd) }
+	c.hotFn = c.hotRead
 	c.headBy = time.Now().Add(c.headerTimeout())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -348,7 +349,17 @@ type clientConn struct {
 	readNowFn func(fd uintptr) // rawRead for raw.Control
 	rawN      int
 	rawErr    error
-	rawBlock  bool // rawRead lets raw.Read wait for readability
+	rawBlock  bool                  // rawRead lets raw.Read wait for readability
+	hotFn     func(fd uintptr) bool // hotRead as a method value
+
+	// tail is a response's last bytes, held for the hot wait to write
+	// (tail.go); while it is held the connection stays active.
+	tail tailWrite
+	// pipelined: the client once sent a request before its last answer.
+	pipelined bool
+	// lastReadFull: the last read of the client filled the buffer, so more
+	// may be waiting unread.
+	lastReadFull bool
 }
 
 func (c *clientConn) setAddrs() {
@@ -402,20 +413,27 @@ func (c *clientConn) serve() {
 		c.refresh()
 		keep := c.handle()
 		c.cfg.release()
-		c.active.Store(false)
 		c.requests++
-		if !keep || c.closing() {
+		if !keep || (c.tail.buf == nil && !c.idleNow()) {
+			c.flushTail()
 			c.finish()
 			return
 		}
 		c.start = c.bodyPos
 		c.headBy = time.Time{}
+		if c.start < c.end {
+			c.pipelined = true // its answers are no longer held back (tail.go)
+		}
 		if c.start == c.end {
 			c.start, c.end = 0, 0
 			c.releaseBuf()
 			got, err := c.waitHot()
 			switch {
 			case err != nil:
+				var cw clientWriteError
+				if errors.As(err, &cw) { // the held end of the last answer
+					c.srv.log.Info(cw.logText(), "conn", c.id, "client", string(c.remoteAddr))
+				}
 				c.finish()
 				return
 			case !got && c.park(c.ka.timeout):
@@ -446,7 +464,7 @@ const defaultHotWait = 20 * time.Millisecond
 func (c *clientConn) waitHot() (bool, error) {
 	hotWait := c.srv.hotWait
 	if c.raw == nil || c.srv.idle == nil || c.ka.timeout <= hotWait {
-		return false, nil
+		return false, c.flushIdle()
 	}
 	// Re-arming a deadline is a timer operation. Under load requests come
 	// much more often than hotWait/2, so the deadline is re-armed only
@@ -456,6 +474,14 @@ func (c *clientConn) waitHot() (bool, error) {
 		c.setReadDeadline(now.Add(hotWait))
 	}
 	err := c.readRaw(true)
+	if c.tail.buf != nil { // hotRead could not write it all at once
+		if err := c.flushIdle(); err != nil {
+			return false, err
+		}
+		if errors.Is(err, errTailUnsent) {
+			err = c.readRaw(true)
+		}
+	}
 	switch {
 	case err == nil:
 		if c.closed.Load() {
@@ -491,6 +517,9 @@ func (c *clientConn) park(timeout time.Duration) bool {
 
 // finish closes the connection and unregisters it.
 func (c *clientConn) finish() {
+	if c.tail.buf != nil {
+		c.releaseTail()
+	}
 	c.start, c.end = 0, 0
 	c.releaseBuf()
 	c.nc.Close()
@@ -572,9 +601,12 @@ func (c *clientConn) waitRequest() error {
 func (c *clientConn) readRaw(block bool) error {
 	c.rawBlock = block
 	var err error
-	if block {
+	switch {
+	case block && c.tail.buf != nil:
+		err = c.raw.Read(c.hotFn)
+	case block:
 		err = c.raw.Read(c.readFn)
-	} else {
+	default:
 		err = c.raw.Control(c.readNowFn)
 	}
 	if err != nil {
@@ -600,6 +632,7 @@ func (c *clientConn) rawRead(fd uintptr) bool {
 		c.srv.readBufs.put(buf)
 		return !c.rawBlock
 	}
+	c.lastReadFull = c.rawN == len(buf)
 	c.buf = buf
 	return true
 }
@@ -634,6 +667,7 @@ func (c *clientConn) fill() error {
 	}
 	n, err := c.nc.Read(c.buf[c.end:])
 	c.end += n
+	c.lastReadFull = c.end == len(c.buf)
 	if n > 0 {
 		return nil
 	}

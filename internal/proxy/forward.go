@@ -244,7 +244,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 	for fresh := false; ; fresh = true {
 		var reused bool
 		now := time.Now()
-		uc, reused, aerr = c.upstreamConn(h, p, fresh, now)
+		uc, reused, aerr = c.upstreamConn(h, p, fresh, body != nil, now)
 		if aerr != nil {
 			return nil, nil, false, aerr
 		}
@@ -258,14 +258,10 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		} else {
 			_, err = uc.Write(head)
 		}
-		// bodyRead: some of the body may have been taken from the client,
-		// so a fresh connection gets it only if it can be sent again.
-		bodyRead := false
 		if err == nil && body != nil {
 			if c.req.expect100 && c.req.minor >= 1 {
 				c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 			}
-			bodyRead = true
 			err = c.copyToUpstream(uc, body, h)
 		}
 		if err != nil {
@@ -279,7 +275,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			if errors.As(err, &cr) {
 				return nil, nil, true, clientFailure(cr.err, "while reading client request body")
 			}
-			if reused && resendable(body, bodyRead) {
+			if reused && !sent && body == nil {
 				continue // a cached connection the peer had closed
 			}
 			return nil, nil, true, ioFailure(err, "while sending request to upstream")
@@ -290,7 +286,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			c.srv.closeUpstream(uc)
 			var se upSendError
 			if errors.As(err, &se) {
-				if reused && resendable(body, bodyRead) {
+				if reused {
 					sent = false
 					continue // a cached connection the peer had closed
 				}
@@ -299,34 +295,31 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			if err == errClientGone {
 				return nil, nil, true, &attemptError{client: true, msg: "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream"}
 			}
-			if reused && errors.Is(err, io.EOF) && resendable(body, bodyRead) {
-				sent = false
-				continue // a cached connection the peer had closed
-			}
 			if errors.Is(err, errTooBigHeader) || errors.Is(err, errBadHeader) {
 				return nil, nil, true, &attemptError{invalid: true, msg: err.Error() + " while reading response header from upstream"}
 			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, nil, true, &attemptError{msg: "upstream prematurely closed connection while reading response header from upstream"}
+			aerr := &attemptError{msg: "upstream prematurely closed connection while reading response header from upstream"}
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				aerr = ioFailure(err, "while reading response header from upstream")
 			}
-			return nil, nil, true, ioFailure(err, "while reading response header from upstream")
+			// A cached connection the peer closed or reset as the request
+			// went out (its keep-alive timeout ran out first) is worth one
+			// more try on a fresh one, as nginx gives it (tries++ for
+			// peer.cached). nginx logs the reset. It never sees a plain
+			// EOF there, since it drops cached connections that their
+			// peer closes while idle; wisp finds those only on reuse, so
+			// that retry is routine and not logged.
+			if reused && body == nil && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				if !errors.Is(err, io.EOF) {
+					c.srv.log.Error(aerr.msg, c.logCtxPeer(ec, p)...)
+				}
+				sent = false
+				continue
+			}
+			return nil, nil, true, aerr
 		}
 		return uc, resp, true, nil
 	}
-}
-
-// resendable reports whether a request whose cached upstream connection
-// turned out closed can go again on a fresh one: no body, a body not yet
-// read from the client (the head already failed), or one recorded and
-// rewound. nginx rarely needs this, as it drops a cached connection as
-// soon as the peer closes it (a Node backend does so after 5 s idle);
-// wisp finds out on the next use.
-func resendable(body io.Reader, bodyRead bool) bool {
-	if body == nil || !bodyRead {
-		return true
-	}
-	rb, ok := body.(*replayBody)
-	return ok && rb.rewind()
 }
 
 // sendWithRead has the next Read send head before it reads the answer
@@ -428,9 +421,9 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 }
 
 // upstreamConn returns a pooled connection to p (unless fresh) or dials one.
-func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh bool, now time.Time) (*upConn, bool, *attemptError) {
+func (c *clientConn) upstreamConn(h *proxyHandler, p *peer, fresh, check bool, now time.Time) (*upConn, bool, *attemptError) {
 	if h.reuse && !fresh {
-		if uc := h.up.pool.get(p, now); uc != nil {
+		if uc := h.up.pool.get(p, now, check); uc != nil {
 			return uc, true, nil
 		}
 	}

@@ -24,10 +24,7 @@ func TestKeepAliveConnectionServesAfterHotWaitAndPark(t *testing.T) {
 	// to a TCP client); other paths at once.
 	backend := startScripted(t, "unix", filepath.Join(dir, "b.sock"), func(c net.Conn, head string, br *bufio.Reader) {
 		target := strings.Fields(head)[1]
-		if n, ok := strings.CutPrefix(target, "/slow/"); ok {
-			ms, _ := strconv.Atoi(n)
-			time.Sleep(time.Duration(ms) * time.Millisecond)
-		}
+		pauseForSlowPath(target)
 		body := "ok " + target
 		if target == "/big" {
 			body = strings.Repeat("b", 1<<20)

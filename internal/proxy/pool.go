@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -53,8 +54,12 @@ func newPool(max int, idle time.Duration, maxReqs int) *pool {
 	return &pool{max: max, idle: idle, maxReqs: maxReqs}
 }
 
-// get returns an idle connection to p, or nil.
-func (pl *pool) get(p *peer, now time.Time) *upConn {
+// get returns an idle connection to p, or nil. With check, a connection
+// is first looked at (a syscall): one its peer closed while it sat here
+// is dropped, as nginx's keepalive close handler drops it. A request with
+// a body needs that: sent on a closed connection, it could not be tried
+// again, where a bodiless one is (attempt).
+func (pl *pool) get(p *peer, now time.Time, check bool) *upConn {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	for i := len(pl.conns) - 1; i >= 0; i-- {
@@ -63,13 +68,24 @@ func (pl *pool) get(p *peer, now time.Time) *upConn {
 			continue
 		}
 		pl.conns = append(pl.conns[:i], pl.conns[i+1:]...)
-		if now.Sub(c.idleAt) > pl.idle {
+		if now.Sub(c.idleAt) > pl.idle || (check && !c.open()) {
 			c.Close()
 			continue
 		}
 		return c
 	}
 	return nil
+}
+
+// open reports whether an idle connection is still as it was left:
+// nothing to read, no close. Over TLS the socket's bytes tell nothing
+// (a close_notify is bytes), so it is taken as open.
+func (uc *upConn) open() bool {
+	if uc.src.raw == nil {
+		return true
+	}
+	_, err := peek(uc.src.raw)
+	return err == syscall.EAGAIN
 }
 
 // put offers a connection whose last exchange ended cleanly; it reports

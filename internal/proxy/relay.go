@@ -326,7 +326,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 			err = skipTrailer(uc.br)
 		}
 	}
-	if err == nil {
+	if err == nil && !(keepClient && c.holdTail(bw, &ec.out.wire)) {
 		if ferr := bw.Flush(); ferr != nil {
 			err = clientWriteError{ferr}
 		}

@@ -198,16 +198,21 @@ func (c *clientConn) clientGone() bool {
 	if c.raw == nil {
 		return false
 	}
-	gone := false
+	n, err := peek(c.raw)
+	return (n == 0 && err == nil) || (err != nil && err != syscall.EAGAIN && err != syscall.EINTR)
+}
+
+// peek looks at whether a socket has a byte to read, without taking it
+// or waiting: n 0 with no error is the peer's close, EAGAIN nothing yet.
+func peek(raw syscall.RawConn) (n int, err error) {
 	var b [1]byte
-	err := c.raw.Control(func(fd uintptr) {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		gone = (n == 0 && err == nil) || (err != nil && err != syscall.EAGAIN && err != syscall.EINTR)
+	cerr := raw.Control(func(fd uintptr) {
+		n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	})
-	// A connection closed on this side (a fast stop closes them all) has
-	// no one left to answer either: without this, TERM waited for every
-	// upstream in flight to answer or time out.
-	return gone || err != nil
+	if cerr != nil {
+		return 0, cerr
+	}
+	return n, err
 }
 
 // clientReadError is a failure reading the request body from the client.

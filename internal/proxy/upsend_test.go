@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,4 +82,97 @@ func TestRequestHeadSentWithTheAnswersReadReachesTheUpstream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An upstream that closes a keep-alive connection while a request is on
+// its way to it (Node closes idle sockets after keepAliveTimeout) resets
+// it, since the request is unread: nginx takes an error on a cached
+// connection as a reason for one more try (ngx_http_upstream_next's
+// tries++ for peer.cached), so the client gets the answer of a fresh
+// connection, not a 502. Whether the reset shows on the send or on the
+// read of the answer, the outcome must be the same.
+func TestARequestOnACachedConnectionItsPeerResetIsRetriedOnAFreshOne(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			backend := startScripted(t, network, filepath.Join(dir, "b.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+				target := strings.Fields(head)[1]
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(target), target)
+				// Closed with the next request unread: the proxy sees a reset.
+				time.Sleep(30 * time.Millisecond)
+			})
+			addr, _ := startWispLogged(t, dir, keepaliveSite(backend))
+			c, err := net.Dial("tcp", addr)
+			must(t, err)
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i := range 4 {
+				path := fmt.Sprintf("/r%d", i)
+				io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+				if status, body := readAnswer(t, c, br); status != 200 || body != path {
+					t.Fatalf("%s: got %d %.60q, want 200 %q", path, status, body, path)
+				}
+			}
+		})
+	}
+}
+
+// Node closes a keep-alive connection that has been idle for its
+// keepAliveTimeout (5 s in Ghost). A request that comes later must not
+// be sent on that closed connection and fail: a POST with a body cannot
+// be retried once it went out. nginx drops a cached connection as soon
+// as its peer closes it.
+func TestACachedConnectionItsPeerClosedWhileIdleIsNotUsed(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			backend := startScripted(t, network, filepath.Join(dir, "b.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+				for {
+					body := ""
+					if v, ok := headerOf(head, "Content-Length"); ok {
+						n, _ := strconv.Atoi(v)
+						b := make([]byte, n)
+						io.ReadFull(br, b)
+						body = string(b)
+					}
+					answer := strings.Fields(head)[0] + " " + body
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer)
+					// Node's keepAliveTimeout, shortened: an idle connection is closed.
+					c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+					var err error
+					if head, err = readHeadString(br); err != nil {
+						return
+					}
+				}
+			})
+			addr, _ := startWispLogged(t, dir, keepaliveSite(backend))
+			c, err := net.Dial("tcp", addr)
+			must(t, err)
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i, req := range []string{
+				"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+				"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody",
+				"POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nmore",
+			} {
+				if i > 0 {
+					time.Sleep(200 * time.Millisecond) // the backend has closed the cached connection
+				}
+				io.WriteString(c, req)
+				if status, body := readAnswer(t, c, br); status != 200 {
+					t.Fatalf("request %d: got %d %.60q, want 200", i, status, body)
+				}
+			}
+		})
+	}
+}
+
+// headerOf finds a header's value in a raw request head.
+func headerOf(head, name string) (string, bool) {
+	for _, line := range strings.Split(head, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
 }
