@@ -209,61 +209,25 @@ func TestConfigTestUsesNginxWording(t *testing.T) {
 // poolBackend numbers its connections and the requests on each: every
 // answer is "cN rM", kept alive. It counts the connections it saw closed.
 type poolBackend struct {
-	connServer
+	*scriptedBackend
 	conns, closed atomic.Int64
-	idle          time.Duration // if set, a connection idle this long is closed, as Node's keepAliveTimeout does
 }
 
 func startPoolBackend(t *testing.T, network, path string) *poolBackend {
-	return startPoolBackendIdle(t, network, path, 0)
-}
-
-func startPoolBackendIdle(t *testing.T, network, path string, idle time.Duration) *poolBackend {
 	t.Helper()
-	var ln net.Listener
-	if network == "unix" {
-		ln = listenUnix0666(t, path)
-	} else {
-		var err error
-		ln, err = net.Listen("tcp4", "127.0.0.1:0")
-		must(t, err)
-	}
-	b := &poolBackend{idle: idle}
-	b.serveConns(ln, func(c net.Conn) {
+	b := &poolBackend{}
+	b.scriptedBackend = startScripted(t, network, path, func(c net.Conn, _ string, br *bufio.Reader) {
 		n := b.conns.Add(1)
 		defer b.closed.Add(1)
-		br := bufio.NewReader(c)
 		for req := 1; ; req++ {
-			if b.idle > 0 && req > 1 {
-				c.SetReadDeadline(time.Now().Add(b.idle))
-			}
-			head, err := readHeadString(br)
-			if err != nil {
+			body := "c" + strconv.FormatInt(n, 10) + " r" + strconv.Itoa(req) + "\n"
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+			if _, err := readHeadString(br); err != nil {
 				return
 			}
-			c.SetReadDeadline(time.Time{})
-			body := "c" + strconv.FormatInt(n, 10) + " r" + strconv.Itoa(req)
-			if cl := headerValue(head, "Content-Length"); cl != "" {
-				n, _ := strconv.Atoi(cl)
-				b := make([]byte, n)
-				if _, err := io.ReadFull(br, b); err != nil {
-					return
-				}
-				body += " " + string(b)
-			}
-			body += "\n"
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
 		}
 	})
-	t.Cleanup(b.stop)
 	return b
-}
-
-func (b *poolBackend) server() string {
-	if a, ok := b.ln.Addr().(*net.TCPAddr); ok {
-		return a.String()
-	}
-	return "unix:" + b.ln.Addr().String()
 }
 
 // TestUpstreamKeepalivePoolsMatchNginx runs the same requests through
@@ -285,7 +249,7 @@ server {
 			var got [2]string
 			for i, who := range []string{"nginx", "wisp"} {
 				b := startPoolBackend(t, network, filepath.Join(dir, who+".sock"))
-				s := strings.ReplaceAll(site, "BACKEND", b.server())
+				s := strings.ReplaceAll(site, "BACKEND", strings.TrimPrefix(b.target(), "http://"))
 				var addr string
 				if who == "nginx" {
 					addr = startNginx(t, dir, s)
@@ -311,85 +275,4 @@ server {
 			}
 		})
 	}
-}
-
-// headerValue returns the value of the first header called name in a raw
-// head ("" if none).
-func headerValue(head, name string) string {
-	for _, line := range strings.Split(head, "\r\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// TestPeerClosingAnIdlePooledConnectionLosesNoRequest: a backend that
-// closes idle keep-alive connections after 200 ms (Node, so Ghost, does
-// after 5 s) must cost no request, a POST with a body included, when the
-// next request comes later: nginx drops a cached connection when its peer
-// closes it; whichever way wisp learns of it, the answers must be nginx's.
-func TestPeerClosingAnIdlePooledConnectionLosesNoRequest(t *testing.T) {
-	for _, network := range []string{"unix", "tcp"} {
-		t.Run(network, func(t *testing.T) {
-			dir := t.TempDir()
-			site := `
-upstream app { server BACKEND; keepalive 4; }
-server {
-    listen LISTEN;
-    location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://app; }
-}
-`
-			var got [2]string
-			for i, who := range []string{"nginx", "wisp"} {
-				b := startPoolBackendIdle(t, network, filepath.Join(dir, who+".sock"), 200*time.Millisecond)
-				s := strings.ReplaceAll(site, "BACKEND", b.server())
-				var addr string
-				if who == "nginx" {
-					addr = startNginx(t, dir, s)
-				} else {
-					addr, _ = startWisp(t, dir, s)
-				}
-				got[i] = idleGapSequence(t, addr, []string{
-					"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n",
-					"POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
-					"PUT /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
-					"GET /4 HTTP/1.1\r\nHost: x\r\n\r\n",
-				})
-			}
-			if got[0] != got[1] {
-				t.Errorf("answers\nnginx: %q\nwisp:  %q", got[0], got[1])
-			}
-			if want := "200 c1 r1\n200 c2 r1 hello\n200 c3 r1 abc\n200 c4 r1\n"; got[1] != want {
-				t.Errorf("wisp: %q, want %q", got[1], want)
-			}
-		})
-	}
-}
-
-// idleGapSequence sends the requests on one connection, 500 ms apart
-// (past the backend's idle limit, which is far shorter), and returns each
-// status and body.
-func idleGapSequence(t *testing.T, addr string, reqs []string) string {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	must(t, err)
-	defer c.Close()
-	br := bufio.NewReader(c)
-	var out strings.Builder
-	for j, req := range reqs {
-		if j > 0 {
-			time.Sleep(500 * time.Millisecond)
-		}
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		io.WriteString(c, req)
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("%s: request %d: %v (so far %q)", addr, j+1, err, out.String())
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		out.WriteString(strconv.Itoa(resp.StatusCode) + " " + string(body))
-	}
-	return out.String()
 }

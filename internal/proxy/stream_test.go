@@ -653,7 +653,7 @@ func TestWebSocketEchoOverAUnixSocket(t *testing.T) {
 		return base64.StdEncoding.EncodeToString(sum[:])
 	}
 	b := startScripted(t, "unix", filepath.Join(dir, "ws.sock"), func(c net.Conn, head string, br *bufio.Reader) {
-		key := headerValue(head, "Sec-WebSocket-Key")
+		key, _ := headerOf(head, "Sec-WebSocket-Key")
 		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+accept(key)+"\r\n\r\n")
 		for {
 			op, payload, err := readWSFrame(br)
@@ -689,7 +689,7 @@ func TestWebSocketEchoOverAUnixSocket(t *testing.T) {
 			br := bufio.NewReader(c)
 			head, err := readHeadString(br)
 			must(t, err)
-			if !strings.HasPrefix(head, "HTTP/1.1 101 ") || headerValue(head, "Sec-WebSocket-Accept") != accept(key) {
+			if got, _ := headerOf(head, "Sec-WebSocket-Accept"); !strings.HasPrefix(head, "HTTP/1.1 101 ") || got != accept(key) {
 				t.Fatalf("handshake answer: %q", head)
 			}
 			// All messages go out before any echo is read, so the tunnel
