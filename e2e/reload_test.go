@@ -72,25 +72,45 @@ http {
 // connection, a short response or another status. It reconnects only when
 // a response said Connection: close. With fresh set, every request is a
 // GET /slow on a new connection with Connection: close, so that a reload
-// meets connections being accepted and requests in flight.
+// meets connections being accepted and requests in flight. Every request
+// is kept in history, with what served it: servedBy's name for the body,
+// or the body itself (the reload test's backend names the config there).
 type loadClient struct {
 	addr           string
+	host           string // "reload.test" when empty
 	fresh          bool
+	servedBy       func(body []byte) string
 	ok, failed     atomic.Int64
 	mu             sync.Mutex
 	firstErr       error
 	gens           map[string]int
+	history        []outcome
 	reconnects     atomic.Int64
 	closedByServer atomic.Int64
 }
 
-func (lc *loadClient) fail(err error) {
-	lc.failed.Add(1)
+// outcome is one request of a loadClient; err is "" for a complete 200.
+type outcome struct {
+	start, end time.Time
+	servedBy   string
+	err        string
+}
+
+func (lc *loadClient) record(o outcome, err error) {
+	o.end = time.Now()
 	lc.mu.Lock()
-	if lc.firstErr == nil {
-		lc.firstErr = err
+	defer lc.mu.Unlock()
+	if err != nil {
+		lc.failed.Add(1)
+		if lc.firstErr == nil {
+			lc.firstErr = err
+		}
+		o.err = err.Error()
+	} else {
+		lc.ok.Add(1)
+		lc.gens[o.servedBy]++
 	}
-	lc.mu.Unlock()
+	lc.history = append(lc.history, o)
 }
 
 func (lc *loadClient) run(ctx context.Context) {
@@ -101,12 +121,18 @@ func (lc *loadClient) run(ctx context.Context) {
 			c.Close()
 		}
 	}()
+	host := lc.host
+	if host == "" {
+		host = "reload.test"
+	}
 	for ctx.Err() == nil {
+		o := outcome{start: time.Now()}
 		if c == nil {
 			var err error
 			c, err = net.DialTimeout("tcp", lc.addr, 5*time.Second)
 			if err != nil {
-				lc.fail(err)
+				c = nil
+				lc.record(o, err)
 				time.Sleep(5 * time.Millisecond)
 				continue
 			}
@@ -114,35 +140,35 @@ func (lc *loadClient) run(ctx context.Context) {
 			lc.reconnects.Add(1)
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		req := "GET / HTTP/1.1\r\nHost: reload.test\r\n\r\n"
+		req := "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
 		if lc.fresh {
-			req = "GET /slow HTTP/1.1\r\nHost: reload.test\r\nConnection: close\r\n\r\n"
+			req = "GET /slow HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"
 		}
 		if _, err := io.WriteString(c, req); err != nil {
-			lc.fail(err)
+			lc.record(o, err)
 			c.Close()
 			c = nil
 			continue
 		}
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
-			lc.fail(err)
+			lc.record(o, err)
 			c.Close()
 			c = nil
 			continue
 		}
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			lc.fail(fmt.Errorf("status %d, body %q, err %v", resp.StatusCode, body, err))
-		} else {
-			lc.ok.Add(1)
-			lc.mu.Lock()
-			lc.gens[string(body)]++
-			lc.mu.Unlock()
+		if o.servedBy = string(body); lc.servedBy != nil {
+			o.servedBy = lc.servedBy(body)
 		}
-		if resp.Close {
-			if !lc.fresh {
+		if err != nil || resp.StatusCode != 200 {
+			lc.record(o, fmt.Errorf("status %d, body %.80q, err %v", resp.StatusCode, body, err))
+		} else {
+			lc.record(o, nil)
+		}
+		if err != nil || resp.Close {
+			if err == nil && !lc.fresh {
 				lc.closedByServer.Add(1)
 			}
 			c.Close()
