@@ -212,6 +212,9 @@ func hiddenResponseHeader(name []byte) bool {
 // the client connection stays open.
 func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHead, keepClient bool) bool {
 	r := &c.req
+	// $upstream_addr and $upstream_status hold from the head on, for
+	// add_header and an intercepted error's page as in nginx.
+	ec.out.upstreamAddr, ec.out.upstreamStatus = uc.peer.name, rh.status
 	if h.intercepts(rh.status, ec) {
 		c.srv.closeUpstream(uc)
 		return c.sendError(rh.status, ec, keepClient)
