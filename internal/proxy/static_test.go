@@ -615,18 +615,10 @@ server {
 		})
 	}
 	stop()
-	var nl, wl []byte
-	for i := 0; i < 100; i++ {
-		nl, _ = os.ReadFile(filepath.Join(dir, "nginx-tries.log"))
-		if strings.Count(string(nl), "\n") >= len(cases) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	wl, err := os.ReadFile(filepath.Join(dir, "wisp-tries.log"))
-	must(t, err)
-	if sortedLines(string(nl)) != sortedLines(string(wl)) {
-		t.Errorf("access log differs\nnginx:\n%s\nwisp:\n%s", nl, wl)
+	n := readLogLines(t, filepath.Join(dir, "nginx-tries.log"), len(cases))
+	w := readLogLines(t, filepath.Join(dir, "wisp-tries.log"), len(cases))
+	if n != w {
+		t.Errorf("access log differs\nnginx:\n%s\nwisp:\n%s", n, w)
 	}
 }
 
