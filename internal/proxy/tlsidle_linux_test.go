@@ -62,11 +62,15 @@ type tlsTestClient struct {
 }
 
 func dialTLSClient(t *testing.T, addr string) *tlsTestClient {
+	return dialTLSVersion(t, addr, tls.VersionTLS13)
+}
+
+func dialTLSVersion(t *testing.T, addr string, version uint16) *tlsTestClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	must(t, err)
 	sock := &clientSock{Conn: nc}
-	tc := tls.Client(sock, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"http/1.1"}})
+	tc := tls.Client(sock, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"http/1.1"}, MaxVersion: version})
 	tc.SetDeadline(time.Now().Add(10 * time.Second))
 	must(t, tc.Handshake())
 	t.Cleanup(func() { tc.Close() })
@@ -155,7 +159,28 @@ func TestIdleTLSConnectionsParkAndServeEveryNextRequest(t *testing.T) {
 	sock := filepath.Join(dir, "app.sock")
 	startEcho(t, sock, "echo")
 	srv, addr, _ := serveServer(t, compileTLSSite(t, tlsSite(t, dir, sock, "")))
-	c := dialTLSClient(t, addr)
+	for _, v := range []struct {
+		name    string
+		version uint16
+	}{{"TLS 1.2", tls.VersionTLS12}, {"TLS 1.3", tls.VersionTLS13}} {
+		t.Run(v.name, func(t *testing.T) {
+			c := dialTLSVersion(t, addr, v.version)
+			if got := c.tc.ConnectionState().Version; got != v.version {
+				t.Fatalf("negotiated %x, want %x", got, v.version)
+			}
+			parkAndServe(t, srv, c)
+			// A client that leaves while parked is let go.
+			c.tc.Close()
+			waitUntil(t, "the connection to be closed", func() bool {
+				srv.mu.Lock()
+				defer srv.mu.Unlock()
+				return len(srv.conns) == 0
+			})
+		})
+	}
+}
+
+func parkAndServe(t *testing.T, srv *Server, c *tlsTestClient) {
 	waitParked(t, srv, 1) // after the handshake, waiting for the first request
 
 	for _, tc := range []struct {
