@@ -203,7 +203,7 @@ func (s *Server) newConn(nc net.Conn, key string) *clientConn {
 	c.idle.fd = -1
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			c.raw = rc
+			c.raw, c.idle.rc = rc, rc
 			rc.Control(func(fd uintptr) { c.idle.fd = int32(fd) })
 		}
 	}
@@ -306,6 +306,7 @@ type clientConn struct {
 	srv   *Server
 	nc    net.Conn
 	raw   syscall.RawConn // nil when nc is not a socket (TLS, HTTP/2 streams)
+	tls   *tlsSocket      // the socket under nc when nc is TLS over a socket (tlsidle.go)
 	id    uint64
 	group *vhostGroup
 	idle  idleLink // state while parked in Server.idle
@@ -455,7 +456,8 @@ const defaultHotWait = 20 * time.Millisecond
 // waitHot waits up to hotWait for the next request's first bytes and
 // reports whether they came; an error means the connection failed. It
 // does not wait without a poller to park in afterwards, for a connection
-// that is not a socket, or when keepalive_timeout is shorter.
+// that is not a socket (or TLS over one), or when keepalive_timeout is
+// shorter.
 //
 // The read deadline it arms stays armed once the request is in: every
 // later read of the client either arms its own (the rest of the head,
@@ -463,7 +465,7 @@ const defaultHotWait = 20 * time.Millisecond
 // fail on it.
 func (c *clientConn) waitHot() (bool, error) {
 	hotWait := c.srv.hotWait
-	if c.raw == nil || c.srv.idle == nil || c.ka.timeout <= hotWait {
+	if c.raw == nil && c.tls == nil || c.srv.idle == nil || c.ka.timeout <= hotWait {
 		return false, c.flushIdle()
 	}
 	// Re-arming a deadline is a timer operation. Under load requests come
@@ -472,6 +474,9 @@ func (c *clientConn) waitHot() (bool, error) {
 	now := time.Now()
 	if left := c.readBy.Sub(now); left < hotWait/2 || left > hotWait {
 		c.setReadDeadline(now.Add(hotWait))
+	}
+	if c.tls != nil {
+		return c.waitHotTLS()
 	}
 	err := c.readRaw(true)
 	if c.tail.buf != nil { // hotRead could not write it all at once
@@ -575,16 +580,19 @@ func (c *clientConn) readHead() error {
 // once if they are there, else by parking the connection (errParked), or,
 // without a poller, by waiting in this goroutine.
 func (c *clientConn) waitRequest() error {
-	if c.raw == nil {
+	if c.raw == nil && c.tls == nil {
 		return nil // fill reads with the connection's own deadline
-	}
-	err := c.readRaw(false)
-	if err != syscall.EAGAIN {
-		return err
 	}
 	timeout := c.ka.timeout
 	if c.requests == 0 {
 		timeout = time.Until(c.headBy)
+	}
+	if c.tls != nil {
+		return c.waitRequestTLS(timeout)
+	}
+	err := c.readRaw(false)
+	if err != syscall.EAGAIN {
+		return err
 	}
 	if c.park(timeout) {
 		return errParked

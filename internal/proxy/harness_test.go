@@ -176,6 +176,13 @@ func startWisp(t *testing.T, dir, site string) (string, func()) {
 
 func serveConfig(t testing.TB, cfg *Config) (string, func()) {
 	t.Helper()
+	_, addr, stop := serveServer(t, cfg)
+	return addr, stop
+}
+
+// serveServer is serveConfig that also returns the running server.
+func serveServer(t testing.TB, cfg *Config) (*Server, string, func()) {
+	t.Helper()
 	open := func(ctx context.Context, network, address string) (net.Listener, error) {
 		var lc net.ListenConfig
 		if strings.HasPrefix(network, "tcp") {
@@ -205,7 +212,7 @@ func serveConfig(t testing.TB, cfg *Config) (string, func()) {
 		}
 	}
 	t.Cleanup(stop)
-	return srv.Addrs()[0].String(), stop
+	return srv, srv.Addrs()[0].String(), stop
 }
 
 type syncWriter struct {

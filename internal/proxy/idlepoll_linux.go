@@ -46,8 +46,9 @@ type idleQueue struct {
 
 // idleLink is what a clientConn carries for the poller.
 type idleLink struct {
-	fd         int32 // -1: not a pollable socket
-	registered bool  // added to the epoll set (later parks re-arm with MOD)
+	fd         int32           // -1: not a pollable socket
+	rc         syscall.RawConn // the socket's, also under TLS; nil when fd < 0
+	registered bool            // added to the epoll set (later parks re-arm with MOD)
 	parked     bool
 	queue      *idleQueue
 	prev, next *clientConn
@@ -81,7 +82,7 @@ func newIdlePoller(wake, expire func(*clientConn)) (*idlePoller, error) {
 func (p *idlePoller) park(c *clientConn, timeout time.Duration, stopping func() bool) bool {
 	l := &c.idle
 	until := time.Now().Add(timeout)
-	if l.fd < 0 || c.raw == nil {
+	if l.fd < 0 || l.rc == nil {
 		return false
 	}
 	p.mu.Lock()
@@ -110,9 +111,9 @@ func (p *idlePoller) park(c *clientConn, timeout time.Duration, stopping func() 
 	}
 	var cerr error
 	err := p.raw.Control(func(epfd uintptr) {
-		// Control on c.raw holds c's fd open, so a concurrent close cannot
-		// let the number be reused before it is in the set.
-		err := c.raw.Control(func(fd uintptr) {
+		// Control on the socket holds c's fd open, so a concurrent close
+		// cannot let the number be reused before it is in the set.
+		err := l.rc.Control(func(fd uintptr) {
 			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollOneShot, Fd: int32(fd)}
 			cerr = syscall.EpollCtl(int(epfd), op, int(fd), &ev)
 		})

@@ -2,13 +2,19 @@
 
 package proxy
 
-import "time"
+import (
+	"syscall"
+	"time"
+)
 
 // idlePoller is Linux-only (epoll); elsewhere every connection keeps its
 // goroutine while idle.
 type idlePoller struct{}
 
-type idleLink struct{ fd int32 }
+type idleLink struct {
+	fd int32
+	rc syscall.RawConn
+}
 
 func newIdlePoller(wake, expire func(*clientConn)) (*idlePoller, error) { return nil, nil }
 

@@ -512,11 +512,16 @@ func isTLS(nc net.Conn) bool {
 // wrapped in TLS and handshaken, and HTTP/2 connections are handed over to
 // the HTTP/2 side. On a plain address with cleartext HTTP/2 it looks for
 // the HTTP/2 preface instead (h2c.go). It reports whether serve should go
-// on reading HTTP/1.x requests.
+// on reading HTTP/1.x requests. It runs again on a TLS connection that
+// parked after its handshake, waiting for its first request; it has
+// nothing to do then.
 func (c *clientConn) handshake() bool {
 	g := c.group
 	if isBridged(c.nc) {
 		return true
+	}
+	if _, done := c.nc.(*tls.Conn); done {
+		return true // parked before its first request, and woken
 	}
 	if g.h2c != h2cOff {
 		return c.cleartextHTTP2()
@@ -532,11 +537,17 @@ func (c *clientConn) handshake() bool {
 		c.plainOnTLS()
 		return false
 	}
-	tc := tls.Server(c.nc, g.tls.conf)
+	var tc *tls.Conn
+	if c.raw != nil {
+		c.tls = newTLSSocket(c.nc, c.raw)
+		tc = tls.Server(c.tls, g.tls.conf)
+	} else {
+		tc = tls.Server(c.nc, g.tls.conf)
+	}
 	c.srv.mu.Lock() // shutdown and Abort read c.nc under it
 	c.nc = tc
 	c.srv.mu.Unlock()
-	c.raw = nil // reads must go through TLS
+	c.raw = nil // reads must go through TLS; the poller still has the socket (c.idle.rc)
 	ctx, cancel := context.WithTimeout(context.Background(), clientHeaderTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {

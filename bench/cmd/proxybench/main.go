@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -48,13 +50,23 @@ func runBackend(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("proxybench backend", flag.ContinueOnError)
 	uds := fs.String("uds", "", "Unix socket path to listen on (mode 0666)")
 	tcp := fs.String("tcp", "", "TCP address to listen on, e.g. 127.0.0.1:18280")
+	cert := fs.String("tls-cert", "", "serve HTTPS on the TCP address with this PEM certificate (and -tls-key)")
+	key := fs.String("tls-key", "", "the PEM private key of -tls-cert")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("backend: unexpected arguments %q", fs.Args())
 	}
-	return backend.New(log).Serve(ctx, *uds, *tcp)
+	srv := backend.New(log)
+	if *cert != "" || *key != "" {
+		pair, err := tls.LoadX509KeyPair(*cert, *key)
+		if err != nil {
+			return fmt.Errorf("backend: %w", err)
+		}
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"http/1.1"}}
+	}
+	return srv.Serve(ctx, *uds, *tcp)
 }
 
 func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
@@ -78,6 +90,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fs.IntVar(&cfg.IdleReps, "idle-reps", 3, "repetitions of the memory test per target")
 	fs.BoolVar(&cfg.SkipLoad, "skip-load", false, "skip the wrk load phase")
 	fs.BoolVar(&cfg.SkipIdle, "skip-idle", false, "skip the idle-connection memory test")
+	fs.BoolVar(&cfg.TLS, "tls", false, "clients speak HTTPS: every proxy listens with TLS on a generated ECDSA P-256 certificate (not with direct)")
 	fs.Float64Var(&cfg.QuietPct, "quiet-pct", 15, "before each run, wait until other processes use at most this % of the machine")
 	fs.DurationVar(&cfg.QuietWait, "quiet-wait", 30*time.Second, "... but wait no longer than this")
 	fs.Float64Var(&cfg.NoisePct, "noise-pct", 10, "a run during which other processes used more than this % of the machine is disturbed")
@@ -96,6 +109,10 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	}
 	cfg.Paths = splitList(*paths)
 	cfg.Targets = splitList(*names)
+	if cfg.TLS && !flagSet(fs, "targets") {
+		// The backend serves plain HTTP: there is no TLS ceiling to load.
+		cfg.Targets = slices.DeleteFunc(cfg.Targets, func(n string) bool { return n == "direct" })
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own binary to run the backend: %w", err)
@@ -110,6 +127,12 @@ func runBench(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		}
 	}
 	return harness.Run(ctx, cfg, stdout, log)
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func splitList(s string) []string {

@@ -51,6 +51,7 @@ func TestBadCommandLinesFailBeforeStartingAnything(t *testing.T) {
 		{[]string{"-targets", "nginx-ka,apache"}, `unknown target "apache"`},
 		{[]string{"-paths", "/nope"}, "unknown path"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"-tls", "-targets", "direct,wisp"}, "plain-HTTP backend"},
 	} {
 		var out bytes.Buffer
 		err := runBench(context.Background(), tc.args, &out, quiet)

@@ -7,6 +7,7 @@ package backend
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,9 @@ type Server struct {
 	udsAccepted      atomic.Int64
 	tcpAccepted      atomic.Int64
 	log              *slog.Logger
+	// TLS, when set, makes the TCP listener serve HTTPS (the idle test's
+	// net/http reference in a TLS run).
+	TLS *tls.Config
 }
 
 // New builds the response bodies once; they are never written to after.
@@ -208,6 +212,9 @@ func (s *Server) Serve(ctx context.Context, udsPath, tcpAddr string) error {
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("backend: %w", err)
+		}
+		if s.TLS != nil {
+			ln = tls.NewListener(ln, s.TLS)
 		}
 		lns = append(lns, countingListener{ln, &s.tcpAccepted})
 	}

@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -142,6 +143,50 @@ func TestServeOnUnixSocketCountsConnections(t *testing.T) {
 	st, err := ParseStats(string(b))
 	if err != nil || st.UDSAccepted != 1 || st.TCPAccepted != 0 {
 		t.Fatalf("stats = %+v, %v (%q); want 1 UDS accept, 0 TCP", st, err, b)
+	}
+}
+
+// With TLS set, the TCP listener serves HTTPS (the idle test's reference
+// in a -tls run).
+func TestServeWithTLSServesHTTPSOnTCP(t *testing.T) {
+	srvTLS := httptest.NewUnstartedServer(nil) // only for its test certificate
+	srvTLS.StartTLS()
+	cert := srvTLS.TLS.Certificates[0]
+	srvTLS.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := New(quietLogger())
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, "", addr) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	var resp *http.Response
+	for i := 0; i < 100; i++ { // the listener comes up asynchronously
+		if resp, err = client.Get("https://" + addr + "/small"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("GET over TLS: %v", err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.TLS == nil || resp.StatusCode != 200 || n != SmallSize {
+		t.Fatalf("TLS %v, status %d, %d bytes", resp.TLS != nil, resp.StatusCode, n)
 	}
 }
 

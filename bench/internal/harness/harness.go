@@ -42,6 +42,7 @@ type Config struct {
 	IdleReps    int
 	SkipLoad    bool
 	SkipIdle    bool
+	TLS         bool          // clients speak HTTPS to every target
 	QuietPct    float64       // before a run, wait until outside CPU is at most this
 	QuietWait   time.Duration // ... but no longer than this
 	NoisePct    float64       // a run with more outside CPU + steal is disturbed
@@ -118,6 +119,13 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	sel, err := targets.Select(targets.Catalog(cfg.BasePort), cfg.Targets)
 	if err != nil {
 		return err
+	}
+	if cfg.TLS {
+		for _, t := range sel {
+			if t.Kind == targets.Direct {
+				return fmt.Errorf("-tls: target %s is the plain-HTTP backend itself; leave it out", t.Name)
+			}
+		}
 	}
 	b := &bench{cfg: cfg, log: log, proc: procfs.System(), targets: sel,
 		launch: map[string]*targets.Launch{}, memory: map[string]*results.Memory{}}
@@ -276,6 +284,11 @@ func (b *bench) setup(ctx context.Context) error {
 		BackendAddr: "127.0.0.1:" + strconv.Itoa(cfg.BasePort),
 		Nginx:       cfg.Nginx, Caddy: cfg.Caddy, HAProxy: cfg.HAProxy, Wisp: cfg.WispBin, Self: cfg.Self,
 	}
+	if cfg.TLS {
+		if b.env.TLS, err = targets.WriteCert(b.work); err != nil {
+			return err
+		}
+	}
 	prep := b.targets
 	if !cfg.SkipIdle {
 		prep = append(append([]targets.Target(nil), prep...), targets.IdleReference(cfg.BasePort))
@@ -328,7 +341,7 @@ func (b *bench) startBackend(ctx context.Context) error {
 		return err
 	}
 	b.backend = p
-	if err := waitReady(ctx, p, b.env.BackendAddr, 10*time.Second); err != nil {
+	if err := waitReady(ctx, p, "http://"+b.env.BackendAddr, 10*time.Second); err != nil {
 		return fmt.Errorf("backend: %w", err)
 	}
 	b.log.Info("backend up", "pid", p.pid(), "uds", b.env.Sock, "tcp", b.env.BackendAddr)
@@ -380,6 +393,9 @@ func (b *bench) header(ctx context.Context) string {
 	names := make([]string, len(b.targets))
 	for i, t := range b.targets {
 		names[i] = t.Name
+	}
+	if b.cfg.TLS {
+		h.WriteString("# clients speak HTTPS: every proxy listens with TLS 1.2 and 1.3 on one self-signed ECDSA P-256 certificate, session tickets at its default\n")
 	}
 	fmt.Fprintf(&h, "# wrk -t%d -c%d -d%s --latency; rounds: %d (+ up to %d extra for disturbed cells); warm-up %s;\n",
 		b.cfg.Threads, b.cfg.Conns, b.cfg.Duration, b.cfg.Rounds, b.cfg.ExtraRounds, b.cfg.Warmup)

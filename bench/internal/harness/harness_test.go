@@ -102,7 +102,7 @@ func TestWaitReadyReportsAnEarlyExitWithItsOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = waitReady(context.Background(), p, "127.0.0.1:1", 10*time.Second)
+	err = waitReady(context.Background(), p, "http://127.0.0.1:1", 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "emerg: bad config") {
 		t.Fatalf("waitReady: %v, want the process's output", err)
 	}
@@ -137,7 +137,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
-			err := verify(strings.TrimPrefix(srv.URL, "http://"))
+			err := verify(srv.URL)
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("verify: %v, want %q", err, tc.want)
 			}

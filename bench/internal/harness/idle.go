@@ -51,7 +51,7 @@ func (b *bench) idleRep(ctx context.Context, t targets.Target, rep int) (results
 	addr := b.addr(t)
 	// A little traffic first, so that the baseline includes what the first
 	// requests allocate once (pools, worker start-up).
-	warm, err := idle.Open(ctx, addr, 20, 20, "/small")
+	warm, err := idle.Open(ctx, addr, b.clientTLS(), 20, 20, "/small")
 	if err != nil {
 		return results.IdleRep{}, err
 	}
@@ -61,7 +61,7 @@ func (b *bench) idleRep(ctx context.Context, t targets.Target, rep int) (results
 	}
 	rss := func() int64 { return b.proc.Status(b.proc.Tree(p.pid()), "VmRSS").SumKB }
 	r := results.IdleRep{BeforeKB: rss(), Asked: b.cfg.IdleConns}
-	pool, err := idle.Open(ctx, addr, b.cfg.IdleConns, 32, "/small")
+	pool, err := idle.Open(ctx, addr, b.clientTLS(), b.cfg.IdleConns, 32, "/small")
 	if err != nil {
 		return results.IdleRep{}, err
 	}

@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,14 +24,23 @@ import (
 )
 
 // oneShot is an HTTP client that opens a new connection per request, so
-// that the harness's own checks hold no connection open during a run.
+// that the harness's own checks hold no connection open during a run. It
+// takes the targets' self-signed certificate on trust: everything is on
+// loopback.
 func oneShot(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil,
+		TLSClientConfig: insecureTLS()}}
 }
 
-// waitReady polls GET /small on addr until it answers 200, the process
-// exits, or the time is up.
-func waitReady(ctx context.Context, p *proc, addr string, limit time.Duration) error {
+// insecureTLS is the client side of a TLS run: HTTP/1.1 (no ALPN h2, as
+// wrk), any certificate.
+func insecureTLS() *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}
+}
+
+// waitReady polls GET /small on base (scheme://host:port) until it
+// answers 200, the process exits, or the time is up.
+func waitReady(ctx context.Context, p *proc, base string, limit time.Duration) error {
 	client := oneShot(2 * time.Second)
 	deadline := time.Now().Add(limit)
 	var last error
@@ -38,7 +48,7 @@ func waitReady(ctx context.Context, p *proc, addr string, limit time.Duration) e
 		if p != nil && p.exited() {
 			return fmt.Errorf("exited during startup (%v); its output:\n%s", p.err, p.tail())
 		}
-		resp, err := client.Get("http://" + addr + "/small")
+		resp, err := client.Get(base + "/small")
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -58,16 +68,17 @@ func waitReady(ctx context.Context, p *proc, addr string, limit time.Duration) e
 	if p != nil {
 		out = "; its output:\n" + p.tail()
 	}
-	return fmt.Errorf("no 200 on http://%s/small within %s (last: %v)%s", addr, limit, last, out)
+	return fmt.Errorf("no 200 on %s/small within %s (last: %v)%s", base, limit, last, out)
 }
 
-// verify checks that a target relays every path whole before it is loaded:
-// a proxy that answers fast with the wrong bytes must not score.
-func verify(addr string) error {
+// verify checks that a target at base (scheme://host:port) relays every
+// path whole before it is loaded: a proxy that answers fast with the wrong
+// bytes must not score.
+func verify(base string) error {
 	client := oneShot(10 * time.Second)
 	for _, path := range []string{"/small", "/page", "/big"} {
 		want, _ := backend.ExpectedSize(path)
-		resp, err := client.Get("http://" + addr + path)
+		resp, err := client.Get(base + path)
 		if err != nil {
 			return fmt.Errorf("GET %s: %w", path, err)
 		}
@@ -81,7 +92,7 @@ func verify(addr string) error {
 	for i := range body {
 		body[i] = byte('a' + i*7%26)
 	}
-	resp, err := client.Post("http://"+addr+"/echo", "application/octet-stream", bytes.NewReader(body))
+	resp, err := client.Post(base+"/echo", "application/octet-stream", bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("POST /echo: %w", err)
 	}
@@ -95,6 +106,22 @@ func verify(addr string) error {
 
 func (b *bench) addr(t targets.Target) string { return "127.0.0.1:" + strconv.Itoa(t.Port) }
 
+// base is the URL of a target without a path: https in a TLS run.
+func (b *bench) base(t targets.Target) string {
+	if b.cfg.TLS {
+		return "https://" + b.addr(t)
+	}
+	return "http://" + b.addr(t)
+}
+
+// clientTLS is what the idle test's clients dial with: nil in a plain run.
+func (b *bench) clientTLS() *tls.Config {
+	if b.cfg.TLS {
+		return insecureTLS()
+	}
+	return nil
+}
+
 // startTarget starts a target (nothing for direct) and waits until it
 // answers. The returned proc is nil for direct.
 func (b *bench) startTarget(ctx context.Context, t targets.Target, tag string) (*proc, error) {
@@ -106,7 +133,7 @@ func (b *bench) startTarget(ctx context.Context, t targets.Target, tag string) (
 	if err != nil {
 		return nil, err
 	}
-	if err := waitReady(ctx, p, b.addr(t), 20*time.Second); err != nil {
+	if err := waitReady(ctx, p, b.base(t), 20*time.Second); err != nil {
 		b.procs.stop(p)
 		return nil, fmt.Errorf("%s (%s): %w", t.Name, strings.Join(l.Args, " "), err)
 	}
@@ -129,7 +156,7 @@ func (b *bench) loadPhase(ctx context.Context) error {
 			return err
 		}
 		running[t.Name] = p
-		if err := verify(b.addr(t)); err != nil {
+		if err := verify(b.base(t)); err != nil {
 			return fmt.Errorf("%s failed verification: %w", t.Name, err)
 		}
 	}
@@ -316,7 +343,7 @@ func (b *bench) wrk(ctx context.Context, t targets.Target, path string, dur time
 	if path == "/echo" {
 		args = append(args, "-s", filepath.Join(b.work, "post.lua"))
 	}
-	args = append(args, "http://"+b.addr(t)+path)
+	args = append(args, b.base(t)+path)
 	cmd := exec.CommandContext(ctx, "timeout", args...)
 	// timeout(1) passes SIGTERM on to wrk; a SIGKILL would orphan wrk.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

@@ -6,6 +6,7 @@ package idle
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,9 +25,10 @@ type Pool struct {
 
 // Open dials n connections to addr (a loopback TCP address), at most par at
 // a time, sends one GET path on each, reads the whole response and then
-// leaves the connection idle. Connections the server answers with
-// Connection: close count as failed.
-func Open(ctx context.Context, addr string, n, par int, path string) (*Pool, error) {
+// leaves the connection idle. With tlsConf set each connection is a TLS
+// client first, handshaken before its request. Connections the server
+// answers with Connection: close count as failed.
+func Open(ctx context.Context, addr string, tlsConf *tls.Config, n, par int, path string) (*Pool, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("idle: %w", err)
@@ -54,7 +56,7 @@ func Open(ctx context.Context, addr string, n, par int, path string) (*Pool, err
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := dialOne(ctx, addr, req)
+			c, err := dialOne(ctx, addr, tlsConf, req)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -75,10 +77,16 @@ func Open(ctx context.Context, addr string, n, par int, path string) (*Pool, err
 	return p, nil
 }
 
-func dialOne(ctx context.Context, addr string, req []byte) (net.Conn, error) {
+func dialOne(ctx context.Context, addr string, tlsConf *tls.Config, req []byte) (net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	if tlsConf != nil {
+		c, err = (&tls.Dialer{Config: tlsConf}).DialContext(dctx, "tcp", addr)
+	} else {
+		c, err = (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}

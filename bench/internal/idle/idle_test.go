@@ -2,10 +2,13 @@ package idle
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -19,7 +22,7 @@ func TestOpenHoldsKeepAliveConnections(t *testing.T) {
 	}))
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	p, err := Open(context.Background(), addr, 25, 4, "/small")
+	p, err := Open(context.Background(), addr, nil, 25, 4, "/small")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +37,40 @@ func TestOpenHoldsKeepAliveConnections(t *testing.T) {
 		t.Fatalf("after the server closed them: alive %d, want 0", alive)
 	}
 	p.Close()
+}
+
+func TestOpenHoldsTLSKeepAliveConnections(t *testing.T) {
+	var handshakes atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			t.Error("request without TLS")
+		}
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			handshakes.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	p, err := Open(context.Background(), strings.TrimPrefix(srv.URL, "https://"), &tls.Config{InsecureSkipVerify: true}, 10, 3, "/small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.Len() != 10 || p.Failed != 0 {
+		t.Fatalf("open %d, failed %d (%v); want 10 open", p.Len(), p.Failed, p.FirstErr)
+	}
+	if _, ok := p.conns[0].(*tls.Conn); !ok {
+		t.Fatalf("connection is %T, want *tls.Conn", p.conns[0])
+	}
+	if alive, closed := p.Alive(); alive != 10 || closed != 0 {
+		t.Fatalf("alive %d closed %d, want 10 alive (a read timeout on a tls.Conn is not fatal)", alive, closed)
+	}
+	if n := handshakes.Load(); n != 10 {
+		t.Fatalf("server saw %d connections, want 10", n)
+	}
 }
 
 func TestOpenCountsRefusedConnectionsAsFailed(t *testing.T) {
@@ -52,7 +89,7 @@ func TestOpenCountsRefusedConnectionsAsFailed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
-			p, err := Open(context.Background(), strings.TrimPrefix(srv.URL, "http://"), 3, 2, "/")
+			p, err := Open(context.Background(), strings.TrimPrefix(srv.URL, "http://"), nil, 3, 2, "/")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +103,7 @@ func TestOpenCountsRefusedConnectionsAsFailed(t *testing.T) {
 
 func TestOpenRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{"192.0.2.1:80", "example.com:80", "nonsense"} {
-		if _, err := Open(context.Background(), addr, 1, 1, "/"); err == nil {
+		if _, err := Open(context.Background(), addr, nil, 1, 1, "/"); err == nil {
 			t.Errorf("Open(%q): want an error", addr)
 		}
 	}

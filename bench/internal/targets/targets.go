@@ -116,8 +116,9 @@ type Env struct {
 	Nginx       string
 	Caddy       string
 	HAProxy     string
-	Wisp        string // the built wisp binary
-	Self        string // this harness's own binary, which can run the backend
+	Wisp        string   // the built wisp binary
+	Self        string   // this harness's own binary, which can run the backend
+	TLS         TLSFiles // set: every target listens with TLS on this certificate
 }
 
 // Launch is how to start a prepared target.
@@ -148,10 +149,14 @@ func (t Target) Prepare(ctx context.Context, env Env) (*Launch, error) {
 	case Direct:
 		return nil, nil
 	case GoBackend:
-		return &Launch{Args: []string{env.Self, "backend", "-tcp", listen}}, nil
+		args := []string{env.Self, "backend", "-tcp", listen}
+		if env.TLS.On() {
+			args = append(args, "-tls-cert", env.TLS.Cert, "-tls-key", env.TLS.Key)
+		}
+		return &Launch{Args: args}, nil
 	case Nginx, Wisp:
 		path := filepath.Join(conf, t.Name+".conf")
-		text := NginxConfig(t, listen, upstream, run)
+		text := NginxConfig(t, listen, upstream, run, env.TLS)
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			return nil, err
 		}
@@ -165,7 +170,7 @@ func (t Target) Prepare(ctx context.Context, env Env) (*Launch, error) {
 		return &Launch{Args: append(args, "-g", "daemon off;"), Config: path}, nil
 	case Caddy:
 		path := filepath.Join(conf, "Caddyfile")
-		if err := os.WriteFile(path, []byte(CaddyConfig(t.Port, env.Sock)), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(CaddyConfig(t.Port, env.Sock, env.TLS)), 0o644); err != nil {
 			return nil, err
 		}
 		// caddy keeps state in the XDG directories; keep it in the run dir.
@@ -176,7 +181,7 @@ func (t Target) Prepare(ctx context.Context, env Env) (*Launch, error) {
 		return &Launch{Args: []string{env.Caddy, "run", "--config", path, "--adapter", "caddyfile"}, Env: xdg, Config: path}, nil
 	case HAProxy:
 		path := filepath.Join(conf, "haproxy.cfg")
-		if err := os.WriteFile(path, []byte(HAProxyConfig(t.Port, env.Sock, run)), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(HAProxyConfig(t.Port, env.Sock, run, env.TLS)), 0o644); err != nil {
 			return nil, err
 		}
 		if err := check(ctx, env.HAProxy, "-c", "-q", "-f", path); err != nil {
@@ -207,8 +212,10 @@ func checkEnv(ctx context.Context, env []string, args ...string) error {
 // NginxConfig is the config of an nginx or wisp target. Both get the same
 // upstream and server blocks, so that they are measured on the same
 // configuration; only nginx gets the process-level plumbing (temp paths,
-// lock file, fd limit) that wisp has no use for.
-func NginxConfig(t Target, listen, upstream, runDir string) string {
+// lock file, fd limit) that wisp has no use for. With TLS, both listen
+// with ssl on tls's certificate, TLS 1.2 and 1.3, session tickets at their
+// default (on) and no session cache (nginx's default, none).
+func NginxConfig(t Target, listen, upstream, runDir string, tls TLSFiles) string {
 	var b strings.Builder
 	ka := "no upstream keepalive: HTTP/1.0 and Connection: close per request"
 	if t.KeepAlive {
@@ -237,7 +244,14 @@ func NginxConfig(t Target, listen, upstream, runDir string) string {
 		b.WriteString("        keepalive 32;\n")
 	}
 	b.WriteString("    }\n\n")
-	fmt.Fprintf(&b, "    server {\n        listen %s;\n\n        location / {\n            proxy_pass http://app;\n", listen)
+	if tls.On() {
+		fmt.Fprintf(&b, "    server {\n        listen %s ssl;\n", listen)
+		fmt.Fprintf(&b, "        ssl_certificate %s;\n        ssl_certificate_key %s;\n", tls.Cert, tls.Key)
+		b.WriteString("        ssl_protocols TLSv1.2 TLSv1.3;\n")
+	} else {
+		fmt.Fprintf(&b, "    server {\n        listen %s;\n", listen)
+	}
+	b.WriteString("\n        location / {\n            proxy_pass http://app;\n")
 	if t.KeepAlive {
 		b.WriteString("            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n")
 	}
@@ -254,25 +268,39 @@ func NginxConfig(t Target, listen, upstream, runDir string) string {
 
 // CaddyConfig proxies to the Unix socket with caddy's defaults (keep-alive
 // on); the admin endpoint and automatic HTTPS are off so that caddy touches
-// no port but its own.
-func CaddyConfig(port int, sock string) string {
+// no port but its own. With TLS it serves tls's certificate (TLS 1.2 and
+// 1.3 and session tickets are caddy's defaults), over HTTP/1.1 and HTTP/2
+// only: HTTP/3 would take a UDP port as well.
+func CaddyConfig(port int, sock string, tls TLSFiles) string {
+	scheme, site, servers := "http", "", ""
+	if tls.On() {
+		scheme = "https"
+		site = fmt.Sprintf("\ttls %s %s {\n\t\tprotocols tls1.2 tls1.3\n\t}\n", tls.Cert, tls.Key)
+		servers = "\tservers {\n\t\tprotocols h1 h2\n\t}\n"
+	}
 	return fmt.Sprintf(`# caddy target: 127.0.0.1:%d -> unix:%s, written by bench/cmd/proxybench
 {
 	admin off
 	auto_https off
 	grace_period 1s
-}
+%s}
 
-http://:%d {
+%s://:%d {
 	bind 127.0.0.1
-	reverse_proxy unix/%s
+%s	reverse_proxy unix/%s
 }
-`, port, sock, port, sock)
+`, port, sock, servers, scheme, port, site, sock)
 }
 
 // HAProxyConfig proxies to the Unix socket in HTTP mode with server-side
-// keep-alive (haproxy's default connection reuse, http-reuse safe).
-func HAProxyConfig(port int, sock, runDir string) string {
+// keep-alive (haproxy's default connection reuse, http-reuse safe). With
+// TLS the bind has ssl on tls's combined PEM, TLS 1.2 and 1.3, tickets at
+// haproxy's default (on).
+func HAProxyConfig(port int, sock, runDir string, tls TLSFiles) string {
+	ssl := ""
+	if tls.On() {
+		ssl = " ssl crt " + tls.Combined + " ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3"
+	}
 	return fmt.Sprintf(`# haproxy target: 127.0.0.1:%d -> unix:%s, written by bench/cmd/proxybench
 global
     maxconn 8000
@@ -289,10 +317,10 @@ defaults
     maxconn 8000
 
 frontend fe
-    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d%s
     default_backend be
 
 backend be
     server s1 %s
-`, port, sock, filepath.Join(runDir, "haproxy.pid"), port, sock)
+`, port, sock, filepath.Join(runDir, "haproxy.pid"), port, ssl, sock)
 }

@@ -2,6 +2,9 @@ package targets
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/tls"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,7 +88,7 @@ func TestNginxConfigVariants(t *testing.T) {
 			[]string{"keepalive 32", "proxy_http_version", "lock_file"}},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
-			conf := NginxConfig(find(t, tc.target), "127.0.0.1:1", tc.upstream, "/run/x")
+			conf := NginxConfig(find(t, tc.target), "127.0.0.1:1", tc.upstream, "/run/x", TLSFiles{})
 			for _, w := range tc.want {
 				if !strings.Contains(conf, w) {
 					t.Errorf("config lacks %q:\n%s", w, conf)
@@ -100,12 +103,97 @@ func TestNginxConfigVariants(t *testing.T) {
 	}
 }
 
+func TestTLSConfigs(t *testing.T) {
+	tls := TLSFiles{Cert: "/c/bench.crt", Key: "/c/bench.key", Combined: "/c/bench.pem"}
+	for _, tc := range []struct {
+		name          string
+		conf          string
+		want, wantNot []string
+	}{
+		{"nginx listens with ssl, TLS 1.2 and 1.3, default tickets and cache",
+			NginxConfig(find(t, "nginx-ka"), "127.0.0.1:1", "unix:/s.sock", "/run/x", tls),
+			[]string{"listen 127.0.0.1:1 ssl;", "ssl_certificate /c/bench.crt;", "ssl_certificate_key /c/bench.key;", "ssl_protocols TLSv1.2 TLSv1.3;"},
+			[]string{"ssl_session_tickets", "ssl_session_cache", "http2"}},
+		{"wisp gets the same server block",
+			NginxConfig(find(t, "wisp"), "127.0.0.1:1", "unix:/s.sock", "/run/x", tls),
+			[]string{"listen 127.0.0.1:1 ssl;", "ssl_certificate /c/bench.crt;", "ssl_protocols TLSv1.2 TLSv1.3;"}, []string{"lock_file"}},
+		{"plain nginx has no ssl",
+			NginxConfig(find(t, "nginx-ka"), "127.0.0.1:1", "unix:/s.sock", "/run/x", TLSFiles{}),
+			[]string{"listen 127.0.0.1:1;"}, []string{"ssl"}},
+		{"caddy serves https on the certificate, no HTTP/3",
+			CaddyConfig(1, "/s.sock", tls),
+			[]string{"https://:1 {", "tls /c/bench.crt /c/bench.key", "protocols tls1.2 tls1.3", "protocols h1 h2", "auto_https off"}, []string{"http://"}},
+		{"plain caddy",
+			CaddyConfig(1, "/s.sock", TLSFiles{}), []string{"http://:1 {"}, []string{"tls ", "https://"}},
+		{"haproxy binds with ssl on the combined PEM",
+			HAProxyConfig(1, "/s.sock", "/run/x", tls),
+			[]string{"bind 127.0.0.1:1 ssl crt /c/bench.pem ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3\n"}, nil},
+		{"plain haproxy",
+			HAProxyConfig(1, "/s.sock", "/run/x", TLSFiles{}), []string{"bind 127.0.0.1:1\n"}, []string{"ssl"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, w := range tc.want {
+				if !strings.Contains(tc.conf, w) {
+					t.Errorf("config lacks %q:\n%s", w, tc.conf)
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(tc.conf, w) {
+					t.Errorf("config has %q:\n%s", w, tc.conf)
+				}
+			}
+		})
+	}
+}
+
+func TestWriteCertMakesAnECDSAP256PairForLoopback(t *testing.T) {
+	f, err := WriteCert(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := pair.Leaf
+	pub, ok := leaf.PublicKey.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		t.Fatalf("key is %T, want ECDSA P-256", leaf.PublicKey)
+	}
+	if err := leaf.VerifyHostname("127.0.0.1"); err != nil {
+		t.Error(err)
+	}
+	if err := leaf.VerifyHostname("localhost"); err != nil {
+		t.Error(err)
+	}
+	combined, err := os.ReadFile(f.Combined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.X509KeyPair(combined, combined); err != nil {
+		t.Fatalf("combined PEM: %v", err)
+	}
+}
+
 // The configs must be accepted by the real programs; the test fails rather
 // than skips when one is missing, like every test that needs a real
 // component.
 func TestPrepareWritesConfigsTheRealProgramsAccept(t *testing.T) {
+	certs, err := WriteCert(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name string
+		tls  TLSFiles
+	}{{"plain", TLSFiles{}}, {"tls", certs}} {
+		t.Run(mode.name, func(t *testing.T) { preparePlainOrTLS(t, mode.tls) })
+	}
+}
+
+func preparePlainOrTLS(t *testing.T, certs TLSFiles) {
 	env := Env{Dir: t.TempDir(), Sock: "/tmp/wisp-bench-test.sock", BackendAddr: "127.0.0.1:20000",
-		Nginx: "/usr/sbin/nginx", Caddy: lookPath(t, "caddy"), HAProxy: "/usr/sbin/haproxy", Wisp: "/bin/wisp", Self: "/bin/self"}
+		Nginx: "/usr/sbin/nginx", Caddy: lookPath(t, "caddy"), HAProxy: "/usr/sbin/haproxy", Wisp: "/bin/wisp", Self: "/bin/self", TLS: certs}
 	for _, tg := range append(Catalog(20000), IdleReference(20000)) {
 		t.Run(tg.Name, func(t *testing.T) {
 			l, err := tg.Prepare(context.Background(), env)
