@@ -17,6 +17,10 @@ type upConn struct {
 	peer     *peer
 	requests int          // requests served, for keepalive_requests
 	idleAt   time.Time    // when it was put in the pool
+	// bodiless: its last answer had no body by the rules (HEAD, 204,
+	// 304), which a peer may break by sending one after it; get looks
+	// before reusing it.
+	bodiless bool
 	writeBy  lazyDeadline // the write deadline armed (armWrite)
 	readBy   lazyDeadline // the read deadline armed (armRead)
 }
@@ -58,7 +62,9 @@ func newPool(max int, idle time.Duration, maxReqs int) *pool {
 // is first looked at (a syscall): one its peer closed while it sat here
 // is dropped, as nginx's keepalive close handler drops it. A request with
 // a body needs that: sent on a closed connection, it could not be tried
-// again, where a bodiless one is (attempt).
+// again, where a bodiless one is (attempt). A connection whose last
+// answer was bodiless is looked at too: bytes a peer sent after it (a
+// body for HEAD) would be taken for the next request's answer.
 func (pl *pool) get(p *peer, now time.Time, check bool) *upConn {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -68,7 +74,7 @@ func (pl *pool) get(p *peer, now time.Time, check bool) *upConn {
 			continue
 		}
 		pl.conns = append(pl.conns[:i], pl.conns[i+1:]...)
-		if now.Sub(c.idleAt) > pl.idle || (check && !c.open()) {
+		if now.Sub(c.idleAt) > pl.idle || ((check || c.bodiless) && !c.open()) {
 			c.Close()
 			continue
 		}

@@ -346,6 +346,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	}
 	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody) && rh.status != 101
 	uc.requests++
+	uc.bodiless = noBody
 	c.noteUpstream(ec, uc.peer) // $upstream_addr, $upstream_response_time (accesslog.go)
 	if !reuse || !h.up.pool.put(uc, time.Now()) {
 		c.srv.closeUpstream(uc)
