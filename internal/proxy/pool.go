@@ -15,8 +15,8 @@ type upConn struct {
 	br       *bufio.Reader
 	src      upSource // what br reads from (stream.go)
 	peer     *peer
-	requests int          // requests served, for keepalive_requests
-	idleAt   time.Time    // when it was put in the pool
+	requests int       // requests served, for keepalive_requests
+	idleAt   time.Time // when it was put in the pool
 	// bodiless: its last answer had no body by the rules (HEAD, 204,
 	// 304), which a peer may break by sending one after it; get looks
 	// before reusing it.
