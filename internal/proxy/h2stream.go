@@ -75,13 +75,14 @@ func isBridged(nc net.Conn) bool {
 	return false
 }
 
-// bridgePool recycles a stream's bridgeConn with its TLS view and the
-// answer's header scratch.
+// bridgePool recycles what serving a stream takes: the bridgeConn with its
+// TLS view and the answer's scratch, and the engine's clientConn.
 type bridgePool struct{ p sync.Pool }
 
 type pooledBridge struct {
 	bridgeConn
 	tlsView tlsBridgeConn
+	conn    clientConn
 }
 
 func (bp *bridgePool) get() *pooledBridge {
@@ -104,9 +105,9 @@ func (bp *bridgePool) put(b *pooledBridge, s *Server) {
 	if cap(partial) > readBufSize {
 		partial = nil // a rare long head is not kept
 	}
-	*b = pooledBridge{}
-	b.out.resp.headers, b.out.partial = hdrs, partial
-	b.tlsView.bridgeConn = &b.bridgeConn
+	b.bridgeConn = bridgeConn{out: h2Answer{resp: respHead{headers: hdrs}, partial: partial}}
+	b.tlsView.state = nil
+	b.conn.reuse()
 	bp.p.Put(b)
 }
 

@@ -151,7 +151,7 @@ func (s *Server) bridgeHTTP2(w http.ResponseWriter, r *http.Request) {
 	defer s.h2.streams.put(b, s)
 	head := appendH1Head(s.readBufs.get()[:0], r)
 	nc := b.open(w, r, head, hc.owner.nc)
-	c := s.newConn(nc, hc.owner.key)
+	c := s.openConn(&b.conn, nc, hc.owner.key)
 	if c == nil {
 		http.Error(w, "", http.StatusServiceUnavailable)
 		return
