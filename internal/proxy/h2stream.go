@@ -38,13 +38,12 @@ type bridgeConn struct {
 	readBy time.Time // the engine's read deadline, armed on the stream when a body read may wait
 	armed  time.Time // the read deadline armed on the stream
 
-	out       h2Answer
-	writeBy   time.Time
-	writeSet  time.Time
-	closed    atomic.Bool
-	mu        sync.Mutex // Close from another goroutine (shutdown) against the handler's end
-	done      bool       // the handler returned: w and r are net/http's again
-	bodyTaken bool       // the body was read to its end
+	out      h2Answer
+	writeBy  time.Time // the engine's write deadline, armed on the stream when a write may wait
+	writeSet time.Time // the write deadline armed on the stream
+	closed   atomic.Bool
+	mu       sync.Mutex // Close from another goroutine (shutdown) against the handler's end
+	done     bool       // the handler returned: w and r are net/http's again
 }
 
 // bodyState is where the request body stands.
@@ -163,7 +162,7 @@ func (b *bridgeConn) readBody(p []byte) (int, error) {
 	b.armRead()
 	n, err := b.r.Body.Read(p)
 	if err == io.EOF {
-		b.body, b.bodyTaken = bodyNone, true
+		b.body = bodyNone
 		if n > 0 {
 			err = nil
 		}
@@ -181,7 +180,7 @@ func (b *bridgeConn) nextChunk() error {
 	buf := b.inBuf[:cap(b.inBuf)]
 	if b.body == bodyLast {
 		b.in = append(buf[:0], "0\r\n\r\n"...)
-		b.body, b.bodyTaken = bodyNone, true
+		b.body = bodyNone
 		return nil
 	}
 	b.armRead()
