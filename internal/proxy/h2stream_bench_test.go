@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -50,5 +49,4 @@ server {
 			}
 		}
 	})
-	_ = strings.Repeat
 }

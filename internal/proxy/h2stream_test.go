@@ -145,7 +145,9 @@ server {
 		header http.Header
 		body   func() io.Reader
 	}{
-		{"unknown length", nil, func() io.Reader { return io.MultiReader(strings.NewReader(body[:7000]), strings.NewReader(body[7000:])) }},
+		{"unknown length", nil, func() io.Reader {
+			return io.MultiReader(strings.NewReader(body[:7000]), strings.NewReader(body[7000:]))
+		}},
 		{"known length", nil, func() io.Reader { return strings.NewReader(body) }},
 		{"expect 100-continue", http.Header{"Expect": {"100-continue"}}, func() io.Reader { return strings.NewReader("after continue") }},
 	} {
