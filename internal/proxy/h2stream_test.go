@@ -297,3 +297,40 @@ func TestHTTP2RequestFraming(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2StalledBodyTimesOutAsNginx: client_body_timeout applies to a
+// stream's body as the engine reads it (the bridge arms the stream's read
+// deadline), with nginx's answer and log line.
+func TestHTTP2StalledBodyTimesOutAsNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "app.sock")
+	startEcho(t, sock, "echo")
+	site := `
+server {
+    listen LISTEN http2;
+    client_body_timeout 1s;
+    location / { proxy_pass http://unix:` + sock + `; }
+}
+`
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, logs := startWispLogged(t, dir, site)
+	cl := h2cClient(t)
+	post := func(addr string) h2Result {
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		go io.WriteString(pw, "the start of a body that never ends")
+		req, err := http.NewRequest("POST", "http://"+addr+"/up", pr)
+		must(t, err)
+		req.ContentLength = 100
+		r := h2Do(t, cl, req)
+		r.body, r.contentLength, r.contentType = "", "", ""
+		return r
+	}
+	n, w := post(nginxAddr), post(wispAddr)
+	if n != w {
+		t.Errorf("nginx %+v\nwisp  %+v", n, w)
+	}
+	if want := "client timed out (110: Connection timed out) while reading client request body"; !strings.Contains(logs.String(), want) {
+		t.Errorf("wisp's log lacks %q:\n%s", want, logs.String())
+	}
+}
