@@ -42,8 +42,6 @@ type bridgeConn struct {
 	writeBy  time.Time // the engine's write deadline, armed on the stream when a write may wait
 	writeSet time.Time // the write deadline armed on the stream
 	closed   atomic.Bool
-	mu       sync.Mutex // Close from another goroutine (shutdown) against the handler's end
-	done     bool       // the handler returned: w and r are net/http's again
 }
 
 // bodyState is where the request body stands.
@@ -93,12 +91,9 @@ func (bp *bridgePool) get() *pooledBridge {
 	return b
 }
 
-// put takes b back once its handler is done with it. A Close racing in
-// from a shutdown sees done and leaves w and r alone.
+// put takes b back once its handler is done with it. Its clientConn left
+// the server's set first, so nothing else can reach it.
 func (bp *bridgePool) put(b *pooledBridge, s *Server) {
-	b.mu.Lock()
-	b.done = true
-	b.mu.Unlock()
 	s.readBufs.put(b.inBuf)
 	hdrs, partial := b.out.resp.headers[:0], b.out.partial[:0]
 	if cap(partial) > readBufSize {
@@ -226,14 +221,14 @@ func (b *bridgeConn) Write(p []byte) (int, error) {
 }
 
 // Close ends the engine's side. From another goroutine (a shutdown) it
-// also breaks a body read the handler waits in.
+// also breaks a body read the handler waits in. It runs only while the
+// engine's clientConn is in the server's set, so before the handler
+// returns: removeConn waits for the shutdown that closes it.
 func (b *bridgeConn) Close() error {
 	if b.closed.Swap(true) {
 		return nil
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.done && b.r.Body != nil {
+	if b.r.Body != nil {
 		b.r.Body.Close()
 	}
 	return nil

@@ -334,3 +334,37 @@ server {
 		t.Errorf("wisp's log lacks %q:\n%s", want, logs.String())
 	}
 }
+
+// TestShutdownEndsAStreamWaitingForItsBody: a stream whose engine waits in
+// a body read does not hold up the server's shutdown past its drain time.
+func TestShutdownEndsAStreamWaitingForItsBody(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "app.sock")
+	startEcho(t, sock, "echo")
+	addr, stop := startWisp(t, dir, `
+server {
+    listen LISTEN http2;
+    location / { proxy_pass http://unix:`+sock+`; }
+}
+`)
+	cl := h2cClient(t)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, err := http.NewRequest("POST", "http://"+addr+"/up", pr)
+	must(t, err)
+	req.ContentLength = 100
+	answered := make(chan h2Result, 1)
+	go func() { answered <- h2Do(t, cl, req) }()
+	_, err = io.WriteString(pw, "the start of a body that never ends")
+	must(t, err)
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop")
+	}
+	if r := <-answered; !r.failed && r.status == 200 {
+		t.Errorf("the cut request got %+v", r)
+	}
+}
