@@ -166,7 +166,7 @@ func (b *bridgeConn) readBody(p []byte) (int, error) {
 }
 
 // chunkRoom is room for a chunk's size line before its data: the hex
-// length of a readBufSize chunk and CRLF, with some to spare.
+// length of a chunk (at most 8 digits) and CRLF.
 const chunkRoom = 10
 
 // nextChunk reads the next piece of a body of unknown length and frames it
@@ -179,15 +179,19 @@ func (b *bridgeConn) nextChunk() error {
 		return nil
 	}
 	b.armRead()
-	n, err := b.r.Body.Read(buf[chunkRoom : len(buf)-2])
-	switch {
-	case err == io.EOF:
-		b.body = bodyLast
-	case err != nil:
-		return err
+	n := 0
+	for n == 0 && b.body == bodyChunked {
+		var err error
+		n, err = b.r.Body.Read(buf[chunkRoom : len(buf)-2])
+		switch {
+		case err == io.EOF:
+			b.body = bodyLast
+		case err != nil:
+			return err
+		}
 	}
 	if n == 0 {
-		return b.nextChunk()
+		return b.nextChunk() // the last chunk
 	}
 	var size [chunkRoom]byte
 	line := append(strconv.AppendInt(size[:0], int64(n), 16), "\r\n"...)
