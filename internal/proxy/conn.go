@@ -192,13 +192,17 @@ func (s *Server) isStopping() bool { return s.stopping.Load() }
 // newConn registers a connection accepted on the socket named key, or
 // returns nil once stopping (or when a reload just dropped that socket).
 func (s *Server) newConn(nc net.Conn, key string) *clientConn {
+	return s.openConn(new(clientConn), nc, key)
+}
+
+// openConn is newConn on c, new or emptied by reuse.
+func (s *Server) openConn(c *clientConn, nc net.Conn, key string) *clientConn {
 	cfg := s.cfg.Load()
 	sock := cfg.socket(key)
 	if sock == nil {
 		return nil
 	}
-	g := sock.group(nc.LocalAddr())
-	c := &clientConn{srv: s, nc: nc, id: s.connSeq.Add(1), cfg: cfg, key: key, group: g}
+	c.srv, c.nc, c.id, c.cfg, c.key, c.group = s, nc, s.connSeq.Add(1), cfg, key, sock.group(nc.LocalAddr())
 	c.setAddrs()
 	c.idle.fd = -1
 	if sc, ok := nc.(syscall.Conn); ok {
@@ -207,9 +211,11 @@ func (s *Server) newConn(nc net.Conn, key string) *clientConn {
 			rc.Control(func(fd uintptr) { c.idle.fd = int32(fd) })
 		}
 	}
-	c.readFn = c.rawRead
-	c.readNowFn = func(fd uintptr) { c.rawRead(fd) }
-	c.hotFn = c.hotRead
+	if c.readFn == nil {
+		c.readFn = c.rawRead
+		c.readNowFn = func(fd uintptr) { c.rawRead(fd) }
+		c.hotFn = c.hotRead
+	}
 	c.headBy = time.Now().Add(c.headerTimeout())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -363,16 +369,32 @@ type clientConn struct {
 	lastReadFull bool
 }
 
+// setAddrs formats the addresses into what the slices hold already, which
+// a reused connection (an HTTP/2 stream's) keeps.
 func (c *clientConn) setAddrs() {
 	switch a := c.nc.RemoteAddr().(type) {
 	case *net.TCPAddr:
-		c.remoteAddr = []byte(a.IP.String())
-		c.remotePort = []byte(strconv.Itoa(a.Port))
+		c.remoteAddr = a.AddrPort().Addr().Unmap().WithZone("").AppendTo(c.remoteAddr[:0])
+		c.remotePort = strconv.AppendInt(c.remotePort[:0], int64(a.Port), 10)
 	default:
-		c.remoteAddr = []byte("unix:")
+		c.remoteAddr = append(c.remoteAddr[:0], "unix:"...)
 	}
 	if a, ok := c.nc.LocalAddr().(*net.TCPAddr); ok {
-		c.serverPort = []byte(strconv.Itoa(a.Port))
+		c.serverPort = strconv.AppendInt(c.serverPort[:0], int64(a.Port), 10)
+	}
+}
+
+// reuse empties a finished connection for openConn, keeping what it
+// allocated: its method values (bound to c) and its scratch slices.
+func (c *clientConn) reuse() {
+	clear(c.tried[:cap(c.tried)]) // no peer of an old config stays reachable
+	*c = clientConn{
+		remoteAddr: c.remoteAddr[:0], remotePort: c.remotePort[:0], serverPort: c.serverPort[:0],
+		uriBuf: c.uriBuf[:0], tried: c.tried[:0],
+		req:    request{headers: c.req.headers[:0], hostBuf: c.req.hostBuf[:0]},
+		resp:   respHead{headers: c.resp.headers[:0]},
+		rs:     relayState{flushFn: c.rs.flushFn},
+		readFn: c.readFn, readNowFn: c.readNowFn, hotFn: c.hotFn,
 	}
 }
 

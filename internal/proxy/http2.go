@@ -1,10 +1,7 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"errors"
 	"io"
 	"log"
 	"maps"
@@ -17,12 +14,11 @@ import (
 )
 
 // HTTP/2 is served by net/http's server and bridged into the engine: each
-// stream becomes one HTTP/1.1 request written into an in-memory pipe that
-// the engine serves like any connection (same routing, proxy_set_header
-// programs, upstream groups, error pages and logs, always on the current
-// config), and the HTTP/1.1 response read back is written to the stream.
-// HTTP/2 is not the path the project's speed targets are about; reusing
-// the engine keeps one implementation of the proxy's semantics.
+// stream is one HTTP/1.1 request that the engine serves like any
+// connection (same routing, proxy_set_header programs, upstream groups,
+// error pages and logs, always on the current config), on a connection
+// whose reads and writes are the stream's (bridgeConn, h2stream.go).
+// Reusing the engine keeps one implementation of the proxy's semantics.
 //
 // Header names reach the upstream lowercase, as HTTP/2 sends them and
 // nginx forwards them (net/http canonicalises them; HTTP/2 forbids
@@ -40,6 +36,7 @@ type http2Side struct {
 	ln      *connQueue
 	waiting map[net.Conn]*h2Conn
 	stopped bool
+	streams bridgePool
 }
 
 // h2Conn is one HTTP/2 connection handed to net/http.
@@ -140,72 +137,31 @@ func (s *Server) abortHTTP2() {
 	}
 }
 
-// bridgeHTTP2 serves one HTTP/2 stream through the engine.
+// bridgeHTTP2 serves one HTTP/2 stream through the engine, in the
+// stream's own goroutine: the engine reads the request as HTTP/1.1 from a
+// bridgeConn and writes its HTTP/1.1 answer into it, which the bridgeConn
+// turns back into the stream's status, headers and body (h2stream.go).
 func (s *Server) bridgeHTTP2(w http.ResponseWriter, r *http.Request) {
 	hc, _ := r.Context().Value(h2ConnKey{}).(*h2Conn)
 	if hc == nil {
 		http.Error(w, "", http.StatusInternalServerError)
 		return
 	}
-	nc := hc.owner.nc
-	near, far := net.Pipe()
-	defer near.Close()
-	var bc net.Conn = &bridgeConn{Conn: far, local: nc.LocalAddr(), remote: nc.RemoteAddr()}
-	if tc, ok := nc.(tlsConn); ok {
-		bc = &tlsBridgeConn{bridgeConn: bc.(*bridgeConn), state: tc.ConnectionState()}
-	}
-	c := s.newConn(bc, hc.owner.key)
+	b := s.h2.streams.get()
+	defer s.h2.streams.put(b, s)
+	head := appendH1Head(s.readBufs.get()[:0], r)
+	nc := b.open(w, r, head, hc.owner.nc)
+	c := s.openConn(&b.conn, nc, hc.owner.key)
 	if c == nil {
-		far.Close()
 		http.Error(w, "", http.StatusServiceUnavailable)
 		return
 	}
-	go c.serve()
-
-	head := appendH1Head(nil, r)
-	sendErr := make(chan error, 1)
-	go func() {
-		_, err := near.Write(head)
-		if err == nil && r.ContentLength != 0 && r.Body != nil {
-			err = writeH1Body(near, r)
-		}
-		sendErr <- err
-	}()
-	resp, err := http.ReadResponse(bufio.NewReader(near), &http.Request{Method: r.Method})
-	if err != nil {
-		near.Close()
-		<-sendErr
-		panic(http.ErrAbortHandler) // the engine already logged why
+	c.serve()
+	if !b.answered() {
+		// The engine closed without a whole answer (it logged why): the
+		// stream is reset, as nginx resets it.
+		panic(http.ErrAbortHandler)
 	}
-	defer resp.Body.Close()
-	hdr := w.Header()
-	for k, vs := range resp.Header {
-		switch k {
-		case "Connection", "Keep-Alive", "Transfer-Encoding", "Proxy-Connection", "Upgrade":
-			continue
-		}
-		hdr[k] = vs
-	}
-	if resp.ContentLength >= 0 && r.Method != http.MethodHead {
-		hdr.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
-	}
-	w.WriteHeader(resp.StatusCode)
-	rc := http.NewResponseController(w)
-	buf := make([]byte, 32<<10)
-	for {
-		n, rerr := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				break
-			}
-			rc.Flush()
-		}
-		if rerr != nil {
-			break
-		}
-	}
-	near.Close()
-	<-sendErr
 }
 
 // appendH1Head writes an HTTP/2 request as an HTTP/1.1 head, with the
@@ -244,33 +200,6 @@ func appendH1Head(b []byte, r *http.Request) []byte {
 	return append(b, "\r\n"...)
 }
 
-// writeH1Body copies the stream's body, chunked when its length is unknown.
-func writeH1Body(w io.Writer, r *http.Request) error {
-	if r.ContentLength > 0 {
-		_, err := io.Copy(w, r.Body)
-		return err
-	}
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := r.Body.Read(buf)
-		if n > 0 {
-			if _, werr := io.WriteString(w, strconv.FormatInt(int64(n), 16)+"\r\n"); werr != nil {
-				return werr
-			}
-			if _, werr := w.Write(append(buf[:n:n], "\r\n"...)); werr != nil {
-				return werr
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			_, werr := io.WriteString(w, "0\r\n\r\n")
-			return werr
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
 func appendH1Field(b []byte, name, value string) []byte {
 	b = appendLower(b, name)
 	b = append(b, ": "...)
@@ -287,34 +216,6 @@ func appendLower(b []byte, s string) []byte {
 		b = append(b, ch)
 	}
 	return b
-}
-
-// bridgeConn is the engine's end of an HTTP/2 stream: it reports the real
-// connection's addresses (for $remote_addr, $server_port), and is never
-// sniffed for a preface or wrapped in TLS again.
-type bridgeConn struct {
-	net.Conn
-	local, remote net.Addr
-}
-
-func (b *bridgeConn) LocalAddr() net.Addr  { return b.local }
-func (b *bridgeConn) RemoteAddr() net.Addr { return b.remote }
-
-// tlsBridgeConn is a bridgeConn for a stream of a TLS connection: it
-// reports the connection's TLS state (for $scheme, $https).
-type tlsBridgeConn struct {
-	*bridgeConn
-	state tls.ConnectionState
-}
-
-func (b *tlsBridgeConn) ConnectionState() tls.ConnectionState { return b.state }
-
-func isBridged(nc net.Conn) bool {
-	switch nc.(type) {
-	case *bridgeConn, *tlsBridgeConn:
-		return true
-	}
-	return false
 }
 
 // connQueue is a net.Listener fed by hand, for net/http's Serve.
