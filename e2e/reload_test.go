@@ -3,8 +3,16 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +35,10 @@ func genBackend(t testing.TB, sock string) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			// Long enough that a reload finds requests in flight.
+			time.Sleep(100 * time.Millisecond)
+		}
 		io.WriteString(w, "gen="+r.Header.Get("X-Gen"))
 	})}
 	go srv.Serve(ln)
@@ -58,24 +70,47 @@ http {
 // loadClient sends GETs on its own keep-alive connection until stop, and
 // counts every request that did not get a complete 200: a refused or reset
 // connection, a short response or another status. It reconnects only when
-// a response said Connection: close.
+// a response said Connection: close. With fresh set, every request is a
+// GET /slow on a new connection with Connection: close, so that a reload
+// meets connections being accepted and requests in flight. Every request
+// is kept in history, with what served it: servedBy's name for the body,
+// or the body itself (the reload test's backend names the config there).
 type loadClient struct {
 	addr           string
+	host           string // "reload.test" when empty
+	fresh          bool
+	servedBy       func(body []byte) string
 	ok, failed     atomic.Int64
 	mu             sync.Mutex
 	firstErr       error
 	gens           map[string]int
+	history        []outcome
 	reconnects     atomic.Int64
 	closedByServer atomic.Int64
 }
 
-func (lc *loadClient) fail(err error) {
-	lc.failed.Add(1)
+// outcome is one request of a loadClient; err is "" for a complete 200.
+type outcome struct {
+	start, end time.Time
+	servedBy   string
+	err        string
+}
+
+func (lc *loadClient) record(o outcome, err error) {
+	o.end = time.Now()
 	lc.mu.Lock()
-	if lc.firstErr == nil {
-		lc.firstErr = err
+	defer lc.mu.Unlock()
+	if err != nil {
+		lc.failed.Add(1)
+		if lc.firstErr == nil {
+			lc.firstErr = err
+		}
+		o.err = err.Error()
+	} else {
+		lc.ok.Add(1)
+		lc.gens[o.servedBy]++
 	}
-	lc.mu.Unlock()
+	lc.history = append(lc.history, o)
 }
 
 func (lc *loadClient) run(ctx context.Context) {
@@ -86,12 +121,18 @@ func (lc *loadClient) run(ctx context.Context) {
 			c.Close()
 		}
 	}()
+	host := lc.host
+	if host == "" {
+		host = "reload.test"
+	}
 	for ctx.Err() == nil {
+		o := outcome{start: time.Now()}
 		if c == nil {
 			var err error
 			c, err = net.DialTimeout("tcp", lc.addr, 5*time.Second)
 			if err != nil {
-				lc.fail(err)
+				c = nil
+				lc.record(o, err)
 				time.Sleep(5 * time.Millisecond)
 				continue
 			}
@@ -99,31 +140,37 @@ func (lc *loadClient) run(ctx context.Context) {
 			lc.reconnects.Add(1)
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: reload.test\r\n\r\n"); err != nil {
-			lc.fail(err)
+		req := "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
+		if lc.fresh {
+			req = "GET /slow HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"
+		}
+		if _, err := io.WriteString(c, req); err != nil {
+			lc.record(o, err)
 			c.Close()
 			c = nil
 			continue
 		}
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
-			lc.fail(err)
+			lc.record(o, err)
 			c.Close()
 			c = nil
 			continue
 		}
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			lc.fail(fmt.Errorf("status %d, body %q, err %v", resp.StatusCode, body, err))
-		} else {
-			lc.ok.Add(1)
-			lc.mu.Lock()
-			lc.gens[string(body)]++
-			lc.mu.Unlock()
+		if o.servedBy = string(body); lc.servedBy != nil {
+			o.servedBy = lc.servedBy(body)
 		}
-		if resp.Close {
-			lc.closedByServer.Add(1)
+		if err != nil || resp.StatusCode != 200 {
+			lc.record(o, fmt.Errorf("status %d, body %.80q, err %v", resp.StatusCode, body, err))
+		} else {
+			lc.record(o, nil)
+		}
+		if err != nil || resp.Close {
+			if err == nil && !lc.fresh {
+				lc.closedByServer.Add(1)
+			}
 			c.Close()
 			c = nil
 		}
@@ -155,13 +202,18 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	})
 
 	lc := &loadClient{addr: "127.0.0.1:" + strconv.Itoa(port), gens: map[string]int{}}
+	fresh := &loadClient{addr: lc.addr, fresh: true, gens: map[string]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() { defer wg.Done(); lc.run(ctx) }()
 	}
-	waitFor(t, p, 10*time.Second, "load to start", func() bool { return lc.ok.Load() > 100 })
+	for range 4 {
+		wg.Add(1)
+		go func() { defer wg.Done(); fresh.run(ctx) }()
+	}
+	waitFor(t, p, 10*time.Second, "load to start", func() bool { return lc.ok.Load() > 100 && fresh.ok.Load() > 4 })
 	for gen := 1; gen <= 10; gen++ {
 		write(gen)
 		if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reload"); code != 0 {
@@ -179,10 +231,14 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	if n := lc.failed.Load(); n != 0 {
 		t.Errorf("%d of %d requests failed during 10 reloads; first: %v", n, n+lc.ok.Load(), lc.firstErr)
 	}
+	if n := fresh.failed.Load(); n != 0 {
+		t.Errorf("%d of %d requests on new connections failed or were refused during 10 reloads; first: %v", n, n+fresh.ok.Load(), fresh.firstErr)
+	}
 	if n := lc.closedByServer.Load(); n != 0 {
 		t.Errorf("%d keep-alive connections were closed by the reloads", n)
 	}
 	t.Logf("%d requests, %d connections, generations seen: %v", lc.ok.Load(), lc.reconnects.Load(), lc.gens)
+	t.Logf("%d slow requests on new connections, generations seen: %v", fresh.ok.Load(), fresh.gens)
 
 	// A broken config is refused, logged with nginx's wording, and the
 	// old one keeps serving.
@@ -206,7 +262,7 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	// Every request is in the access log, whichever config served it.
 	// The line of the last request is written after its response, so it
 	// may land a moment after the client has read it.
-	want := lc.ok.Load() + 1
+	want := lc.ok.Load() + fresh.ok.Load() + 1
 	var lines int64
 	for i := 0; i < 200; i++ {
 		logged, _ := os.ReadFile(filepath.Join(dir, "access.log"))
@@ -291,8 +347,9 @@ func TestSignalCommandErrorsMatchNginx(t *testing.T) {
 	}
 }
 
-// TestTermStopsAtOnceAndReopenRotatesTheLog: USR1 makes a moved error log
-// be written anew at its path (logrotate), TERM stops the proxy at once.
+// TestTermStopsAtOnceAndReopenRotatesTheLog: USR1 (-s reopen, then a
+// direct one) makes moved logs be written anew at their paths (logrotate),
+// TERM stops the proxy at once.
 func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 	dir := shortDir(t)
 	sock := filepath.Join(dir, "app.sock")
@@ -319,13 +376,12 @@ func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 		b, err := os.ReadFile(logPath)
 		return err == nil && len(b) >= 0
 	})
+	// The second time by a direct USR1, as logrotate's postrotate sends it.
 	accessPath := filepath.Join(dir, "access.log")
 	if err := os.Rename(accessPath, accessPath+".1"); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reopen"); code != 0 {
-		t.Fatalf("-s reopen: exit %d: %s", code, out)
-	}
+	p.signal(syscall.SIGUSR1)
 	waitFor(t, p, 10*time.Second, "a new access log", func() bool {
 		_, err := os.Stat(accessPath)
 		return err == nil
@@ -353,4 +409,228 @@ func TestTermStopsAtOnceAndReopenRotatesTheLog(t *testing.T) {
 	if !strings.Contains(string(b), "signal 15 (SIGTERM) received, exiting") {
 		t.Errorf("the reopened log lacks the TERM notice:\n%s", b)
 	}
+}
+
+// heldBackend answers every request on a Unix socket with "held", but only
+// once release is closed; arrived gets a value as each request comes in.
+func heldBackend(t *testing.T, sock string) (arrived chan struct{}, release chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived, release = make(chan struct{}, 16), make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+		io.WriteString(w, "held")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return arrived, release
+}
+
+// TestStopSignalsEndARealProxyAsNginx: QUIT, sent directly or by
+// "-s quit", stops accepting and lets the request in flight finish; TERM
+// and INT, and "-s stop", drop it and exit at once. Either way the process
+// exits 0, logs the signal and removes its pid file.
+func TestStopSignalsEndARealProxyAsNginx(t *testing.T) {
+	tests := []struct {
+		name     string
+		sig      syscall.Signal // sent directly, or
+		command  string         // sent by wisp proxy -s
+		graceful bool
+		log      string
+	}{
+		{name: "SIGQUIT", sig: syscall.SIGQUIT, graceful: true, log: "signal 3 (SIGQUIT) received, shutting down"},
+		{name: "-s quit", command: "quit", graceful: true, log: "signal 3 (SIGQUIT) received, shutting down"},
+		{name: "SIGTERM", sig: syscall.SIGTERM, log: "signal 15 (SIGTERM) received, exiting"},
+		{name: "-s stop", command: "stop", log: "signal 15 (SIGTERM) received, exiting"},
+		{name: "SIGINT", sig: syscall.SIGINT, log: "signal 2 (SIGINT) received, exiting"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := shortDir(t)
+			sock := filepath.Join(dir, "app.sock")
+			arrived, release := heldBackend(t, sock)
+			port := freePort(t)
+			conf := filepath.Join(dir, "proxy.conf")
+			writeFile(t, conf, strings.Replace(reloadConf(dir, sock, port, 1),
+				"error_log "+dir+"/error.log;", "error_log "+dir+"/error.log notice;", 1))
+			p := start(t, dir, nil, "proxy", "-c", conf)
+			addr := "127.0.0.1:" + strconv.Itoa(port)
+			pidFile := filepath.Join(dir, "wisp.pid")
+			waitFor(t, p, 10*time.Second, "the pid file", func() bool { _, err := os.Stat(pidFile); return err == nil })
+
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, "GET /held HTTP/1.1\r\nHost: reload.test\r\n\r\n")
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request never reached the backend")
+			}
+			if tc.command != "" {
+				if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", tc.command); code != 0 {
+					t.Fatalf("-s %s: exit %d: %s", tc.command, code, out)
+				}
+			} else {
+				p.signal(tc.sig)
+			}
+			if tc.graceful {
+				// No new connection is taken while the old request runs.
+				waitFor(t, p, 10*time.Second, "the listener to close", func() bool { return !dialable("tcp", addr) })
+				close(release)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatalf("the request in flight got no answer: %v", err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || resp.StatusCode != 200 || string(body) != "held" {
+					t.Errorf("the request in flight got %d %q (%v), want 200 \"held\"", resp.StatusCode, body, err)
+				}
+			} else {
+				// The process ends with the request still held.
+				if code := p.wait(t, 5*time.Second); code != 0 {
+					t.Errorf("exit code %d", code)
+				}
+				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+					t.Errorf("the request in flight was answered %d, want the connection dropped", resp.StatusCode)
+				}
+				close(release)
+			}
+			if code := p.wait(t, 10*time.Second); code != 0 {
+				t.Errorf("exit code %d", code)
+			}
+			if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+				t.Errorf("pid file left behind: %v", err)
+			}
+			if b := readFile(t, filepath.Join(dir, "error.log")); !strings.Contains(b, tc.log) {
+				t.Errorf("error log lacks %q:\n%s", tc.log, b)
+			}
+		})
+	}
+}
+
+// writeSelfSigned writes a fresh key and a self-signed certificate for
+// name with the given serial number to cert and key.
+func writeSelfSigned(t *testing.T, cert, key, name string, serial int64) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: name},
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cert, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	writeFile(t, key, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
+}
+
+// TestReloadRereadsCertificatesInARealProxy: "wisp proxy -s reload" makes
+// the running process read its certificate files again, though the config
+// text is the same; a keep-alive TLS connection from before the reload
+// keeps serving; a certificate file that no longer loads fails the reload
+// as in nginx 1.22 (checked: "-s reload" exits 1, a HUP logs the emerg), and
+// the last good certificate stays.
+func TestReloadRereadsCertificatesInARealProxy(t *testing.T) {
+	dir := shortDir(t)
+	cert, key := filepath.Join(dir, "site.crt"), filepath.Join(dir, "site.key")
+	writeSelfSigned(t, cert, key, "a.test", 1)
+	port := freePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	conf := filepath.Join(dir, "proxy.conf")
+	writeFile(t, conf, fmt.Sprintf(`pid %s/wisp.pid;
+error_log %s/error.log;
+events {}
+http {
+    access_log off;
+    server {
+        listen %s ssl;
+        server_name a.test;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        location / { return 200 "ok\n"; }
+    }
+}
+`, dir, dir, addr, cert, key))
+	p := start(t, dir, nil, "proxy", "-c", conf)
+	waitFor(t, p, 10*time.Second, "the pid file", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "wisp.pid"))
+		return err == nil
+	})
+	serial := func() int64 {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	}
+	if s := serial(); s != 1 {
+		t.Fatalf("serial %d before the reload, want 1", s)
+	}
+	kc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	br := bufio.NewReader(kc)
+	ask := func() {
+		t.Helper()
+		kc.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(kc, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("keep-alive TLS connection: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "ok\n" || resp.Close {
+			t.Fatalf("keep-alive TLS connection got %d %q close=%v", resp.StatusCode, b, resp.Close)
+		}
+	}
+	ask()
+
+	writeSelfSigned(t, cert, key, "a.test", 2)
+	if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reload"); code != 0 {
+		t.Fatalf("-s reload: exit %d: %s", code, out)
+	}
+	waitFor(t, p, 10*time.Second, "the new certificate", func() bool { return serial() == 2 })
+	ask()
+
+	// As nginx 1.22 does, -s reads the whole config first, so it refuses
+	// to send the signal; a direct HUP gets the error into the log.
+	writeFile(t, cert, "not a certificate\n")
+	want := `[emerg] cannot load certificate "` + cert + `": PEM_read_bio_X509_AUX() failed`
+	if code, out := run(t, dir, nil, "", "proxy", "-c", conf, "-s", "reload"); code != 1 || !strings.Contains(out, want) {
+		t.Errorf("-s reload with a broken certificate: exit %d, %q; want 1 and %q", code, out, want)
+	}
+	p.signal(syscall.SIGHUP)
+	waitFor(t, p, 10*time.Second, "the failed reload in the error log", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return strings.Contains(string(b), "[emerg] ") && strings.Contains(string(b), strings.TrimPrefix(want, "[emerg] "))
+	})
+	if s := serial(); s != 2 {
+		t.Errorf("serial %d after a failed reload, want the last good certificate's 2", s)
+	}
+	ask()
 }

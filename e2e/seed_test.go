@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -174,5 +178,145 @@ func TestPostNewIsServedThroughTheProxy(t *testing.T) {
 	}
 	if home := get(t, s.url("/"), "igu.io"); !strings.Contains(home.body, "Unix sockets are neat") {
 		t.Errorf("home page does not list the new post")
+	}
+}
+
+// blogInstance is one `wisp serve` on its own socket and content, with
+// Ghost's socket settings as the seed writes them.
+type blogInstance struct {
+	dir, sock string
+}
+
+// Its url is http://NAME.test/, which its pages link to, so an answer
+// tells which instance served it.
+func newBlogInstance(t *testing.T, name string) blogInstance {
+	t.Helper()
+	b := blogInstance{dir: shortDir(t)}
+	b.sock = filepath.Join(b.dir, name+".sock")
+	writeFile(t, filepath.Join(b.dir, "config.production.json"),
+		`{"url": "http://`+name+`.test/", "server": {"socket": {"path": "`+b.sock+`", "permissions": "0666"}}}`)
+	return b
+}
+
+// instanceOf names the blog instance whose page body is.
+func instanceOf(body []byte) string {
+	for _, name := range []string{"blog", "spare"} {
+		if bytes.Contains(body, []byte("//"+name+".test/")) {
+			return name
+		}
+	}
+	return "unknown"
+}
+
+func (b blogInstance) serve(t *testing.T) *proc {
+	t.Helper()
+	p := start(t, b.dir, []string{"NODE_ENV=production"}, "serve")
+	waitFor(t, p, 10*time.Second, "the blog socket", func() bool { return dialable("unix", b.sock) })
+	return p
+}
+
+// TestRestartingTheBlogUnderLoadFailsOnlyInTheGap is issue 4's acceptance
+// check with every part a real process: the blog (`wisp serve`) is stopped
+// with SIGTERM, as an upgrade stops Ghost, and started again while clients
+// keep loading `wisp proxy`. With the seed's single server only requests in
+// the gap fail and the blog serves again at once; with a backup peer none
+// fails and the first peer is back within its fail_timeout.
+func TestRestartingTheBlogUnderLoadFailsOnlyInTheGap(t *testing.T) {
+	const failTimeout = 2 * time.Second
+	tests := []struct {
+		name     string
+		upstream string // %[1]s the blog's socket, %[2]s the backup's
+		backup   bool
+		timeout  time.Duration // the first peer's fail_timeout
+	}{
+		{name: "the seed's single server", upstream: "server unix:%[1]s fail_timeout=0;"},
+		{name: "with a backup", upstream: "server unix:%[1]s fail_timeout=2s; server unix:%[2]s backup;", backup: true, timeout: failTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			blog, spare := newBlogInstance(t, "blog"), newBlogInstance(t, "spare")
+			running := blog.serve(t)
+			if tc.backup {
+				spare.serve(t)
+			}
+			dir := shortDir(t)
+			port := freePort(t)
+			conf := filepath.Join(dir, "proxy.conf")
+			writeFile(t, conf, fmt.Sprintf("pid %[4]s/wisp.pid;\nerror_log %[4]s/error.log;\nevents {}\nhttp {\n access_log off;\n"+
+				" upstream igu { "+tc.upstream+" }\n server {\n  listen 127.0.0.1:%[3]d;\n  server_name igu.io;\n"+
+				"  location / { proxy_pass http://igu; }\n }\n}\n",
+				blog.sock, spare.sock, port, dir))
+			p := start(t, dir, nil, "proxy", "-c", conf)
+			addr := "127.0.0.1:" + strconv.Itoa(port)
+			waitFor(t, p, 10*time.Second, "the proxy port", func() bool { return dialable("tcp", addr) })
+
+			lc := &loadClient{addr: addr, host: "igu.io", servedBy: instanceOf, gens: map[string]int{}}
+			const fromBlog = "blog"
+			since := func(t0 time.Time, match func(outcome) bool) int {
+				lc.mu.Lock()
+				defer lc.mu.Unlock()
+				n := 0
+				for _, o := range lc.history {
+					if !o.start.Before(t0) && match(o) {
+						n++
+					}
+				}
+				return n
+			}
+			okFrom := func(peer string) func(outcome) bool {
+				return func(o outcome) bool { return o.err == "" && o.servedBy == peer }
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			for range 3 {
+				wg.Add(1)
+				go func() { defer wg.Done(); lc.run(ctx) }()
+			}
+			defer func() { cancel(); wg.Wait() }()
+			t0 := time.Now()
+			waitFor(t, p, 10*time.Second, "the blog to serve", func() bool { return since(t0, okFrom(fromBlog)) >= 20 })
+
+			gapStart := time.Now()
+			running.signal(syscall.SIGTERM)
+			if code := running.wait(t, 15*time.Second); code != 0 {
+				t.Fatalf("wisp serve exited %d after SIGTERM", code)
+			}
+			waitFor(t, p, 10*time.Second, "requests in the gap", func() bool {
+				if tc.backup {
+					return since(gapStart, okFrom("spare")) >= 20
+				}
+				return since(gapStart, func(o outcome) bool { return o.err != "" }) >= 5
+			})
+			blog.serve(t)
+			gapEnd := time.Now()
+			waitFor(t, p, 10*time.Second, "the blog to serve again", func() bool { return since(gapEnd, okFrom(fromBlog)) >= 20 })
+			cancel()
+			wg.Wait()
+
+			var back time.Time
+			inGap := 0
+			for _, o := range lc.history {
+				switch {
+				case o.err != "" && tc.backup:
+					t.Errorf("with a backup a request failed (+%v): %s", o.start.Sub(t0), o.err)
+				case o.err != "" && (o.end.Before(gapStart) || o.start.After(gapEnd)):
+					t.Errorf("a request outside the gap failed (+%v): %s", o.start.Sub(t0), o.err)
+				case o.err != "":
+					inGap++
+				case o.servedBy == fromBlog && o.start.After(gapEnd) && (back.IsZero() || o.end.Before(back)):
+					back = o.end
+				}
+			}
+			// nginx counts fail_timeout in whole seconds, so the window
+			// ends up to a second late; one more for a loaded machine.
+			if limit := tc.timeout + 2*time.Second; back.Sub(gapEnd) > limit {
+				t.Errorf("the restarted blog served again %v after it was up, want within %v", back.Sub(gapEnd), limit)
+			}
+			if !tc.backup && inGap == 0 {
+				t.Error("no request failed while the only blog was down: the test saw no gap")
+			}
+			t.Logf("%d requests; %d failed in the gap; blog back %v after its restart; served by %v",
+				len(lc.history), inGap, back.Sub(gapEnd).Round(time.Millisecond), lc.gens)
+		})
 	}
 }

@@ -45,6 +45,39 @@ type reqOut struct {
 	upstreamSet  bool
 	// upstreamStatus is the status the upstream answered.
 	upstreamStatus int
+	// tried lists the tries that ended before the answering one, each
+	// as nginx shows it in $upstream_addr, $upstream_status and
+	// $upstream_response_time (", " between tries); empty unless a peer
+	// failed or was passed over.
+	tried triedList
+}
+
+// triedList is the per-try text of the $upstream_* variables, built only
+// on the failure path.
+type triedList struct {
+	addr, status, time []byte
+}
+
+// noteTry records a try that did not answer the client: a failed peer
+// (502, 504) or a response dropped for the next one. nginx names a group
+// with no live peer by the group's name.
+func (t *triedList) noteTry(addr string, status int, took time.Duration) {
+	if len(t.addr) > 0 {
+		t.addr, t.status, t.time = append(t.addr, ", "...), append(t.status, ", "...), append(t.time, ", "...)
+	}
+	t.addr = append(t.addr, addr...)
+	t.status = strconv.AppendInt(t.status, int64(status), 10)
+	t.time = appendSeconds(t.time, took)
+}
+
+// triedThen writes the tries before the answering one and, when one is
+// answering, the separator before its value.
+func triedThen(dst, tried []byte, answering bool) []byte {
+	dst = append(dst, tried...)
+	if answering && len(tried) > 0 {
+		dst = append(dst, ", "...)
+	}
+	return dst
 }
 
 // countingWriter counts the bytes written through it.
@@ -533,16 +566,25 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 		return appendSeconds(dst, time.Since(ec.out.start))
 	case varRemoteUser:
 		return appendRemoteUser(dst, r)
+	// The answering try is known from its response head on (add_header
+	// sees it); its time only once it has ended ("-" before, as nginx).
 	case varUpstreamAddr:
-		return append(dst, ec.out.upstreamAddr...)
+		return append(triedThen(dst, ec.out.tried.addr, ec.out.upstreamAddr != ""), ec.out.upstreamAddr...)
 	case varUpstreamResponseTime:
-		if ec.out.upstreamSet {
-			return appendSeconds(dst, ec.out.upstreamTime)
+		dst = triedThen(dst, ec.out.tried.time, ec.out.upstreamAddr != "")
+		switch {
+		case ec.out.upstreamAddr == "":
+			return dst
+		case !ec.out.upstreamSet:
+			return append(dst, '-')
 		}
+		return appendSeconds(dst, ec.out.upstreamTime)
 	case varUpstreamStatus:
-		if ec.out.upstreamSet {
-			return strconv.AppendInt(dst, int64(ec.out.upstreamStatus), 10)
+		dst = triedThen(dst, ec.out.tried.status, ec.out.upstreamAddr != "")
+		if ec.out.upstreamAddr == "" {
+			return dst
 		}
+		return strconv.AppendInt(dst, int64(ec.out.upstreamStatus), 10)
 	case varRequestLength:
 		n := int64(r.headLen)
 		if r.contentLength > 0 {

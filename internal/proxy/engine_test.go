@@ -205,3 +205,74 @@ func TestConfigTestUsesNginxWording(t *testing.T) {
 		}
 	}
 }
+
+// poolBackend numbers its connections and the requests on each: every
+// answer is "cN rM", kept alive. It counts the connections it saw closed.
+type poolBackend struct {
+	*scriptedBackend
+	conns, closed atomic.Int64
+}
+
+func startPoolBackend(t *testing.T, network, path string) *poolBackend {
+	t.Helper()
+	b := &poolBackend{}
+	b.scriptedBackend = startScripted(t, network, path, func(c net.Conn, _ string, br *bufio.Reader) {
+		n := b.conns.Add(1)
+		defer b.closed.Add(1)
+		for req := 1; ; req++ {
+			body := "c" + strconv.FormatInt(n, 10) + " r" + strconv.Itoa(req) + "\n"
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+			if _, err := readHeadString(br); err != nil {
+				return
+			}
+		}
+	})
+	return b
+}
+
+// TestUpstreamKeepalivePoolsMatchNginx runs the same requests through
+// nginx and wisp, each with its own backend, over unix: and TCP: which
+// upstream connection served each request (keepalive_requests ends one
+// after 2), and an idle pooled connection closed once keepalive_timeout
+// has passed, with no request to notice it.
+func TestUpstreamKeepalivePoolsMatchNginx(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			site := `
+upstream app { server BACKEND; keepalive 4; keepalive_requests 2; keepalive_timeout 1s; }
+server {
+    listen LISTEN;
+    location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://app; }
+}
+`
+			var got [2]string
+			for i, who := range []string{"nginx", "wisp"} {
+				b := startPoolBackend(t, network, filepath.Join(dir, who+".sock"))
+				s := strings.ReplaceAll(site, "BACKEND", strings.TrimPrefix(b.target(), "http://"))
+				var addr string
+				if who == "nginx" {
+					addr = startNginx(t, dir, s)
+				} else {
+					addr, _ = startWisp(t, dir, s)
+				}
+				got[i] = keepAliveSequence(t, addr, "/", 5)
+				if !strings.HasPrefix(got[i], "c1 r1\nc1 r2\nc2 r1\n") {
+					t.Errorf("%s: keepalive_requests 2 not honoured: %q", who, got[i])
+				}
+				// The last connection holds one request, idle in the pool:
+				// keepalive_timeout closes it (bounded wait, generous).
+				deadline := time.Now().Add(5 * time.Second)
+				for b.closed.Load() < b.conns.Load() && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if open := b.conns.Load() - b.closed.Load(); open != 0 {
+					t.Errorf("%s: %d idle upstream connections still open 5 s after keepalive_timeout 1s", who, open)
+				}
+			}
+			if got[0] != got[1] {
+				t.Errorf("upstream connections used\nnginx: %q\nwisp:  %q", got[0], got[1])
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ package proxy
 // client loop keeps a steady load on the proxy.
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -109,8 +110,10 @@ type outcome struct {
 	err        string // "" on a 200
 }
 
-// loadLoop keeps workers sending GETs over keep-alive connections until
-// stopped; every request is recorded.
+// loadLoop keeps workers sending GETs, each on its own keep-alive
+// connection, until stopped; every request is recorded. The loop is raw
+// rather than net/http's client, which silently re-sends a GET that failed
+// on a reused connection and so would hide a reset.
 type loadLoop struct {
 	mu      sync.Mutex
 	results []outcome
@@ -121,12 +124,17 @@ type loadLoop struct {
 func startLoad(t *testing.T, addr string, workers int) *loadLoop {
 	t.Helper()
 	l := &loadLoop{stopped: make(chan struct{})}
-	tr := &http.Transport{MaxIdleConnsPerHost: workers}
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	for w := 0; w < workers; w++ {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
+			var c net.Conn
+			var br *bufio.Reader
+			defer func() {
+				if c != nil {
+					c.Close()
+				}
+			}()
 			// Bounded: the test stops the loop long before this many.
 			for i := 0; i < 100000; i++ {
 				select {
@@ -135,19 +143,40 @@ func startLoad(t *testing.T, addr string, workers int) *loadLoop {
 				default:
 				}
 				o := outcome{start: time.Now()}
-				resp, err := client.Get("http://" + addr + "/load")
+				var err error
+				if c == nil {
+					if c, err = net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+						br = bufio.NewReader(c)
+					} else {
+						c = nil
+					}
+				}
+				// reuse: the connection is fit for the next request.
+				reuse := false
 				if err == nil {
-					var body []byte
-					body, err = io.ReadAll(resp.Body)
-					resp.Body.Close()
-					o.peer = string(body)
-					if err == nil && resp.StatusCode != 200 {
-						err = errors.New(resp.Status)
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					var resp *http.Response
+					if _, err = io.WriteString(c, "GET /load HTTP/1.1\r\nHost: x\r\n\r\n"); err == nil {
+						resp, err = http.ReadResponse(br, nil)
+					}
+					if err == nil {
+						var body []byte
+						body, err = io.ReadAll(resp.Body)
+						resp.Body.Close()
+						o.peer = string(body)
+						reuse = err == nil && !resp.Close
+						if err == nil && resp.StatusCode != 200 {
+							err = errors.New(resp.Status)
+						}
 					}
 				}
 				o.end = time.Now()
 				if err != nil {
 					o.err = err.Error()
+				}
+				if c != nil && !reuse {
+					c.Close()
+					c = nil
 				}
 				l.mu.Lock()
 				l.results = append(l.results, o)
@@ -155,7 +184,7 @@ func startLoad(t *testing.T, addr string, workers int) *loadLoop {
 			}
 		}()
 	}
-	t.Cleanup(func() { l.stop(); tr.CloseIdleConnections() })
+	t.Cleanup(l.stop)
 	return l
 }
 

@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"wisp/internal/ngxconf"
 )
 
 // ghostSSLParams is Ghost-CLI's ssl-params.conf (ghost-compat.md §8.3):
@@ -25,14 +29,15 @@ ssl_dhparam DHPARAM;
 
 // ghostSSLSite is Ghost-CLI's nginx-ssl.conf (ghost-compat.md §8.2) for
 // https://igu.io/, with the main app's proxy_pass pointed at a Unix socket
-// as §8.4 describes.
+// as §8.4 describes, and its two listen lines.
 const ghostSSLSite = `map $status $header_content_type_options {
     204 "";
     default "nosniff";
 }
 
 server {
-    listen LISTEN ssl http2;
+    listen 443 ssl http2;
+    listen [::]:443 ssl http2;
     server_name igu.io;
     root WEBROOT;
 
@@ -98,6 +103,19 @@ func TestGhostCLISSLSiteMatchesNginx(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(dir, "nginx-root"), 0o755))
 	site := strings.NewReplacer("WEBROOT", filepath.Join(dir, "nginx-root"), "FULLCHAIN", cert, "PRIVKEY", key,
 		"SSLPARAMS", params, "SOCKET", sock).Replace(ghostSSLSite)
+	// As written, both listen lines included, the site compiles.
+	asIs := filepath.Join(dir, "igu.io-ssl.conf")
+	must(t, os.WriteFile(asIs, []byte(site), 0o644))
+	src, err := ngxconf.Load(ngxconf.Options{ConfFile: asIs})
+	must(t, err)
+	if _, err := Compile(context.Background(), src.Main, CompileOptions{Prefix: src.Prefix}); err != nil {
+		t.Fatalf("Ghost-CLI's site-ssl.conf does not compile as it is: %v", err)
+	}
+	// To serve, only the listen lines change: free loopback ports, the
+	// IPv6 one bound by nginx only (wisp's test listener maps every
+	// address to 127.0.0.1).
+	site = strings.Replace(site, "    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n",
+		"    listen LISTEN ssl http2;\n    listen [::1]:"+strconv.Itoa(freePort(t))+" ssl http2;\n", 1)
 	nginxAddr := startNginx(t, dir, site)
 	wispAddr, _ := startWisp(t, dir, site)
 

@@ -345,10 +345,12 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		}
 	}
 	status := 502
+	tryStart := start // of the try under way, for $upstream_response_time
 	for {
 		p := up.get(&filter)
 		if p == nil {
 			c.srv.log.Error("no live upstreams while connecting to upstream", c.withHost(append(c.logCtx(ec), "upstream", "http://"+up.name+string(ec.requestURI)))...)
+			ec.out.tried.noteTry(up.name, 502, 0)
 			status = 502
 			break
 		}
@@ -371,6 +373,8 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 				if up.free(p, failed, now) {
 					c.srv.log.Warn("upstream server temporarily disabled while reading response header from upstream", c.logCtxPeer(ec, p)...)
 				}
+				ec.out.tried.noteTry(p.name, resp.status, now.Sub(tryStart))
+				tryStart = now
 				tries--
 				continue
 			}
@@ -410,6 +414,8 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		default:
 			status = 502
 		}
+		ec.out.tried.noteTry(p.name, status, now.Sub(tryStart))
+		tryStart = now
 		if tries == 0 || !h.next.mayRetry(cond, sent, replay.resendable(body), r.method, now.Sub(start)) {
 			break
 		}

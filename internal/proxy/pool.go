@@ -15,8 +15,12 @@ type upConn struct {
 	br       *bufio.Reader
 	src      upSource // what br reads from (stream.go)
 	peer     *peer
-	requests int          // requests served, for keepalive_requests
-	idleAt   time.Time    // when it was put in the pool
+	requests int       // requests served, for keepalive_requests
+	idleAt   time.Time // when it was put in the pool
+	// bodiless: its last answer had no body by the rules (HEAD, 204,
+	// 304), which a peer may break by sending one after it; get looks
+	// before reusing it.
+	bodiless bool
 	writeBy  lazyDeadline // the write deadline armed (armWrite)
 	readBy   lazyDeadline // the read deadline armed (armRead)
 }
@@ -41,8 +45,9 @@ type pool struct {
 	maxReqs int           // keepalive_requests
 
 	mu     sync.Mutex
-	conns  []*upConn // oldest first
-	closed bool      // by shutdown or a reload; requests still running close their connections
+	conns  []*upConn   // oldest first
+	closed bool        // by shutdown or a reload; requests still running close their connections
+	sweep  *time.Timer // armed while conns holds any: closes those idle past keepalive_timeout
 }
 
 func newPool(max int, idle time.Duration, maxReqs int) *pool {
@@ -57,7 +62,9 @@ func newPool(max int, idle time.Duration, maxReqs int) *pool {
 // is first looked at (a syscall): one its peer closed while it sat here
 // is dropped, as nginx's keepalive close handler drops it. A request with
 // a body needs that: sent on a closed connection, it could not be tried
-// again, where a bodiless one is (attempt).
+// again, where a bodiless one is (attempt). A connection whose last
+// answer was bodiless is looked at too: bytes a peer sent after it (a
+// body for HEAD) would be taken for the next request's answer.
 func (pl *pool) get(p *peer, now time.Time, check bool) *upConn {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -67,7 +74,7 @@ func (pl *pool) get(p *peer, now time.Time, check bool) *upConn {
 			continue
 		}
 		pl.conns = append(pl.conns[:i], pl.conns[i+1:]...)
-		if now.Sub(c.idleAt) > pl.idle || (check && !c.open()) {
+		if now.Sub(c.idleAt) > pl.idle || ((check || c.bodiless) && !c.open()) {
 			c.Close()
 			continue
 		}
@@ -104,7 +111,34 @@ func (pl *pool) put(c *upConn, now time.Time) bool {
 		pl.conns = append(pl.conns[:0], pl.conns[1:]...)
 	}
 	pl.conns = append(pl.conns, c)
+	if pl.sweep == nil {
+		pl.sweep = time.AfterFunc(pl.idle, pl.expire)
+	}
 	return true
+}
+
+// expire closes the connections idle for keepalive_timeout, as nginx's
+// timer on each cached connection does (get alone would leave them open
+// on the peer until the next request), and re-arms for the oldest left.
+// Being oldest first, the expired ones are a prefix.
+func (pl *pool) expire() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.closed {
+		return
+	}
+	now := time.Now()
+	n := 0
+	for n < len(pl.conns) && now.Sub(pl.conns[n].idleAt) >= pl.idle {
+		pl.conns[n].Close()
+		n++
+	}
+	pl.conns = append(pl.conns[:0], pl.conns[n:]...)
+	if len(pl.conns) == 0 {
+		pl.sweep = nil
+		return
+	}
+	pl.sweep.Reset(pl.conns[0].idleAt.Add(pl.idle).Sub(now))
 }
 
 // close drops every idle connection and refuses new ones (shutdown, or
@@ -113,6 +147,9 @@ func (pl *pool) close() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	pl.closed = true
+	if pl.sweep != nil {
+		pl.sweep.Stop()
+	}
 	for _, c := range pl.conns {
 		c.Close()
 	}

@@ -1,10 +1,14 @@
 package proxy
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -193,5 +197,86 @@ func TestResponseFramingIsTranslatedLikeNginx(t *testing.T) {
 				{name: "HTTP/1.0 keep-alive client", raw: "GET / HTTP/1.0\r\nHost: igu.io\r\nConnection: keep-alive\r\n\r\n"},
 			})
 		})
+	}
+}
+
+// TestSmugglingAttemptsAreRefusedAndNeverForwarded sends request-smuggling
+// attempts through a proxied location of both proxies, each in front of
+// its own backend: the client gets nginx's answer (400, or 501 for a
+// transfer coding nginx does not know) and neither backend receives a
+// single connection. A final good request shows the backends were
+// reachable all along.
+func TestSmugglingAttemptsAreRefusedAndNeverForwarded(t *testing.T) {
+	dir := t.TempDir()
+	site := "server {\n listen LISTEN;\n location / { proxy_pass http://unix:SOCK; }\n}\n"
+	type counted struct {
+		addr     string
+		accepted atomic.Int64
+	}
+	var nginx, wisp counted
+	for who, p := range map[string]*counted{"nginx": &nginx, "wisp": &wisp} {
+		sock := filepath.Join(dir, who+".sock")
+		b := &echoBackend{mode: "echo"}
+		b.serveConns(listenUnix0666(t, sock), func(c net.Conn) { p.accepted.Add(1); b.serve(c) })
+		t.Cleanup(b.stop)
+		s := strings.ReplaceAll(site, "SOCK", sock)
+		if who == "nginx" {
+			p.addr = startNginx(t, dir, s)
+		} else {
+			p.addr, _ = startWisp(t, dir, s)
+		}
+	}
+	const smuggled = "GET /smuggled HTTP/1.1\r\nHost: s\r\n\r\n"
+	tests := []struct {
+		name   string
+		raw    []string // written one after another
+		status string
+	}{
+		{"Content-Length then Transfer-Encoding", []string{"POST /x HTTP/1.1\r\nHost: s\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled}, "400"},
+		{"Transfer-Encoding then Content-Length", []string{"POST /x HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n" + smuggled}, "400"},
+		{"two different Content-Lengths", []string{"POST /x HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\nContent-Length: 38\r\n\r\n" + smuggled}, "400"},
+		{"obs-fold hiding Transfer-Encoding", []string{"POST /x HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"}, "400"},
+		{"obs-fold with a tab", []string{"GET /x HTTP/1.1\r\nHost: s\r\nX-A: 1\r\n\tfolded\r\n\r\n"}, "400"},
+		{"chunk size not hex", []string{"POST /x HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"}, "400"},
+		{"negative chunk size", []string{"POST /x HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n0\r\n\r\n"}, "400"},
+		{"chunk size overflowing 64 bits", []string{"POST /x HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc\r\n0\r\n\r\n"}, "400"},
+		{"chunk data longer than its size", []string{"POST /x HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n"}, "400"},
+		{"bad chunk size after a good chunk, in a later packet", []string{"POST /x HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", "xyz\r\nabc\r\n0\r\n\r\n"}, "400"},
+		{"chunked on HTTP/1.0", []string{"POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"}, "400"},
+		{"Content-Length with junk", []string{"POST /x HTTP/1.1\r\nHost: s\r\nContent-Length: 3x\r\n\r\nabc"}, "400"},
+		{"unknown transfer coding", []string{"POST /x HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"}, "501"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out [2]string
+			for i, p := range []*counted{&nginx, &wisp} {
+				c, err := net.Dial("tcp", p.addr)
+				must(t, err)
+				for j, part := range tc.raw {
+					if j > 0 {
+						// Apart, so that a bad chunk comes after the
+						// proxy has taken a good one.
+						time.Sleep(50 * time.Millisecond)
+					}
+					io.WriteString(c, part)
+				}
+				out[i] = readAllRaw(t, c, 5*time.Second)
+				c.Close()
+			}
+			if out[0] != out[1] {
+				t.Errorf("client got\nnginx: %q\nwisp:  %q", out[0], out[1])
+			}
+			if !strings.HasPrefix(out[1], "HTTP/1.1 "+tc.status+" ") {
+				t.Errorf("wisp answered %q, want %s", out[1], tc.status)
+			}
+			if n, w := nginx.accepted.Load(), wisp.accepted.Load(); n != 0 || w != 0 {
+				t.Errorf("the backend was reached: %d connections from nginx, %d from wisp", n, w)
+			}
+		})
+	}
+	for _, p := range []*counted{&nginx, &wisp} {
+		if r := exchange(t, p.addr, "GET /good HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n"); r.status != 200 || p.accepted.Load() != 1 {
+			t.Errorf("%s: a good request got %d, backend connections %d, want 200 and 1", p.addr, r.status, p.accepted.Load())
+		}
 	}
 }

@@ -16,6 +16,22 @@ var (
 	errBadHeader    = errors.New("upstream sent invalid header")
 )
 
+// badHeaderError is an upstream header line nginx refuses, worded as
+// nginx 1.22 logs it: the line up to the byte it stopped at, that byte in
+// hex, then "...". The text is copied: the line lives in a read buffer
+// that is recycled before the error is logged.
+type badHeaderError struct{ upTo string }
+
+func newBadHeader(line []byte, at int) error {
+	return &badHeaderError{upTo: string(line[:at]) + `\x` + strconv.FormatUint(uint64(line[at])|0x100, 16)[1:]}
+}
+
+func (e *badHeaderError) Error() string {
+	return errBadHeader.Error() + `: "` + e.upTo + `..."`
+}
+
+func (e *badHeaderError) Is(target error) bool { return target == errBadHeader }
+
 // respHead is a parsed upstream response head; slices point into the
 // upstream connection's read buffer and are valid until it is advanced.
 type respHead struct {
@@ -116,7 +132,7 @@ func (rh *respHead) parse(buf []byte) error {
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon == 0 || line[0] == ' ' || line[0] == '\t' {
-			return errBadHeader
+			return newBadHeader(line, 0)
 		}
 		if colon < 0 {
 			// nginx takes a line without ':' as a name with an empty
@@ -127,13 +143,13 @@ func (rh *respHead) parse(buf []byte) error {
 			colon = len(line)
 		}
 		name, value := line[:colon], bytes.Trim(line[min(colon+1, len(line)):], " \t")
-		for _, ch := range name {
+		for i, ch := range name {
 			if ch <= ' ' || ch == 0x7f {
-				return errBadHeader
+				return newBadHeader(line, i)
 			}
 		}
-		if bytes.IndexByte(value, 0) >= 0 {
-			return errBadHeader // nginx refuses a NUL anywhere in the line
+		if i := bytes.IndexByte(line[len(name):], 0); i >= 0 {
+			return newBadHeader(line, len(name)+i) // nginx refuses a NUL anywhere in the line
 		}
 		rh.headers = append(rh.headers, header{name: name, value: value})
 		switch {
@@ -196,6 +212,9 @@ func hiddenResponseHeader(name []byte) bool {
 // the client connection stays open.
 func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHead, keepClient bool) bool {
 	r := &c.req
+	// $upstream_addr and $upstream_status hold from the head on, for
+	// add_header and an intercepted error's page as in nginx.
+	ec.out.upstreamAddr, ec.out.upstreamStatus = uc.peer.name, rh.status
 	if h.intercepts(rh.status, ec) {
 		c.srv.closeUpstream(uc)
 		return c.sendError(rh.status, ec, keepClient)
@@ -327,6 +346,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	}
 	reuse := h.reuse && err == nil && upDone && rh.minor >= 1 && !rh.closeConn && (rh.chunked || rh.contentLength >= 0 || noBody) && rh.status != 101
 	uc.requests++
+	uc.bodiless = noBody
 	c.noteUpstream(ec, uc.peer) // $upstream_addr, $upstream_response_time (accesslog.go)
 	if !reuse || !h.up.pool.put(uc, time.Now()) {
 		c.srv.closeUpstream(uc)

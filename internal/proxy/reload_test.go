@@ -184,3 +184,63 @@ func TestReloadsUnderLoadInProcess(t *testing.T) {
 		t.Errorf("error log: %s", stderr.String())
 	}
 }
+
+// TestReloadKeepsPeerStateOfUnchangedUpstreams: a peer that failed stays
+// out for its fail_timeout across a reload that leaves its upstream block
+// as it was, and gets its fresh chance when the block changes. The failing
+// peer accepts and closes at once, so every request it gets is counted.
+func TestReloadKeepsPeerStateOfUnchangedUpstreams(t *testing.T) {
+	dir := t.TempDir()
+	bad, good := filepath.Join(dir, "bad.sock"), filepath.Join(dir, "good.sock")
+	var badHits atomic.Int64
+	var closer connServer
+	closer.serveConns(listenUnix0666(t, bad), func(c net.Conn) { badHits.Add(1) })
+	t.Cleanup(closer.stop)
+	slowBackend(t, good, 0)
+	port := freePort(t)
+	conf := func(gen, goodParams string) string {
+		return fmt.Sprintf("pid %s/wisp.pid;\nevents {}\nhttp {\n upstream app { server unix:%s max_fails=1 fail_timeout=60s; server unix:%s%s; }\n"+
+			" server {\n  listen 127.0.0.1:%d;\n  location / { proxy_set_header X-Gen %s; proxy_pass http://app; }\n }\n}\n", dir, bad, good, goodParams, port, gen)
+	}
+	sigs, done, stderr := runProxy(t, dir, conf("1", ""))
+	waitUntil(t, "the pid file", func() bool { _, err := os.Stat(filepath.Join(dir, "wisp.pid")); return err == nil })
+	get := func() string {
+		t.Helper()
+		r := exchange(t, fmt.Sprint("127.0.0.1:", port), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if r.status != 200 {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		return r.body
+	}
+	reload := func(gen, goodParams string) {
+		t.Helper()
+		must(t, os.WriteFile(filepath.Join(dir, "proxy.conf"), []byte(conf(gen, goodParams)), 0o644))
+		sigs <- syscall.SIGHUP
+		waitUntil(t, "gen "+gen, func() bool { return get() == "ok gen="+gen })
+	}
+	for range 4 {
+		get()
+	}
+	if n := badHits.Load(); n != 1 {
+		t.Fatalf("the failing peer got %d requests before the reload, want 1 (then out for fail_timeout)", n)
+	}
+	reload("2", "")
+	for range 4 {
+		get()
+	}
+	if n := badHits.Load(); n != 1 {
+		t.Errorf("after a reload that kept the upstream block, the failed peer got %d requests in all, want still 1", n)
+	}
+	reload("3", " weight=2")
+	for range 6 {
+		get()
+	}
+	if n := badHits.Load(); n != 2 {
+		t.Errorf("after a reload that changed the upstream block, the failed peer got %d requests in all, want 2 (one fresh try)", n)
+	}
+	sigs <- syscall.SIGQUIT
+	must(t, <-done)
+	if strings.Contains(stderr.String(), "[emerg]") {
+		t.Errorf("error log: %s", stderr.String())
+	}
+}

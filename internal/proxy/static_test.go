@@ -552,6 +552,76 @@ server {
 	}
 }
 
+// TestUpstreamVarsListEveryTryAsNginx: $upstream_addr and
+// $upstream_status list every try, ", " between them, in the access log
+// and already in add_header; a group with no live peer is named by its
+// name; $upstream_response_time is "-" for the try still answering.
+func TestUpstreamVarsListEveryTryAsNginx(t *testing.T) {
+	dir := t.TempDir()
+	s := peerSet(t, dir, "ok=ok", "e500=500", "dead=dead", "dead2=dead")
+	site := func(who string) string {
+		return `
+log_format tries '$status $upstream_addr|$upstream_status "$request"';
+upstream retry { server ` + s["dead"] + `; server ` + s["ok"] + `; }
+upstream next500 { server ` + s["e500"] + `; server ` + s["ok"] + `; }
+upstream none { server ` + s["dead"] + `; server ` + s["dead2"] + `; }
+server {
+    listen LISTEN;
+    access_log ` + dir + `/` + who + `-tries.log tries;
+    add_header X-A $upstream_addr always;
+    add_header X-S $upstream_status always;
+    add_header X-T "[$upstream_response_time]" always;
+    location /retry { proxy_pass http://retry; }
+    location /next500 { proxy_pass http://next500; proxy_next_upstream error http_500; }
+    location /none { proxy_pass http://none; }
+    location /down { proxy_pass http://` + s["dead"] + `; }
+    location /ok { proxy_pass http://` + s["ok"] + `; }
+    location /local { return 200 "local\n"; }
+}
+`
+	}
+	nginx := startNginx(t, dir, site("nginx"))
+	wisp, stop := startWisp(t, dir, site("wisp"))
+	var cases []diffCase
+	for _, path := range []string{"/retry", "/retry", "/next500", "/none", "/none", "/down", "/ok", "/local"} {
+		cases = append(cases, diffCase{name: path, raw: getWith(path, "")})
+	}
+	// The times vary: each proxy's is checked for its shape, and masked.
+	times := regexp.MustCompile(`X-T: \[[0-9., -]*\]`)
+	shape := regexp.MustCompile(`^X-T: \[((\d+\.\d{3}|-)(, (\d+\.\d{3}|-))*)?\]$`)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := exchange(t, nginx, tc.raw), exchange(t, wisp, tc.raw)
+			var hs [2]string
+			for i, r := range []result{n, w} {
+				for _, h := range r.headers {
+					if strings.HasPrefix(h, "X-T: ") && !shape.MatchString(h) {
+						t.Errorf("%s: %q", []string{"nginx", "wisp"}[i], h)
+					}
+				}
+				hs[i] = times.ReplaceAllString(strings.Join(r.headers, "\n"), "X-T: [...]")
+			}
+			if n.status != w.status || hs[0] != hs[1] {
+				t.Errorf("nginx: %d\n%s\nwisp: %d\n%s", n.status, hs[0], w.status, hs[1])
+			}
+			// The try still answering has no time yet.
+			for i, r := range []result{n, w} {
+				for _, h := range r.headers {
+					if strings.HasPrefix(h, "X-T: ") && tc.name == "/ok" && h != "X-T: [-]" {
+						t.Errorf("%s: %q, want [-]", []string{"nginx", "wisp"}[i], h)
+					}
+				}
+			}
+		})
+	}
+	stop()
+	n := readLogLines(t, filepath.Join(dir, "nginx-tries.log"), len(cases))
+	w := readLogLines(t, filepath.Join(dir, "wisp-tries.log"), len(cases))
+	if n != w {
+		t.Errorf("access log differs\nnginx:\n%s\nwisp:\n%s", n, w)
+	}
+}
+
 func sortedLines(s string) string {
 	lines := strings.SplitAfter(s, "\n")
 	sort.Strings(lines)

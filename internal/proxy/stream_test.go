@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"wisp/internal/ngxconf"
 )
@@ -375,6 +379,12 @@ func TestSlowClientsAreCutLikeNginx(t *testing.T) {
 		" location / { proxy_pass http://unix:" + sock + "; }\n}\n"
 	nginxAddr := startNginx(t, dir, site)
 	wispAddr, logs := startWispLogged(t, dir, site)
+	// One request first, so that whatever the server starts once (the
+	// idle poller, pools) runs before the goroutines are counted.
+	if r := exchange(t, wispAddr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); r.status != 200 {
+		t.Fatalf("warm-up request: %d", r.status)
+	}
+	running := goleak.IgnoreCurrent()
 	tests := []struct {
 		name  string
 		first string // sent at once
@@ -420,6 +430,39 @@ func TestSlowClientsAreCutLikeNginx(t *testing.T) {
 			if !strings.Contains(logs.String(), tc.want) {
 				t.Errorf("wisp's log lacks %q:\n%s", tc.want, logs.String())
 			}
+			// The cut connection leaves nothing behind in the server
+			// that keeps running (goleak retries while goroutines end).
+			if err := goleak.Find(running); err != nil {
+				t.Errorf("goroutines left after the slow client was cut: %v", err)
+			}
+		})
+	}
+}
+
+// TestClientTimeoutsDefaultToNginxs: unset, client_header_timeout and
+// client_body_timeout are nginx's 60 s; set at http level, a server takes
+// them. (The slow-client test above checks the cut itself with 1 s.)
+func TestClientTimeoutsDefaultToNginxs(t *testing.T) {
+	tests := []struct {
+		name         string
+		http         string
+		header, body time.Duration
+	}{
+		{"unset", "", 60 * time.Second, 60 * time.Second},
+		{"set at http level", "client_header_timeout 7s; client_body_timeout 9s;", 7 * time.Second, 9 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := compileSite(t, "events {}\nhttp {\n"+tc.http+"\nserver { listen 8000; location / { proxy_pass http://unix:/nowhere.sock; } }\n}\n")
+			must(t, err)
+			srv := cfg.sockets[0].wildcard.def
+			_, loc := route(cfg.sockets[0].wildcard, nil, []byte("/"))
+			if got := srv.client.headerTimeout(); got != tc.header {
+				t.Errorf("client_header_timeout %v, want %v", got, tc.header)
+			}
+			if got := loc.handler.client.bodyTimeout(); got != tc.body {
+				t.Errorf("client_body_timeout %v, want %v", got, tc.body)
+			}
 		})
 	}
 }
@@ -431,7 +474,21 @@ func TestBadUpstreamResponsesLikeNginx(t *testing.T) {
 		// nginx 1.22 takes an unparsable Content-Length as absent.
 		{"invalid Content-Length is ignored", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok", ""},
 		{"header line with a NUL", "HTTP/1.1 200 OK\r\nX-A: 1\x002\r\n\r\nok",
-			"upstream sent invalid header while reading response header from upstream"},
+			`upstream sent invalid header: "X-A: 1\x00..." while reading response header from upstream`},
+		{"NUL in a header name", "HTTP/1.1 200 OK\r\nX-\x00A: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X-\x00..." while reading response header from upstream`},
+		{"line starting with a colon", "HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "\x3a..." while reading response header from upstream`},
+		{"obs-fold in the answer", "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "\x20..." while reading response header from upstream`},
+		{"space in a header name", "HTTP/1.1 200 OK\r\nX A: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X\x20..." while reading response header from upstream`},
+		{"tab in a header name", "HTTP/1.1 200 OK\r\nX\tA: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X\x09..." while reading response header from upstream`},
+		{"DEL in a header name", "HTTP/1.1 200 OK\r\nX\x7fA: 1\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X\x7f..." while reading response header from upstream`},
+		{"NUL after a value and a space", "HTTP/1.1 200 OK\r\nX-A: ab \x00\r\nContent-Length: 2\r\n\r\nok",
+			`upstream sent invalid header: "X-A: ab \x00..." while reading response header from upstream`},
 		{"closed inside the head", "HTTP/1.1 200 OK\r\nX-A: 1\r\n",
 			"upstream prematurely closed connection while reading response header from upstream"},
 		{"closed before any byte", "",
@@ -454,23 +511,37 @@ func TestBadUpstreamResponsesLikeNginx(t *testing.T) {
 			site := "server {\n listen LISTEN;\n location / { proxy_pass " + b.target() + "; }\n}\n"
 			nginxAddr := startNginx(t, dir, site)
 			wispAddr, logs := startWispLogged(t, dir, site)
-			var out [2]string
-			for i, addr := range []string{nginxAddr, wispAddr} {
-				c, err := net.Dial("tcp", addr)
-				must(t, err)
-				io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-				out[i] = readAllRaw(t, c, 10*time.Second)
-				c.Close()
-			}
-			if out[0] != out[1] {
-				t.Errorf("client got\nnginx: %q\nwisp:  %q", out[0], out[1])
+			// Whether the client's connection is kept or closed after
+			// the failure shows with a keep-alive request followed by a
+			// pipelined one; readAllRaw fails on a reset instead of a
+			// clean close.
+			for _, raw := range []string{
+				"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+				"GET /x HTTP/1.1\r\nHost: x\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			} {
+				var out [2]string
+				for i, addr := range []string{nginxAddr, wispAddr} {
+					c, err := net.Dial("tcp", addr)
+					must(t, err)
+					io.WriteString(c, raw)
+					out[i] = readAllRaw(t, c, 10*time.Second)
+					c.Close()
+				}
+				if out[0] != out[1] {
+					t.Errorf("client sent %q and got\nnginx: %q\nwisp:  %q", raw, out[0], out[1])
+				}
 			}
 			if tc.log == "" {
 				return
 			}
-			want := tc.log + ", client: 127.0.0.1, server: , request: \"GET /x HTTP/1.1\", upstream: \"http://unix:" + sock + ":/x\""
+			want := tc.log + ", client: 127.0.0.1, server: , request: \"GET /x HTTP/1.1\", upstream: \"http://unix:" + sock + ":/x\", host: \"x\""
 			if !strings.Contains(logs.String(), want) {
 				t.Errorf("wisp's log lacks %q:\n%s", want, logs.String())
+			}
+			// The same line is in nginx's own log, so the wording is
+			// nginx's and not only this table's.
+			if b, _ := os.ReadFile(filepath.Join(dir, "nginx-error.log")); !strings.Contains(string(b), want) {
+				t.Errorf("nginx's log lacks %q:\n%s", want, b)
 			}
 		})
 	}
@@ -503,5 +574,146 @@ func TestClientLeavingCancelsUpstreamRequest(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "client prematurely closed connection, so upstream connection is closed too") {
 		t.Errorf("log: %s", logs.String())
+	}
+}
+
+// wsFrame writes one WebSocket frame (RFC 6455 §5.2): FIN set, masked as a
+// client must, unmasked as a server does.
+func wsFrame(opcode byte, payload []byte, masked bool) []byte {
+	f := []byte{0x80 | opcode}
+	maskBit := byte(0)
+	if masked {
+		maskBit = 0x80
+	}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, maskBit|byte(n))
+	case n < 1<<16:
+		f = append(f, maskBit|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, maskBit|127)
+		for i := 7; i >= 0; i-- {
+			f = append(f, byte(uint64(n)>>(8*i)))
+		}
+	}
+	if !masked {
+		return append(f, payload...)
+	}
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	f = append(f, key[:]...)
+	for i, b := range payload {
+		f = append(f, b^key[i%4])
+	}
+	return f
+}
+
+// readWSFrame reads one frame and returns its opcode and unmasked payload.
+func readWSFrame(r *bufio.Reader) (byte, []byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7f)
+	if n >= 126 {
+		ext := make([]byte, map[uint64]int{126: 2, 127: 8}[n])
+		if _, err := io.ReadFull(r, ext); err != nil {
+			return 0, nil, err
+		}
+		n = 0
+		for _, b := range ext {
+			n = n<<8 | uint64(b)
+		}
+	}
+	var key [4]byte
+	if h[1]&0x80 != 0 {
+		if _, err := io.ReadFull(r, key[:]); err != nil {
+			return 0, nil, err
+		}
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	if h[1]&0x80 != 0 {
+		for i := range payload {
+			payload[i] ^= key[i%4]
+		}
+	}
+	return h[0] & 0x0f, payload, nil
+}
+
+// TestWebSocketEchoOverAUnixSocket is issue 4's acceptance check: a real
+// WebSocket handshake (the accept key checked) and framed messages, small
+// and large, text and binary, then the closing handshake, echoed by a
+// backend on a unix socket through each proxy.
+func TestWebSocketEchoOverAUnixSocket(t *testing.T) {
+	dir := t.TempDir()
+	accept := func(key string) string {
+		sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		return base64.StdEncoding.EncodeToString(sum[:])
+	}
+	b := startScripted(t, "unix", filepath.Join(dir, "ws.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+		key, _ := headerOf(head, "Sec-WebSocket-Key")
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+accept(key)+"\r\n\r\n")
+		for {
+			op, payload, err := readWSFrame(br)
+			if err != nil {
+				return
+			}
+			c.Write(wsFrame(op, payload, false))
+			if op == 8 {
+				return // close echoed: the server ends the TCP connection
+			}
+		}
+	})
+	site := "server {\n listen LISTEN;\n location /ws { proxy_pass " + b.target() + "; proxy_http_version 1.1;\n" +
+		"  proxy_set_header Upgrade $http_upgrade;\n  proxy_set_header Connection \"upgrade\";\n  proxy_read_timeout 5s;\n }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	big := make([]byte, 256<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	messages := []struct {
+		op      byte
+		payload []byte
+	}{{1, []byte("hello")}, {2, big}, {1, []byte(strings.Repeat("é", 200))}, {8, []byte{0x03, 0xe8}}}
+	for _, who := range []struct{ name, addr string }{{"nginx", nginxAddr}, {"wisp", wispAddr}} {
+		t.Run(who.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", who.addr)
+			must(t, err)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			const key = "dGhlIHNhbXBsZSBub25jZQ=="
+			io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			br := bufio.NewReader(c)
+			head, err := readHeadString(br)
+			must(t, err)
+			if got, _ := headerOf(head, "Sec-WebSocket-Accept"); !strings.HasPrefix(head, "HTTP/1.1 101 ") || got != accept(key) {
+				t.Fatalf("handshake answer: %q", head)
+			}
+			// All messages go out before any echo is read, so the tunnel
+			// carries both directions at once.
+			wrote := make(chan struct{})
+			defer func() { c.Close(); <-wrote }()
+			go func() {
+				defer close(wrote)
+				for _, m := range messages {
+					c.Write(wsFrame(m.op, m.payload, true))
+				}
+			}()
+			for i, m := range messages {
+				op, payload, err := readWSFrame(br)
+				if err != nil {
+					t.Fatalf("echo %d: %v", i, err)
+				}
+				if op != m.op || !bytes.Equal(payload, m.payload) {
+					t.Errorf("echo %d: opcode %d, %d bytes; want opcode %d, %d bytes", i, op, len(payload), m.op, len(m.payload))
+				}
+			}
+			if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+				t.Errorf("after the close: %q, %v; want a clean end of the connection", rest, err)
+			}
+		})
 	}
 }

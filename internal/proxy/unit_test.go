@@ -74,6 +74,51 @@ func TestFailedPeerIsSkippedForFailTimeoutThenProbed(t *testing.T) {
 	}
 }
 
+// TestFailWindowEdgesAsNginx: nginx skips a peer with fails >= max_fails
+// while now - checked <= fail_timeout, in whole seconds, so fail_timeout=0
+// still skips it for the rest of the second it failed in, and max_fails=0
+// never skips it. The server line's defaults are max_fails=1 and
+// fail_timeout=10.
+func TestFailWindowEdgesAsNginx(t *testing.T) {
+	tests := []struct {
+		name        string
+		params      string // on the first server line
+		after       int64  // seconds from the failure to the next request
+		wantSkipped bool
+	}{
+		{"defaults, inside 10 s", "", 10, true},
+		{"defaults, after 10 s", "", 11, false},
+		{"fail_timeout=0, same second", "fail_timeout=0", 0, true},
+		{"fail_timeout=0, next second", "fail_timeout=0", 1, false},
+		{"max_fails=0 never skips", "max_fails=0", 0, false},
+		{"max_fails=2 needs two failures", "max_fails=2", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := compileSite(t, "events {}\nhttp {\nupstream g { server unix:/a.sock "+tc.params+"; server unix:/b.sock; }\n"+
+				"server { listen 8000; location / { proxy_pass http://g; } }\n}\n")
+			must(t, err)
+			u := cfg.upstreams[0]
+			a := u.get(&peerFilter{now: 100})
+			if a != u.peers[0] {
+				t.Fatalf("first pick %s, want the first server", a.server)
+			}
+			u.free(a, true, time.Unix(100, 0))
+			skipped := true
+			for range 4 {
+				p := u.get(&peerFilter{now: 100 + tc.after})
+				if p == u.peers[0] {
+					skipped = false
+				}
+				u.free(p, false, time.Unix(100+tc.after, 0))
+			}
+			if skipped != tc.wantSkipped {
+				t.Errorf("failed peer skipped %v, want %v", skipped, tc.wantSkipped)
+			}
+		})
+	}
+}
+
 func TestAllPeersTriedOrFailedMeansNoLiveUpstream(t *testing.T) {
 	u := newUpstream("g")
 	u.peers = peersWithWeights(1, 1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -175,4 +176,51 @@ func headerOf(head, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// A peer that answers HEAD with a body anyway (it happens) leaves bytes on
+// the cached connection after the answer has ended. The next request must
+// not read them as its answer: nginx drops a cached connection that
+// becomes readable while idle; the answers must be nginx's.
+func TestABodySentAfterAHeadAnswerIsNotTheNextAnswer(t *testing.T) {
+	dir := t.TempDir()
+	backend := startScripted(t, "unix", filepath.Join(dir, "b.sock"), func(c net.Conn, head string, br *bufio.Reader) {
+		for {
+			method, target, _ := strings.Cut(head, " ")
+			target, _, _ = strings.Cut(target, " ")
+			body := method + " " + target
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
+			if method == "HEAD" {
+				// The stray body comes a moment after the head, once
+				// the proxy has taken the connection back.
+				time.Sleep(50 * time.Millisecond)
+			}
+			io.WriteString(c, body)
+			var err error
+			if head, err = readHeadString(br); err != nil {
+				return
+			}
+		}
+	})
+	site := keepaliveSite(backend)
+	site = strings.Replace(site, "proxy_pass http://b;", "proxy_pass http://b; proxy_read_timeout 2s;", 1)
+	var got [2]string
+	for i, addr := range []string{startNginx(t, dir, site), func() string { a, _ := startWisp(t, dir, site); return a }()} {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		defer c.Close()
+		br := bufio.NewReader(c)
+		io.WriteString(c, "HEAD /first HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(br, &http.Request{Method: "HEAD"})
+		must(t, err)
+		resp.Body.Close()
+		time.Sleep(200 * time.Millisecond) // the stray body has arrived
+		io.WriteString(c, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+		status, body := readAnswer(t, c, br)
+		got[i] = fmt.Sprintf("HEAD %d, then %d %q", resp.StatusCode, status, body)
+	}
+	if got[0] != got[1] || got[1] != `HEAD 200, then 200 "GET /second"` {
+		t.Errorf("nginx: %s\nwisp:  %s", got[0], got[1])
+	}
 }
