@@ -205,9 +205,10 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		body, bodyLen = ec.body, ec.body.length
 		keepClient = keepClient && !r.chunked
 	case r.chunked:
-		data, n, status := c.readChunked(h.maxBody, h.next.body.memLimit())
-		if status != 0 {
-			return c.sendError(status, ec, false)
+		c.sendContinue()
+		data, n, err := c.readChunked(ec, h.maxBody, h.next.body.memLimit())
+		if err != nil {
+			return c.bodyFailed(ec, err)
 		}
 		defer data.close()
 		data.length, ec.body = n, data
@@ -216,9 +217,14 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		keepClient = false
 		body, bodyLen = data, n
 	case r.contentLength > 0:
+		c.sendContinue()
 		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
 		if !h.next.body.streamed(false, h.http11) {
-			rb := c.newReplayBody(body, h.next.body.memLimit())
+			// Read whole before any peer is chosen (reqbody.go).
+			rb, err := c.bufferBody(body, h.next.body.memLimit())
+			if err != nil {
+				return c.bodyFailed(ec, err)
+			}
 			defer rb.close()
 			rb.length, ec.body = bodyLen, rb
 			body = rb
@@ -256,13 +262,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		if body == nil && uc.src.raw != nil {
 			uc.src.sendWithRead(head)
 		} else {
-			_, err = uc.Write(head)
-		}
-		if err == nil && body != nil {
-			if c.req.expect100 && c.req.minor >= 1 {
-				c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
-			}
-			err = c.copyToUpstream(uc, body, h)
+			err = c.sendRequest(uc, h, head, body)
 		}
 		if err != nil {
 			var cr clientReadError
@@ -556,36 +556,26 @@ func appendEscapedURI(b, s []byte) []byte {
 	return appendPercentEscaped(b, s, uriNeedsEscape)
 }
 
-// readChunked reads a whole chunked request body (nginx buffers these too,
-// then sends Content-Length) into a replayBody: in memory up to mem bytes
-// (client_body_buffer_size), past that in an unlinked temporary file, as
-// nginx's client_body_temp_path, so a large body never sits in memory. The
-// status is non-zero on a bad or too big body.
-func (c *clientConn) readChunked(limit, mem int64) (*replayBody, int64, int) {
+// readChunked reads a whole chunked request body (nginx buffers these
+// too, then sends Content-Length) into a replayBody (bufferBody), so a
+// large body never sits in memory. A body past limit (client_max_body_size)
+// is errBodyTooLarge; other errors are bodyFailed's.
+func (c *clientConn) readChunked(ec *evalCtx, limit, mem int64) (*replayBody, int64, error) {
 	cr := httputil.NewChunkedReader(bufio.NewReaderSize(rawBody{c}, 4096))
 	lim := limit
 	if lim <= 0 {
 		lim = 1 << 62
 	}
-	rb := c.newReplayBody(io.LimitReader(cr, lim+1), mem)
-	n, err := io.Copy(io.Discard, rb)
-	status := 0
-	switch {
-	case err != nil:
-		c.srv.log.Info("client sent invalid chunked body", "err", err, "conn", c.id)
-		status = 400
-	case n > lim:
-		status = 413
-	case rb.broken:
-		c.srv.log.Error("client request body could not be buffered to a temporary file", "conn", c.id)
-		status = 500
+	rb, err := c.bufferBody(io.LimitReader(cr, lim+1), mem)
+	if err != nil {
+		return nil, 0, err
 	}
-	if status != 0 {
+	if rb.size > lim {
 		rb.close()
-		return nil, 0, status
+		c.srv.log.Error("client intended to send too large chunked body: "+strconv.FormatInt(rb.size, 10)+" bytes", c.withHost(c.logCtx(ec))...)
+		return nil, 0, errBodyTooLarge
 	}
-	rb.rewind()
-	return rb, n, 0
+	return rb, rb.size, nil
 }
 
 // newReplayBody records body for replays; going to a temporary file is

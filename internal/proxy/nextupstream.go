@@ -218,8 +218,9 @@ func bodyBufferingDirective(d *ngxconf.Directive, b *bodyBuffering) error {
 // replayBody records what the attempts read of a request body, so that
 // the next peer gets the same bytes, whatever the body's size: as nginx's
 // buffered bodies, the first client_body_buffer_size bytes stay in memory
-// and the rest goes to an unlinked temporary file (spoolFile). A chunked
-// body is read whole into one before it is sent (readChunked).
+// and the rest goes to an unlinked temporary file (spoolFile). With
+// request buffering on, the body is read whole into one before any peer
+// is chosen (bufferBody).
 type replayBody struct {
 	src    io.Reader
 	memMax int64
@@ -228,6 +229,7 @@ type replayBody struct {
 	size   int64    // bytes recorded
 	pos    int64    // next byte to give; size while reading from src
 	broken bool     // the temporary file failed: no replay
+	whole  bool     // read to its end before the first attempt (bufferBody)
 	length int64    // the whole body's length, sent as Content-Length
 	// spooled is called once, when the body first goes to the file.
 	spooled func()
@@ -332,17 +334,11 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		tries = h.next.tries
 	}
 	// With proxy_request_buffering off the body goes out as it comes and
-	// is never sent again (replay stays nil), as in nginx. A chunked body
-	// comes read and recorded already (readChunked).
+	// is never sent again (replay stays nil), as in nginx. Otherwise it
+	// comes read whole and recorded already (forward, bufferBody).
 	var replay *replayBody
-	if body != nil && tries > 1 && h.next.effective() != ftOff && !h.next.body.streamed(r.chunked, h.http11) {
-		if rb, ok := body.(*replayBody); ok {
-			replay = rb
-		} else {
-			replay = c.newReplayBody(body, h.next.body.memLimit())
-			defer replay.close()
-			body = replay
-		}
+	if tries > 1 && h.next.effective() != ftOff && !h.next.body.streamed(r.chunked, h.http11) {
+		replay, _ = body.(*replayBody)
 	}
 	status := 502
 	for {
@@ -354,11 +350,6 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		}
 		filter.tried = append(filter.tried, p)
 		uc, resp, sent, aerr := c.attempt(h, p, head, body, ec)
-		if sent {
-			// The client has had its "100 Continue"; a retry must not
-			// send another.
-			r.expect100 = false
-		}
 		now := time.Now()
 		filter.now = now.Unix()
 		if aerr == nil {
@@ -414,5 +405,10 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			break
 		}
 	}
-	return c.sendError(status, ec, keepClient && (body == nil || r.chunked))
+	// A body read whole leaves the connection at the next request.
+	whole := body == nil
+	if rb, ok := body.(*replayBody); ok {
+		whole = rb.whole
+	}
+	return c.sendError(status, ec, keepClient && whole)
 }

@@ -1,0 +1,319 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// watchedListener counts the connections a backend accepted and the
+// bytes it read from them, so that a test sees whether a proxy reached
+// the upstream before the client's body was in.
+type watchedListener struct {
+	net.Listener
+	accepted atomic.Int64
+	read     atomic.Int64
+}
+
+func (l *watchedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.accepted.Add(1)
+	return &watchedConn{Conn: c, read: &l.read}, nil
+}
+
+type watchedConn struct {
+	net.Conn
+	read *atomic.Int64
+}
+
+func (c *watchedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// startWatchedEcho is startEcho behind a watchedListener.
+func startWatchedEcho(t *testing.T, path string) *watchedListener {
+	t.Helper()
+	b := &echoBackend{mode: "echo"}
+	wl := &watchedListener{Listener: listenUnix0666(t, path)}
+	b.serveConns(wl, b.serve)
+	t.Cleanup(b.stop)
+	return wl
+}
+
+// waitFor polls cond for up to 5 s: for events that must happen, so the
+// bound only matters when they do not.
+func waitFor(cond func() bool) bool {
+	for i := 0; i < 500; i++ {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+// pauseMidBody is how long a client holds back the second half of its
+// body: long enough for any proxy that streams to have connected.
+const pauseMidBody = 300 * time.Millisecond
+
+// TestRequestBodyIsBufferedBeforeTheUpstreamLikeNginx sends the head and
+// half the body, pauses, then the rest. With proxy_request_buffering on
+// (the default) neither nginx nor wisp may have touched the upstream
+// during the pause; with it off both must have sent the head by then
+// (except a chunked body to an HTTP/1.0 upstream, which nginx buffers to
+// send its length). What the backend received is then compared.
+func TestRequestBodyIsBufferedBeforeTheUpstreamLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	backend := startWatchedEcho(t, sock)
+	site := "server {\n listen LISTEN;\n client_max_body_size 0;\n" +
+		" location /on { proxy_pass http://unix:" + sock + "; }\n" +
+		" location /small { client_body_buffer_size 1k; proxy_pass http://unix:" + sock + "; }\n" +
+		" location /off { proxy_request_buffering off; proxy_pass http://unix:" + sock + "; }\n" +
+		" location /off11 { proxy_request_buffering off; proxy_http_version 1.1; proxy_pass http://unix:" + sock + "; }\n" +
+		" location /on11 { proxy_http_version 1.1; proxy_pass http://unix:" + sock + "; }\n" +
+		"}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+
+	body := strings.Repeat("0123456789abcdef", 256) // 4 KiB: past /small's 1k buffer
+	withLength := func(path, extra string) (string, string) {
+		return "POST " + path + " HTTP/1.1\r\nHost: b.test\r\nContent-Type: text/plain\r\n" + extra +
+			"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body[:len(body)/2], body[len(body)/2:]
+	}
+	chunked := func(path string) (string, string) {
+		half := len(body) / 2
+		return "POST " + path + " HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+				strconv.FormatInt(int64(half), 16) + "\r\n" + body[:half] + "\r\n",
+			strconv.FormatInt(int64(len(body)-half), 16) + "\r\n" + body[half:] + "\r\n0\r\n\r\n"
+	}
+	type split struct{ first, rest string }
+	mk := func(a, b string) split { return split{a, b} }
+	for _, tc := range []struct {
+		name     string
+		req      split
+		streamed bool // the upstream sees the head before the body ends
+	}{
+		{"Content-Length body, buffering on", mk(withLength("/on", "")), false},
+		{"Content-Length body, HTTP/1.1 upstream", mk(withLength("/on11", "")), false},
+		{"Content-Length body past client_body_buffer_size", mk(withLength("/small", "")), false},
+		{"chunked body, buffering on: sent with Content-Length", mk(chunked("/on")), false},
+		{"chunked body past client_body_buffer_size", mk(chunked("/small")), false},
+		{"Content-Length body, buffering off: streamed", mk(withLength("/off", "")), true},
+		{"Content-Length body, buffering off, HTTP/1.1 upstream", mk(withLength("/off11", "")), true},
+		{"chunked body, buffering off, HTTP/1.0 upstream: buffered", mk(chunked("/off")), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out [2]string
+			for i, addr := range []string{nginxAddr, wispAddr} {
+				who := [2]string{"nginx", "wisp"}[i]
+				accepted, read := backend.accepted.Load(), backend.read.Load()
+				c, err := net.Dial("tcp", addr)
+				must(t, err)
+				io.WriteString(c, tc.req.first)
+				if tc.streamed {
+					if !waitFor(func() bool { return backend.read.Load() > read }) {
+						t.Errorf("%s: the upstream got nothing before the body ended", who)
+					}
+				} else {
+					time.Sleep(pauseMidBody)
+					if n := backend.accepted.Load() - accepted; n != 0 {
+						t.Errorf("%s: the upstream accepted %d connections before the body ended", who, n)
+					}
+				}
+				io.WriteString(c, tc.req.rest)
+				out[i] = readAllRaw(t, c, 10*time.Second)
+				c.Close()
+			}
+			if out[0] != out[1] {
+				t.Errorf("client got (the backend echoes what it received)\nnginx: %q\nwisp:  %q", out[0], out[1])
+			}
+			if !strings.Contains(out[1], body) {
+				t.Errorf("the backend did not get the whole body: %q", out[1])
+			}
+		})
+	}
+}
+
+// TestExpectContinueIsAnsweredBeforeBufferingLikeNginx: a client that
+// waits for "100 Continue" gets it from the proxy itself, before any
+// upstream connection, and the body then goes up whole.
+func TestExpectContinueIsAnsweredBeforeBufferingLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	backend := startWatchedEcho(t, sock)
+	site := "server {\n listen LISTEN;\n location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	const continued = "HTTP/1.1 100 Continue\r\n\r\n"
+	var out [2]string
+	for i, addr := range []string{nginxAddr, wispAddr} {
+		who := [2]string{"nginx", "wisp"}[i]
+		accepted := backend.accepted.Load()
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		io.WriteString(c, "POST /up HTTP/1.1\r\nHost: b.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got := make([]byte, len(continued))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != continued {
+			t.Fatalf("%s: interim answer %q, %v", who, got, err)
+		}
+		if n := backend.accepted.Load() - accepted; n != 0 {
+			t.Errorf("%s: the upstream accepted %d connections before the body came", who, n)
+		}
+		io.WriteString(c, "hello")
+		out[i] = readAllRaw(t, c, 10*time.Second)
+		c.Close()
+	}
+	if out[0] != out[1] {
+		t.Errorf("client got\nnginx: %q\nwisp:  %q", out[0], out[1])
+	}
+}
+
+// TestUnfinishedBodyNeverReachesTheUpstreamLikeNginx: a body that times
+// out, is cut off by the client or is too large ends the request before
+// any upstream traffic, with nginx's answer (none for the first two),
+// its access-log status and its error-log line.
+func TestUnfinishedBodyNeverReachesTheUpstreamLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	backend := startWatchedEcho(t, sock)
+	site := func(who string) string {
+		s := "log_format st '$request $status $body_bytes_sent $upstream_addr';\n" +
+			"server {\n listen LISTEN;\n client_body_timeout 1s;\n client_max_body_size 1k;\n" +
+			" access_log " + dir + "/" + who + ".log st;\n"
+		if who == "nginx" {
+			s += " error_log " + dir + "/nginx-info.log info;\n"
+		}
+		return s + " location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	}
+	nginxAddr := startNginx(t, dir, site("nginx"))
+	wispAddr, logs := startWispLogged(t, dir, site("wisp"))
+	// How the client ends its side after raw.
+	const (
+		waits   = iota // reads until the proxy closes
+		answer         // reads one answer (nginx lingers on the unread body)
+		hangsUp        // closes
+		resets         // closes with a reset
+	)
+	tests := []struct {
+		name, raw string
+		then      int
+		log       string // the error-log line's message, "" for none
+	}{
+		{"Content-Length body stalls", "POST /stall HTTP/1.1\r\nHost: b.test\r\nContent-Length: 100\r\n\r\n0123456789", waits, ""},
+		{"chunked body stalls", "POST /stall-chunked HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n", waits, ""},
+		{"chunked body stalls inside a chunk", "POST /stall-in-chunk HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n0123456789", waits, ""},
+		{"client closes mid-body", "POST /gone HTTP/1.1\r\nHost: b.test\r\nContent-Length: 100\r\n\r\n0123456789", hangsUp, "client prematurely closed connection"},
+		{"client closes mid-chunked-body", "POST /gone-chunked HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n0123456789", hangsUp, "client prematurely closed connection"},
+		{"client resets mid-body", "POST /reset HTTP/1.1\r\nHost: b.test\r\nContent-Length: 100\r\n\r\n0123456789", resets, "recv() failed (104: Connection reset by peer)"},
+		{"invalid chunk size", "POST /bad-chunk HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n0123456789", waits, "client sent invalid chunked body"},
+		{"Content-Length past client_max_body_size", "POST /big HTTP/1.1\r\nHost: b.test\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n0123456789", answer,
+			"client intended to send too large body: 2000 bytes"},
+		{"chunked body past client_max_body_size", "POST /big-chunked HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7d0\r\n" + strings.Repeat("x", 2000) + "\r\n0\r\n\r\n", answer,
+			"client intended to send too large chunked body: 0+2000 bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out [2]string
+			for i, addr := range []string{nginxAddr, wispAddr} {
+				who := [2]string{"nginx", "wisp"}[i]
+				accepted := backend.accepted.Load()
+				c, err := net.Dial("tcp", addr)
+				must(t, err)
+				io.WriteString(c, tc.raw)
+				switch tc.then {
+				case waits:
+					out[i] = readAllRaw(t, c, 5*time.Second)
+				case answer:
+					out[i] = readAnswer(t, c)
+				case resets:
+					c.(*net.TCPConn).SetLinger(0)
+					fallthrough
+				case hangsUp:
+					time.Sleep(50 * time.Millisecond) // let the proxy start on the body
+				}
+				c.Close()
+				// The access-log line is written once the request is over.
+				if !waitFor(func() bool { return countLines(filepath.Join(dir, who+".log")) > 0 && logHas(dir, who, tc.raw) }) {
+					t.Errorf("%s: no access-log line for the request", who)
+				}
+				if n := backend.accepted.Load() - accepted; n != 0 {
+					t.Errorf("%s: the upstream accepted %d connections", who, n)
+				}
+			}
+			if out[0] != out[1] {
+				t.Errorf("client got\nnginx: %q\nwisp:  %q", out[0], out[1])
+			}
+			target := strings.Fields(tc.raw)[1]
+			n := errorLogLine(t, readFile(filepath.Join(dir, "nginx-info.log")), target)
+			w := errorLogLine(t, logs.String(), target)
+			if testing.Verbose() {
+				t.Log(readFile(filepath.Join(dir, "nginx-info.log")))
+			}
+			if n != w {
+				t.Errorf("error log differs\nnginx: %s\nwisp:  %s", n, w)
+			}
+			if tc.log == "" && w != "(none)" || !strings.Contains(w, tc.log) {
+				t.Errorf("wisp's error log line %q lacks %q", w, tc.log)
+			}
+		})
+	}
+	compareAccessLogs(t, dir, len(tests))
+}
+
+// readAnswer reads one response, Date blanked.
+func readAnswer(t *testing.T, c net.Conn) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	resp.Header.Del("Date")
+	var b strings.Builder
+	resp.Header.Write(&b)
+	body, _ := io.ReadAll(resp.Body)
+	return resp.Status + "\n" + b.String() + "\n" + string(body)
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+func countLines(path string) int { return strings.Count(readFile(path), "\n") }
+
+// logHas reports whether who's access log has a line for raw's target.
+func logHas(dir, who, raw string) bool {
+	return strings.Contains(readFile(filepath.Join(dir, who+".log")), " "+strings.Fields(raw)[1]+" ")
+}
+
+// errorLogLine is the error-log line about the request for target, from
+// its level on, without the time, pid and connection number.
+func errorLogLine(t *testing.T, log, target string) string {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, " "+target+" HTTP/") {
+			return errLogPrefixRE.ReplaceAllString(line, "[$1] ")
+		}
+	}
+	return "(none)"
+}
+
+var errLogPrefixRE = regexp.MustCompile(`^\S+ \S+ \[(\w+)\] \d+#\d+: (\*\d+ )?`)
