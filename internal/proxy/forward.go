@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http/httputil"
 	"os"
 	"strconv"
 	"strings"
@@ -482,7 +481,8 @@ func (c *clientConn) appendUpstreamHead(b []byte, h *proxyHandler, ec *evalCtx, 
 	for i := range h.headers {
 		sh := &h.headers[i]
 		if sh.kind == hdrContentLength {
-			if bodyLen >= 0 && (bodyLen > 0 || r.contentLength == 0) {
+			// An empty chunked body goes as "Content-Length: 0", as nginx.
+			if bodyLen >= 0 && (bodyLen > 0 || r.contentLength == 0 || r.chunked) {
 				b = append(b, sh.name...)
 				b = append(b, ": "...)
 				b = strconv.AppendInt(b, bodyLen, 10)
@@ -558,22 +558,14 @@ func appendEscapedURI(b, s []byte) []byte {
 
 // readChunked reads a whole chunked request body (nginx buffers these
 // too, then sends Content-Length) into a replayBody (bufferBody), so a
-// large body never sits in memory. A body past limit (client_max_body_size)
-// is errBodyTooLarge; other errors are bodyFailed's.
+// large body never sits in memory. A chunk that would take the body past
+// limit (client_max_body_size) is errBodyTooLarge; other errors are
+// bodyFailed's.
 func (c *clientConn) readChunked(ec *evalCtx, limit, mem int64) (*replayBody, int64, error) {
-	cr := httputil.NewChunkedReader(bufio.NewReaderSize(rawBody{c}, 4096))
-	lim := limit
-	if lim <= 0 {
-		lim = 1 << 62
-	}
-	rb, err := c.bufferBody(io.LimitReader(cr, lim+1), mem)
+	src := &chunkedBody{c: c, ec: ec, br: bufio.NewReaderSize(rawBody{c}, 4096), limit: limit}
+	rb, err := c.bufferBody(src, mem)
 	if err != nil {
 		return nil, 0, err
-	}
-	if rb.size > lim {
-		rb.close()
-		c.srv.log.Error("client intended to send too large chunked body: "+strconv.FormatInt(rb.size, 10)+" bytes", c.withHost(c.logCtx(ec))...)
-		return nil, 0, errBodyTooLarge
 	}
 	return rb, rb.size, nil
 }

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"strconv"
 )
 
 // With proxy_request_buffering on (the default) nginx reads the whole
@@ -71,16 +73,17 @@ func (c *clientConn) bodyFailed(ec *evalCtx, err error) bool {
 	case errors.Is(err, errBodySpool):
 		c.srv.log.Error("client request body could not be buffered to a temporary file", c.withHost(c.logCtx(ec))...)
 		return c.sendError(500, ec, false)
+	case errors.Is(err, errBadChunk):
+		c.srv.log.Error("client sent invalid chunked body", c.withHost(c.logCtx(ec))...)
+		return c.sendError(400, ec, false)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		ec.status = 408
 		return false
 	case errors.As(err, &cr):
 		c.srv.log.Info(clientGoneText(cr.err), c.withHost(c.logCtx(ec))...)
-		ec.status = 400
-		return false
 	}
-	c.srv.log.Error("client sent invalid chunked body", c.withHost(c.logCtx(ec))...)
-	return c.sendError(400, ec, false)
+	ec.status = 400
+	return false
 }
 
 // clientGoneText words a failed read of the client as nginx's recv
@@ -115,4 +118,176 @@ func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body 
 	}
 	rb.pos = int64(len(rb.mem))
 	return c.copyToUpstream(uc, rb, h)
+}
+
+// chunkedBody decodes a chunked request body by nginx's grammar
+// (ngx_http_parse_chunked): a chunk size in hex, up to what an off_t
+// holds, then an extension after ';', ' ' or '\t'; bare LF line ends
+// taken; trailer lines read and dropped. The size check against
+// client_max_body_size is made on each chunk's header, as nginx makes it,
+// so a body is refused before its too large chunk is read.
+type chunkedBody struct {
+	c     *clientConn
+	ec    *evalCtx
+	br    *bufio.Reader
+	limit int64 // client_max_body_size; 0: none
+	left  int64 // bytes of the current chunk still to give
+	size  int64 // body bytes given so far
+	done  bool
+	fail  error
+}
+
+// errBadChunk is a chunked body nginx's parser refuses.
+var errBadChunk = errors.New("invalid chunked body")
+
+func (d *chunkedBody) Read(p []byte) (int, error) {
+	if d.fail != nil {
+		return 0, d.fail
+	}
+	if d.done {
+		return 0, io.EOF
+	}
+	if d.left == 0 {
+		n, err := d.chunkHead()
+		switch {
+		case err != nil:
+			d.fail = err
+			return 0, err
+		case n == 0:
+			if err := d.trailer(); err != nil {
+				d.fail = err
+				return 0, err
+			}
+			d.done = true
+			return 0, io.EOF
+		case d.limit > 0 && d.limit-d.size < n:
+			d.c.srv.log.Error("client intended to send too large chunked body: "+strconv.FormatInt(d.size, 10)+"+"+strconv.FormatInt(n, 10)+" bytes", d.c.withHost(d.c.logCtx(d.ec))...)
+			d.fail = errBodyTooLarge
+			return 0, d.fail
+		}
+		d.left = n
+	}
+	if int64(len(p)) > d.left {
+		p = p[:d.left]
+	}
+	n, err := d.br.Read(p)
+	d.left -= int64(n)
+	d.size += int64(n)
+	if err == nil && d.left == 0 {
+		err = d.lineEnd()
+	}
+	if err == io.EOF {
+		err = clientReadError{io.ErrUnexpectedEOF}
+	}
+	d.fail = err
+	return n, err
+}
+
+// chunkHead reads a chunk's size line.
+func (d *chunkedBody) chunkHead() (int64, error) {
+	var n int64
+	digits := 0
+	for {
+		ch, err := d.readByte()
+		if err != nil {
+			return 0, err
+		}
+		if n > maxOff/16 {
+			return 0, errBadChunk
+		}
+		if v, ok := hexDigit(ch); ok {
+			n = n*16 + int64(v)
+			digits++
+			continue
+		}
+		if digits == 0 {
+			return 0, errBadChunk
+		}
+		switch ch {
+		case '\r':
+			return n, d.expectLF()
+		case '\n':
+			return n, nil
+		case ';', ' ', '\t':
+			return n, d.skipLine()
+		}
+		return 0, errBadChunk
+	}
+}
+
+// maxOff is NGX_MAX_OFF_T_VALUE.
+const maxOff = 1<<63 - 1
+
+func hexDigit(ch byte) (byte, bool) {
+	if isHex(ch) {
+		return unhex(ch), true
+	}
+	return 0, false
+}
+
+// lineEnd reads the CRLF (or LF) after a chunk's data.
+func (d *chunkedBody) lineEnd() error {
+	ch, err := d.readByte()
+	switch {
+	case err != nil:
+		return err
+	case ch == '\r':
+		return d.expectLF()
+	case ch == '\n':
+		return nil
+	}
+	return errBadChunk
+}
+
+// trailer reads the trailer lines after the last chunk up to the empty
+// line; nginx drops them.
+func (d *chunkedBody) trailer() error {
+	for {
+		ch, err := d.readByte()
+		if err != nil {
+			return err
+		}
+		switch ch {
+		case '\r':
+			return d.expectLF()
+		case '\n':
+			return nil
+		}
+		if err := d.skipLine(); err != nil {
+			return err
+		}
+	}
+}
+
+// skipLine reads up to the end of the line: an extension or a trailer
+// field, where a CR must be followed by LF.
+func (d *chunkedBody) skipLine() error {
+	for {
+		ch, err := d.readByte()
+		if err != nil {
+			return err
+		}
+		switch ch {
+		case '\r':
+			return d.expectLF()
+		case '\n':
+			return nil
+		}
+	}
+}
+
+func (d *chunkedBody) expectLF() error {
+	ch, err := d.readByte()
+	if err == nil && ch != '\n' {
+		err = errBadChunk
+	}
+	return err
+}
+
+func (d *chunkedBody) readByte() (byte, error) {
+	ch, err := d.br.ReadByte()
+	if err == io.EOF {
+		err = clientReadError{io.ErrUnexpectedEOF}
+	}
+	return ch, err
 }

@@ -317,3 +317,36 @@ func errorLogLine(t *testing.T, log, target string) string {
 }
 
 var errLogPrefixRE = regexp.MustCompile(`^\S+ \S+ \[(\w+)\] \d+#\d+: (\*\d+ )?`)
+
+// TestChunkedBodyGrammarLikeNginx: chunked request bodies that nginx's
+// parser takes (extensions, bare LF, upper-case and zero-padded sizes,
+// trailers) reach the backend dechunked with the same Content-Length;
+// those it refuses are 400 from both.
+func TestChunkedBodyGrammarLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	startEcho(t, sock, "echo")
+	site := "server {\n listen LISTEN;\n location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	post := func(name, chunks string) diffCase {
+		return diffCase{name: name, raw: "POST /" + strings.ReplaceAll(name, " ", "-") + " HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks}
+	}
+	runDiff(t, nginxAddr, wispAddr, []diffCase{
+		post("two chunks", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"),
+		post("empty body", "0\r\n\r\n"),
+		post("extension", "3;name=value\r\nabc\r\n0;last\r\n\r\n"),
+		post("space before extension", "3 ;x\r\nabc\r\n0\r\n\r\n"),
+		post("tab after size", "3\t\r\nabc\r\n0\r\n\r\n"),
+		post("bare LF", "3\nabc\n0\n\n"),
+		post("upper-case hex", "A\r\n0123456789\r\n0\r\n\r\n"),
+		post("zero-padded size", "0003\r\nabc\r\n0\r\n\r\n"),
+		post("trailer fields", "3\r\nabc\r\n0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\n"),
+		post("size not hex", "zz\r\nabc\r\n0\r\n\r\n"),
+		post("size missing", "\r\nabc\r\n0\r\n\r\n"),
+		post("data longer than its size", "3\r\nabcd\r\n0\r\n\r\n"),
+		post("CR without LF after size", "3\rabc\r\n0\r\n\r\n"),
+		post("size past off_t", "8000000000000000\r\nabc\r\n0\r\n\r\n"),
+		post("size of sixteen digits", "0000000000000003\r\nabc\r\n0\r\n\r\n"),
+	})
+}
