@@ -203,6 +203,12 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		// first one read, and whatever of it is still to come.
 		body, bodyLen = ec.body, ec.body.length
 		keepClient = keepClient && !r.chunked
+	case r.chunked && h.next.body.streamed(true, h.http11):
+		// proxy_request_buffering off to an HTTP/1.1 upstream: nginx sends
+		// the body on as it comes, chunked again.
+		c.sendContinue()
+		body = &chunkEncoder{src: c.newChunkedBody(ec, h.maxBody)}
+		bodyLen, keepClient = streamedChunked, false
 	case r.chunked:
 		c.sendContinue()
 		data, n, err := c.readChunked(ec, h.maxBody, h.next.body.memLimit())
@@ -237,6 +243,10 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 
 	return c.forwardToPeers(h, ec, head, body, keepClient)
 }
+
+// streamedChunked is the body length of a chunked body sent on chunked
+// (appendUpstreamHead).
+const streamedChunked = -2
 
 func idempotent(m []byte) bool {
 	s := string(m)
@@ -481,6 +491,10 @@ func (c *clientConn) appendUpstreamHead(b []byte, h *proxyHandler, ec *evalCtx, 
 	for i := range h.headers {
 		sh := &h.headers[i]
 		if sh.kind == hdrContentLength {
+			if bodyLen == streamedChunked {
+				b = append(b, "Transfer-Encoding: chunked\r\n"...)
+				continue
+			}
 			// An empty chunked body goes as "Content-Length: 0", as nginx.
 			if bodyLen >= 0 && (bodyLen > 0 || r.contentLength == 0 || r.chunked) {
 				b = append(b, sh.name...)
@@ -562,8 +576,7 @@ func appendEscapedURI(b, s []byte) []byte {
 // limit (client_max_body_size) is errBodyTooLarge; other errors are
 // bodyFailed's.
 func (c *clientConn) readChunked(ec *evalCtx, limit, mem int64) (*replayBody, int64, error) {
-	src := &chunkedBody{c: c, ec: ec, br: bufio.NewReaderSize(rawBody{c}, 4096), limit: limit}
-	rb, err := c.bufferBody(src, mem)
+	rb, err := c.bufferBody(c.newChunkedBody(ec, limit), mem)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -137,6 +137,12 @@ type chunkedBody struct {
 	fail  error
 }
 
+// newChunkedBody decodes the request's chunked body. Its reader may take
+// bytes past the body's end, so the connection closes after the request.
+func (c *clientConn) newChunkedBody(ec *evalCtx, limit int64) *chunkedBody {
+	return &chunkedBody{c: c, ec: ec, br: bufio.NewReaderSize(rawBody{c}, 4096), limit: limit}
+}
+
 // errBadChunk is a chunked body nginx's parser refuses.
 var errBadChunk = errors.New("invalid chunked body")
 
@@ -290,4 +296,44 @@ func (d *chunkedBody) readByte() (byte, error) {
 		err = clientReadError{io.ErrUnexpectedEOF}
 	}
 	return ch, err
+}
+
+// chunkEncoder frames what src gives as chunks for an HTTP/1.1 upstream,
+// one per read as nginx sends one per buffer, and ends with the last
+// chunk: the body of a chunked request streamed with
+// proxy_request_buffering off.
+type chunkEncoder struct {
+	src  io.Reader
+	done bool
+}
+
+const (
+	chunkSizeRoom = 8 // a chunk's size line: up to 6 hex digits and CRLF
+	lastChunk     = "0\r\n\r\n"
+)
+
+func (e *chunkEncoder) Read(p []byte) (int, error) {
+	if e.done {
+		return 0, io.EOF
+	}
+	room := len(p) - chunkSizeRoom - 2 - len(lastChunk)
+	if room <= 0 {
+		return 0, io.ErrShortBuffer
+	}
+	n, err := e.src.Read(p[chunkSizeRoom : chunkSizeRoom+min(room, 1<<24-1)])
+	m := 0
+	if n > 0 {
+		var size [chunkSizeRoom]byte
+		line := append(strconv.AppendInt(size[:0], int64(n), 16), '\r', '\n')
+		start := chunkSizeRoom - len(line)
+		copy(p[start:], line)
+		end := chunkSizeRoom + n
+		p[end], p[end+1] = '\r', '\n'
+		m = copy(p, p[start:end+2])
+	}
+	if err == io.EOF {
+		e.done = true
+		m += copy(p[m:], lastChunk)
+	}
+	return m, err
 }

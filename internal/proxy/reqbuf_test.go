@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,12 +45,33 @@ func (c *watchedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// startWatchedEcho is startEcho behind a watchedListener.
+// startWatchedEcho is an echo backend behind a watchedListener that
+// also takes chunked bodies: it answers with the head it received and
+// the body, dechunked (the chunk sizes follow the proxy's reads).
 func startWatchedEcho(t *testing.T, path string) *watchedListener {
 	t.Helper()
-	b := &echoBackend{mode: "echo"}
+	var b connServer
 	wl := &watchedListener{Listener: listenUnix0666(t, path)}
-	b.serveConns(wl, b.serve)
+	b.serveConns(wl, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		head, err := readHeadString(br)
+		if err != nil {
+			return
+		}
+		var body io.Reader = strings.NewReader("")
+		if strings.Contains(head, "\r\nTransfer-Encoding: chunked\r\n") {
+			body = httputil.NewChunkedReader(br)
+		} else if i := strings.Index(head, "\r\nContent-Length: "); i >= 0 {
+			n, _ := strconv.Atoi(strings.SplitN(head[i+18:], "\r\n", 2)[0])
+			body = io.LimitReader(br, int64(n))
+		}
+		got, err := io.ReadAll(body)
+		if err != nil {
+			got = append(got, "\n(body: "+err.Error()+")"...)
+		}
+		out := head + string(got)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "+strconv.Itoa(len(out))+"\r\nConnection: close\r\n\r\n"+out)
+	})
 	t.Cleanup(b.stop)
 	return wl
 }
@@ -97,7 +119,7 @@ func TestRequestBodyIsBufferedBeforeTheUpstreamLikeNginx(t *testing.T) {
 	}
 	chunked := func(path string) (string, string) {
 		half := len(body) / 2
-		return "POST " + path + " HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+		return "POST " + path + " HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nX-Client: 1\r\nConnection: close\r\n\r\n" +
 				strconv.FormatInt(int64(half), 16) + "\r\n" + body[:half] + "\r\n",
 			strconv.FormatInt(int64(len(body)-half), 16) + "\r\n" + body[half:] + "\r\n0\r\n\r\n"
 	}
@@ -116,6 +138,7 @@ func TestRequestBodyIsBufferedBeforeTheUpstreamLikeNginx(t *testing.T) {
 		{"Content-Length body, buffering off: streamed", mk(withLength("/off", "")), true},
 		{"Content-Length body, buffering off, HTTP/1.1 upstream", mk(withLength("/off11", "")), true},
 		{"chunked body, buffering off, HTTP/1.0 upstream: buffered", mk(chunked("/off")), false},
+		{"chunked body, buffering off, HTTP/1.1 upstream: streamed chunked", mk(chunked("/off11")), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out [2]string
