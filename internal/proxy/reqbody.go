@@ -51,10 +51,11 @@ func (c *clientConn) bufferBody(src io.Reader, mem int64) (*replayBody, error) {
 }
 
 // sendContinue answers "Expect: 100-continue" when the body starts to be
-// read, as nginx's ngx_http_test_expect: to HTTP/1.1 clients only, once,
-// and never on an HTTP/2 stream, whose server sends its own.
+// read, before any upstream is chosen, as nginx's ngx_http_test_expect:
+// to HTTP/1.1 clients only, and once. (An HTTP/2 stream never gets here
+// with the header: net/http's server takes it and answers it itself.)
 func (c *clientConn) sendContinue() {
-	if c.req.expect100 && c.req.minor >= 1 && !isBridged(c.nc) {
+	if c.req.expect100 && c.req.minor >= 1 {
 		c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
 	c.req.expect100 = false

@@ -373,3 +373,70 @@ func TestChunkedBodyGrammarLikeNginx(t *testing.T) {
 		post("size of sixteen digits", "0000000000000003\r\nabc\r\n0\r\n\r\n"),
 	})
 }
+
+// TestHTTP2BodyIsBufferedLikeNginx: an HTTP/2 upload (cleartext, prior
+// knowledge) goes through the same buffered path: no upstream connection
+// while half the body is in, then the whole body with its length. With
+// Expect: 100-continue net/http's server answers the expectation and
+// drops the header, as nginx's HTTP/2 module does.
+func TestHTTP2BodyIsBufferedLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	backend := startWatchedEcho(t, sock)
+	site := "server {\n listen LISTEN http2;\n location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	body := strings.Repeat("h2 body ", 1024)
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		length int64 // -1: unknown, sent without content-length
+	}{
+		{"with content-length", http.Header{}, int64(len(body))},
+		{"without content-length", http.Header{}, -1},
+		{"expect 100-continue", http.Header{"Expect": {"100-continue"}}, int64(len(body))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out [2]string
+			for i, addr := range []string{nginxAddr, wispAddr} {
+				who := [2]string{"nginx", "wisp"}[i]
+				tr := &http.Transport{Protocols: &protos, ExpectContinueTimeout: 5 * time.Second}
+				defer tr.CloseIdleConnections()
+				pr, pw := io.Pipe()
+				req, err := http.NewRequest("POST", "http://"+addr+"/h2", pr)
+				must(t, err)
+				req.Header, req.ContentLength = tc.header, tc.length
+				accepted := backend.accepted.Load()
+				done := make(chan string, 1)
+				go func() {
+					resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+					if err != nil {
+						done <- "error: " + err.Error()
+						return
+					}
+					defer resp.Body.Close()
+					b, _ := io.ReadAll(resp.Body)
+					done <- resp.Status + "\n" + string(b)
+				}()
+				io.WriteString(pw, body[:len(body)/2])
+				time.Sleep(pauseMidBody)
+				if n := backend.accepted.Load() - accepted; n != 0 {
+					t.Errorf("%s: the upstream accepted %d connections before the body ended", who, n)
+				}
+				io.WriteString(pw, body[len(body)/2:])
+				pw.Close()
+				out[i] = <-done
+			}
+			// wisp sends HTTP/2 headers sorted by name (http2.go), nginx
+			// in the client's order: the lines are compared as a set.
+			if sortedLines(out[0]) != sortedLines(out[1]) {
+				t.Errorf("client got (the backend echoes what it received)\nnginx: %q\nwisp:  %q", out[0], out[1])
+			}
+			if !strings.HasSuffix(out[1], "\r\n\r\n"+body) {
+				t.Errorf("wisp: the backend did not get the body whole: %q", out[1])
+			}
+		})
+	}
+}
