@@ -211,7 +211,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		bodyLen, keepClient = streamedChunked, false
 	case r.chunked:
 		c.sendContinue()
-		data, n, err := c.readChunked(ec, h.maxBody, h.next.body.memLimit())
+		data, n, err := c.readChunked(ec, h.maxBody, h.next.body)
 		if err != nil {
 			return c.bodyFailed(ec, err)
 		}
@@ -226,7 +226,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
 		if !h.next.body.streamed(false, h.http11) {
 			// Read whole before any peer is chosen (reqbody.go).
-			rb, err := c.bufferBody(body, h.next.body.memLimit())
+			rb, err := c.bufferBody(ec, body, h.next.body)
 			if err != nil {
 				return c.bodyFailed(ec, err)
 			}
@@ -575,31 +575,32 @@ func appendEscapedURI(b, s []byte) []byte {
 // large body never sits in memory. A chunk that would take the body past
 // limit (client_max_body_size) is errBodyTooLarge; other errors are
 // bodyFailed's.
-func (c *clientConn) readChunked(ec *evalCtx, limit, mem int64) (*replayBody, int64, error) {
-	rb, err := c.bufferBody(c.newChunkedBody(ec, limit), mem)
+func (c *clientConn) readChunked(ec *evalCtx, limit int64, bb bodyBuffering) (*replayBody, int64, error) {
+	rb, err := c.bufferBody(ec, c.newChunkedBody(ec, limit), bb)
 	if err != nil {
 		return nil, 0, err
 	}
 	return rb, rb.size, nil
 }
 
-// newReplayBody records body for replays; going to a temporary file is
-// logged with nginx's [warn].
-func (c *clientConn) newReplayBody(body io.Reader, mem int64) *replayBody {
-	return &replayBody{src: body, memMax: mem, spooled: func() {
-		c.srv.log.Warn("a client request body is buffered to a temporary file", "conn", c.id, "client", string(c.remoteAddr))
+// newReplayBody records body for replays as bb says; going to a
+// temporary file is logged with nginx's [warn], the file named.
+func (c *clientConn) newReplayBody(ec *evalCtx, body io.Reader, bb bodyBuffering) *replayBody {
+	return &replayBody{src: body, memMax: bb.memLimit(), dir: bb.tempDir, spooled: func(name string) {
+		c.srv.log.Warn("a client request body is buffered to a temporary file "+name, c.withHost(c.logCtx(ec))...)
 	}}
 }
 
-// spoolFile makes an anonymous temporary file: unlinked at once, it goes
-// away with its descriptor.
-func spoolFile() (*os.File, error) {
-	f, err := os.CreateTemp("", "wisp-body-")
+// spoolFile makes an anonymous temporary file in dir (client_body_temp_path,
+// or the system's temporary directory): unlinked at once, it goes away
+// with its descriptor. Its name is digits, as nginx's are.
+func spoolFile(dir string) (*os.File, string, error) {
+	f, err := os.CreateTemp(dir, "")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	os.Remove(f.Name())
-	return f, nil
+	return f, f.Name(), nil
 }
 
 // rawBody exposes the bytes after the head to the chunk decoder.

@@ -155,10 +155,12 @@ func (n nextUpstream) mayRetry(cond nextCond, sent, replayable bool, method []by
 // went out, and how much of it is kept in memory before the rest goes to
 // a temporary file.
 type bodyBuffering struct {
-	off    bool // proxy_request_buffering off
-	offSet bool
-	mem    int64 // client_body_buffer_size, when memSet
-	memSet bool
+	off     bool // proxy_request_buffering off
+	offSet  bool
+	mem     int64 // client_body_buffer_size, when memSet
+	memSet  bool
+	tempDir string // client_body_temp_path; "": the system's temporary directory
+	tempSet bool
 }
 
 // defaultBodyBuffer is nginx's client_body_buffer_size on 64-bit
@@ -171,6 +173,9 @@ func (b bodyBuffering) inherit(parent bodyBuffering) bodyBuffering {
 	}
 	if !b.memSet {
 		b.mem, b.memSet = parent.mem, parent.memSet
+	}
+	if !b.tempSet {
+		b.tempDir, b.tempSet = parent.tempDir, parent.tempSet
 	}
 	return b
 }
@@ -193,12 +198,16 @@ func (b bodyBuffering) streamed(chunked, http11 bool) bool {
 // isBodyBufferingDirective names the directives bodyBufferingDirective
 // takes.
 func isBodyBufferingDirective(name string) bool {
-	return name == "proxy_request_buffering" || name == "client_body_buffer_size"
+	return name == "proxy_request_buffering" || name == "client_body_buffer_size" || name == "client_body_temp_path"
 }
 
 // bodyBufferingDirective parses one of them into b (the directive table
-// already refused duplicates and bad flag values).
-func bodyBufferingDirective(d *ngxconf.Directive, b *bodyBuffering) error {
+// already refused duplicates and bad flag values); path resolves a
+// relative path against the prefix.
+func bodyBufferingDirective(d *ngxconf.Directive, b *bodyBuffering, path func(string) string) error {
+	if d.Name == "client_body_temp_path" {
+		return b.setTempPath(d, path(d.Args[0]))
+	}
 	if d.Name == "proxy_request_buffering" {
 		on, err := d.Flag(0)
 		if err != nil {
@@ -231,8 +240,9 @@ type replayBody struct {
 	broken bool     // the temporary file failed: no replay
 	whole  bool     // read to its end before the first attempt (bufferBody)
 	length int64    // the whole body's length, sent as Content-Length
+	dir    string   // where the temporary file goes ("": the system's)
 	// spooled is called once, when the body first goes to the file.
-	spooled func()
+	spooled func(name string)
 }
 
 func (b *replayBody) Read(p []byte) (int, error) {
@@ -270,14 +280,14 @@ func (b *replayBody) record(p []byte) {
 		return
 	}
 	if b.spool == nil {
-		f, err := spoolFile()
+		f, name, err := spoolFile(b.dir)
 		if err != nil {
 			b.broken, b.mem = true, nil
 			return
 		}
 		b.spool = f
 		if b.spooled != nil {
-			b.spooled()
+			b.spooled(name)
 		}
 	}
 	// Writes append: replays read with ReadAt, which leaves the offset.

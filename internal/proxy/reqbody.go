@@ -3,10 +3,14 @@ package proxy
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
+
+	"wisp/internal/ngxconf"
 )
 
 // With proxy_request_buffering on (the default) nginx reads the whole
@@ -24,11 +28,11 @@ var (
 	errBodySpool = errors.New("request body could not be buffered")
 )
 
-// bufferBody reads src to its end into a replayBody: the first mem bytes
-// (client_body_buffer_size) in memory, the rest in an unlinked temporary
-// file. The body comes back rewound for the first attempt.
-func (c *clientConn) bufferBody(src io.Reader, mem int64) (*replayBody, error) {
-	rb := c.newReplayBody(src, mem)
+// bufferBody reads src to its end into a replayBody: the first
+// client_body_buffer_size bytes in memory, the rest in an unlinked
+// temporary file. The body comes back rewound for the first attempt.
+func (c *clientConn) bufferBody(ec *evalCtx, src io.Reader, bb bodyBuffering) (*replayBody, error) {
+	rb := c.newReplayBody(ec, src, bb)
 	bp := c.srv.copyBufs.Get().(*[]byte)
 	defer c.srv.copyBufs.Put(bp)
 	for {
@@ -337,4 +341,20 @@ func (e *chunkEncoder) Read(p []byte) (int, error) {
 		m += copy(p[m:], lastChunk)
 	}
 	return m, err
+}
+
+// setTempPath sets client_body_temp_path: the directory is made now, as
+// nginx makes it when it loads the config (-t too), mode 0700. Hashed
+// levels are checked and otherwise unused: the files are unlinked at once.
+func (b *bodyBuffering) setTempPath(d *ngxconf.Directive, dir string) error {
+	for _, l := range d.Args[1:] {
+		if n, err := strconv.Atoi(l); err != nil || n <= 0 {
+			return ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("mkdir() %q failed %s", dir, errnoText(err))
+	}
+	b.tempDir, b.tempSet = dir, true
+	return nil
 }

@@ -440,3 +440,42 @@ func TestHTTP2BodyIsBufferedLikeNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestSpooledBodyIsLoggedLikeNginx: a body past client_body_buffer_size
+// goes to a temporary file in client_body_temp_path (made when the config
+// loads) with nginx's [warn], the file and the request named.
+func TestSpooledBodyIsLoggedLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	startWatchedEcho(t, sock)
+	site := func(who string) string {
+		s := "server {\n listen LISTEN;\n client_body_buffer_size 1k;\n client_body_temp_path " + dir + "/" + who + "-body 1 2;\n"
+		if who == "nginx" {
+			s += " error_log " + dir + "/nginx-info.log info;\n"
+		}
+		return s + " location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	}
+	nginxAddr := startNginx(t, dir, site("nginx"))
+	wispAddr, logs := startWispLogged(t, dir, site("wisp"))
+	body := strings.Repeat("x", 4096)
+	for _, raw := range []string{
+		"POST /length HTTP/1.1\r\nHost: b.test\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n" + body,
+		"POST /chunked HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1000\r\n" + body + "\r\n0\r\n\r\n",
+	} {
+		target := strings.Fields(raw)[1]
+		t.Run(target, func(t *testing.T) {
+			n, w := exchange(t, nginxAddr, raw), exchange(t, wispAddr, raw)
+			if n.status != 200 || w.status != 200 || n.body != w.body {
+				t.Errorf("nginx %d %q\nwisp %d %q", n.status, n.body, w.status, w.body)
+			}
+			nl := errorLogLine(t, readFile(filepath.Join(dir, "nginx-info.log")), target)
+			wl := errorLogLine(t, logs.String(), target)
+			// nginx hashes its file names into the levels' directories;
+			// wisp's files are unlinked at once and live in the top one.
+			file := regexp.MustCompile(`temporary file (` + regexp.QuoteMeta(dir) + `/(nginx|wisp)-body/)[0-9/]+, `)
+			if !file.MatchString(wl) || file.ReplaceAllString(nl, "FILE") != file.ReplaceAllString(wl, "FILE") {
+				t.Errorf("error log differs\nnginx: %s\nwisp:  %s", nl, wl)
+			}
+		})
+	}
+}
