@@ -267,12 +267,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			now = time.Now() // after the dial
 		}
 		uc.armWrite(now, h.send)
-		var err error
-		if body == nil && uc.src.raw != nil {
-			uc.src.sendWithRead(head)
-		} else {
-			err = c.sendRequest(uc, h, head, body)
-		}
+		err := c.sendRequest(uc, h, head, body)
 		if err != nil {
 			var cr clientReadError
 			if !errors.As(err, &cr) && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {

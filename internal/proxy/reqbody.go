@@ -101,13 +101,25 @@ func clientGoneText(err error) string {
 	return "client prematurely closed connection"
 }
 
-// sendRequest writes the head and the body to the upstream. A body read
-// whole goes out with the head in one writev, as nginx sends its chain of
-// header and body buffers; a spooled body's memory part goes with the
-// head and its file part after it.
+// sendRequest writes the head and the body to the upstream. Without a
+// body, or with one read whole that fits beside the head in its buffer,
+// the request goes with the first read of the answer (sendWithRead). A
+// larger body read whole goes out with the head in one writev, as nginx
+// sends its chain of header and body buffers; a spooled body's memory
+// part goes with the head and its file part after it.
 func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body io.Reader) error {
-	rb, ok := body.(*replayBody)
-	if !ok || !rb.whole || len(rb.mem) == 0 {
+	rb, whole := body.(*replayBody)
+	whole = whole && rb.whole
+	if whole && rb.spool == nil && len(head)+len(rb.mem) <= cap(head) {
+		// Appended past head's length: a retry still finds head as it was.
+		head, body = append(head, rb.mem...), nil
+		rb.pos = rb.size
+	}
+	switch {
+	case body == nil && uc.src.raw != nil:
+		uc.src.sendWithRead(head)
+		return nil
+	case !whole || len(rb.mem) == 0:
 		if _, err := uc.Write(head); err != nil || body == nil {
 			return err
 		}
@@ -116,10 +128,6 @@ func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body 
 	bufs := net.Buffers{head, rb.mem}
 	if _, err := bufs.WriteTo(uc.Conn); err != nil {
 		return err
-	}
-	if rb.spool == nil {
-		rb.pos = rb.size
-		return nil
 	}
 	rb.pos = int64(len(rb.mem))
 	return c.copyToUpstream(uc, rb, h)

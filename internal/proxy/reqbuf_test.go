@@ -21,8 +21,9 @@ import (
 // the upstream before the client's body was in.
 type watchedListener struct {
 	net.Listener
-	accepted atomic.Int64
-	read     atomic.Int64
+	accepted  atomic.Int64
+	read      atomic.Int64
+	firstRead atomic.Int64 // what the latest connection's first read got
 }
 
 func (l *watchedListener) Accept() (net.Conn, error) {
@@ -31,17 +32,22 @@ func (l *watchedListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.accepted.Add(1)
-	return &watchedConn{Conn: c, read: &l.read}, nil
+	return &watchedConn{Conn: c, l: l}, nil
 }
 
 type watchedConn struct {
 	net.Conn
-	read *atomic.Int64
+	l    *watchedListener
+	read bool
 }
 
 func (c *watchedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.read.Add(int64(n))
+	c.l.read.Add(int64(n))
+	if !c.read && n > 0 {
+		c.read = true
+		c.l.firstRead.Store(int64(n))
+	}
 	return n, err
 }
 
@@ -198,9 +204,15 @@ func TestExpectContinueIsAnsweredBeforeBufferingLikeNginx(t *testing.T) {
 		if n := backend.accepted.Load() - accepted; n != 0 {
 			t.Errorf("%s: the upstream accepted %d connections before the body came", who, n)
 		}
+		read := backend.read.Load()
 		io.WriteString(c, "hello")
 		out[i] = readAllRaw(t, c, 10*time.Second)
 		c.Close()
+		// The head and the body went up in one write: the backend's
+		// first read took the whole request.
+		if first, all := backend.firstRead.Load(), backend.read.Load()-read; first != all {
+			t.Errorf("%s: the backend's first read got %d of the request's %d bytes", who, first, all)
+		}
 	}
 	if out[0] != out[1] {
 		t.Errorf("client got\nnginx: %q\nwisp:  %q", out[0], out[1])
@@ -475,6 +487,32 @@ func TestSpooledBodyIsLoggedLikeNginx(t *testing.T) {
 			file := regexp.MustCompile(`temporary file (` + regexp.QuoteMeta(dir) + `/(nginx|wisp)-body/)[0-9/]+, `)
 			if !file.MatchString(wl) || file.ReplaceAllString(nl, "FILE") != file.ReplaceAllString(wl, "FILE") {
 				t.Errorf("error log differs\nnginx: %s\nwisp:  %s", nl, wl)
+			}
+		})
+	}
+}
+
+// TestConnectionAfterBufferedBodyLikeNginx: once a body was read whole,
+// the connection is at the next request whatever the upstream did, so a
+// 502 keeps it open for a pipelined request, as nginx keeps it.
+func TestConnectionAfterBufferedBodyLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	startWatchedEcho(t, sock)
+	site := "server {\n listen LISTEN;\n location /dead { proxy_pass http://unix:" + dir + "/none.sock; }\n" +
+		" location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	next := "GET /after HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n"
+	for _, tc := range []struct{ name, raw string }{
+		{"502 after a Content-Length body", "POST /dead HTTP/1.1\r\nHost: b.test\r\nContent-Length: 5\r\n\r\nhello" + next},
+		{"200 after a Content-Length body", "POST /live HTTP/1.1\r\nHost: b.test\r\nContent-Length: 5\r\n\r\nhello" + next},
+		{"502 after a spooled body", "POST /dead HTTP/1.1\r\nHost: b.test\r\nContent-Length: 40000\r\n\r\n" + strings.Repeat("s", 40000) + next},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := exchangeRaw(t, nginxAddr, tc.raw), exchangeRaw(t, wispAddr, tc.raw)
+			if n != w {
+				t.Errorf("answers differ\nnginx:\n%q\nwisp:\n%q", n, w)
 			}
 		})
 	}
