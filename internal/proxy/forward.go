@@ -203,7 +203,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		// first one read, and whatever of it is still to come.
 		body, bodyLen = ec.body, ec.body.length
 		keepClient = keepClient && !r.chunked
-	case r.chunked && h.next.body.streamed(true, h.http11):
+	case r.chunked && h.next.body.streamed(true, h.http11) && !c.chunkedPreread():
 		// proxy_request_buffering off to an HTTP/1.1 upstream: nginx sends
 		// the body on as it comes, chunked again.
 		c.sendContinue()
@@ -224,8 +224,10 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	case r.contentLength > 0:
 		c.sendContinue()
 		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
-		if !h.next.body.streamed(false, h.http11) {
-			// Read whole before any peer is chosen (reqbody.go).
+		if !h.next.body.streamed(false, h.http11) || int64(c.end-c.bodyPos) >= r.contentLength {
+			// Read whole before any peer is chosen (reqbody.go); one that
+			// came with the head is kept even when streamed, as nginx
+			// keeps it, for an error_page's second proxy_pass.
 			rb, err := c.bufferBody(ec, body, h.next.body)
 			if err != nil {
 				return c.bodyFailed(ec, err)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -154,6 +155,15 @@ type chunkedBody struct {
 // bytes past the body's end, so the connection closes after the request.
 func (c *clientConn) newChunkedBody(ec *evalCtx, limit int64) *chunkedBody {
 	return &chunkedBody{c: c, ec: ec, br: bufio.NewReaderSize(rawBody{c}, 4096), limit: limit}
+}
+
+// chunkedPreread reports whether the whole chunked body came with the
+// head. nginx then has it before it makes the upstream request, and sends
+// it with Content-Length even with proxy_request_buffering off.
+func (c *clientConn) chunkedPreread() bool {
+	d := chunkedBody{br: bufio.NewReaderSize(bytes.NewReader(c.buf[c.bodyPos:c.end]), 512)}
+	_, err := io.Copy(io.Discard, &d)
+	return err == nil
 }
 
 // errBadChunk is a chunked body nginx's parser refuses.

@@ -361,11 +361,12 @@ func TestChunkedBodyGrammarLikeNginx(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "echo.sock")
 	startEcho(t, sock, "echo")
-	site := "server {\n listen LISTEN;\n location / { proxy_pass http://unix:" + sock + "; }\n}\n"
+	site := "server {\n listen LISTEN;\n location / { proxy_pass http://unix:" + sock + "; }\n" +
+		" location /off11/ { proxy_request_buffering off; proxy_http_version 1.1; proxy_pass http://unix:" + sock + "; }\n}\n"
 	nginxAddr := startNginx(t, dir, site)
 	wispAddr, _ := startWisp(t, dir, site)
 	post := func(name, chunks string) diffCase {
-		return diffCase{name: name, raw: "POST /" + strings.ReplaceAll(name, " ", "-") + " HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks}
+		return diffCase{name: name, raw: "POST /" + strings.NewReplacer(" ", "-", ",", "").Replace(name) + " HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks}
 	}
 	runDiff(t, nginxAddr, wispAddr, []diffCase{
 		post("two chunks", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"),
@@ -383,6 +384,8 @@ func TestChunkedBodyGrammarLikeNginx(t *testing.T) {
 		post("CR without LF after size", "3\rabc\r\n0\r\n\r\n"),
 		post("size past off_t", "8000000000000000\r\nabc\r\n0\r\n\r\n"),
 		post("size of sixteen digits", "0000000000000003\r\nabc\r\n0\r\n\r\n"),
+		// Whole with the head: sent with Content-Length even unbuffered.
+		post("off11/whole body, buffering off", "3\r\nabc\r\n0\r\n\r\n"),
 	})
 }
 
@@ -513,6 +516,32 @@ func TestConnectionAfterBufferedBodyLikeNginx(t *testing.T) {
 			n, w := exchangeRaw(t, nginxAddr, tc.raw), exchangeRaw(t, wispAddr, tc.raw)
 			if n != w {
 				t.Errorf("answers differ\nnginx:\n%q\nwisp:\n%q", n, w)
+			}
+		})
+	}
+}
+
+// TestErrorPageResendsPrereadBodyLikeNginx: with proxy_request_buffering
+// off, a body that came whole with the head is nginx's already, so an
+// error_page's second proxy_pass sends it again, and a chunked one goes
+// with Content-Length.
+func TestErrorPageResendsPrereadBodyLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	startWatchedEcho(t, sock)
+	site := "server {\n listen LISTEN;\n proxy_request_buffering off;\n proxy_http_version 1.1;\n" +
+		" location / { proxy_pass http://unix:" + dir + "/none.sock; error_page 502 = @next; }\n" +
+		" location @next { proxy_pass http://unix:" + sock + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	for _, tc := range []struct{ name, raw string }{
+		{"Content-Length body", "POST /cl HTTP/1.1\r\nHost: b.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
+		{"chunked body", "POST /chunked HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := exchangeRaw(t, nginxAddr, tc.raw), exchangeRaw(t, wispAddr, tc.raw)
+			if n != w || !strings.HasSuffix(w, "\r\n\r\nhello") {
+				t.Errorf("answers differ (the backend echoes what it got)\nnginx:\n%q\nwisp:\n%q", n, w)
 			}
 		})
 	}
