@@ -190,6 +190,8 @@ type attemptError struct {
 	// client: the client went away or stalled, not the peer; nobody is
 	// left to answer (stream.go).
 	client bool
+	// body: reading the streamed request body failed (bodyFailed).
+	body error
 }
 
 func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
@@ -203,17 +205,17 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		// first one read, and whatever of it is still to come.
 		body, bodyLen = ec.body, ec.body.length
 		keepClient = keepClient && !r.chunked
-	case r.chunked && h.next.body.streamed(true, h.http11) && !c.chunkedPreread():
+	case r.chunked && h.next.body.streamed(true, h.http11) && !c.chunkedPreread(h.maxBody):
 		// proxy_request_buffering off to an HTTP/1.1 upstream: nginx sends
 		// the body on as it comes, chunked again.
 		c.sendContinue()
-		body = &chunkEncoder{src: c.newChunkedBody(ec, h.maxBody)}
+		body = &chunkEncoder{src: c.newChunkedBody(h.maxBody)}
 		bodyLen, keepClient = streamedChunked, false
 	case r.chunked:
 		c.sendContinue()
 		data, n, err := c.readChunked(ec, h.maxBody, h.next.body)
 		if err != nil {
-			return c.bodyFailed(ec, err)
+			return c.bodyFailed(ec, nil, err)
 		}
 		defer data.close()
 		data.length, ec.body = n, data
@@ -230,7 +232,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 			// keeps it, for an error_page's second proxy_pass.
 			rb, err := c.bufferBody(ec, body, h.next.body)
 			if err != nil {
-				return c.bodyFailed(ec, err)
+				return c.bodyFailed(ec, nil, err)
 			}
 			defer rb.close()
 			rb.length, ec.body = bodyLen, rb
@@ -279,7 +281,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			}
 			c.srv.closeUpstream(uc)
 			if errors.As(err, &cr) {
-				return nil, nil, true, clientFailure(cr.err, "while reading client request body")
+				return nil, nil, true, &attemptError{client: true, body: cr.err}
 			}
 			if reused && !sent && body == nil {
 				continue // a cached connection the peer had closed
@@ -569,11 +571,9 @@ func appendEscapedURI(b, s []byte) []byte {
 
 // readChunked reads a whole chunked request body (nginx buffers these
 // too, then sends Content-Length) into a replayBody (bufferBody), so a
-// large body never sits in memory. A chunk that would take the body past
-// limit (client_max_body_size) is errBodyTooLarge; other errors are
-// bodyFailed's.
+// large body never sits in memory. Its errors are bodyFailed's.
 func (c *clientConn) readChunked(ec *evalCtx, limit int64, bb bodyBuffering) (*replayBody, int64, error) {
-	rb, err := c.bufferBody(ec, c.newChunkedBody(ec, limit), bb)
+	rb, err := c.bufferBody(ec, c.newChunkedBody(limit), bb)
 	if err != nil {
 		return nil, 0, err
 	}

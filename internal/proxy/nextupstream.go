@@ -380,9 +380,12 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			return keep
 		}
 		if aerr.client {
-			// The client left or stalled (stream.go): not the peer's
-			// failure, and nobody is left to answer.
+			// The client left or stalled (stream.go), or its streamed
+			// body failed: not the peer's failure.
 			up.free(p, false, now)
+			if aerr.body != nil {
+				return c.bodyFailed(ec, p, aerr.body)
+			}
 			c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
 			return false
 		}

@@ -21,13 +21,16 @@ import (
 // gives up mid-body never reaches the backend, and the backend gets the
 // body at once. This file is that step.
 
-var (
-	// errBodyTooLarge: a chunked body grew past client_max_body_size
-	// (logged where it is found).
-	errBodyTooLarge = errors.New("request body too large")
-	// errBodySpool: the temporary file for the body's tail failed.
-	errBodySpool = errors.New("request body could not be buffered")
-)
+// errBodySpool: the temporary file for the body's tail failed.
+var errBodySpool = errors.New("request body could not be buffered")
+
+// bodyTooLarge is a chunk that would take a body of had bytes past
+// client_max_body_size; its text is nginx's error-log line.
+type bodyTooLarge struct{ had, chunk int64 }
+
+func (e bodyTooLarge) Error() string {
+	return "client intended to send too large chunked body: " + strconv.FormatInt(e.had, 10) + "+" + strconv.FormatInt(e.chunk, 10) + " bytes"
+}
 
 // bufferBody reads src to its end into a replayBody: the first
 // client_body_buffer_size bytes in memory, the rest in an unlinked
@@ -66,27 +69,37 @@ func (c *clientConn) sendContinue() {
 	c.req.expect100 = false
 }
 
-// bodyFailed ends a request whose body could not be read whole, as nginx
-// 1.22 ends it: a timeout is 408 and a client that left 400, logged in the
-// access log without an answer (nginx writes no error-log line for the
+// bodyFailed ends a request whose body could not be read, as nginx 1.22
+// ends it: a timeout is 408 and a client that left 400, in the access log
+// only (nobody reads an answer; nginx writes no error-log line for the
 // timeout); a malformed chunked body is 400 and a too large one 413, both
-// answered; a temporary file that failed is 500. The connection closes.
-func (c *clientConn) bodyFailed(ec *evalCtx, err error) bool {
+// answered; a temporary file that failed is 500. p is the peer a streamed
+// body (proxy_request_buffering off) was going to, nil for a buffered one:
+// nginx then names the peer and says it was sending the request. The
+// connection closes.
+func (c *clientConn) bodyFailed(ec *evalCtx, p *peer, err error) bool {
+	ctx, while := c.withHost(c.logCtx(ec)), ""
+	if p != nil {
+		ctx, while = c.logCtxPeer(ec, p), " while sending request to upstream"
+		c.noteUpstream(ec, p)
+	}
 	var cr clientReadError
+	var tl bodyTooLarge
 	switch {
-	case errors.Is(err, errBodyTooLarge):
+	case errors.As(err, &tl):
+		c.srv.log.Error(tl.Error()+while, ctx...)
 		return c.sendError(413, ec, false)
 	case errors.Is(err, errBodySpool):
-		c.srv.log.Error("client request body could not be buffered to a temporary file", c.withHost(c.logCtx(ec))...)
+		c.srv.log.Error("client request body could not be buffered to a temporary file", ctx...)
 		return c.sendError(500, ec, false)
 	case errors.Is(err, errBadChunk):
-		c.srv.log.Error("client sent invalid chunked body", c.withHost(c.logCtx(ec))...)
+		c.srv.log.Error("client sent invalid chunked body"+while, ctx...)
 		return c.sendError(400, ec, false)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		ec.status = 408
 		return false
 	case errors.As(err, &cr):
-		c.srv.log.Info(clientGoneText(cr.err), c.withHost(c.logCtx(ec))...)
+		c.srv.log.Info(clientGoneText(cr.err)+while, ctx...)
 	}
 	ec.status = 400
 	return false
@@ -139,10 +152,8 @@ func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body 
 // holds, then an extension after ';', ' ' or '\t'; bare LF line ends
 // taken; trailer lines read and dropped. The size check against
 // client_max_body_size is made on each chunk's header, as nginx makes it,
-// so a body is refused before its too large chunk is read.
+// so a body is refused (bodyTooLarge) before its too large chunk is read.
 type chunkedBody struct {
-	c     *clientConn
-	ec    *evalCtx
 	br    *bufio.Reader
 	limit int64 // client_max_body_size; 0: none
 	left  int64 // bytes of the current chunk still to give
@@ -153,17 +164,20 @@ type chunkedBody struct {
 
 // newChunkedBody decodes the request's chunked body. Its reader may take
 // bytes past the body's end, so the connection closes after the request.
-func (c *clientConn) newChunkedBody(ec *evalCtx, limit int64) *chunkedBody {
-	return &chunkedBody{c: c, ec: ec, br: bufio.NewReaderSize(rawBody{c}, 4096), limit: limit}
+func (c *clientConn) newChunkedBody(limit int64) *chunkedBody {
+	return &chunkedBody{br: bufio.NewReaderSize(rawBody{c}, 4096), limit: limit}
 }
 
-// chunkedPreread reports whether the whole chunked body came with the
-// head. nginx then has it before it makes the upstream request, and sends
-// it with Content-Length even with proxy_request_buffering off.
-func (c *clientConn) chunkedPreread() bool {
-	d := chunkedBody{br: bufio.NewReaderSize(bytes.NewReader(c.buf[c.bodyPos:c.end]), 512)}
+// chunkedPreread reports whether what came with the head decides the
+// chunked body: all of it, or a fault in it. nginx runs what it has through
+// its chunk parser before it makes the upstream request, so even with
+// proxy_request_buffering off a whole body goes with Content-Length and a
+// faulty one is refused before any upstream traffic.
+func (c *clientConn) chunkedPreread(limit int64) bool {
+	d := chunkedBody{br: bufio.NewReaderSize(bytes.NewReader(c.buf[c.bodyPos:c.end]), 512), limit: limit}
 	_, err := io.Copy(io.Discard, &d)
-	return err == nil
+	var more clientReadError // the bytes ran out: the rest is to come
+	return !errors.As(err, &more)
 }
 
 // errBadChunk is a chunked body nginx's parser refuses.
@@ -189,9 +203,15 @@ func (d *chunkedBody) Read(p []byte) (int, error) {
 			}
 			d.done = true
 			return 0, io.EOF
-		case d.limit > 0 && d.limit-d.size < n:
-			d.c.srv.log.Error("client intended to send too large chunked body: "+strconv.FormatInt(d.size, 10)+"+"+strconv.FormatInt(n, 10)+" bytes", d.c.withHost(d.c.logCtx(d.ec))...)
-			d.fail = errBodyTooLarge
+		}
+		if d.limit > 0 && d.limit-d.size < n {
+			// nginx's parser reports a chunk once its first data byte is
+			// in, and checks the size then.
+			if _, err := d.br.Peek(1); err != nil {
+				d.fail = unexpectedEOF(err)
+				return 0, d.fail
+			}
+			d.fail = bodyTooLarge{had: d.size, chunk: n}
 			return 0, d.fail
 		}
 		d.left = n
@@ -205,11 +225,16 @@ func (d *chunkedBody) Read(p []byte) (int, error) {
 	if err == nil && d.left == 0 {
 		err = d.lineEnd()
 	}
+	d.fail = unexpectedEOF(err)
+	return n, d.fail
+}
+
+// unexpectedEOF: the client's side ended inside the body.
+func unexpectedEOF(err error) error {
 	if err == io.EOF {
-		err = clientReadError{io.ErrUnexpectedEOF}
+		return clientReadError{io.ErrUnexpectedEOF}
 	}
-	d.fail = err
-	return n, err
+	return err
 }
 
 // chunkHead reads a chunk's size line.
@@ -315,10 +340,7 @@ func (d *chunkedBody) expectLF() error {
 
 func (d *chunkedBody) readByte() (byte, error) {
 	ch, err := d.br.ReadByte()
-	if err == io.EOF {
-		err = clientReadError{io.ErrUnexpectedEOF}
-	}
-	return ch, err
+	return ch, unexpectedEOF(err)
 }
 
 // chunkEncoder frames what src gives as chunks for an HTTP/1.1 upstream,

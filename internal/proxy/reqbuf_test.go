@@ -224,12 +224,25 @@ func TestExpectContinueIsAnsweredBeforeBufferingLikeNginx(t *testing.T) {
 // any upstream traffic, with nginx's answer (none for the first two),
 // its access-log status and its error-log line.
 func TestUnfinishedBodyNeverReachesTheUpstreamLikeNginx(t *testing.T) {
+	unfinishedBodies(t, "")
+}
+
+// TestUnfinishedStreamedBodyLikeNginx: the same with proxy_request_buffering
+// off, where the upstream has the request by then: the statuses are the
+// same, nginx's log lines name the peer "while sending request to
+// upstream", and $upstream_addr is the peer. A body decided by what came
+// with the head (invalid, too large) still ends before the upstream.
+func TestUnfinishedStreamedBodyLikeNginx(t *testing.T) {
+	unfinishedBodies(t, " proxy_request_buffering off;\n proxy_http_version 1.1;\n")
+}
+
+func unfinishedBodies(t *testing.T, extra string) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "echo.sock")
 	backend := startWatchedEcho(t, sock)
 	site := func(who string) string {
 		s := "log_format st '$request $status $body_bytes_sent $upstream_addr';\n" +
-			"server {\n listen LISTEN;\n client_body_timeout 1s;\n client_max_body_size 1k;\n" +
+			"server {\n listen LISTEN;\n client_body_timeout 1s;\n client_max_body_size 1k;\n" + extra +
 			" access_log " + dir + "/" + who + ".log st;\n"
 		if who == "nginx" {
 			s += " error_log " + dir + "/nginx-info.log info;\n"
@@ -261,6 +274,8 @@ func TestUnfinishedBodyNeverReachesTheUpstreamLikeNginx(t *testing.T) {
 			"client intended to send too large body: 2000 bytes"},
 		{"chunked body past client_max_body_size", "POST /big-chunked HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7d0\r\n" + strings.Repeat("x", 2000) + "\r\n0\r\n\r\n", answer,
 			"client intended to send too large chunked body: 0+2000 bytes"},
+		// nginx checks a chunk's size once its first data byte is in.
+		{"too large chunk's header alone stalls", "POST /big-header HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7d0\r\n", waits, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,7 +302,7 @@ func TestUnfinishedBodyNeverReachesTheUpstreamLikeNginx(t *testing.T) {
 				if !waitFor(func() bool { return countLines(filepath.Join(dir, who+".log")) > 0 && logHas(dir, who, tc.raw) }) {
 					t.Errorf("%s: no access-log line for the request", who)
 				}
-				if n := backend.accepted.Load() - accepted; n != 0 {
+				if n := backend.accepted.Load() - accepted; n != 0 && extra == "" {
 					t.Errorf("%s: the upstream accepted %d connections", who, n)
 				}
 			}
