@@ -122,18 +122,19 @@ func clientGoneText(err error) string {
 // sends its chain of header and body buffers; a spooled body's memory
 // part goes with the head and its file part after it.
 func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body io.Reader) error {
-	rb, whole := body.(*replayBody)
-	whole = whole && rb.whole
-	if whole && rb.spool == nil && len(head)+len(rb.mem) <= cap(head) {
+	rb, _ := body.(*replayBody)
+	if rb != nil && (!rb.whole || len(rb.mem) == 0) {
+		rb = nil // streamed, or nothing in memory: written as it is read
+	}
+	if rb != nil && rb.spool == nil && len(head)+len(rb.mem) <= cap(head) {
 		// Appended past head's length: a retry still finds head as it was.
-		head, body = append(head, rb.mem...), nil
-		rb.pos = rb.size
+		head, body, rb = append(head, rb.mem...), nil, nil
 	}
 	switch {
 	case body == nil && uc.src.raw != nil:
 		uc.src.sendWithRead(head)
 		return nil
-	case !whole || len(rb.mem) == 0:
+	case rb == nil:
 		if _, err := uc.Write(head); err != nil || body == nil {
 			return err
 		}

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -56,8 +58,13 @@ func (c *watchedConn) Read(p []byte) (int, error) {
 // the body, dechunked (the chunk sizes follow the proxy's reads).
 func startWatchedEcho(t *testing.T, path string) *watchedListener {
 	t.Helper()
+	return serveWatchedEcho(t, listenUnix0666(t, path))
+}
+
+func serveWatchedEcho(t *testing.T, ln net.Listener) *watchedListener {
+	t.Helper()
 	var b connServer
-	wl := &watchedListener{Listener: listenUnix0666(t, path)}
+	wl := &watchedListener{Listener: ln}
 	b.serveConns(wl, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		head, err := readHeadString(br)
@@ -74,6 +81,9 @@ func startWatchedEcho(t *testing.T, path string) *watchedListener {
 		got, err := io.ReadAll(body)
 		if err != nil {
 			got = append(got, "\n(body: "+err.Error()+")"...)
+		}
+		if br.Buffered() > 0 {
+			got = append(got, "\n(bytes past the request)"...)
 		}
 		out := head + string(got)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "+strconv.Itoa(len(out))+"\r\nConnection: close\r\n\r\n"+out)
@@ -559,5 +569,101 @@ func TestErrorPageResendsPrereadBodyLikeNginx(t *testing.T) {
 				t.Errorf("answers differ (the backend echoes what it got)\nnginx:\n%q\nwisp:\n%q", n, w)
 			}
 		})
+	}
+}
+
+// TestBufferedBodyToHTTPSUpstreamLikeNginx: over TLS to the upstream the
+// head and a body kept in memory go out together too, once each, small
+// (beside the head) or past the head's buffer.
+func TestBufferedBodyToHTTPSUpstreamLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	cert, key := ca.issue(t, dir, "backend", false, "backend.test")
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	must(t, err)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	must(t, err)
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	serveWatchedEcho(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}}))
+	site := "server {\n listen LISTEN;\n location / { proxy_pass https://127.0.0.1:" + port + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	post := func(path string, n int) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: b.test\r\nContent-Length: " + strconv.Itoa(n) + "\r\nConnection: close\r\n\r\n" + strings.Repeat("b", n)
+	}
+	for _, tc := range []struct{ name, raw string }{
+		{"small body", post("/small", 100)},
+		{"body past the head's buffer", post("/large", 10000)},
+		{"spooled body", post("/spooled", 40000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := exchangeRaw(t, nginxAddr, tc.raw), exchangeRaw(t, wispAddr, tc.raw)
+			if n != w {
+				t.Errorf("answers differ (the backend echoes what it got)\nnginx:\n%q\nwisp:\n%q", n, w)
+			}
+		})
+	}
+}
+
+// TestSendRequestWritesHeadAndBodyOnce: whatever path a body read whole
+// takes (beside the head in its buffer, a writev, a spooled tail), over a
+// socket or a connection without one (TLS), the upstream gets the head
+// and the body once, in order.
+func TestSendRequestWritesHeadAndBodyOnce(t *testing.T) {
+	srv := &Server{log: slog.New(slog.DiscardHandler)}
+	srv.copyBufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	c := &clientConn{srv: srv}
+	c.req.reset()
+	h := &proxyHandler{send: time.Minute}
+	head := append(make([]byte, 0, readBufSize), "POST / HTTP/1.1\r\nHost: x\r\n\r\n"...)
+	for _, tc := range []struct {
+		name      string
+		size, mem int
+	}{
+		{"beside the head", 100, 16 << 10},
+		{"past the head's buffer", 10000, 16 << 10},
+		{"spooled tail", 50000, 1 << 10},
+		{"all spooled", 5000, 0},
+	} {
+		for _, socket := range []bool{true, false} {
+			t.Run(tc.name+map[bool]string{true: ", socket", false: ", no socket"}[socket], func(t *testing.T) {
+				body := strings.Repeat("0123456789", tc.size/10)
+				rb, err := c.bufferBody(nil, strings.NewReader(body), bodyBuffering{mem: int64(tc.mem), memSet: true})
+				must(t, err)
+				defer rb.close()
+				var near, far net.Conn
+				if socket {
+					ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+					must(t, err)
+					defer ln.Close()
+					accepted := make(chan net.Conn, 1)
+					go func() { c, _ := ln.Accept(); accepted <- c }()
+					near, err = net.Dial("unix", ln.Addr().String())
+					must(t, err)
+					far = <-accepted
+				} else {
+					near, far = net.Pipe()
+				}
+				defer near.Close()
+				defer far.Close()
+				uc := &upConn{Conn: near}
+				uc.src.init(near)
+				// Read to the end, so that a writer of too much never blocks.
+				got := make(chan string, 1)
+				go func() {
+					b, _ := io.ReadAll(far)
+					got <- string(b)
+				}()
+				must(t, c.sendRequest(uc, h, head, rb))
+				if uc.src.unsent != nil { // staged for the answer's read (sendThenRead)
+					_, err := near.Write(uc.src.unsent)
+					must(t, err)
+				}
+				near.Close()
+				if g := <-got; g != string(head)+body {
+					t.Errorf("upstream got %d bytes, want the head and the %d-byte body once", len(g), len(body))
+				}
+			})
+		}
 	}
 }
