@@ -72,8 +72,9 @@ func serveWatchedEcho(t *testing.T, ln net.Listener) *watchedListener {
 			return
 		}
 		var body io.Reader = strings.NewReader("")
-		if strings.Contains(head, "\r\nTransfer-Encoding: chunked\r\n") {
-			body = httputil.NewChunkedReader(br)
+		chunked := strings.Contains(head, "\r\nTransfer-Encoding: chunked\r\n")
+		if chunked {
+			body = httputil.NewChunkedReader(br) // leaves the last chunk's CRLF
 		} else if i := strings.Index(head, "\r\nContent-Length: "); i >= 0 {
 			n, _ := strconv.Atoi(strings.SplitN(head[i+18:], "\r\n", 2)[0])
 			body = io.LimitReader(br, int64(n))
@@ -82,7 +83,7 @@ func serveWatchedEcho(t *testing.T, ln net.Listener) *watchedListener {
 		if err != nil {
 			got = append(got, "\n(body: "+err.Error()+")"...)
 		}
-		if br.Buffered() > 0 {
+		if br.Buffered() > 0 && !chunked {
 			got = append(got, "\n(bytes past the request)"...)
 		}
 		out := head + string(got)
