@@ -204,13 +204,12 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		// A second proxy_pass in the request (error_page): the body the
 		// first one read, and whatever of it is still to come.
 		body, bodyLen = ec.body, ec.body.length
-		keepClient = keepClient && !r.chunked
 	case r.chunked && h.next.body.streamed(true, h.http11) && !c.chunkedPreread(h.maxBody):
 		// proxy_request_buffering off to an HTTP/1.1 upstream: nginx sends
 		// the body on as it comes, chunked again.
 		c.sendContinue()
 		body = &chunkEncoder{src: c.newChunkedBody(h.maxBody)}
-		bodyLen, keepClient = streamedChunked, false
+		bodyLen = streamedChunked
 	case r.chunked:
 		c.sendContinue()
 		data, n, err := c.readChunked(ec, h.maxBody, h.next.body)
@@ -219,9 +218,6 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		}
 		defer data.close()
 		data.length, ec.body = n, data
-		// The chunk decoder may have read past the body; do not trust the
-		// rest of the stream.
-		keepClient = false
 		body, bodyLen = data, n
 	case r.contentLength > 0:
 		c.sendContinue()
@@ -598,12 +594,4 @@ func spoolFile(dir string) (*os.File, string, error) {
 	}
 	os.Remove(f.Name())
 	return f, f.Name(), nil
-}
-
-// rawBody exposes the bytes after the head to the chunk decoder.
-type rawBody struct{ c *clientConn }
-
-func (r rawBody) Read(p []byte) (int, error) {
-	b := bodyReader{c: r.c, remain: int64(len(p)), timeout: r.c.client.bodyTimeout()}
-	return b.Read(p)
 }

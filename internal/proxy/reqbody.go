@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"wisp/internal/ngxconf"
 )
@@ -155,7 +156,7 @@ func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body 
 // client_max_body_size is made on each chunk's header, as nginx makes it,
 // so a body is refused (bodyTooLarge) before its too large chunk is read.
 type chunkedBody struct {
-	br    *bufio.Reader
+	br    chunkSource
 	limit int64 // client_max_body_size; 0: none
 	left  int64 // bytes of the current chunk still to give
 	size  int64 // body bytes given so far
@@ -163,10 +164,113 @@ type chunkedBody struct {
 	fail  error
 }
 
-// newChunkedBody decodes the request's chunked body. Its reader may take
-// bytes past the body's end, so the connection closes after the request.
+// chunkSource is what chunkedBody reads: the connection (connBody), or
+// a bufio.Reader over bytes already in.
+type chunkSource interface {
+	io.Reader
+	io.ByteReader
+	Peek(n int) ([]byte, error)
+}
+
+// newChunkedBody decodes the request's chunked body from the connection.
 func (c *clientConn) newChunkedBody(limit int64) *chunkedBody {
-	return &chunkedBody{br: bufio.NewReaderSize(rawBody{c}, 4096), limit: limit}
+	return &chunkedBody{br: &connBody{c: c, headEnd: c.bodyPos, timeout: c.client.bodyTimeout()}, limit: limit}
+}
+
+// connBody gives a chunked body's bytes from the connection without
+// taking any past its end, so that a pipelined request after it stays in
+// the connection's buffer for the next head and the connection stays
+// open, as nginx keeps it. Chunk data is read straight into the caller's
+// buffer, never more than the chunk holds (chunkedBody bounds it); size
+// lines and trailers come through the connection's buffer, refilled in
+// its free tail after the head.
+type connBody struct {
+	c       *clientConn
+	headEnd int // the head ends there: bytes before stay (the request refers to them)
+	timeout time.Duration
+	one     [1]byte // a byte read alone when the head fills the buffer
+	has     bool
+}
+
+func (s *connBody) Read(p []byte) (int, error) {
+	c := s.c
+	switch {
+	case len(p) == 0:
+		return 0, nil
+	case s.has:
+		p[0], s.has = s.one[0], false
+		return 1, nil
+	case c.bodyPos < c.end:
+		n := copy(p, c.buf[c.bodyPos:c.end])
+		c.bodyPos += n
+		return n, nil
+	}
+	c.setReadDeadline(time.Now().Add(s.timeout))
+	n, err := c.nc.Read(p)
+	if n > 0 {
+		return n, nil
+	}
+	return 0, clientBodyError(err)
+}
+
+func (s *connBody) ReadByte() (byte, error) {
+	if _, err := s.Peek(1); err != nil {
+		return 0, err
+	}
+	var b [1]byte
+	s.Read(b[:])
+	return b[0], nil
+}
+
+// Peek has at least one byte ready; n is always 1 here.
+func (s *connBody) Peek(int) ([]byte, error) {
+	c := s.c
+	if s.has {
+		return s.one[:], nil
+	}
+	if c.bodyPos == c.end {
+		if err := s.fill(); err != nil {
+			return nil, err
+		}
+		if s.has {
+			return s.one[:], nil
+		}
+	}
+	return c.buf[c.bodyPos : c.bodyPos+1], nil
+}
+
+// fill reads more of the connection into its buffer, after moving what
+// is left down over the body bytes already taken; when the head fills the
+// whole buffer, one byte alone.
+func (s *connBody) fill() error {
+	c := s.c
+	if c.end == len(c.buf) && c.bodyPos > s.headEnd {
+		n := copy(c.buf[s.headEnd:], c.buf[c.bodyPos:c.end])
+		c.bodyPos, c.end = s.headEnd, s.headEnd+n
+	}
+	c.setReadDeadline(time.Now().Add(s.timeout))
+	if c.end < len(c.buf) {
+		n, err := c.nc.Read(c.buf[c.end:])
+		c.end += n
+		if n > 0 {
+			return nil
+		}
+		return clientBodyError(err)
+	}
+	n, err := c.nc.Read(s.one[:])
+	if n > 0 {
+		s.has = true
+		return nil
+	}
+	return clientBodyError(err)
+}
+
+// clientBodyError marks a failed read of the client inside a body.
+func clientBodyError(err error) error {
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return clientReadError{err}
 }
 
 // chunkedPreread reports whether what came with the head decides the

@@ -668,3 +668,69 @@ func TestSendRequestWritesHeadAndBodyOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionStaysOpenAfterChunkedBodyLikeNginx: the chunk decoder
+// takes nothing past the body, so a request pipelined after a chunked
+// upload is served on the same connection, as nginx serves it, whether
+// the body came with the head, filled the buffer, or came in pieces.
+func TestConnectionStaysOpenAfterChunkedBodyLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	startWatchedEcho(t, sock)
+	site := "server {\n listen LISTEN;\n location / { proxy_pass http://unix:" + sock + "; }\n" +
+		" location /off/ { proxy_request_buffering off; proxy_http_version 1.1; proxy_pass http://unix:" + sock + "; }\n}\n"
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	next := "GET /next HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n"
+	chunked := func(path string, sizes ...int) string {
+		var b strings.Builder
+		b.WriteString("POST " + path + " HTTP/1.1\r\nHost: b.test\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for _, n := range sizes {
+			b.WriteString(strconv.FormatInt(int64(n), 16) + "\r\n" + strings.Repeat("c", n) + "\r\n")
+		}
+		b.WriteString("0\r\nX-Trailer: t\r\n\r\n")
+		return b.String()
+	}
+	many := make([]int, 300)
+	for i := range many {
+		many[i] = 1 + i%50
+	}
+	for _, tc := range []struct{ name, raw string }{
+		{"small body", chunked("/small", 3, 4) + next},
+		{"body past the read buffer", chunked("/large", 3000, 5000, 10) + next},
+		{"many small chunks", chunked("/many", many...) + next},
+		{"streamed, whole with the head", chunked("/off/whole", 3, 4) + next},
+		{"head that all but fills the read buffer", padHead(chunked("/padded", 300, 20, 1), readBufSize-6) + next},
+		{"head of the read buffer's size", padHead(chunked("/padded-full", 300, 20, 1), readBufSize) + next},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := exchangeRaw(t, nginxAddr, tc.raw), exchangeRaw(t, wispAddr, tc.raw)
+			if n != w || !strings.Contains(w, "GET /next HTTP/1.0") {
+				t.Errorf("answers differ\nnginx:\n%.2000q\nwisp:\n%.2000q", n, w)
+			}
+		})
+	}
+	// A chunked body that arrives in pieces, size lines split too.
+	raw := chunked("/pieces", 5000, 7, 3000) + next
+	var out [2]string
+	for i, addr := range []string{nginxAddr, wispAddr} {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		for off := 0; off < len(raw); off += 997 {
+			io.WriteString(c, raw[off:min(off+997, len(raw))])
+			time.Sleep(5 * time.Millisecond)
+		}
+		out[i] = readAllRaw(t, c, 10*time.Second)
+		c.Close()
+	}
+	if out[0] != out[1] || !strings.Contains(out[1], "GET /next HTTP/1.0") {
+		t.Errorf("body in pieces: answers differ\nnginx:\n%.2000q\nwisp:\n%.2000q", out[0], out[1])
+	}
+}
+
+// padHead adds an X-Pad header to raw's head so that the head is size bytes.
+func padHead(raw string, size int) string {
+	i := strings.Index(raw, "\r\n\r\n") + 2
+	pad := size - (i + 2) - len("X-Pad: \r\n")
+	return raw[:i] + "X-Pad: " + strings.Repeat("p", pad) + "\r\n" + raw[i:]
+}
