@@ -89,14 +89,22 @@ func benchBackend(b *testing.B, sock string) {
 
 // BenchmarkProxyRoundTrip is the whole engine in process: one keep-alive
 // client connection, requests one after another, through wisp to a Go
-// backend on a unix socket, with and without upstream keepalive.
+// backend on a unix socket, with and without upstream keepalive; and a
+// 1 KiB POST, whose body is read whole before it goes up (reqbody.go).
 func BenchmarkProxyRoundTrip(b *testing.B) {
-	for _, ka := range []bool{false, true} {
-		name := "upstream-close"
-		if ka {
-			name = "upstream-keepalive"
-		}
-		b.Run(name, func(b *testing.B) {
+	get := "GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n"
+	post := "POST /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\nContent-Length: 1024\r\n\r\n" + strings.Repeat("p", 1024)
+	for _, tc := range []struct {
+		name string
+		ka   bool
+		req  string
+	}{
+		{"upstream-close", false, get},
+		{"upstream-keepalive", true, get},
+		{"upstream-keepalive-post-1k", true, post},
+	} {
+		ka := tc.ka
+		b.Run(tc.name, func(b *testing.B) {
 			dir := b.TempDir()
 			sock := dir + "/b.sock"
 			benchBackend(b, sock)
@@ -131,7 +139,7 @@ func BenchmarkProxyRoundTrip(b *testing.B) {
 			}
 			dial()
 			defer func() { c.Close() }()
-			req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n")
+			req := []byte(tc.req)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := c.Write(req); err != nil {

@@ -326,7 +326,7 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 		return true, nextUpstreamDirective(d, &conf.next)
 	}
 	if isBodyBufferingDirective(d.Name) {
-		return true, bodyBufferingDirective(d, &conf.next.body)
+		return true, bodyBufferingDirective(d, &conf.next.body, c.path)
 	}
 	switch d.Name {
 	case "proxy_set_header", "proxy_connect_timeout", "proxy_read_timeout",

@@ -736,5 +736,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	if err == io.EOF && b.remain > 0 {
 		err = io.ErrUnexpectedEOF
 	}
+	if err != nil && err != io.EOF {
+		// Told apart from a chunked body's bad framing (bodyFailed).
+		err = clientReadError{err}
+	}
 	return n, err
 }

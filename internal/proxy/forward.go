@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http/httputil"
 	"os"
 	"strconv"
 	"strings"
@@ -191,6 +190,8 @@ type attemptError struct {
 	// client: the client went away or stalled, not the peer; nobody is
 	// left to answer (stream.go).
 	client bool
+	// body: reading the streamed request body failed (bodyFailed).
+	body error
 }
 
 func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
@@ -203,22 +204,32 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		// A second proxy_pass in the request (error_page): the body the
 		// first one read, and whatever of it is still to come.
 		body, bodyLen = ec.body, ec.body.length
-		keepClient = keepClient && !r.chunked
+	case r.chunked && h.next.body.streamed(true, h.http11) && !c.chunkedPreread(h.maxBody):
+		// proxy_request_buffering off to an HTTP/1.1 upstream: nginx sends
+		// the body on as it comes, chunked again.
+		c.sendContinue()
+		body = &chunkEncoder{src: c.newChunkedBody(h.maxBody)}
+		bodyLen = streamedChunked
 	case r.chunked:
-		data, n, status := c.readChunked(h.maxBody, h.next.body.memLimit())
-		if status != 0 {
-			return c.sendError(status, ec, false)
+		c.sendContinue()
+		data, n, err := c.readChunked(ec, h.maxBody, h.next.body)
+		if err != nil {
+			return c.bodyFailed(ec, nil, err)
 		}
 		defer data.close()
 		data.length, ec.body = n, data
-		// The chunk decoder may have read past the body; do not trust the
-		// rest of the stream.
-		keepClient = false
 		body, bodyLen = data, n
 	case r.contentLength > 0:
+		c.sendContinue()
 		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
-		if !h.next.body.streamed(false, h.http11) {
-			rb := c.newReplayBody(body, h.next.body.memLimit())
+		if !h.next.body.streamed(false, h.http11) || int64(c.end-c.bodyPos) >= r.contentLength {
+			// Read whole before any peer is chosen (reqbody.go); one that
+			// came with the head is kept even when streamed, as nginx
+			// keeps it, for an error_page's second proxy_pass.
+			rb, err := c.bufferBody(ec, body, h.next.body)
+			if err != nil {
+				return c.bodyFailed(ec, nil, err)
+			}
 			defer rb.close()
 			rb.length, ec.body = bodyLen, rb
 			body = rb
@@ -232,6 +243,10 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 
 	return c.forwardToPeers(h, ec, head, body, keepClient)
 }
+
+// streamedChunked is the body length of a chunked body sent on chunked
+// (appendUpstreamHead).
+const streamedChunked = -2
 
 func idempotent(m []byte) bool {
 	s := string(m)
@@ -252,18 +267,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			now = time.Now() // after the dial
 		}
 		uc.armWrite(now, h.send)
-		var err error
-		if body == nil && uc.src.raw != nil {
-			uc.src.sendWithRead(head)
-		} else {
-			_, err = uc.Write(head)
-		}
-		if err == nil && body != nil {
-			if c.req.expect100 && c.req.minor >= 1 {
-				c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
-			}
-			err = c.copyToUpstream(uc, body, h)
-		}
+		err := c.sendRequest(uc, h, head, body)
 		if err != nil {
 			var cr clientReadError
 			if !errors.As(err, &cr) && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
@@ -273,7 +277,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			}
 			c.srv.closeUpstream(uc)
 			if errors.As(err, &cr) {
-				return nil, nil, true, clientFailure(cr.err, "while reading client request body")
+				return nil, nil, true, &attemptError{client: true, body: cr.err}
 			}
 			if reused && !sent && body == nil {
 				continue // a cached connection the peer had closed
@@ -493,7 +497,12 @@ func (c *clientConn) appendUpstreamHead(b []byte, h *proxyHandler, ec *evalCtx, 
 	for i := range h.headers {
 		sh := &h.headers[i]
 		if sh.kind == hdrContentLength {
-			if bodyLen >= 0 && (bodyLen > 0 || r.contentLength == 0) {
+			if bodyLen == streamedChunked {
+				b = append(b, "Transfer-Encoding: chunked\r\n"...)
+				continue
+			}
+			// An empty chunked body goes as "Content-Length: 0", as nginx.
+			if bodyLen >= 0 && (bodyLen > 0 || r.contentLength == 0 || r.chunked) {
 				b = append(b, sh.name...)
 				b = append(b, ": "...)
 				b = strconv.AppendInt(b, bodyLen, 10)
@@ -567,61 +576,33 @@ func appendEscapedURI(b, s []byte) []byte {
 	return appendPercentEscaped(b, s, uriNeedsEscape)
 }
 
-// readChunked reads a whole chunked request body (nginx buffers these too,
-// then sends Content-Length) into a replayBody: in memory up to mem bytes
-// (client_body_buffer_size), past that in an unlinked temporary file, as
-// nginx's client_body_temp_path, so a large body never sits in memory. The
-// status is non-zero on a bad or too big body.
-func (c *clientConn) readChunked(limit, mem int64) (*replayBody, int64, int) {
-	cr := httputil.NewChunkedReader(bufio.NewReaderSize(rawBody{c}, 4096))
-	lim := limit
-	if lim <= 0 {
-		lim = 1 << 62
+// readChunked reads a whole chunked request body (nginx buffers these
+// too, then sends Content-Length) into a replayBody (bufferBody), so a
+// large body never sits in memory. Its errors are bodyFailed's.
+func (c *clientConn) readChunked(ec *evalCtx, limit int64, bb bodyBuffering) (*replayBody, int64, error) {
+	rb, err := c.bufferBody(ec, c.newChunkedBody(limit), bb)
+	if err != nil {
+		return nil, 0, err
 	}
-	rb := c.newReplayBody(io.LimitReader(cr, lim+1), mem)
-	n, err := io.Copy(io.Discard, rb)
-	status := 0
-	switch {
-	case err != nil:
-		c.srv.log.Info("client sent invalid chunked body", "err", err, "conn", c.id)
-		status = 400
-	case n > lim:
-		status = 413
-	case rb.broken:
-		c.srv.log.Error("client request body could not be buffered to a temporary file", "conn", c.id)
-		status = 500
-	}
-	if status != 0 {
-		rb.close()
-		return nil, 0, status
-	}
-	rb.rewind()
-	return rb, n, 0
+	return rb, rb.size, nil
 }
 
-// newReplayBody records body for replays; going to a temporary file is
-// logged with nginx's [warn].
-func (c *clientConn) newReplayBody(body io.Reader, mem int64) *replayBody {
-	return &replayBody{src: body, memMax: mem, spooled: func() {
-		c.srv.log.Warn("a client request body is buffered to a temporary file", "conn", c.id, "client", string(c.remoteAddr))
+// newReplayBody records body for replays as bb says; going to a
+// temporary file is logged with nginx's [warn], the file named.
+func (c *clientConn) newReplayBody(ec *evalCtx, body io.Reader, bb bodyBuffering) *replayBody {
+	return &replayBody{src: body, memMax: bb.memLimit(), dir: bb.tempDir, spooled: func(name string) {
+		c.srv.log.Warn("a client request body is buffered to a temporary file "+name, c.withHost(c.logCtx(ec))...)
 	}}
 }
 
-// spoolFile makes an anonymous temporary file: unlinked at once, it goes
-// away with its descriptor.
-func spoolFile() (*os.File, error) {
-	f, err := os.CreateTemp("", "wisp-body-")
+// spoolFile makes an anonymous temporary file in dir (client_body_temp_path,
+// or the system's temporary directory): unlinked at once, it goes away
+// with its descriptor. Its name is digits, as nginx's are.
+func spoolFile(dir string) (*os.File, string, error) {
+	f, err := os.CreateTemp(dir, "")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	os.Remove(f.Name())
-	return f, nil
-}
-
-// rawBody exposes the bytes after the head to the chunk decoder.
-type rawBody struct{ c *clientConn }
-
-func (r rawBody) Read(p []byte) (int, error) {
-	b := bodyReader{c: r.c, remain: int64(len(p)), timeout: r.c.client.bodyTimeout()}
-	return b.Read(p)
+	return f, f.Name(), nil
 }

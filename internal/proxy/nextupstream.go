@@ -155,10 +155,12 @@ func (n nextUpstream) mayRetry(cond nextCond, sent, replayable bool, method []by
 // went out, and how much of it is kept in memory before the rest goes to
 // a temporary file.
 type bodyBuffering struct {
-	off    bool // proxy_request_buffering off
-	offSet bool
-	mem    int64 // client_body_buffer_size, when memSet
-	memSet bool
+	off     bool // proxy_request_buffering off
+	offSet  bool
+	mem     int64 // client_body_buffer_size, when memSet
+	memSet  bool
+	tempDir string // client_body_temp_path; "": the system's temporary directory
+	tempSet bool
 }
 
 // defaultBodyBuffer is nginx's client_body_buffer_size on 64-bit
@@ -171,6 +173,9 @@ func (b bodyBuffering) inherit(parent bodyBuffering) bodyBuffering {
 	}
 	if !b.memSet {
 		b.mem, b.memSet = parent.mem, parent.memSet
+	}
+	if !b.tempSet {
+		b.tempDir, b.tempSet = parent.tempDir, parent.tempSet
 	}
 	return b
 }
@@ -193,12 +198,16 @@ func (b bodyBuffering) streamed(chunked, http11 bool) bool {
 // isBodyBufferingDirective names the directives bodyBufferingDirective
 // takes.
 func isBodyBufferingDirective(name string) bool {
-	return name == "proxy_request_buffering" || name == "client_body_buffer_size"
+	return name == "proxy_request_buffering" || name == "client_body_buffer_size" || name == "client_body_temp_path"
 }
 
 // bodyBufferingDirective parses one of them into b (the directive table
-// already refused duplicates and bad flag values).
-func bodyBufferingDirective(d *ngxconf.Directive, b *bodyBuffering) error {
+// already refused duplicates and bad flag values); path resolves a
+// relative path against the prefix.
+func bodyBufferingDirective(d *ngxconf.Directive, b *bodyBuffering, path func(string) string) error {
+	if d.Name == "client_body_temp_path" {
+		return b.setTempPath(d, path(d.Args[0]))
+	}
 	if d.Name == "proxy_request_buffering" {
 		on, err := d.Flag(0)
 		if err != nil {
@@ -218,8 +227,9 @@ func bodyBufferingDirective(d *ngxconf.Directive, b *bodyBuffering) error {
 // replayBody records what the attempts read of a request body, so that
 // the next peer gets the same bytes, whatever the body's size: as nginx's
 // buffered bodies, the first client_body_buffer_size bytes stay in memory
-// and the rest goes to an unlinked temporary file (spoolFile). A chunked
-// body is read whole into one before it is sent (readChunked).
+// and the rest goes to an unlinked temporary file (spoolFile). With
+// request buffering on, the body is read whole into one before any peer
+// is chosen (bufferBody).
 type replayBody struct {
 	src    io.Reader
 	memMax int64
@@ -228,9 +238,11 @@ type replayBody struct {
 	size   int64    // bytes recorded
 	pos    int64    // next byte to give; size while reading from src
 	broken bool     // the temporary file failed: no replay
+	whole  bool     // read to its end before the first attempt (bufferBody)
 	length int64    // the whole body's length, sent as Content-Length
+	dir    string   // where the temporary file goes ("": the system's)
 	// spooled is called once, when the body first goes to the file.
-	spooled func()
+	spooled func(name string)
 }
 
 func (b *replayBody) Read(p []byte) (int, error) {
@@ -268,14 +280,14 @@ func (b *replayBody) record(p []byte) {
 		return
 	}
 	if b.spool == nil {
-		f, err := spoolFile()
+		f, name, err := spoolFile(b.dir)
 		if err != nil {
 			b.broken, b.mem = true, nil
 			return
 		}
 		b.spool = f
 		if b.spooled != nil {
-			b.spooled()
+			b.spooled(name)
 		}
 	}
 	// Writes append: replays read with ReadAt, which leaves the offset.
@@ -332,17 +344,11 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		tries = h.next.tries
 	}
 	// With proxy_request_buffering off the body goes out as it comes and
-	// is never sent again (replay stays nil), as in nginx. A chunked body
-	// comes read and recorded already (readChunked).
+	// is never sent again (replay stays nil), as in nginx. Otherwise it
+	// comes read whole and recorded already (forward, bufferBody).
 	var replay *replayBody
-	if body != nil && tries > 1 && h.next.effective() != ftOff && !h.next.body.streamed(r.chunked, h.http11) {
-		if rb, ok := body.(*replayBody); ok {
-			replay = rb
-		} else {
-			replay = c.newReplayBody(body, h.next.body.memLimit())
-			defer replay.close()
-			body = replay
-		}
+	if tries > 1 && h.next.effective() != ftOff && !h.next.body.streamed(r.chunked, h.http11) {
+		replay, _ = body.(*replayBody)
 	}
 	status := 502
 	tryStart := start // of the try under way, for $upstream_response_time
@@ -356,11 +362,6 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		}
 		filter.tried = append(filter.tried, p)
 		uc, resp, sent, aerr := c.attempt(h, p, head, body, ec)
-		if sent {
-			// The client has had its "100 Continue"; a retry must not
-			// send another.
-			r.expect100 = false
-		}
 		now := time.Now()
 		filter.now = now.Unix()
 		if aerr == nil {
@@ -383,9 +384,12 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			return keep
 		}
 		if aerr.client {
-			// The client left or stalled (stream.go): not the peer's
-			// failure, and nobody is left to answer.
+			// The client left or stalled (stream.go), or its streamed
+			// body failed: not the peer's failure.
 			up.free(p, false, now)
+			if aerr.body != nil {
+				return c.bodyFailed(ec, p, aerr.body)
+			}
 			c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
 			return false
 		}
@@ -420,5 +424,10 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			break
 		}
 	}
-	return c.sendError(status, ec, keepClient && (body == nil || r.chunked))
+	// A body read whole leaves the connection at the next request.
+	whole := body == nil
+	if rb, ok := body.(*replayBody); ok {
+		whole = rb.whole
+	}
+	return c.sendError(status, ec, keepClient && whole)
 }

@@ -141,7 +141,7 @@ func TestReplayBodySendsTheSameBytesAgainAtAnySize(t *testing.T) {
 				src[i] = byte(i * 7 / 5)
 			}
 			spooled := 0
-			b := &replayBody{src: bytes.NewReader(src), memMax: tc.memMax, spooled: func() { spooled++ }}
+			b := &replayBody{src: bytes.NewReader(src), memMax: tc.memMax, spooled: func(string) { spooled++ }}
 			defer b.close()
 			for _, n := range []int{tc.firstTry, tc.secondTry} {
 				io.ReadFull(b, make([]byte, n)) // an attempt that fails after n bytes

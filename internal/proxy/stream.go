@@ -220,6 +220,8 @@ type clientReadError struct{ err error }
 
 func (e clientReadError) Error() string { return "client body: " + e.err.Error() }
 
+func (e clientReadError) Unwrap() error { return e.err }
+
 // clientFailure words a client-side failure as nginx logs it.
 func clientFailure(err error, while string) *attemptError {
 	if errors.Is(err, os.ErrDeadlineExceeded) {

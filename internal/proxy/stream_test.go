@@ -394,8 +394,9 @@ func TestSlowClientsAreCutLikeNginx(t *testing.T) {
 		{name: "nothing sent", want: "client timed out (110: Connection timed out) while waiting for request"},
 		{name: "slowloris head", first: "GET / HTTP/1.1\r\nHost: x\r\n", drip: "X-Drip: 1\r\n",
 			want: "client timed out (110: Connection timed out) while reading client request headers"},
-		{name: "stalled body", first: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
-			want: "client timed out (110: Connection timed out) while reading client request body"},
+		// nginx 1.22 writes no error-log line for a body that times out
+		// while it is buffered (reqbuf_test.go compares the logs).
+		{name: "stalled body", first: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
