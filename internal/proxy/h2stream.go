@@ -460,7 +460,7 @@ func (a *h2Answer) body(b *bridgeConn, p []byte) ([]byte, error) {
 		case ch != '\r':
 			d, ok := hexDigit(ch)
 			if !ok {
-				return nil, errBadChunk
+				return nil, errBadAnswerChunk
 			}
 			a.left = a.left<<4 | int64(d)
 		}
@@ -491,19 +491,7 @@ func (a *h2Answer) body(b *bridgeConn, p []byte) ([]byte, error) {
 	return p[1:], nil
 }
 
-var errBadChunk = errors.New("bad chunk size in the answer to an HTTP/2 stream")
-
-func hexDigit(ch byte) (byte, bool) {
-	switch {
-	case ch >= '0' && ch <= '9':
-		return ch - '0', true
-	case ch >= 'a' && ch <= 'f':
-		return ch - 'a' + 10, true
-	case ch >= 'A' && ch <= 'F':
-		return ch - 'A' + 10, true
-	}
-	return 0, false
-}
+var errBadAnswerChunk = errors.New("bad chunk size in the answer to an HTTP/2 stream")
 
 // send writes body bytes to the stream. Past what net/http buffers, a
 // write may wait for the client, so the engine's write deadline is armed.

@@ -300,7 +300,9 @@ func TestHTTP2RequestFraming(t *testing.T) {
 
 // TestHTTP2StalledBodyTimesOutAsNginx: client_body_timeout applies to a
 // stream's body as the engine reads it (the bridge arms the stream's read
-// deadline), with nginx's answer and log line.
+// deadline), with nginx's answer. nginx logs no error line for it (the
+// 408 is in the access log), and neither does wisp since request bodies
+// are read whole before the upstream is chosen (reqbody.go).
 func TestHTTP2StalledBodyTimesOutAsNginx(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
@@ -313,7 +315,7 @@ server {
 }
 `
 	nginxAddr := startNginx(t, dir, site)
-	wispAddr, logs := startWispLogged(t, dir, site)
+	wispAddr, _ := startWispLogged(t, dir, site)
 	cl := h2cClient(t)
 	post := func(addr string) h2Result {
 		pr, pw := io.Pipe()
@@ -329,9 +331,6 @@ server {
 	n, w := post(nginxAddr), post(wispAddr)
 	if n != w {
 		t.Errorf("nginx %+v\nwisp  %+v", n, w)
-	}
-	if want := "client timed out (110: Connection timed out) while reading client request body"; !strings.Contains(logs.String(), want) {
-		t.Errorf("wisp's log lacks %q:\n%s", want, logs.String())
 	}
 }
 

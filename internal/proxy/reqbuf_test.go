@@ -301,7 +301,7 @@ func unfinishedBodies(t *testing.T, extra string) {
 				case waits:
 					out[i] = readAllRaw(t, c, 5*time.Second)
 				case answer:
-					out[i] = readAnswer(t, c)
+					out[i] = readAnswerText(t, c)
 				case resets:
 					c.(*net.TCPConn).SetLinger(0)
 					fallthrough
@@ -337,8 +337,8 @@ func unfinishedBodies(t *testing.T, extra string) {
 	compareAccessLogs(t, dir, len(tests))
 }
 
-// readAnswer reads one response, Date blanked.
-func readAnswer(t *testing.T, c net.Conn) string {
+// readAnswerText reads one response as text, Date blanked.
+func readAnswerText(t *testing.T, c net.Conn) string {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
