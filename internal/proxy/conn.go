@@ -509,6 +509,12 @@ func (c *clientConn) waitHot() (bool, error) {
 			err = c.readRaw(true)
 		}
 	}
+	return c.hotWaitResult(err)
+}
+
+// hotWaitResult words the end of a hot wait's read: the next request
+// came, the wait ran out (the connection may park), or it failed.
+func (c *clientConn) hotWaitResult(err error) (bool, error) {
 	switch {
 	case err == nil:
 		if c.closed.Load() {

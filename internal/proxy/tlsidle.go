@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -121,15 +120,5 @@ func (c *clientConn) waitRequestTLS(timeout time.Duration) error {
 // tls.Conn holds. When it times out, crypto/tls holds no whole record
 // (else the read would have returned it), so the connection may park.
 func (c *clientConn) waitHotTLS() (bool, error) {
-	err := c.readTLS(false)
-	switch {
-	case err == nil:
-		if c.closed.Load() {
-			return false, net.ErrClosed
-		}
-		return true, nil
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return false, nil
-	}
-	return false, err
+	return c.hotWaitResult(c.readTLS(false))
 }
