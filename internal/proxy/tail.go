@@ -42,7 +42,7 @@ var errTailUnsent = errors.New("response tail not sent at once")
 // the held bytes count as sent. It reports whether it took them; if not,
 // the caller flushes bw itself.
 func (c *clientConn) holdTail(bw *bufio.Writer, wire *countingWriter) bool {
-	if c.raw == nil || c.srv.idle == nil || c.ka.timeout <= c.srv.hotWait ||
+	if c.raw == nil && c.tls == nil || c.srv.idle == nil || c.ka.timeout <= c.srv.hotWait ||
 		c.pipelined || c.lastReadFull || c.req.hasBody() || c.bodyPos != c.end ||
 		bw.Buffered() > readBufSize || c.tail.buf != nil {
 		return false

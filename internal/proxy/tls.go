@@ -539,7 +539,7 @@ func (c *clientConn) handshake() bool {
 	}
 	var tc *tls.Conn
 	if c.raw != nil {
-		c.tls = newTLSSocket(c.nc, c.raw)
+		c.tls = newTLSSocket(c.nc, c.raw, c.idleNow)
 		tc = tls.Server(c.tls, g.tls.conf)
 	} else {
 		tc = tls.Server(c.nc, g.tls.conf)

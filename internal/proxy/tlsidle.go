@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -32,12 +33,80 @@ type tlsSocket struct {
 	n      int
 	err    error
 	readFn func(fd uintptr) // readNow as a method value, made once
+
+	// A held response tail (tail.go) goes out encrypted inside the hot
+	// wait's socket read: hold makes Write collect crypto/tls's records in
+	// out (a pooled buffer waitHotTLS lends) instead of sending them, and
+	// the next waiting Read sends them first (sendThenWait), then calls
+	// idle.
+	hold   bool
+	out    []byte
+	sent   int
+	idle   func() bool // the clientConn's idleNow
+	hotFn  func(fd uintptr) bool
+	waited bool // sendThenWait has sent out and is waiting to read
 }
 
-func newTLSSocket(nc net.Conn, raw syscall.RawConn) *tlsSocket {
-	s := &tlsSocket{Conn: nc, raw: raw}
+func newTLSSocket(nc net.Conn, raw syscall.RawConn, idle func() bool) *tlsSocket {
+	s := &tlsSocket{Conn: nc, raw: raw, idle: idle}
 	s.readFn = s.readNow
+	s.hotFn = s.sendThenWait
 	return s
+}
+
+// errTLSTailUnsent is errTailUnsent for a TLS tail, a passing net.Error so
+// that crypto/tls does not keep it as the connection's error.
+var errTLSTailUnsent error = tlsTailUnsent{}
+
+type tlsTailUnsent struct{}
+
+func (tlsTailUnsent) Error() string   { return errTailUnsent.Error() }
+func (tlsTailUnsent) Timeout() bool   { return true }
+func (tlsTailUnsent) Temporary() bool { return true }
+
+func (s *tlsSocket) Write(p []byte) (int, error) {
+	if s.hold {
+		s.out = append(s.out, p...)
+		return len(p), nil
+	}
+	return s.Conn.Write(p)
+}
+
+// sendThenWait is the raw read callback of a hot wait with a tail: it
+// writes the held records, then waits for readability without a trial
+// read, then reads.
+func (s *tlsSocket) sendThenWait(fd uintptr) bool {
+	if !s.waited {
+		for s.sent < len(s.out) {
+			n, err := syscall.Write(int(fd), s.out[s.sent:])
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				s.n, s.err = 0, errTLSTailUnsent
+				return true
+			case err != nil:
+				s.n, s.err = 0, err
+				return true
+			}
+			s.sent += n
+		}
+		s.out, s.sent, s.waited = nil, 0, true
+		if !s.idle() {
+			s.n, s.err = 0, net.ErrClosed
+			return true
+		}
+		return false
+	}
+	s.readNow(fd)
+	return s.err != syscall.EAGAIN
+}
+
+// flushOut sends what is left of held records the usual way.
+func (s *tlsSocket) flushOut() error {
+	_, err := s.Conn.Write(s.out[s.sent:])
+	s.out, s.sent = nil, 0
+	return err
 }
 
 // errSocketEmpty is what a read that must not wait returns when the socket
@@ -51,11 +120,22 @@ func (socketEmpty) Timeout() bool   { return true }
 func (socketEmpty) Temporary() bool { return true }
 
 func (s *tlsSocket) Read(p []byte) (int, error) {
-	if !s.noWait {
-		return s.Conn.Read(p)
-	}
+	var err error
 	s.p = p
-	err := s.raw.Control(s.readFn)
+	switch {
+	case len(s.out) > 0 && !s.noWait:
+		s.waited = false
+		err = s.raw.Read(s.hotFn)
+		if err == nil && s.err == errTLSTailUnsent {
+			s.p = nil
+			return 0, s.err
+		}
+	case !s.noWait:
+		s.p = nil
+		return s.Conn.Read(p)
+	default:
+		err = s.raw.Control(s.readFn)
+	}
 	s.p = nil
 	switch {
 	case err != nil:
@@ -119,6 +199,35 @@ func (c *clientConn) waitRequestTLS(timeout time.Duration) error {
 // crypto/tls with the hot wait's deadline, which returns at once what the
 // tls.Conn holds. When it times out, crypto/tls holds no whole record
 // (else the read would have returned it), so the connection may park.
+//
+// A held tail is encrypted first, its records kept back in the socket
+// wrapper, which sends them inside the read's wait (tail.go's reason, for
+// crypto/tls's records).
 func (c *clientConn) waitHotTLS() (bool, error) {
-	return c.hotWaitResult(c.readTLS(false))
+	if c.tail.buf == nil {
+		return c.hotWaitResult(c.readTLS(false))
+	}
+	bp := c.srv.copyBufs.Get().(*[]byte) // far more than a tail's records
+	defer func() { c.tls.out = nil; c.srv.copyBufs.Put(bp) }()
+	c.tls.out, c.tls.hold = (*bp)[:0], true
+	_, err := c.nc.Write(c.tail.buf[c.tail.sent:])
+	c.tls.hold = false
+	c.releaseTail()
+	if err != nil {
+		return false, clientWriteError{err}
+	}
+	err = c.readTLS(false)
+	if len(c.tls.out) > 0 { // not sent inside the read: at once, or only in part
+		c.armWrite()
+		if werr := c.tls.flushOut(); werr != nil {
+			return false, clientWriteError{werr}
+		}
+		if !c.idleNow() {
+			return false, net.ErrClosed
+		}
+		if errors.Is(err, errTLSTailUnsent) {
+			err = c.readTLS(false)
+		}
+	}
+	return c.hotWaitResult(err)
 }

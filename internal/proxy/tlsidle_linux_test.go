@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -350,5 +351,30 @@ func TestHTTP2ConnectionsAreNotParked(t *testing.T) {
 		if n := parkedConns(srv); n != 0 {
 			t.Fatalf("%d connections parked, want none", n)
 		}
+	}
+}
+
+// TestARequestSentBeforeTheLastAnswerIsAnswered over TLS: there the
+// answer's last records go out inside the hot wait's socket read
+// (waitHotTLS), and a request that came before them must still be served.
+func TestATLSRequestSentBeforeTheLastAnswerIsAnswered(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "b.sock")
+	startScripted(t, "unix", sock, func(c net.Conn, head string, br *bufio.Reader) {
+		target := strings.Fields(head)[1]
+		pauseForSlowPath(target)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nGET %s ", len(target)+5, target)
+	})
+	_, addr, _ := serveServer(t, compileTLSSite(t, tlsSite(t, dir, sock, "")))
+	c := dialTLSClient(t, addr)
+	for i := range 3 {
+		c.write(getHead("/warm")) // answered and waited for the usual way
+		c.expect("/warm")
+		c.write(getHead("/slow/100"))
+		time.Sleep(30 * time.Millisecond)
+		early := fmt.Sprintf("/early/%d", i)
+		c.write(getHead(early))
+		c.expect("/slow/100")
+		c.expect(early)
 	}
 }
