@@ -61,20 +61,14 @@ func (c *clientConn) hotRead(fd uintptr) bool {
 	if c.tail.buf == nil {
 		return c.rawRead(fd)
 	}
-	for c.tail.sent < len(c.tail.buf) {
-		n, err := syscall.Write(int(fd), c.tail.buf[c.tail.sent:])
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			c.rawN, c.rawErr = 0, errTailUnsent
-			return true
-		case err != nil:
-			c.releaseTail()
-			c.rawN, c.rawErr = 0, clientWriteError{err}
-			return true
-		}
-		c.tail.sent += n
+	switch err := writeNow(int(fd), c.tail.buf, &c.tail.sent); {
+	case err == syscall.EAGAIN:
+		c.rawN, c.rawErr = 0, errTailUnsent
+		return true
+	case err != nil:
+		c.releaseTail()
+		c.rawN, c.rawErr = 0, clientWriteError{err}
+		return true
 	}
 	c.releaseTail()
 	if !c.idleNow() {
@@ -127,4 +121,20 @@ func (c *clientConn) idleNow() bool {
 func (c *clientConn) releaseTail() {
 	c.srv.readBufs.put(c.tail.buf)
 	c.tail = tailWrite{}
+}
+
+// writeNow writes buf[*sent:] to fd without waiting, moving *sent on; it
+// returns EAGAIN when the socket's buffer filled first.
+func writeNow(fd int, buf []byte, sent *int) error {
+	for *sent < len(buf) {
+		n, err := syscall.Write(fd, buf[*sent:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return err
+		}
+		*sent += n
+	}
+	return nil
 }

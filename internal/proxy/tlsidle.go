@@ -77,19 +77,13 @@ func (s *tlsSocket) Write(p []byte) (int, error) {
 // read, then reads.
 func (s *tlsSocket) sendThenWait(fd uintptr) bool {
 	if !s.waited {
-		for s.sent < len(s.out) {
-			n, err := syscall.Write(int(fd), s.out[s.sent:])
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				s.n, s.err = 0, errTLSTailUnsent
-				return true
-			case err != nil:
-				s.n, s.err = 0, err
-				return true
-			}
-			s.sent += n
+		switch err := writeNow(int(fd), s.out, &s.sent); {
+		case err == syscall.EAGAIN:
+			s.n, s.err = 0, errTLSTailUnsent
+			return true
+		case err != nil:
+			s.n, s.err = 0, err
+			return true
 		}
 		s.out, s.sent, s.waited = nil, 0, true
 		if !s.idle() {
