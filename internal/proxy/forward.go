@@ -367,20 +367,17 @@ func (s *upSource) sendThenRead(p []byte) (int, error) {
 // sendRead is sendThenRead's raw.Read callback: it sends first, then
 // reads.
 func (s *upSource) sendRead(fd uintptr) bool {
-	for len(s.unsent) > 0 {
-		n, err := syscall.Write(int(fd), s.unsent)
+	if s.unsent != nil {
+		sent := 0
+		err := writeNow(int(fd), s.unsent, &sent)
+		s.unsent = s.unsent[sent:]
 		switch {
-		case err == syscall.EINTR:
-			continue
 		case err == syscall.EAGAIN:
 			return true // sendThenRead writes the rest
 		case err != nil:
 			s.unsent, s.err = nil, upSendError{err}
 			return true
 		}
-		s.unsent = s.unsent[n:]
-	}
-	if s.unsent != nil {
 		s.unsent = nil
 		return false // sent: wait for the answer
 	}

@@ -44,6 +44,14 @@ const (
 	proxiedPrivate
 )
 
+// gzipProxiedNames are gzip_proxied's parameters.
+var gzipProxiedNames = map[string]gzipProxied{
+	"off": proxiedOff, "any": proxiedAny, "auth": proxiedAuth,
+	"no_last_modified": proxiedNoLastModified, "no_etag": proxiedNoETag,
+	"expired": proxiedExpired, "no-cache": proxiedNoCache,
+	"no-store": proxiedNoStore, "private": proxiedPrivate,
+}
+
 // gzipPools keeps one pool of writers per compression level; one set is
 // shared by every level of a compiled config.
 type gzipPools [10]sync.Pool
@@ -135,28 +143,11 @@ func (c *compiler) gzipDirective(d *ngxconf.Directive, m *contentConf) (bool, er
 		}
 		g.proxied = 0
 		for _, a := range d.Args {
-			switch a {
-			case "off":
-				g.proxied |= proxiedOff
-			case "any":
-				g.proxied |= proxiedAny
-			case "auth":
-				g.proxied |= proxiedAuth
-			case "no_last_modified":
-				g.proxied |= proxiedNoLastModified
-			case "no_etag":
-				g.proxied |= proxiedNoETag
-			case "expired":
-				g.proxied |= proxiedExpired
-			case "no-cache":
-				g.proxied |= proxiedNoCache
-			case "no-store":
-				g.proxied |= proxiedNoStore
-			case "private":
-				g.proxied |= proxiedPrivate
-			default:
+			bit, ok := gzipProxiedNames[a]
+			if !ok {
 				return true, ngxconf.Errorf(d.Pos, "invalid value %q", a)
 			}
+			g.proxied |= bit
 		}
 	case "gzip_disable":
 		for _, a := range d.Args {

@@ -402,17 +402,8 @@ func (d *chunkedBody) lineEnd() error {
 // line; nginx drops them.
 func (d *chunkedBody) trailer() error {
 	for {
-		ch, err := d.readByte()
-		if err != nil {
-			return err
-		}
-		switch ch {
-		case '\r':
-			return d.expectLF()
-		case '\n':
-			return nil
-		}
-		if err := d.skipLine(); err != nil {
+		empty, err := d.readLine()
+		if err != nil || empty {
 			return err
 		}
 	}
@@ -421,16 +412,23 @@ func (d *chunkedBody) trailer() error {
 // skipLine reads up to the end of the line: an extension or a trailer
 // field, where a CR must be followed by LF.
 func (d *chunkedBody) skipLine() error {
-	for {
+	_, err := d.readLine()
+	return err
+}
+
+// readLine reads up to the end of a line (a CR must be followed by LF)
+// and reports whether it had nothing before its end.
+func (d *chunkedBody) readLine() (empty bool, err error) {
+	for n := 0; ; n++ {
 		ch, err := d.readByte()
 		if err != nil {
-			return err
+			return false, err
 		}
 		switch ch {
 		case '\r':
-			return d.expectLF()
+			return n == 0, d.expectLF()
 		case '\n':
-			return nil
+			return n == 0, nil
 		}
 	}
 }
