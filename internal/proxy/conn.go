@@ -660,9 +660,9 @@ func (c *clientConn) readRaw(block bool) error {
 
 func (c *clientConn) rawRead(fd uintptr) bool {
 	buf := c.srv.readBufs.get()
-	c.rawN, c.rawErr = syscall.Read(int(fd), buf)
+	c.rawN, c.rawErr = nbRead(int(fd), buf)
 	for c.rawErr == syscall.EINTR {
-		c.rawN, c.rawErr = syscall.Read(int(fd), buf)
+		c.rawN, c.rawErr = nbRead(int(fd), buf)
 	}
 	if c.rawErr == syscall.EAGAIN {
 		c.srv.readBufs.put(buf)

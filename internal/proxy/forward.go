@@ -381,9 +381,9 @@ func (s *upSource) sendRead(fd uintptr) bool {
 		s.unsent = nil
 		return false // sent: wait for the answer
 	}
-	n, err := syscall.Read(int(fd), s.p)
+	n, err := nbRead(int(fd), s.p)
 	for err == syscall.EINTR {
-		n, err = syscall.Read(int(fd), s.p)
+		n, err = nbRead(int(fd), s.p)
 	}
 	if err == syscall.EAGAIN {
 		return false

@@ -72,9 +72,9 @@ func (s *upSource) Read(p []byte) (int, error) {
 }
 
 func (s *upSource) rawRead(fd uintptr) bool {
-	n, err := syscall.Read(int(fd), s.p)
+	n, err := nbRead(int(fd), s.p)
 	for err == syscall.EINTR {
-		n, err = syscall.Read(int(fd), s.p)
+		n, err = nbRead(int(fd), s.p)
 	}
 	if err == syscall.EAGAIN {
 		// Returning false waits for readability; bytes that arrive while

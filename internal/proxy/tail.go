@@ -127,7 +127,7 @@ func (c *clientConn) releaseTail() {
 // returns EAGAIN when the socket's buffer filled first.
 func writeNow(fd int, buf []byte, sent *int) error {
 	for *sent < len(buf) {
-		n, err := syscall.Write(fd, buf[*sent:])
+		n, err := nbWrite(fd, buf[*sent:])
 		switch {
 		case err == syscall.EINTR:
 			continue

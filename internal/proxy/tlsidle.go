@@ -147,9 +147,9 @@ func (s *tlsSocket) Read(p []byte) (int, error) {
 // readNow reads once without waiting; Control runs it outside the
 // netpoller, so no read deadline applies.
 func (s *tlsSocket) readNow(fd uintptr) {
-	s.n, s.err = syscall.Read(int(fd), s.p)
+	s.n, s.err = nbRead(int(fd), s.p)
 	for s.err == syscall.EINTR {
-		s.n, s.err = syscall.Read(int(fd), s.p)
+		s.n, s.err = nbRead(int(fd), s.p)
 	}
 	if s.n < 0 {
 		s.n = 0
