@@ -180,6 +180,10 @@ func (s *Server) acceptLoop(l *boundListener) error {
 			nc.Close()
 			return nil
 		}
+		if c.refusesConnections() {
+			c.expire()
+			continue
+		}
 		// Until its first byte, a new connection waits like an idle one.
 		if !c.park(c.headerTimeout()) {
 			go c.serve()

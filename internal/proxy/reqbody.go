@@ -132,7 +132,9 @@ func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body 
 		head, body, rb = append(head, rb.mem...), nil, nil
 	}
 	switch {
-	case body == nil && uc.src.raw != nil:
+	case body == nil && uc.src.raw != nil && h.read != waitNow:
+		// (With proxy_read_timeout 0 the read cannot wait, so it would
+		// fail before the head in its callback went out: nginx sends it.)
 		uc.src.sendWithRead(head)
 		return nil
 	case rb == nil:
