@@ -341,6 +341,9 @@ type clientConn struct {
 	requests   int
 	active     atomic.Bool // a request is being handled
 	closed     atomic.Bool
+	// up is the upstream connection of the request in flight, which a
+	// fast stop (Abort) closes so that no wait on the peer outlasts it.
+	up atomic.Pointer[upConn]
 
 	// headBy is when the head being read must be complete: set at accept
 	// for the first request and at the first byte of later ones; it is

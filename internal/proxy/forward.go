@@ -263,6 +263,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		if aerr != nil {
 			return nil, nil, false, aerr
 		}
+		c.up.Store(uc)
 		if !reused {
 			now = time.Now() // after the dial
 		}
@@ -298,6 +299,9 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			}
 			if err == errClientGone {
 				return nil, nil, true, &attemptError{client: true, msg: "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream"}
+			}
+			if c.closed.Load() {
+				return nil, nil, true, &attemptError{client: true} // Abort: nothing to log, as nginx
 			}
 			if errors.Is(err, errTooBigHeader) || errors.Is(err, errBadHeader) {
 				return nil, nil, true, &attemptError{invalid: true, msg: err.Error() + " while reading response header from upstream"}

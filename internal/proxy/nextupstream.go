@@ -335,7 +335,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 	up := h.up
 	start := time.Now()
 	filter := peerFilter{now: start.Unix(), tried: c.tried[:0]}
-	defer func() { c.tried = filter.tried[:0] }()
+	defer func() { c.tried = filter.tried[:0]; c.up.Store(nil) }()
 	if kb, ok := up.policy.(keyedBalancer); ok && !up.single() {
 		filter.key = kb.appendKey(nil, ec)
 	}
@@ -390,7 +390,9 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			if aerr.body != nil {
 				return c.bodyFailed(ec, p, aerr.body)
 			}
-			c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
+			if aerr.msg != "" {
+				c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
+			}
 			return false
 		}
 		// error, timeout and invalid_header always count as a failure,

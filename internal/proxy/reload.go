@@ -165,6 +165,9 @@ func (s *Server) Abort() {
 	for c := range s.conns {
 		c.closed.Store(true)
 		c.nc.Close()
+		if uc := c.up.Load(); uc != nil {
+			uc.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.abortHTTP2()
