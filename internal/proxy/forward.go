@@ -267,6 +267,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		if !reused {
 			now = time.Now() // after the dial
 		}
+		ec.out.connected = now // $upstream_connect_time
 		uc.armWrite(now, h.send)
 		err := c.sendRequest(uc, h, head, body)
 		if err != nil {

@@ -351,12 +351,12 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		replay, _ = body.(*replayBody)
 	}
 	status := 502
-	tryStart := start // of the try under way, for $upstream_response_time
+	ec.out.startTry(start)
 	for {
 		p := up.get(&filter)
 		if p == nil {
 			c.srv.log.Error("no live upstreams while connecting to upstream", c.withHost(append(c.logCtx(ec), "upstream", "http://"+up.name+string(ec.requestURI)))...)
-			ec.out.tried.noteTry(up.name, 502, 0)
+			ec.out.tried.noteTry(up.name, 502, tryTimes{0, -1, -1})
 			status = 502
 			break
 		}
@@ -374,11 +374,12 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 				if up.free(p, failed, now) {
 					c.srv.log.Warn("upstream server temporarily disabled while reading response header from upstream", c.logCtxPeer(ec, p)...)
 				}
-				ec.out.tried.noteTry(p.name, resp.status, now.Sub(tryStart))
-				tryStart = now
+				ec.out.tried.noteTry(p.name, resp.status, ec.out.endTry(now, true))
+				ec.out.startTry(now)
 				tries--
 				continue
 			}
+			ec.out.upstreamTimes = ec.out.endTry(now, true)
 			keep := c.relay(h, ec, uc, resp, keepClient && !ec.bodyUnread)
 			up.free(p, false, time.Now())
 			return keep
@@ -388,6 +389,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			// body failed: not the peer's failure.
 			up.free(p, false, now)
 			if aerr.body != nil {
+				ec.out.upstreamTimes = ec.out.endTry(now, false)
 				return c.bodyFailed(ec, p, aerr.body)
 			}
 			if aerr.msg != "" {
@@ -420,8 +422,8 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		default:
 			status = 502
 		}
-		ec.out.tried.noteTry(p.name, status, now.Sub(tryStart))
-		tryStart = now
+		ec.out.tried.noteTry(p.name, status, ec.out.endTry(now, false))
+		ec.out.startTry(now)
 		if tries == 0 || !h.next.mayRetry(cond, sent, replay.resendable(body), r.method, now.Sub(start)) {
 			break
 		}

@@ -51,6 +51,8 @@ const (
 	varUpstreamAddr
 	varUpstreamResponseTime
 	varUpstreamStatus
+	varUpstreamConnectTime
+	varUpstreamHeaderTime
 	varRequestLength
 	varConnection
 	varConnectionRequests
@@ -121,6 +123,10 @@ func builtinVar(name string) (varID, bool) {
 		return varUpstreamResponseTime, true
 	case "upstream_status":
 		return varUpstreamStatus, true
+	case "upstream_connect_time":
+		return varUpstreamConnectTime, true
+	case "upstream_header_time":
+		return varUpstreamHeaderTime, true
 	case "request_length":
 		return varRequestLength, true
 	case "connection":
