@@ -44,8 +44,8 @@ type reqOut struct {
 	upstreamSet  bool // the answering try has ended: upstreamTimes.response holds
 	// upstreamStatus is the status the upstream answered.
 	upstreamStatus int
-	// upstreamTimes are the answering try's, from its response head on.
-	upstreamTimes tryTimes
+	// upstream is the answering try's, from its response head on.
+	upstream tryStats
 	// tryStart is when the try under way began, and connected when its
 	// connection was made (zero until then), as nginx times each try
 	// (from ngx_http_upstream_connect). Both come from clock readings
@@ -58,23 +58,30 @@ type reqOut struct {
 	tried triedList
 }
 
-// tryTimes are one try's $upstream_response_time, $upstream_connect_time
-// and $upstream_header_time; a negative one is nginx's "-" (no connection
-// was made, or no head came).
-type tryTimes struct{ response, connect, header time.Duration }
+// tryStats are one try's $upstream_response_time, $upstream_connect_time
+// and $upstream_header_time (a negative one is nginx's "-": no connection
+// was made, or no head came), and its $upstream_bytes_received and
+// $upstream_bytes_sent.
+type tryStats struct {
+	response, connect, header time.Duration
+	recv, sent                int64
+}
 
 // startTry notes that a try begins at now.
 func (o *reqOut) startTry(now time.Time) { o.tryStart, o.connected = now, time.Time{} }
 
-// endTry returns the times of the try under way, which ended at end;
-// headed: its response head came.
-func (o *reqOut) endTry(end time.Time, headed bool) tryTimes {
-	t := tryTimes{response: end.Sub(o.tryStart), connect: -1, header: -1}
+// endTry returns the figures of the try under way, which ended at end on
+// uc (nil when it never connected); headed: its response head came.
+func (o *reqOut) endTry(end time.Time, headed bool, uc *upConn) tryStats {
+	t := tryStats{response: end.Sub(o.tryStart), connect: -1, header: -1}
 	if !o.connected.IsZero() {
 		t.connect = o.connected.Sub(o.tryStart)
 	}
 	if headed {
 		t.header = t.response
+	}
+	if uc != nil {
+		t.recv, t.sent = uc.src.recv, uc.src.sent
 	}
 	return t
 }
@@ -82,22 +89,25 @@ func (o *reqOut) endTry(end time.Time, headed bool) tryTimes {
 // triedList is the per-try text of the $upstream_* variables, built only
 // on the failure path.
 type triedList struct {
-	addr, status, time, connect, header []byte
+	addr, status, time, connect, header, recv, sent []byte
 }
 
 // noteTry records a try that did not answer the client: a failed peer
 // (502, 504) or a response dropped for the next one. nginx names a group
 // with no live peer by the group's name.
-func (t *triedList) noteTry(addr string, status int, took tryTimes) {
+func (t *triedList) noteTry(addr string, status int, took tryStats) {
 	if len(t.addr) > 0 {
 		t.addr, t.status, t.time = append(t.addr, ", "...), append(t.status, ", "...), append(t.time, ", "...)
 		t.connect, t.header = append(t.connect, ", "...), append(t.header, ", "...)
+		t.recv, t.sent = append(t.recv, ", "...), append(t.sent, ", "...)
 	}
 	t.addr = append(t.addr, addr...)
 	t.status = strconv.AppendInt(t.status, int64(status), 10)
 	t.time = appendSeconds(t.time, took.response)
 	t.connect = appendSeconds(t.connect, took.connect)
 	t.header = appendSeconds(t.header, took.header)
+	t.recv = strconv.AppendInt(t.recv, took.recv, 10)
+	t.sent = strconv.AppendInt(t.sent, took.sent, 10)
 }
 
 // triedThen writes the tries before the answering one and, when one is
@@ -451,7 +461,7 @@ func (ec *evalCtx) found(pt *part) bool {
 	case varArgs:
 		return ec.argsSet || ec.req.hasQuery
 	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime, varUpstreamStatus,
-		varUpstreamConnectTime, varUpstreamHeaderTime:
+		varUpstreamConnectTime, varUpstreamHeaderTime, varUpstreamBytesReceived, varUpstreamBytesSent:
 		return false
 	case varSentContentType:
 		return ec.out.ctype != "" || len(ec.out.upCtype) > 0
@@ -609,19 +619,31 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 		case !ec.out.upstreamSet:
 			return append(dst, '-')
 		}
-		return appendSeconds(dst, ec.out.upstreamTimes.response)
+		return appendSeconds(dst, ec.out.upstream.response)
 	case varUpstreamConnectTime:
 		dst = triedThen(dst, ec.out.tried.connect, ec.out.upstreamAddr != "")
 		if ec.out.upstreamAddr == "" {
 			return dst
 		}
-		return appendSeconds(dst, ec.out.upstreamTimes.connect)
+		return appendSeconds(dst, ec.out.upstream.connect)
 	case varUpstreamHeaderTime:
 		dst = triedThen(dst, ec.out.tried.header, ec.out.upstreamAddr != "")
 		if ec.out.upstreamAddr == "" {
 			return dst
 		}
-		return appendSeconds(dst, ec.out.upstreamTimes.header)
+		return appendSeconds(dst, ec.out.upstream.header)
+	case varUpstreamBytesReceived:
+		dst = triedThen(dst, ec.out.tried.recv, ec.out.upstreamAddr != "")
+		if ec.out.upstreamAddr == "" {
+			return dst
+		}
+		return strconv.AppendInt(dst, ec.out.upstream.recv, 10)
+	case varUpstreamBytesSent:
+		dst = triedThen(dst, ec.out.tried.sent, ec.out.upstreamAddr != "")
+		if ec.out.upstreamAddr == "" {
+			return dst
+		}
+		return strconv.AppendInt(dst, ec.out.upstream.sent, 10)
 	case varUpstreamStatus:
 		dst = triedThen(dst, ec.out.tried.status, ec.out.upstreamAddr != "")
 		if ec.out.upstreamAddr == "" {
@@ -685,7 +707,10 @@ func (c *clientConn) noteUpstream(ec *evalCtx, p *peer) {
 	if ec == nil || p == nil {
 		return
 	}
-	ec.out.upstreamTimes.response = time.Since(ec.out.tryStart)
+	ec.out.upstream.response = time.Since(ec.out.tryStart)
+	if uc := c.up.Load(); uc != nil {
+		ec.out.upstream.recv, ec.out.upstream.sent = uc.src.recv, uc.src.sent
+	}
 	ec.out.upstreamAddr = p.name
 	ec.out.upstreamStatus = ec.out.status
 	ec.out.upstreamSet = true

@@ -256,6 +256,7 @@ func idempotent(m []byte) bool {
 // attempt sends the request to p and reads the response head. sent reports
 // whether any of the request reached the upstream (which limits retries).
 func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Reader, ec *evalCtx) (uc *upConn, resp *respHead, sent bool, aerr *attemptError) {
+	c.up.Store(nil) // until this try has a connection
 	for fresh := false; ; fresh = true {
 		var reused bool
 		now := time.Now()
@@ -264,6 +265,7 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			return nil, nil, false, aerr
 		}
 		c.up.Store(uc)
+		uc.src.recv, uc.src.sent = 0, 0
 		if !reused {
 			now = time.Now() // after the dial
 		}
@@ -357,7 +359,8 @@ func (s *upSource) sendThenRead(p []byte) (int, error) {
 	case s.err != nil:
 		return 0, s.err
 	case s.unsent != nil:
-		_, err := s.conn.Write(s.unsent)
+		n, err := s.conn.Write(s.unsent)
+		s.sent += int64(n)
 		s.unsent = nil
 		if err != nil {
 			return 0, upSendError{err}
@@ -376,6 +379,7 @@ func (s *upSource) sendRead(fd uintptr) bool {
 		sent := 0
 		err := writeNow(int(fd), s.unsent, &sent)
 		s.unsent = s.unsent[sent:]
+		s.sent += int64(sent)
 		switch {
 		case err == syscall.EAGAIN:
 			return true // sendThenRead writes the rest
@@ -411,7 +415,9 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 		n, rerr := body.Read(buf)
 		if n > 0 {
 			uc.armWrite(time.Now(), h.send)
-			if _, err := uc.Write(buf[:n]); err != nil {
+			w, err := uc.Write(buf[:n])
+			uc.src.sent += int64(w)
+			if err != nil {
 				return err
 			}
 		}

@@ -356,7 +356,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		p := up.get(&filter)
 		if p == nil {
 			c.srv.log.Error("no live upstreams while connecting to upstream", c.withHost(append(c.logCtx(ec), "upstream", "http://"+up.name+string(ec.requestURI)))...)
-			ec.out.tried.noteTry(up.name, 502, tryTimes{0, -1, -1})
+			ec.out.tried.noteTry(up.name, 502, tryStats{connect: -1, header: -1})
 			status = 502
 			break
 		}
@@ -374,12 +374,14 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 				if up.free(p, failed, now) {
 					c.srv.log.Warn("upstream server temporarily disabled while reading response header from upstream", c.logCtxPeer(ec, p)...)
 				}
-				ec.out.tried.noteTry(p.name, resp.status, ec.out.endTry(now, true))
+				ec.out.tried.noteTry(p.name, resp.status, ec.out.endTry(now, true, uc))
 				ec.out.startTry(now)
 				tries--
 				continue
 			}
-			ec.out.upstreamTimes = ec.out.endTry(now, true)
+			// nginx counts the bytes sent only once the try ends.
+			ec.out.upstream = ec.out.endTry(now, true, uc)
+			ec.out.upstream.sent = 0
 			keep := c.relay(h, ec, uc, resp, keepClient && !ec.bodyUnread)
 			up.free(p, false, time.Now())
 			return keep
@@ -389,7 +391,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			// body failed: not the peer's failure.
 			up.free(p, false, now)
 			if aerr.body != nil {
-				ec.out.upstreamTimes = ec.out.endTry(now, false)
+				ec.out.upstream = ec.out.endTry(now, false, c.up.Load())
 				return c.bodyFailed(ec, p, aerr.body)
 			}
 			if aerr.msg != "" {
@@ -422,7 +424,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		default:
 			status = 502
 		}
-		ec.out.tried.noteTry(p.name, status, ec.out.endTry(now, false))
+		ec.out.tried.noteTry(p.name, status, ec.out.endTry(now, false, c.up.Load()))
 		ec.out.startTry(now)
 		if tries == 0 || !h.next.mayRetry(cond, sent, replay.resendable(body), r.method, now.Sub(start)) {
 			break

@@ -138,13 +138,17 @@ func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body 
 		uc.src.sendWithRead(head)
 		return nil
 	case rb == nil:
-		if _, err := uc.Write(head); err != nil || body == nil {
+		n, err := uc.Write(head)
+		uc.src.sent += int64(n)
+		if err != nil || body == nil {
 			return err
 		}
 		return c.copyToUpstream(uc, body, h)
 	}
 	bufs := net.Buffers{head, rb.mem}
-	if _, err := bufs.WriteTo(uc.Conn); err != nil {
+	n, err := bufs.WriteTo(uc.Conn)
+	uc.src.sent += n
+	if err != nil {
 		return err
 	}
 	rb.pos = int64(len(rb.mem))

@@ -113,6 +113,7 @@ func (c *clientConn) spliceBody(p *splicePipe, uc *upConn, n int64, h *proxyHand
 				return errors.New("upstream prematurely closed connection while reading upstream")
 			}
 			n -= int64(p.moved)
+			uc.src.recv += int64(p.moved)
 		}
 		if p.held > 0 {
 			if err := c.raw.Write(p.drain); err != nil {

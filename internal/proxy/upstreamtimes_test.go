@@ -13,6 +13,8 @@ import (
 // $upstream_connect_time and $upstream_header_time hold one value per try
 // (", " between them), each timed from the start of its own try, as
 // nginx 1.22 logs them; "-" where the try never connected or got no head.
+// $upstream_bytes_received and $upstream_bytes_sent, per try too, are
+// the same bytes through both proxies, so they are compared as they are.
 // $request_time and every time have nginx's three decimals. The values
 // differ between the two proxies, so the log lines are compared with each
 // time masked, and each line is checked to add up: the tries' times
@@ -23,7 +25,7 @@ func TestUpstreamTimesPerTryMatchNginx(t *testing.T) {
 	s := peerSet(t, dir, "ok=ok", "e500=500", "hang=hang", "dead=dead", "dead2=dead")
 	site := func(who string) string {
 		return `
-log_format times '$status $request_time [$upstream_addr] [$upstream_status] [$upstream_response_time] [$upstream_connect_time] [$upstream_header_time] "$request"';
+log_format times '$status $request_time [$upstream_addr] [$upstream_status] [$upstream_response_time] [$upstream_connect_time] [$upstream_header_time] [$upstream_bytes_received] [$upstream_bytes_sent] "$request"';
 upstream hangok { server ` + s["hang"] + ` max_fails=0; server ` + s["ok"] + `; }
 upstream deadok { server ` + s["dead"] + ` max_fails=0; server ` + s["ok"] + `; }
 upstream next500 { server ` + s["e500"] + `; server ` + s["ok"] + `; }
@@ -32,6 +34,7 @@ server {
     listen LISTEN;
     access_log ` + dir + `/` + who + `-times.log times;
     add_header X-T "[$upstream_response_time] [$upstream_connect_time] [$upstream_header_time]" always;
+    add_header X-B "[$upstream_bytes_received] [$upstream_bytes_sent]" always;
     location /hangok { proxy_read_timeout 300ms; proxy_pass http://hangok; }
     location /deadok { proxy_pass http://deadok; }
     location /next500 { proxy_pass http://next500; proxy_next_upstream error http_500; }
@@ -63,7 +66,7 @@ server {
 		readLogLines(t, filepath.Join(dir, "nginx-times.log"), len(paths)),
 		readLogLines(t, filepath.Join(dir, "wisp-times.log"), len(paths)),
 	}
-	line := regexp.MustCompile(`^\d+ (\d+\.\d{3}) \[[^]]*\] \[[^]]*\] \[([^]]*)\] \[([^]]*)\] \[([^]]*)\] "[^"]*"$`)
+	line := regexp.MustCompile(`^\d+ (\d+\.\d{3}) \[[^]]*\] \[[^]]*\] \[([^]]*)\] \[([^]]*)\] \[([^]]*)\] \[[^]]*\] \[[^]]*\] "[^"]*"$`)
 	timeList := regexp.MustCompile(`^((\d+\.\d{3}|-)(, (\d+\.\d{3}|-))*)?$`)
 	for i, who := range []string{"nginx", "wisp"} {
 		for _, l := range strings.Split(strings.TrimSpace(logs[i]), "\n") {

@@ -53,6 +53,8 @@ const (
 	varUpstreamStatus
 	varUpstreamConnectTime
 	varUpstreamHeaderTime
+	varUpstreamBytesReceived
+	varUpstreamBytesSent
 	varRequestLength
 	varConnection
 	varConnectionRequests
@@ -127,6 +129,10 @@ func builtinVar(name string) (varID, bool) {
 		return varUpstreamConnectTime, true
 	case "upstream_header_time":
 		return varUpstreamHeaderTime, true
+	case "upstream_bytes_received":
+		return varUpstreamBytesReceived, true
+	case "upstream_bytes_sent":
+		return varUpstreamBytesSent, true
 	case "request_length":
 		return varRequestLength, true
 	case "connection":
