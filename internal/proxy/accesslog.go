@@ -586,10 +586,7 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 	case varTimeISO8601:
 		return time.Now().AppendFormat(dst, "2006-01-02T15:04:05-07:00")
 	case varMsec:
-		now := time.Now()
-		dst = strconv.AppendInt(dst, now.Unix(), 10)
-		dst = append(dst, '.')
-		return append(dst, fmt.Sprintf("%03d", now.Nanosecond()/1e6)...)
+		return appendMillis(dst, time.Now().UnixMilli())
 	case varRequest:
 		dst = append(dst, r.method...)
 		dst = append(dst, ' ')
@@ -670,7 +667,11 @@ func appendSeconds(dst []byte, d time.Duration) []byte {
 	if d < 0 {
 		return append(dst, '-')
 	}
-	ms := d.Milliseconds()
+	return appendMillis(dst, d.Milliseconds())
+}
+
+// appendMillis writes ms milliseconds as seconds with three decimals.
+func appendMillis(dst []byte, ms int64) []byte {
 	dst = strconv.AppendInt(dst, ms/1000, 10)
 	dst = append(dst, '.')
 	frac := ms % 1000

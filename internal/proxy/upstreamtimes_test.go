@@ -130,4 +130,8 @@ func TestAppendSecondsWritesNginxFormat(t *testing.T) {
 			t.Errorf("appendSeconds(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
+	// $msec: the time in seconds since the epoch, in the same format.
+	if got := string(appendMillis(nil, 1700000000005)); got != "1700000000.005" {
+		t.Errorf("appendMillis = %q, want 1700000000.005", got)
+	}
 }
