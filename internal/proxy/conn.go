@@ -270,7 +270,7 @@ func (s *Server) shutdown() {
 	case <-timer.C:
 		s.mu.Lock()
 		for c := range s.conns {
-			c.nc.Close()
+			c.abort()
 		}
 		s.mu.Unlock()
 		<-done
