@@ -71,17 +71,16 @@ type tryStats struct {
 func (o *reqOut) startTry(now time.Time) { o.tryStart, o.connected = now, time.Time{} }
 
 // endTry returns the figures of the try under way, which ended at end on
-// uc (nil when it never connected); headed: its response head came.
+// uc, the request's latest upstream connection (an earlier try's, or nil,
+// when this one never connected); headed: its response head came.
 func (o *reqOut) endTry(end time.Time, headed bool, uc *upConn) tryStats {
 	t := tryStats{response: end.Sub(o.tryStart), connect: -1, header: -1}
 	if !o.connected.IsZero() {
 		t.connect = o.connected.Sub(o.tryStart)
+		t.recv, t.sent = uc.src.recv, uc.src.sent
 	}
 	if headed {
 		t.header = t.response
-	}
-	if uc != nil {
-		t.recv, t.sent = uc.src.recv, uc.src.sent
 	}
 	return t
 }

@@ -256,7 +256,6 @@ func idempotent(m []byte) bool {
 // attempt sends the request to p and reads the response head. sent reports
 // whether any of the request reached the upstream (which limits retries).
 func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Reader, ec *evalCtx) (uc *upConn, resp *respHead, sent bool, aerr *attemptError) {
-	c.up.Store(nil) // until this try has a connection
 	for fresh := false; ; fresh = true {
 		var reused bool
 		now := time.Now()
