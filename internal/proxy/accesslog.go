@@ -642,8 +642,11 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 		return strconv.AppendInt(dst, ec.out.upstream.sent, 10)
 	case varUpstreamStatus:
 		dst = triedThen(dst, ec.out.tried.status, ec.out.upstreamAddr != "")
-		if ec.out.upstreamAddr == "" {
+		switch {
+		case ec.out.upstreamAddr == "":
 			return dst
+		case ec.out.upstreamStatus == 0: // the client left first (499)
+			return append(dst, '-')
 		}
 		return strconv.AppendInt(dst, int64(ec.out.upstreamStatus), 10)
 	case varRequestLength:

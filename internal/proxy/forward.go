@@ -61,7 +61,11 @@ func (c *clientConn) handle() bool {
 			c.bodyPos += int(r.contentLength)
 		}
 	}
-	c.logAccess(ec)
+	// A request that a stop cut (Abort) is not logged: nginx's worker
+	// exits before the request's log phase.
+	if !c.closed.Load() {
+		c.logAccess(ec)
+	}
 	return keep
 }
 

@@ -397,6 +397,11 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			if aerr.msg != "" {
 				c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
 			}
+			// nginx's 499, with this try in the $upstream_* variables
+			// and no status from the peer ("-").
+			ec.status, ec.out.status = 499, 499
+			ec.out.upstream = ec.out.endTry(now, false, c.up.Load())
+			ec.out.upstreamAddr, ec.out.upstreamStatus, ec.out.upstreamSet = p.name, 0, true
 			return false
 		}
 		// error, timeout and invalid_header always count as a failure,

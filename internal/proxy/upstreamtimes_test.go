@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"io"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -40,6 +42,7 @@ server {
     location /next500 { proxy_pass http://next500; proxy_next_upstream error http_500; }
     location /none { proxy_pass http://none; }
     location /ok { proxy_pass http://` + s["ok"] + `; }
+    location /left { proxy_pass http://` + s["hang"] + `; }
     location /local { return 200 "local\n"; }
 }
 `
@@ -61,11 +64,21 @@ server {
 			}
 		})
 	}
-	stop()
-	logs := [2]string{
-		readLogLines(t, filepath.Join(dir, "nginx-times.log"), len(paths)),
-		readLogLines(t, filepath.Join(dir, "wisp-times.log"), len(paths)),
+	// A client that leaves while the peer is still to answer: nginx's 499,
+	// with the try listed and no status from the peer.
+	for _, addr := range []string{nginx, wisp} {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		io.WriteString(c, getWith("/left", ""))
+		time.Sleep(100 * time.Millisecond)
+		c.Close()
 	}
+	n := len(paths) + 1
+	logs := [2]string{
+		readLogLines(t, filepath.Join(dir, "nginx-times.log"), n),
+		readLogLines(t, filepath.Join(dir, "wisp-times.log"), n),
+	}
+	stop()
 	line := regexp.MustCompile(`^\d+ (\d+\.\d{3}) \[[^]]*\] \[[^]]*\] \[([^]]*)\] \[([^]]*)\] \[([^]]*)\] \[[^]]*\] \[[^]]*\] "[^"]*"$`)
 	timeList := regexp.MustCompile(`^((\d+\.\d{3}|-)(, (\d+\.\d{3}|-))*)?$`)
 	for i, who := range []string{"nginx", "wisp"} {
