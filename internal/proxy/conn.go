@@ -215,6 +215,11 @@ func (s *Server) openConn(c *clientConn, nc net.Conn, key string) *clientConn {
 			rc.Control(func(fd uintptr) { c.idle.fd = int32(fd) })
 		}
 	}
+	c.wr = nc
+	if c.raw != nil {
+		c.sw.reset(c.raw)
+		c.wr = &c.sw
+	}
 	if c.readFn == nil {
 		c.readFn = c.rawRead
 		c.readNowFn = func(fd uintptr) { c.rawRead(fd) }
@@ -316,7 +321,9 @@ type clientConn struct {
 	srv   *Server
 	nc    net.Conn
 	raw   syscall.RawConn // nil when nc is not a socket (TLS, HTTP/2 streams)
-	tls   *tlsSocket      // the socket under nc when nc is TLS over a socket (tlsidle.go)
+	wr    io.Writer       // where answers are written: &sw over a socket, else nc
+	sw    sockWriter
+	tls   *tlsSocket // the socket under nc when nc is TLS over a socket (tlsidle.go)
 	id    uint64
 	group *vhostGroup
 	idle  idleLink // state while parked in Server.idle
@@ -402,6 +409,7 @@ func (c *clientConn) reuse() {
 		resp:   respHead{headers: c.resp.headers[:0]},
 		rs:     relayState{flushFn: c.rs.flushFn},
 		readFn: c.readFn, readNowFn: c.readNowFn, hotFn: c.hotFn,
+		sw: sockWriter{writeFn: c.sw.writeFn},
 	}
 }
 
