@@ -23,6 +23,8 @@ type h2writer struct {
 	spare    []byte // the buffer being written, reused for the next round
 	writing  bool   // a goroutine is writing: it takes what is appended
 	err      error  // the socket failed: nothing more goes out
+	queued   int64  // bytes appended since the start
+	written  int64  // bytes written since the start
 	roomWait chan struct{}
 }
 
@@ -48,7 +50,9 @@ func (w *h2writer) queue(fn func([]byte) []byte) error {
 	if w.err != nil {
 		return w.err
 	}
+	n := len(w.buf)
 	w.buf = fn(w.buf)
+	w.queued += int64(len(w.buf) - n)
 	return nil
 }
 
@@ -60,12 +64,14 @@ func (w *h2writer) pending() int {
 }
 
 // flush writes what is queued unless another goroutine is writing, which
-// then takes it.
+// then takes it. It fails only if what was queued before it cannot go
+// out: a connection that closed after writing it is no failure of its.
 func (w *h2writer) flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	target := w.queued
 	if w.writing || w.err != nil {
-		return w.err
+		return w.failedBefore(target)
 	}
 	w.writing = true
 	for len(w.buf) > 0 && w.err == nil {
@@ -73,8 +79,9 @@ func (w *h2writer) flush() error {
 		w.buf = w.spare[:0]
 		w.mu.Unlock()
 		w.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
-		_, err := w.nc.Write(out)
+		n, err := w.nc.Write(out)
 		w.mu.Lock()
+		w.written += int64(n)
 		w.spare = out[:0]
 		if err != nil {
 			w.err = err
@@ -85,7 +92,16 @@ func (w *h2writer) flush() error {
 		}
 	}
 	w.writing = false
-	return w.err
+	return w.failedBefore(target)
+}
+
+// failedBefore is the writer's error if bytes up to target were not
+// written; with w.mu held.
+func (w *h2writer) failedBefore(target int64) error {
+	if w.err != nil && w.written < target {
+		return w.err
+	}
+	return nil
 }
 
 // makeRoom waits, before a stream queues more data, until the buffer is
