@@ -55,24 +55,7 @@ func (st *h2stream) signal() {
 
 // wait waits for signal, the deadline, or the connection's end.
 func (st *h2stream) wait(deadline time.Time) error {
-	var expire <-chan time.Time
-	if !deadline.IsZero() {
-		d := time.Until(deadline)
-		if d <= 0 {
-			return os.ErrDeadlineExceeded
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		expire = t.C
-	}
-	select {
-	case <-st.wake:
-		return nil
-	case <-expire:
-		return os.ErrDeadlineExceeded
-	case <-st.conn.done:
-		return errH2Closed
-	}
+	return waitSignal(st.wake, st.conn.done, deadline)
 }
 
 // start checks a stream's request header section (RFC 9113 §8.2, §8.3)
@@ -276,7 +259,13 @@ func (st *h2stream) writeData(p []byte, end bool, deadline time.Time) error {
 		st.sendWin -= int64(n)
 		c.sendWin -= int64(n)
 		c.mu.Unlock()
-		if err := c.w.makeRoom(c.done); err != nil {
+		if err := c.w.makeRoom(c.done, deadline); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// The socket took nothing for send_timeout: the client
+				// does not read, and the connection is closed, as
+				// nginx closes it.
+				c.nc.Close()
+			}
 			return err
 		}
 		last := end && n == len(p)
@@ -333,6 +322,25 @@ type tlsBridgeConn struct {
 }
 
 func (b *tlsBridgeConn) ConnectionState() tls.ConnectionState { return *b.state }
+
+// streamGone reports whether nc is an HTTP/2 stream whose client reset it
+// or left, so that a request waiting on its upstream stops as nginx
+// stops it.
+func streamGone(nc net.Conn) bool {
+	var b *bridgeConn
+	switch nc := nc.(type) {
+	case *bridgeConn:
+		b = nc
+	case *tlsBridgeConn:
+		b = nc.bridgeConn
+	default:
+		return false
+	}
+	c := b.st.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return b.st.reset
+}
 
 func isBridged(nc net.Conn) bool {
 	switch nc.(type) {
@@ -412,7 +420,7 @@ func (b *pooledBridge) finish() {
 	case a.phase == answerToClose:
 		a.ended = true
 		bc.st.writeData(nil, true, bc.writeBy)
-	default:
+	case !streamGone(bc):
 		bc.st.conn.resetStream(bc.st.id, http2.ErrCodeInternal)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -105,9 +106,9 @@ func (w *h2writer) failedBefore(target int64) error {
 }
 
 // makeRoom waits, before a stream queues more data, until the buffer is
-// below h2MaxPending (writing it itself if no one is), the socket failed
-// or done is closed.
-func (w *h2writer) makeRoom(done <-chan struct{}) error {
+// below h2MaxPending (writing it itself if no one is), the socket failed,
+// done is closed or the deadline passes.
+func (w *h2writer) makeRoom(done <-chan struct{}, deadline time.Time) error {
 	for {
 		w.mu.Lock()
 		if w.err != nil || len(w.buf) < h2MaxPending {
@@ -127,10 +128,8 @@ func (w *h2writer) makeRoom(done <-chan struct{}) error {
 		}
 		ch := w.roomWait
 		w.mu.Unlock()
-		select {
-		case <-ch:
-		case <-done:
-			return errH2Closed
+		if err := waitSignal(ch, done, deadline); err != nil {
+			return err
 		}
 	}
 }
@@ -205,4 +204,27 @@ func appendData(b []byte, stream uint32, p []byte, end bool) []byte {
 	}
 	b = appendFrameHeader(b, len(p), http2.FrameData, flags, stream)
 	return append(b, p...)
+}
+
+// waitSignal waits for ch, done (errH2Closed) or the deadline
+// (os.ErrDeadlineExceeded; none when zero).
+func waitSignal(ch <-chan struct{}, done <-chan struct{}, deadline time.Time) error {
+	var expire <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-expire:
+		return os.ErrDeadlineExceeded
+	case <-done:
+		return errH2Closed
+	}
 }
