@@ -100,10 +100,9 @@ func (c *h2conn) serve() {
 	for {
 		if c.br.Buffered() == 0 {
 			// Nothing more to read without waiting: what the frames read so
-			// far made (acknowledgements, window updates) goes out now.
-			if c.w.flush() != nil {
-				return
-			}
+			// far made (acknowledgements, window updates) goes out now,
+			// written by another goroutine if the socket makes it wait.
+			c.w.flushBehind()
 		}
 		f, err := c.fr.ReadFrame()
 		if err == nil {
@@ -178,7 +177,7 @@ func (c *h2conn) goAway(code http2.ErrCode) {
 	last := c.lastID
 	c.mu.Unlock()
 	c.w.queue(func(b []byte) []byte { return appendGoAway(b, last, code) })
-	c.w.flush()
+	c.w.flushBehind()
 }
 
 // shutdown starts a graceful stop: GOAWAY, no new streams, and the
@@ -204,8 +203,7 @@ func (c *h2conn) stopNow() bool {
 // close ends the connection: nothing more is written, and every stream
 // still served sees its client gone.
 func (c *h2conn) close() {
-	c.w.flush()
-	c.w.fail(errH2Closed)
+	c.w.finish()
 	c.nc.Close()
 	c.mu.Lock()
 	for id, st := range c.streams {
@@ -463,6 +461,8 @@ func (c *h2conn) onTrailers(st *h2stream, f *http2.MetaHeadersFrame) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
+	case !st.remoteOpen && st.localEnded:
+		return h2connError(http2.ErrCodeStreamClosed) // a closed stream, about to be forgotten
 	case !st.remoteOpen:
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeStreamClosed}
 	case !f.StreamEnded() || len(f.PseudoFields()) > 0:

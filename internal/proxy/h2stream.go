@@ -29,6 +29,7 @@ type h2stream struct {
 	remoteOpen bool  // the client may still send DATA
 	reset      bool  // RST_STREAM either way, or the connection ended
 	abandoned  bool  // the engine closed its side
+	localEnded bool  // END_STREAM is queued
 	sendWin    int64 // what this side may still send
 	recvWin    int64 // what the client may still send
 	recvDue    int64 // body bytes read, not yet given back to the client
@@ -224,6 +225,7 @@ func (st *h2stream) writeHeaders(block []byte, end bool) error {
 	c := st.conn
 	c.mu.Lock()
 	reset, maxFrame := st.reset, c.maxFrame
+	st.localEnded = end
 	c.mu.Unlock()
 	if reset {
 		return errStreamReset
@@ -258,6 +260,8 @@ func (st *h2stream) writeData(p []byte, end bool, deadline time.Time) error {
 		n = max(n, 0)
 		st.sendWin -= int64(n)
 		c.sendWin -= int64(n)
+		last := end && n == len(p)
+		st.localEnded = last
 		c.mu.Unlock()
 		if err := c.w.makeRoom(c.done, deadline); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -268,7 +272,6 @@ func (st *h2stream) writeData(p []byte, end bool, deadline time.Time) error {
 			}
 			return err
 		}
-		last := end && n == len(p)
 		if err := c.w.queue(func(b []byte) []byte { return appendData(b, st.id, p[:n], last) }); err != nil {
 			return err
 		}

@@ -20,12 +20,14 @@ type h2writer struct {
 	nc net.Conn
 
 	mu       sync.Mutex
-	buf      []byte // frames not written yet
-	spare    []byte // the buffer being written, reused for the next round
-	writing  bool   // a goroutine is writing: it takes what is appended
-	err      error  // the socket failed: nothing more goes out
-	queued   int64  // bytes appended since the start
-	written  int64  // bytes written since the start
+	buf      []byte        // frames not written yet
+	spare    []byte        // the buffer being written, reused for the next round
+	writing  bool          // a goroutine is writing: it takes what is appended
+	err      error         // the socket failed: nothing more goes out
+	closing  bool          // the connection is closing: writes may take h2CloseLinger
+	idle     chan struct{} // closed when writing stops, for finish
+	queued   int64         // bytes appended since the start
+	written  int64         // bytes written since the start
 	roomWait chan struct{}
 }
 
@@ -71,15 +73,42 @@ func (w *h2writer) flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	target := w.queued
-	if w.writing || w.err != nil {
-		return w.failedBefore(target)
+	if !w.writing && w.err == nil && len(w.buf) > 0 {
+		w.writing = true
+		w.writeLoop()
+	}
+	return w.failedBefore(target)
+}
+
+// flushBehind is flush for the connection's reader, which must go on
+// reading while a peer that does not read blocks the socket: when there
+// is something to write and no one writes, a goroutine does.
+func (w *h2writer) flushBehind() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.writing || w.err != nil || len(w.buf) == 0 {
+		return
 	}
 	w.writing = true
+	go func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.writeLoop()
+	}()
+}
+
+// writeLoop writes rounds of the buffer until it is empty; with w.mu held
+// and writing set, which it clears.
+func (w *h2writer) writeLoop() {
 	for len(w.buf) > 0 && w.err == nil {
 		out := w.buf
 		w.buf = w.spare[:0]
+		timeout := sendTimeout
+		if w.closing {
+			timeout = h2CloseLinger
+		}
 		w.mu.Unlock()
-		w.nc.SetWriteDeadline(time.Now().Add(sendTimeout))
+		w.nc.SetWriteDeadline(time.Now().Add(timeout))
 		n, err := w.nc.Write(out)
 		w.mu.Lock()
 		w.written += int64(n)
@@ -93,7 +122,35 @@ func (w *h2writer) flush() error {
 		}
 	}
 	w.writing = false
-	return w.failedBefore(target)
+	if w.idle != nil {
+		close(w.idle)
+		w.idle = nil
+	}
+}
+
+// h2CloseLinger is how long a closing connection's last frames (GOAWAY)
+// may take to go out.
+const h2CloseLinger = time.Second
+
+// finish writes what is queued, waiting at most h2CloseLinger for a
+// write under way, and then stops all writing.
+func (w *h2writer) finish() {
+	w.mu.Lock()
+	w.closing = true
+	if w.writing {
+		w.nc.SetWriteDeadline(time.Now().Add(h2CloseLinger))
+		w.idle = make(chan struct{})
+		idle := w.idle
+		w.mu.Unlock()
+		<-idle
+		w.mu.Lock()
+	}
+	if w.err == nil && len(w.buf) > 0 {
+		w.writing = true
+		w.writeLoop()
+	}
+	w.mu.Unlock()
+	w.fail(errH2Closed)
 }
 
 // failedBefore is the writer's error if bytes up to target were not
