@@ -484,7 +484,7 @@ func (c *h2conn) runStream(b *pooledBridge) {
 	if cc == nil {
 		// The server is stopping, or a reload took the address away.
 		c.resetStream(st.id, http2.ErrCodeRefusedStream)
-		c.w.flush()
+		c.w.flush(time.Time{})
 		c.shutdown()
 	} else {
 		cc.serve()
@@ -511,7 +511,7 @@ func (c *h2conn) streamDone(st *h2stream) {
 	if stop {
 		c.w.queue(func(b []byte) []byte { return appendRSTStream(b, st.id, http2.ErrCodeNo) })
 	}
-	c.w.flush()
+	c.w.flush(time.Time{})
 	if wake {
 		c.nc.SetReadDeadline(time.Now())
 	}

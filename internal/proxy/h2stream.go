@@ -215,7 +215,7 @@ func (st *h2stream) read(p []byte, deadline time.Time) (int, error) {
 	c.mu.Unlock()
 	if due > 0 {
 		c.w.queue(func(b []byte) []byte { return appendWindowUpdate(b, st.id, uint32(due)) })
-		c.w.flush()
+		c.w.flush(time.Time{})
 	}
 	return n, nil
 }
@@ -249,7 +249,7 @@ func (st *h2stream) writeData(p []byte, end bool, deadline time.Time) error {
 			c.mu.Unlock()
 			// What is queued goes out first: the client gives window back
 			// for data it has seen.
-			if err := c.w.flush(); err != nil {
+			if err := c.w.flush(deadline); err != nil {
 				return err
 			}
 			if err := st.wait(deadline); err != nil {
@@ -586,7 +586,7 @@ func (a *h2Answer) write(b *bridgeConn, p []byte) error {
 			return err
 		}
 	}
-	return b.st.conn.w.flush()
+	return b.st.conn.w.flush(b.writeBy)
 }
 
 // head gathers and parses a head, and returns what follows it.

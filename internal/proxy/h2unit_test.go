@@ -160,7 +160,7 @@ func TestHTTP2AnswerBecomesHeadersAndData(t *testing.T) {
 					in = in[n:]
 				}
 				b.finish()
-				b.stream.conn.w.flush()
+				b.stream.conn.w.flush(time.Time{})
 				got := decodeAnswer(t, rc.out.Bytes())
 				if got.status != tc.status || got.body != tc.body || b.bridge.answered() != tc.complete || got.ended != tc.complete {
 					t.Errorf("got %d %q complete %v ended %v, want %d %q complete %v", got.status, got.body, b.bridge.answered(), got.ended, tc.status, tc.body, tc.complete)

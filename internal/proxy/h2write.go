@@ -69,13 +69,16 @@ func (w *h2writer) pending() int {
 // flush writes what is queued unless another goroutine is writing, which
 // then takes it. It fails only if what was queued before it cannot go
 // out: a connection that closed after writing it is no failure of its.
-func (w *h2writer) flush() error {
+// The socket may take until deadline (zero: sendTimeout from now), the
+// engine's send_timeout for the caller's answer: a socket that takes
+// nothing that long fails the connection, as in nginx.
+func (w *h2writer) flush(deadline time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	target := w.queued
 	if !w.writing && w.err == nil && len(w.buf) > 0 {
 		w.writing = true
-		w.writeLoop()
+		w.writeLoop(deadline)
 	}
 	return w.failedBefore(target)
 }
@@ -93,28 +96,34 @@ func (w *h2writer) flushBehind() {
 	go func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		w.writeLoop()
+		w.writeLoop(time.Time{})
 	}()
 }
 
 // writeLoop writes rounds of the buffer until it is empty; with w.mu held
 // and writing set, which it clears.
-func (w *h2writer) writeLoop() {
+func (w *h2writer) writeLoop(deadline time.Time) {
 	for len(w.buf) > 0 && w.err == nil {
 		out := w.buf
 		w.buf = w.spare[:0]
-		timeout := sendTimeout
-		if w.closing {
-			timeout = h2CloseLinger
+		by := deadline
+		switch {
+		case w.closing:
+			by = time.Now().Add(h2CloseLinger)
+		case by.IsZero():
+			by = time.Now().Add(sendTimeout)
 		}
 		w.mu.Unlock()
-		w.nc.SetWriteDeadline(time.Now().Add(timeout))
+		w.nc.SetWriteDeadline(by)
 		n, err := w.nc.Write(out)
 		w.mu.Lock()
 		w.written += int64(n)
 		w.spare = out[:0]
 		if err != nil {
+			// The peer is gone or took nothing until the deadline: the
+			// connection ends, its reader with it.
 			w.err = err
+			w.nc.Close()
 		}
 		if w.roomWait != nil {
 			close(w.roomWait)
@@ -147,7 +156,7 @@ func (w *h2writer) finish() {
 	}
 	if w.err == nil && len(w.buf) > 0 {
 		w.writing = true
-		w.writeLoop()
+		w.writeLoop(time.Time{})
 	}
 	w.mu.Unlock()
 	w.fail(errH2Closed)
@@ -175,7 +184,7 @@ func (w *h2writer) makeRoom(done <-chan struct{}, deadline time.Time) error {
 		}
 		if !w.writing {
 			w.mu.Unlock()
-			if err := w.flush(); err != nil {
+			if err := w.flush(deadline); err != nil {
 				return err
 			}
 			continue
