@@ -22,7 +22,8 @@ import (
 // bytes of a partial record for the next read, so nothing is lost: the rest
 // of the record makes the socket readable and wakes the connection.
 //
-// HTTP/2 connections are not parked: net/http owns them (http2.go).
+// HTTP/2 connections are not parked: their reader waits on them
+// (h2conn.go).
 
 // tlsSocket is the TCP connection under a client's tls.Conn.
 type tlsSocket struct {
