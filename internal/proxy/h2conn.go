@@ -161,7 +161,7 @@ func (c *h2conn) failed(err error) bool {
 		c.goAway(http2.ErrCodeFrameSize)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.mu.Lock()
-		idle := c.running == 0
+		idle := c.running == 0 && !c.goingAway // (a graceful stop sent it already)
 		c.mu.Unlock()
 		if idle {
 			c.goAway(http2.ErrCodeNo)
