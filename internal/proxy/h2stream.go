@@ -326,23 +326,39 @@ type tlsBridgeConn struct {
 
 func (b *tlsBridgeConn) ConnectionState() tls.ConnectionState { return *b.state }
 
+// bridgeOf returns the bridge nc is, or nil.
+func bridgeOf(nc net.Conn) *bridgeConn {
+	switch nc := nc.(type) {
+	case *bridgeConn:
+		return nc
+	case *tlsBridgeConn:
+		return nc.bridgeConn
+	}
+	return nil
+}
+
 // streamGone reports whether nc is an HTTP/2 stream whose client reset it
 // or left, so that a request waiting on its upstream stops as nginx
 // stops it.
 func streamGone(nc net.Conn) bool {
-	var b *bridgeConn
-	switch nc := nc.(type) {
-	case *bridgeConn:
-		b = nc
-	case *tlsBridgeConn:
-		b = nc.bridgeConn
-	default:
+	b := bridgeOf(nc)
+	if b == nil {
 		return false
 	}
 	c := b.st.conn
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return b.st.reset
+}
+
+// streamFailed marks the answer on nc, if it is an HTTP/2 stream, as cut
+// short: an answer whose body runs to the close (the engine does not
+// chunk for streams) then ends with RST_STREAM, as nginx ends it, not
+// with END_STREAM.
+func streamFailed(nc net.Conn) {
+	if b := bridgeOf(nc); b != nil {
+		b.out.failed = true
+	}
 }
 
 func isBridged(nc net.Conn) bool {
@@ -420,7 +436,7 @@ func (b *pooledBridge) finish() {
 	bc, a := &b.bridge, &b.bridge.out
 	switch {
 	case a.ended:
-	case a.phase == answerToClose:
+	case a.phase == answerToClose && !a.failed:
 		a.ended = true
 		bc.st.writeData(nil, true, bc.writeBy)
 	case !streamGone(bc):
@@ -539,22 +555,17 @@ type h2Answer struct {
 	partial []byte // a head split over writes
 	resp    respHead
 	block   []byte // the header block being built
-	left    int64  // body bytes (sized) or chunk bytes (chunked) still due
+	left    int64  // body bytes still due (sized)
 	ended   bool   // END_STREAM is queued
+	failed  bool   // the engine could not complete the answer (streamFailed)
 }
 
 type answerPhase uint8
 
 const (
-	answerHead        answerPhase = iota // reading a head
-	answerSized                          // a body of left bytes
-	answerToClose                        // a body running to the close
-	answerChunkSize                      // a chunk's size line
-	answerChunkExt                       // the rest of a size line (extensions)
-	answerChunkData                      // left bytes of chunk data
-	answerChunkEnd                       // the CRLF after chunk data
-	answerTrailer                        // trailer lines after the last chunk
-	answerTrailerLine                    // inside a trailer line
+	answerHead    answerPhase = iota // reading a head
+	answerSized                      // a body of left bytes
+	answerToClose                    // a body running to the engine's close
 	answerDone
 )
 
@@ -563,8 +574,12 @@ const (
 var errNotHTTP = errors.New("HTTP/0.9 answer on an HTTP/2 stream")
 
 func (a *h2Answer) complete() bool {
-	return a.phase == answerDone || a.phase == answerToClose
+	return a.phase == answerDone || a.phase == answerToClose && !a.failed
 }
+
+// errChunkedAnswer is an engine answer in chunks, which the engine does
+// not write to a stream (relay.go, headers.go leave them to the close).
+var errChunkedAnswer = errors.New("chunked answer on an HTTP/2 stream")
 
 // write takes one write of the engine's answer; the frames it makes go
 // out together, with the stream's end if the answer is complete.
@@ -577,12 +592,6 @@ func (a *h2Answer) write(b *bridgeConn, p []byte) error {
 			p, err = a.body(b, p)
 		}
 		if err != nil {
-			return err
-		}
-	}
-	if a.phase == answerDone && !a.ended {
-		a.ended = true // a chunked body's end
-		if err := b.st.writeData(nil, true, b.writeBy); err != nil {
 			return err
 		}
 	}
@@ -634,7 +643,7 @@ func (a *h2Answer) emit(b *bridgeConn) error {
 	case b.st.isHEAD || rh.status == 204 || rh.status == 304:
 		a.phase = answerDone
 	case rh.chunked:
-		a.phase = answerChunkSize
+		return errChunkedAnswer
 	case rh.contentLength == 0:
 		a.phase = answerDone
 	case rh.contentLength > 0:
@@ -656,73 +665,20 @@ func hopByHop(name []byte) bool {
 	return false
 }
 
-// body takes body bytes from p, undoing the chunked framing, and returns
-// what is left of p.
+// body takes body bytes from p and returns what is left of it.
 func (a *h2Answer) body(b *bridgeConn, p []byte) ([]byte, error) {
-	switch a.phase {
-	case answerSized, answerChunkData:
-		n := int(min(a.left, int64(len(p))))
-		last := a.phase == answerSized && int64(n) == a.left
-		if err := b.st.writeData(p[:n], last, b.writeBy); err != nil {
-			return nil, err
-		}
-		a.ended = last
-		a.left -= int64(n)
-		if a.left == 0 {
-			if a.phase == answerSized {
-				a.phase = answerDone
-			} else {
-				a.phase = answerChunkEnd
-			}
-		}
-		return p[n:], nil
-	case answerToClose:
+	if a.phase == answerToClose {
 		return nil, b.st.writeData(p, false, b.writeBy)
 	}
-	// Framing, a byte at a time: chunk size lines, the CRLF after a
-	// chunk's data, the trailer.
-	ch := p[0]
-	switch a.phase {
-	case answerChunkSize:
-		switch {
-		case ch == '\n' && a.left == 0:
-			a.phase = answerTrailer
-		case ch == '\n':
-			a.phase = answerChunkData
-		case ch == ';' || ch == ' ' || ch == '\t':
-			a.phase = answerChunkExt
-		case ch != '\r':
-			d, ok := hexDigit(ch)
-			if !ok {
-				return nil, errBadAnswerChunk
-			}
-			a.left = a.left<<4 | int64(d)
-		}
-	case answerChunkExt:
-		if ch == '\n' {
-			a.phase = answerChunkData
-			if a.left == 0 {
-				a.phase = answerTrailer
-			}
-		}
-	case answerChunkEnd:
-		if ch == '\n' {
-			a.phase = answerChunkSize
-		}
-	case answerTrailer:
-		switch ch {
-		case '\n':
-			a.phase = answerDone
-		case '\r':
-		default:
-			a.phase = answerTrailerLine
-		}
-	case answerTrailerLine:
-		if ch == '\n' {
-			a.phase = answerTrailer
-		}
+	n := int(min(a.left, int64(len(p))))
+	last := int64(n) == a.left
+	if err := b.st.writeData(p[:n], last, b.writeBy); err != nil {
+		return nil, err
 	}
-	return p[1:], nil
+	a.ended = last
+	a.left -= int64(n)
+	if last {
+		a.phase = answerDone
+	}
+	return p[n:], nil
 }
-
-var errBadAnswerChunk = errors.New("bad chunk size in the answer to an HTTP/2 stream")

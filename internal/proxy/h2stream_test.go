@@ -80,6 +80,10 @@ func TestHTTP2AnswerFramingMatchesNginx(t *testing.T) {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
 		case "/404":
 			io.WriteString(c, "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 4\r\n\r\nnope")
+		case "/gz/sized":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2000\r\n\r\n"+strings.Repeat("compress me ", 200)[:2000])
+		case "/gz/chunked":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n"+strings.Repeat("a", 1000)+"\r\n0\r\n\r\n")
 		}
 	})
 	site := `
@@ -88,6 +92,7 @@ server {
     location / { proxy_pass ` + b.target() + `; }
     location /down { proxy_pass http://unix:` + filepath.Join(dir, "none.sock") + `; }
     location = /redirect { return 301 /sized; }
+    location /gz/ { gzip on; gzip_types text/plain; gzip_min_length 1; proxy_pass ` + b.target() + `; }
 }
 `
 	nginxAddr := startNginx(t, dir, site)
@@ -97,6 +102,7 @@ server {
 		{"GET", "/sized"}, {"GET", "/chunked"}, {"GET", "/close"}, {"GET", "/empty"},
 		{"GET", "/204"}, {"GET", "/304"}, {"GET", "/big"}, {"HEAD", "/sized"}, {"HEAD", "/chunked"},
 		{"GET", "/cut"}, {"GET", "/cutchunk"}, {"GET", "/404"}, {"GET", "/down"}, {"GET", "/redirect"},
+		{"GET", "/gz/sized"}, {"GET", "/gz/chunked"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			get := func(addr string) h2Result {
