@@ -76,6 +76,9 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 		recvWin:  h2DefaultWindow,
 	}
 	c.w.nc = nc
+	if owner.tls != nil {
+		owner.tls.rawWrites = true
+	}
 	if tc, ok := nc.(tlsConn); ok {
 		st := tc.ConnectionState()
 		c.tls = &st
