@@ -497,6 +497,13 @@ func (c *h2conn) runStream(b *pooledBridge) {
 	c.srv.h2.streams.put(b, c.srv)
 }
 
+// busy reports whether more than one stream is being served.
+func (c *h2conn) busy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.running > 1
+}
+
 // streamDone forgets a stream the engine is done with. A client still
 // sending a body it no longer needs is told to stop (RST_STREAM
 // NO_ERROR, RFC 9113 §8.1).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -594,6 +595,12 @@ func (a *h2Answer) write(b *bridgeConn, p []byte) error {
 		if err != nil {
 			return err
 		}
+	}
+	if a.ended && b.st.conn.busy() {
+		// Other streams of the connection are being served: those whose
+		// answers are ready get to queue them first, so that one TLS
+		// write carries them all.
+		runtime.Gosched()
 	}
 	return b.st.conn.w.flush(b.writeBy)
 }
