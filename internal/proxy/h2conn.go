@@ -43,6 +43,12 @@ type h2conn struct {
 	maxFrame  int                  // the peer's SETTINGS_MAX_FRAME_SIZE
 	recvWin   int64                // what the peer may still send on the connection
 	recvDue   int64                // received bytes not yet given back (WINDOW_UPDATE)
+	opened    int                  // streams taken
+
+	// keepalive_timeout and keepalive_requests of the address's default
+	// server, which nginx 1.22 applies to an HTTP/2 connection as a whole:
+	// how long it may idle, and how many streams it serves before GOAWAY.
+	ka keepalive
 }
 
 // The connection's own settings. The stream and connection receive
@@ -76,6 +82,13 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 		recvWin:  h2DefaultWindow,
 	}
 	c.w.nc = nc
+	c.ka = keepalive{keepaliveTimeout, keepaliveRequests}
+	if g := owner.group; g != nil && g.def != nil {
+		c.ka = g.def.ka
+		if c.ka.timeout <= 0 {
+			c.ka.timeout = keepaliveTimeout
+		}
+	}
 	if owner.tls != nil {
 		owner.tls.rawWrites = true
 	}
@@ -221,7 +234,7 @@ func (c *h2conn) close() {
 // when one is; with c.mu held, or before streams run.
 func (c *h2conn) setIdle() {
 	if c.running == 0 {
-		c.nc.SetReadDeadline(time.Now().Add(keepaliveTimeout))
+		c.nc.SetReadDeadline(time.Now().Add(c.ka.timeout))
 	} else {
 		c.nc.SetReadDeadline(time.Time{})
 	}
@@ -443,9 +456,14 @@ func (c *h2conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	c.mu.Lock()
 	c.streams[id] = st
 	c.running++
+	c.opened++
+	last := c.opened >= c.ka.requests
 	c.setIdle()
 	c.mu.Unlock()
 	go c.runStream(b)
+	if last {
+		c.shutdown() // keepalive_requests: this stream is the last
+	}
 	return nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,5 +196,61 @@ server {
 	}
 	if err != nil {
 		t.Error(err)
+	}
+}
+
+// TestHTTP2KeepaliveEndsTheConnectionAsNginx: keepalive_requests counts
+// an HTTP/2 connection's streams and keepalive_timeout bounds its idle
+// time (nginx 1.22, which dropped http2_max_requests and
+// http2_idle_timeout for them): GOAWAY names the last stream answered,
+// later streams are ignored, and an idle connection is sent away.
+func TestHTTP2KeepaliveEndsTheConnectionAsNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "app.sock")
+	startEcho(t, sock, "echo")
+	for _, tc := range []struct {
+		name, conf string
+		streams    uint32
+	}{
+		{"keepalive_requests 3, five streams", "keepalive_requests 3;", 5},
+		{"keepalive_timeout 1s, idle after one stream", "keepalive_timeout 1s;", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := `
+server {
+    listen LISTEN http2;
+    ` + tc.conf + `
+    location / { proxy_pass http://unix:` + sock + `; }
+}
+`
+			run := func(addr string) string {
+				c := dialRawH2(t, addr)
+				for id := uint32(1); id < 2*tc.streams; id += 2 {
+					c.get(t, id, "/k")
+				}
+				var got []string
+				c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				for {
+					f, err := c.fr.ReadFrame()
+					if err != nil {
+						slices.Sort(got) // streams are answered in any order
+						return strings.Join(got, ", ")
+					}
+					switch f := f.(type) {
+					case *http2.HeadersFrame:
+						got = append(got, "HEADERS "+strconv.Itoa(int(f.StreamID)))
+					case *http2.GoAwayFrame:
+						got = append(got, "GOAWAY "+strconv.Itoa(int(f.LastStreamID))+" "+f.ErrCode.String())
+					case *http2.RSTStreamFrame:
+						got = append(got, "RST "+strconv.Itoa(int(f.StreamID)))
+					}
+				}
+			}
+			n := run(startNginx(t, dir, site))
+			w, _ := startWisp(t, dir, site)
+			if got := run(w); got != n {
+				t.Errorf("wisp: %s\nnginx: %s", got, n)
+			}
+		})
 	}
 }
