@@ -108,10 +108,12 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 // streams finish.
 func (c *h2conn) serve() {
 	defer c.close()
+	// The server's preface goes first whatever the client sends, as
+	// nginx sends it (a bad client preface then gets GOAWAY after it).
+	c.w.queue(appendServerSettings)
 	if !c.readPreface() {
 		return
 	}
-	c.w.queue(appendServerSettings)
 	c.setIdle()
 	for {
 		if c.br.Buffered() == 0 {
