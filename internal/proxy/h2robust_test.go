@@ -254,3 +254,40 @@ server {
 		})
 	}
 }
+
+// TestHTTP2AccessLogMatchesNginx: an HTTP/2 request is logged as nginx
+// logs it, "GET /path HTTP/2.0" and $server_protocol HTTP/2.0.
+func TestHTTP2AccessLogMatchesNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "app.sock")
+	startEcho(t, sock, "echo")
+	logged := func(addr, log string) string {
+		c := dialRawH2(t, addr)
+		c.get(t, 1, "/logged?x=1")
+		for {
+			f, err := c.fr.ReadFrame()
+			must(t, err)
+			if f.Header().StreamID == 1 && f.Header().Flags.Has(http2.FlagDataEndStream) {
+				break
+			}
+		}
+		return readLogLines(t, log, 1)
+	}
+	site := func(log string) string {
+		return `
+log_format proto '"$request" $server_protocol $status';
+server {
+    listen LISTEN http2;
+    access_log ` + log + ` proto;
+    location / { proxy_pass http://unix:` + sock + `; }
+}
+`
+	}
+	nlog, wlog := filepath.Join(dir, "nginx.log"), filepath.Join(dir, "wisp.log")
+	n := logged(startNginx(t, dir, site(nlog)), nlog)
+	w, _ := startWisp(t, dir, site(wlog))
+	t.Logf("nginx logged %q", n)
+	if got := logged(w, wlog); got != n {
+		t.Errorf("wisp logged %q, nginx %q", got, n)
+	}
+}
