@@ -256,7 +256,8 @@ server {
 }
 
 // TestHTTP2AccessLogMatchesNginx: an HTTP/2 request is logged as nginx
-// logs it, "GET /path HTTP/2.0" and $server_protocol HTTP/2.0.
+// logs it, "GET /path HTTP/2.0", $server_protocol HTTP/2.0 and $http2
+// h2c.
 func TestHTTP2AccessLogMatchesNginx(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
@@ -275,7 +276,7 @@ func TestHTTP2AccessLogMatchesNginx(t *testing.T) {
 	}
 	site := func(log string) string {
 		return `
-log_format proto '"$request" $server_protocol $status';
+log_format proto '"$request" $server_protocol "$http2" $status';
 server {
     listen LISTEN http2;
     access_log ` + log + ` proto;
@@ -286,7 +287,6 @@ server {
 	nlog, wlog := filepath.Join(dir, "nginx.log"), filepath.Join(dir, "wisp.log")
 	n := logged(startNginx(t, dir, site(nlog)), nlog)
 	w, _ := startWisp(t, dir, site(wlog))
-	t.Logf("nginx logged %q", n)
 	if got := logged(w, wlog); got != n {
 		t.Errorf("wisp logged %q, nginx %q", got, n)
 	}

@@ -362,6 +362,18 @@ func streamFailed(nc net.Conn) {
 	}
 }
 
+// http2Var is $http2: "h2" for a stream over TLS, "h2c" over cleartext,
+// empty for HTTP/1.x.
+func http2Var(nc net.Conn) string {
+	switch nc.(type) {
+	case *tlsBridgeConn:
+		return "h2"
+	case *bridgeConn:
+		return "h2c"
+	}
+	return ""
+}
+
 func isBridged(nc net.Conn) bool {
 	switch nc.(type) {
 	case *bridgeConn, *tlsBridgeConn:
