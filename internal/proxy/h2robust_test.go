@@ -291,3 +291,58 @@ server {
 		t.Errorf("wisp logged %q, nginx %q", got, n)
 	}
 }
+
+// TestHTTP2GracefulStopFinishesStreams: a graceful stop sends GOAWAY
+// (NO_ERROR, naming the last stream taken) and answers the streams in
+// flight before the connection closes.
+func TestHTTP2GracefulStopFinishesStreams(t *testing.T) {
+	dir := t.TempDir()
+	release := make(chan struct{})
+	slow := startScripted(t, "unix", filepath.Join(dir, "slow.sock"), func(c net.Conn, _ string, _ *bufio.Reader) {
+		<-release
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow")
+	})
+	cfg, err := compileSite(t, `
+server {
+    listen 80 http2;
+    location / { proxy_pass `+slow.target()+`; }
+}`)
+	must(t, err)
+	srv, addr, stop := serveServer(t, cfg)
+	c := dialRawH2(t, addr)
+	c.get(t, 1, "/a")
+	c.get(t, 3, "/b")
+	waitUntil(t, "both streams to run", func() bool {
+		srv.h2.mu.Lock()
+		defer srv.h2.mu.Unlock()
+		for hc := range srv.h2.conns {
+			hc.mu.Lock()
+			defer hc.mu.Unlock()
+			return hc.running == 2
+		}
+		return false
+	})
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	var got []string
+	c.nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			break
+		}
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			got = append(got, "GOAWAY "+strconv.Itoa(int(f.LastStreamID))+" "+f.ErrCode.String())
+			close(release) // the answers come after the GOAWAY
+		case *http2.DataFrame:
+			got = append(got, "DATA "+strconv.Itoa(int(f.StreamID))+" "+string(f.Data())+" "+strconv.FormatBool(f.StreamEnded()))
+		}
+	}
+	<-stopped
+	slices.Sort(got)
+	want := "DATA 1 slow true, DATA 3 slow true, GOAWAY 3 NO_ERROR"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("got %s, want %s", strings.Join(got, ", "), want)
+	}
+}
