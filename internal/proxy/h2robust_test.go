@@ -346,3 +346,83 @@ server {
 		t.Errorf("got %s, want %s", strings.Join(got, ", "), want)
 	}
 }
+
+// TestHTTP2HostFieldsAsNginx: :authority and a host field, alone or
+// together, reach the engine as nginx 1.22 takes them: the status and the
+// request the upstream gets ($host and $http_host in it) are compared.
+func TestHTTP2HostFieldsAsNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "app.sock")
+	startEcho(t, sock, "echo")
+	site := `
+server {
+    listen LISTEN http2;
+    server_name a.test;
+    location / {
+        proxy_set_header X-Host $host;
+        proxy_set_header X-Http-Host $http_host;
+        proxy_pass http://unix:` + sock + `;
+    }
+}
+`
+	ask := func(addr string, fields []string) string {
+		c := dialRawH2(t, addr)
+		c.buf.Reset()
+		for _, f := range h2Fields(fields...) {
+			c.enc.WriteField(f)
+		}
+		must(t, c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: c.buf.Bytes(), EndStream: true, EndHeaders: true}))
+		c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var status, body string
+		for {
+			f, err := c.fr.ReadFrame()
+			if err != nil {
+				return status + " (connection closed)"
+			}
+			switch f := f.(type) {
+			case *http2.HeadersFrame:
+				d := hpack.NewDecoder(4096, nil)
+				hf, _ := d.DecodeFull(f.HeaderBlockFragment())
+				for _, h := range hf {
+					if h.Name == ":status" {
+						status = h.Value
+					}
+				}
+				if f.StreamEnded() {
+					return status
+				}
+			case *http2.DataFrame:
+				body += string(f.Data())
+				if f.StreamEnded() {
+					if status != "200" {
+						body = "" // nginx's error page names its version
+					}
+					return status + "\n" + body
+				}
+			case *http2.RSTStreamFrame:
+				return status + " RST " + f.ErrCode.String()
+			}
+		}
+	}
+	base := []string{":method", "GET", ":scheme", "http", ":path", "/h"}
+	cases := []struct {
+		name   string
+		fields []string
+	}{
+		{":authority", append(slices.Clone(base), ":authority", "a.test")},
+		{"host", append(slices.Clone(base), "host", "a.test")},
+		{"both, the same", append(slices.Clone(base), ":authority", "a.test", "host", "a.test")},
+		{"both, different", append(slices.Clone(base), ":authority", "a.test", "host", "b.test")},
+		{"with a port", append(slices.Clone(base), ":authority", "a.test:8080")},
+	}
+	nginxAddr := startNginx(t, dir, site)
+	wispAddr, _ := startWisp(t, dir, site)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n, w := ask(nginxAddr, tc.fields), ask(wispAddr, tc.fields)
+			if n != w {
+				t.Errorf("nginx:\n%s\nwisp:\n%s", n, w)
+			}
+		})
+	}
+}
