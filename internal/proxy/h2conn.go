@@ -65,11 +65,6 @@ const (
 	h2ReadBufferSize = 16 << 10
 )
 
-// h2connError ends the connection with GOAWAY and code.
-type h2connError http2.ErrCode
-
-func (e h2connError) Error() string { return "http2: connection error " + http2.ErrCode(e).String() }
-
 func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 	c := &h2conn{
 		srv: s, owner: owner, nc: nc,
@@ -104,7 +99,7 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 }
 
 // serve runs the connection until the peer leaves, a protocol error ends
-// it, it is idle for keepaliveTimeout, or a graceful stop has let its
+// it, it is idle for keepalive_timeout, or a graceful stop has let its
 // streams finish.
 func (c *h2conn) serve() {
 	defer c.close()
@@ -161,7 +156,6 @@ func (c *h2conn) readPreface() bool {
 func (c *h2conn) failed(err error) bool {
 	var se http2.StreamError
 	var ce http2.ConnectionError
-	var he h2connError
 	switch {
 	case errors.As(err, &se):
 		c.mu.Lock()
@@ -173,8 +167,6 @@ func (c *h2conn) failed(err error) bool {
 		return true
 	case errors.As(err, &ce):
 		c.goAway(http2.ErrCode(ce))
-	case errors.As(err, &he):
-		c.goAway(http2.ErrCode(he))
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		c.goAway(http2.ErrCodeFrameSize)
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -266,7 +258,7 @@ func (c *h2conn) dispatch(f http2.Frame) error {
 			return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeProtocol}
 		}
 	case *http2.PushPromiseFrame, *http2.ContinuationFrame:
-		return h2connError(http2.ErrCodeProtocol)
+		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	return nil // GOAWAY from the peer, and unknown frame types
 }
@@ -276,7 +268,7 @@ func (c *h2conn) dispatch(f http2.Frame) error {
 // (ENHANCE_YOUR_CALM) rather than growing the buffer.
 func (c *h2conn) control(fn func([]byte) []byte) error {
 	if c.w.pending() > h2MaxPending {
-		return h2connError(http2.ErrCodeEnhanceYourCalm)
+		return http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
 	}
 	return c.w.queue(fn)
 }
@@ -443,7 +435,7 @@ func (c *h2conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		// Streams the client reset still run in the engine: a client that
 		// opens and resets streams faster than they finish (rapid reset)
 		// is sent away.
-		return h2connError(http2.ErrCodeEnhanceYourCalm)
+		return http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
 	case calm:
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
 	case f.Truncated:
@@ -485,7 +477,7 @@ func (c *h2conn) onTrailers(st *h2stream, f *http2.MetaHeadersFrame) error {
 	defer c.mu.Unlock()
 	switch {
 	case !st.remoteOpen && st.localEnded:
-		return h2connError(http2.ErrCodeStreamClosed) // a closed stream, about to be forgotten
+		return http2.ConnectionError(http2.ErrCodeStreamClosed) // a closed stream, about to be forgotten
 	case !st.remoteOpen:
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeStreamClosed}
 	case !f.StreamEnded() || len(f.PseudoFields()) > 0:
@@ -547,7 +539,8 @@ func (c *h2conn) streamDone(st *h2stream) {
 	}
 }
 
-// h2FieldError is a request the protocol forbids (RFC 9113 §8.2.2, §8.3.1).
+// h2StreamError is the stream error for a request the protocol calls
+// malformed (RFC 9113 §8.1.1, §8.2.2, §8.3.1).
 func h2StreamError(id uint32) error {
 	return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 }
