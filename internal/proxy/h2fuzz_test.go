@@ -13,10 +13,24 @@ import (
 )
 
 // fuzzConn is a client connection whose bytes are given: it reads them,
-// then EOF, and discards what is written.
-type fuzzConn struct{ r io.Reader }
+// then, once done reports true (the streams answered) or after 100 ms
+// (a stream waits for a body that never comes), EOF; what is written is
+// discarded.
+type fuzzConn struct {
+	r    io.Reader
+	done func() bool
+}
 
-func (f *fuzzConn) Read(p []byte) (int, error)       { return f.r.Read(p) }
+func (f *fuzzConn) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF && f.done != nil {
+		for end := time.Now().Add(100 * time.Millisecond); !f.done() && time.Now().Before(end); {
+			time.Sleep(100 * time.Microsecond)
+		}
+		f.done = nil
+	}
+	return n, err
+}
 func (f *fuzzConn) Write(p []byte) (int, error)      { return len(p), nil }
 func (f *fuzzConn) Close() error                     { return nil }
 func (f *fuzzConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
@@ -96,15 +110,15 @@ server {
 		nc := &fuzzConn{r: io.MultiReader(bytes.NewReader([]byte(h2Preface)), bytes.NewReader(data))}
 		owner := &clientConn{srv: srv, nc: nc, key: key}
 		c := newH2Conn(srv, owner, nc)
-		c.serve()
-		for {
+		idle := func() bool {
 			c.mu.Lock()
-			running := c.running
-			c.mu.Unlock()
-			if running == 0 {
-				return
-			}
-			time.Sleep(time.Millisecond)
+			defer c.mu.Unlock()
+			return c.running == 0
+		}
+		nc.done = idle // the streams answer before the client leaves
+		c.serve()
+		for !idle() {
+			time.Sleep(100 * time.Microsecond)
 		}
 	})
 }
