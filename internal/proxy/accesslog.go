@@ -575,6 +575,16 @@ func (cfg *Config) FlushLogs() {
 	}
 }
 
+// appendProtocol appends the request's protocol as nginx names it:
+// HTTP/2.0 for an HTTP/2 stream, which the engine reads as HTTP/1.1.
+func (ec *evalCtx) appendProtocol(dst []byte) []byte {
+	if ec.conn != nil && isBridged(ec.conn.nc) {
+		return append(dst, "HTTP/2.0"...)
+	}
+	dst = append(dst, "HTTP/1."...)
+	return strconv.AppendInt(dst, int64(ec.req.minor), 10)
+}
+
 // appendLogVar appends the log module's variables (vars.go dispatches
 // them here).
 func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
@@ -590,11 +600,10 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 		dst = append(dst, r.method...)
 		dst = append(dst, ' ')
 		dst = append(dst, r.target...)
-		dst = append(dst, " HTTP/1."...)
-		return strconv.AppendInt(dst, int64(r.minor), 10)
+		dst = append(dst, ' ')
+		return ec.appendProtocol(dst)
 	case varServerProtocol:
-		dst = append(dst, "HTTP/1."...)
-		return strconv.AppendInt(dst, int64(r.minor), 10)
+		return ec.appendProtocol(dst)
 	case varBodyBytesSent:
 		return strconv.AppendInt(dst, ec.out.bodyBytes, 10)
 	case varBytesSent:

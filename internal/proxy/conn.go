@@ -228,7 +228,10 @@ func (s *Server) openConn(c *clientConn, nc net.Conn, key string) *clientConn {
 	c.headBy = time.Now().Add(c.headerTimeout())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping.Load() {
+	// A stream its HTTP/2 connection took before its GOAWAY is served
+	// through a graceful stop (its connection, registered, holds the
+	// server's WaitGroup above zero meanwhile).
+	if s.stopping.Load() && !isBridged(nc) {
 		return nil
 	}
 	s.conns[c] = struct{}{}

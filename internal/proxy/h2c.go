@@ -102,8 +102,8 @@ func (c *clientConn) refuseNonHTTP2() {
 	c.nc.Write(nginxH2Refusal)
 }
 
-// prefixConn hands net/http a connection whose first bytes the engine
-// already read.
+// prefixConn hands the HTTP/2 side a connection whose first bytes the
+// engine already read.
 type prefixConn struct {
 	net.Conn
 	pending []byte

@@ -72,11 +72,15 @@ func h2cGet(t *testing.T, addr, path string) *http.Response {
 }
 
 // sortedCurlHeaders drops curl's own User-Agent and Accept and sends
-// headers in name order: wisp forwards HTTP/2 headers sorted by name (see
-// http2.go), nginx in the client's order, so the two agree when the
-// client's order is sorted.
+// headers in name order.
 var sortedCurlHeaders = []string{"-H", "User-Agent:", "-H", "Accept:",
 	"-H", "a-first: 1", "-H", "B-Mixed-Case: two", "-H", "cookie: a=1", "-H", "x-last: three"}
+
+// unsortedCurlHeaders keeps curl's own fields and sends others out of
+// name order, a name twice and cookies apart: both forward them in the
+// client's order, cookies joined last.
+var unsortedCurlHeaders = []string{"-H", "zz-first: 1", "-H", "cookie: a=1", "-H", "Accept-Language: en",
+	"-H", "x-twice: 1", "-H", "cookie: b=2", "-H", "x-twice: 2", "-H", "aa-last: 3"}
 
 func compareCurl(t *testing.T, what string, n, w curlResult) {
 	t.Helper()
@@ -114,6 +118,7 @@ func TestCleartextHTTP2OnlyAddressMatchesNginx(t *testing.T) {
 		args []string
 	}{
 		{"GET with headers", append([]string{"/x?y=1"}, sortedCurlHeaders...)},
+		{"GET with headers in the client's order", append([]string{"/x?y=2"}, unsortedCurlHeaders...)},
 		{"POST with a body", []string{"/post", "-H", "User-Agent:", "-H", "Accept:", "-d", "hello over h2c"}},
 		{"DELETE", []string{"/item/1", "-X", "DELETE", "-H", "User-Agent:"}},
 		{"POST without a body", []string{"/item/2", "-X", "POST", "-H", "User-Agent:"}},
@@ -166,6 +171,7 @@ func TestHTTP2OverTLSSendsHeadersAsNginx(t *testing.T) {
 		args      []string
 	}{
 		{"GET with headers", "b.test", append([]string{"/h2?x=1"}, sortedCurlHeaders...)},
+		{"GET with headers in the client's order", "b.test", append([]string{"/h2?x=2"}, unsortedCurlHeaders...)},
 		{"default server", "a.test", append([]string{"/"}, sortedCurlHeaders...)},
 		{"POST with a body", "b.test", []string{"/upload", "-H", "User-Agent:", "-H", "Accept:", "-H", "content-type: text/plain", "--data-binary", "hello over h2"}},
 		{"two cookie fields", "b.test", []string{"/c", "-H", "User-Agent:", "-H", "Accept:", "-H", "cookie: a=1", "-H", "cookie: b=2"}},

@@ -6,42 +6,306 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
-	"net/textproto"
+	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
+// h2stream is one HTTP/2 stream of an h2conn. The connection's reader
+// opens it, fills its body and moves its windows (under the connection's
+// lock); the engine, in the stream's goroutine, reads its request and
+// writes its answer through a bridgeConn.
+type h2stream struct {
+	conn *h2conn
+	id   uint32
+	wake chan struct{} // the reader moved something the engine may wait on
+
+	// Under conn.mu.
+	remoteOpen bool  // the client may still send DATA
+	reset      bool  // RST_STREAM either way, or the connection ended
+	abandoned  bool  // the engine closed its side
+	localEnded bool  // END_STREAM is queued
+	sendWin    int64 // what this side may still send
+	recvWin    int64 // what the client may still send
+	recvDue    int64 // body bytes read, not yet given back to the client
+	declared   int64 // content-length, or -1
+	got        int64 // body bytes received
+	in         []byte
+	inOff      int
+
+	// Set when the stream opens, for the engine.
+	head   []byte    // the request as an HTTP/1.1 head
+	body   bodyState // how its body follows
+	isHEAD bool
+}
+
+var errStreamReset = errors.New("http2: stream reset")
+
+// signal wakes the stream's goroutine if it waits; with conn.mu held.
+func (st *h2stream) signal() {
+	select {
+	case st.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait waits for signal, the deadline, or the connection's end.
+func (st *h2stream) wait(deadline time.Time) error {
+	return waitSignal(st.wake, st.conn.done, deadline)
+}
+
+// start checks a stream's request header section (RFC 9113 §8.2, §8.3)
+// and writes it into head as an HTTP/1.1 request, as nginx 1.22 builds
+// its request from it: Host from :authority first, the fields in the
+// client's order, the cookie fields joined with "; " last.
+func (st *h2stream) start(c *h2conn, f *http2.MetaHeadersFrame, head []byte) error {
+	wake := st.wake
+	if wake == nil {
+		wake = make(chan struct{}, 1)
+	}
+	select {
+	case <-wake:
+	default:
+	}
+	*st = h2stream{
+		conn: c, id: f.StreamID, wake: wake, in: st.in[:0],
+		remoteOpen: !f.StreamEnded(), declared: -1,
+	}
+	c.mu.Lock()
+	st.sendWin, st.recvWin = c.initWin, h2DefaultWindow
+	c.mu.Unlock()
+	var method, path, scheme, authority string
+	for _, hf := range f.PseudoFields() {
+		switch hf.Name {
+		case ":method":
+			method = hf.Value
+		case ":path":
+			path = hf.Value
+		case ":scheme":
+			scheme = hf.Value
+		case ":authority":
+			authority = hf.Value
+		default: // :protocol (no extended CONNECT here)
+			return h2StreamError(st.id)
+		}
+	}
+	if method == "" || scheme == "" || path == "" || !validToken(method) || strings.ContainsAny(path, " \t") {
+		return h2StreamError(st.id)
+	}
+	cookies := 0
+	for _, hf := range f.RegularFields() {
+		switch hf.Name {
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+			return h2StreamError(st.id)
+		case "te":
+			if hf.Value != "trailers" {
+				return h2StreamError(st.id)
+			}
+		case "content-length":
+			n := parseContentLength(hf.Value)
+			if n < 0 || st.declared >= 0 && n != st.declared {
+				return h2StreamError(st.id)
+			}
+			st.declared = n
+		case "cookie":
+			cookies++
+		}
+	}
+	if f.StreamEnded() && st.declared > 0 {
+		return h2StreamError(st.id)
+	}
+	st.isHEAD = method == "HEAD"
+	switch {
+	case f.StreamEnded() || st.declared == 0:
+		st.body = bodyNone
+	case st.declared > 0:
+		st.body = bodySized
+	default:
+		st.body = bodyChunked
+	}
+
+	head = append(head, method...)
+	head = append(head, ' ')
+	head = append(head, path...)
+	head = append(head, " HTTP/1.1\r\n"...)
+	if authority != "" {
+		head = appendH1Field(head, "Host", authority)
+	}
+	for _, hf := range f.RegularFields() {
+		if hf.Name != "cookie" {
+			head = appendH1Field(head, hf.Name, hf.Value)
+		}
+	}
+	if cookies > 0 {
+		head = append(head, "cookie: "...)
+		sep := ""
+		for _, hf := range f.RegularFields() {
+			if hf.Name == "cookie" {
+				head = append(head, sep...)
+				head = append(head, hf.Value...)
+				sep = "; "
+			}
+		}
+		head = append(head, "\r\n"...)
+	}
+	if st.body == bodyChunked {
+		head = append(head, "Transfer-Encoding: chunked\r\n"...)
+	}
+	st.head = append(head, "\r\n"...)
+	return nil
+}
+
+func appendH1Field(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// validToken reports whether s is an HTTP token (a method).
+func validToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch <= ' ' || ch >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", ch) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// read reads body bytes into p, waiting for them until deadline, and
+// gives the client back its window as the engine reads.
+func (st *h2stream) read(p []byte, deadline time.Time) (int, error) {
+	c := st.conn
+	c.mu.Lock()
+	for st.inOff == len(st.in) {
+		switch {
+		case st.abandoned:
+			c.mu.Unlock()
+			return 0, net.ErrClosed
+		case st.reset:
+			c.mu.Unlock()
+			return 0, errStreamReset
+		case !st.remoteOpen:
+			c.mu.Unlock()
+			return 0, io.EOF
+		}
+		c.mu.Unlock()
+		if err := st.wait(deadline); err != nil {
+			return 0, err
+		}
+		c.mu.Lock()
+	}
+	n := copy(p, st.in[st.inOff:])
+	st.inOff += n
+	if st.inOff == len(st.in) {
+		st.in, st.inOff = st.in[:0], 0
+	}
+	st.recvDue += int64(n)
+	due := int64(0)
+	if st.recvDue >= h2WindowBatch && st.remoteOpen && !st.reset {
+		due, st.recvDue = st.recvDue, 0
+		st.recvWin += due
+	}
+	c.mu.Unlock()
+	if due > 0 {
+		c.w.queue(func(b []byte) []byte { return appendWindowUpdate(b, st.id, uint32(due)) })
+		c.w.flush(time.Time{})
+	}
+	return n, nil
+}
+
+// writeHeaders queues a header block; end ends the stream with it.
+func (st *h2stream) writeHeaders(block []byte, end bool) error {
+	c := st.conn
+	c.mu.Lock()
+	reset, maxFrame := st.reset, c.maxFrame
+	st.localEnded = end
+	c.mu.Unlock()
+	if reset {
+		return errStreamReset
+	}
+	return c.w.queue(func(b []byte) []byte { return appendHeaderBlock(b, st.id, block, end, maxFrame) })
+}
+
+// writeData queues p as DATA frames as the stream's and the connection's
+// windows allow, waiting for the client's WINDOW_UPDATE until deadline;
+// end ends the stream with the last frame.
+func (st *h2stream) writeData(p []byte, end bool, deadline time.Time) error {
+	c := st.conn
+	for {
+		c.mu.Lock()
+		if st.reset {
+			c.mu.Unlock()
+			return errStreamReset
+		}
+		n := int(min(int64(len(p)), int64(c.maxFrame), st.sendWin, c.sendWin))
+		if n <= 0 && len(p) > 0 {
+			c.mu.Unlock()
+			// What is queued goes out first: the client gives window back
+			// for data it has seen.
+			if err := c.w.flush(deadline); err != nil {
+				return err
+			}
+			if err := st.wait(deadline); err != nil {
+				return err
+			}
+			continue
+		}
+		n = max(n, 0)
+		st.sendWin -= int64(n)
+		c.sendWin -= int64(n)
+		last := end && n == len(p)
+		st.localEnded = last
+		c.mu.Unlock()
+		if err := c.w.makeRoom(c.done, deadline); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// The socket took nothing for send_timeout: the client
+				// does not read, and the connection is closed, as
+				// nginx closes it.
+				c.nc.Close()
+			}
+			return err
+		}
+		if err := c.w.queue(func(b []byte) []byte { return appendData(b, st.id, p[:n], last) }); err != nil {
+			return err
+		}
+		p = p[n:]
+		if len(p) == 0 {
+			return nil
+		}
+	}
+}
+
 // bridgeConn is the engine's connection for one HTTP/2 stream. The engine
-// runs in the stream's handler goroutine and calls it directly: Read hands
-// over the request as an HTTP/1.1 head followed by the stream's body
-// (chunked when its length is unknown), and Write takes the engine's
-// HTTP/1.1 answer apart into the stream's status, headers and body. Nothing
-// is copied through a pipe or another goroutine, and a body moves at the
-// pace of the stream's flow control: the engine's write of a buffer
-// returns once net/http has taken it, so a large download streams in the
-// engine's buffers alone.
+// runs in the stream's goroutine and calls it directly: Read hands over
+// the request as an HTTP/1.1 head followed by the stream's body (chunked
+// when its length is unknown), and Write takes the engine's HTTP/1.1
+// answer apart into the stream's HEADERS and DATA frames. Nothing is
+// copied through a pipe or another goroutine, and a body moves at the
+// pace of the stream's flow control.
 //
 // It reports the real connection's addresses (for $remote_addr,
 // $server_port), and is never sniffed for a preface or wrapped in TLS
 // again (isBridged).
 type bridgeConn struct {
-	w             http.ResponseWriter
-	r             *http.Request
+	st            *h2stream
 	local, remote net.Addr
 
 	in     []byte // request bytes not read yet: the head, then chunk framing
 	inBuf  []byte // the pooled buffer in points into
 	body   bodyState
-	readBy time.Time // the engine's read deadline, armed on the stream when a body read may wait
-	armed  time.Time // the read deadline armed on the stream
+	readBy time.Time // the engine's read deadline
 
-	out      h2Answer
-	writeBy  time.Time // the engine's write deadline, armed on the stream when a write may wait
-	writeSet time.Time // the write deadline armed on the stream
-	closed   atomic.Bool
+	out     h2Answer
+	writeBy time.Time // the engine's write deadline
+	closed  atomic.Bool
 }
 
 // bodyState is where the request body stands.
@@ -55,14 +319,60 @@ const (
 )
 
 // tlsBridgeConn is a bridgeConn for a stream of a TLS connection: it
-// reports the connection's TLS state (for $scheme, $https), which net/http
-// took once per connection.
+// reports the connection's TLS state (for $scheme, $https).
 type tlsBridgeConn struct {
 	*bridgeConn
 	state *tls.ConnectionState
 }
 
 func (b *tlsBridgeConn) ConnectionState() tls.ConnectionState { return *b.state }
+
+// bridgeOf returns the bridge nc is, or nil.
+func bridgeOf(nc net.Conn) *bridgeConn {
+	switch nc := nc.(type) {
+	case *bridgeConn:
+		return nc
+	case *tlsBridgeConn:
+		return nc.bridgeConn
+	}
+	return nil
+}
+
+// streamGone reports whether nc is an HTTP/2 stream whose client reset it
+// or left, so that a request waiting on its upstream stops as nginx
+// stops it.
+func streamGone(nc net.Conn) bool {
+	b := bridgeOf(nc)
+	if b == nil {
+		return false
+	}
+	c := b.st.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return b.st.reset
+}
+
+// streamFailed marks the answer on nc, if it is an HTTP/2 stream, as cut
+// short: an answer whose body runs to the close (the engine does not
+// chunk for streams) then ends with RST_STREAM, as nginx ends it, not
+// with END_STREAM.
+func streamFailed(nc net.Conn) {
+	if b := bridgeOf(nc); b != nil {
+		b.out.failed = true
+	}
+}
+
+// http2Var is $http2: "h2" for a stream over TLS, "h2c" over cleartext,
+// empty for HTTP/1.x.
+func http2Var(nc net.Conn) string {
+	switch nc.(type) {
+	case *tlsBridgeConn:
+		return "h2"
+	case *bridgeConn:
+		return "h2c"
+	}
+	return ""
+}
 
 func isBridged(nc net.Conn) bool {
 	switch nc.(type) {
@@ -72,12 +382,14 @@ func isBridged(nc net.Conn) bool {
 	return false
 }
 
-// bridgePool recycles what serving a stream takes: the bridgeConn with its
-// TLS view and the answer's scratch, and the engine's clientConn.
+// bridgePool recycles what serving a stream takes: the stream, the
+// bridgeConn with its TLS view and the answer's scratch, and the engine's
+// clientConn.
 type bridgePool struct{ p sync.Pool }
 
 type pooledBridge struct {
-	bridgeConn
+	stream  h2stream
+	bridge  bridgeConn
 	tlsView tlsBridgeConn
 	conn    clientConn
 }
@@ -87,45 +399,62 @@ func (bp *bridgePool) get() *pooledBridge {
 		return b
 	}
 	b := &pooledBridge{}
-	b.tlsView.bridgeConn = &b.bridgeConn
+	b.tlsView.bridgeConn = &b.bridge
 	return b
 }
 
-// put takes b back once its handler is done with it. Its clientConn left
-// the server's set first, so nothing else can reach it.
+// put takes b back once its stream is done. Its clientConn left the
+// server's set first, and the connection forgot the stream, so nothing
+// else can reach them.
 func (bp *bridgePool) put(b *pooledBridge, s *Server) {
-	s.readBufs.put(b.inBuf)
-	hdrs, partial := b.out.resp.headers[:0], b.out.partial[:0]
+	s.readBufs.put(b.stream.head)
+	a := &b.bridge.out
+	hdrs, partial, block := a.resp.headers[:0], a.partial[:0], a.block[:0]
 	if cap(partial) > readBufSize {
 		partial = nil // a rare long head is not kept
 	}
-	b.bridgeConn = bridgeConn{out: h2Answer{resp: respHead{headers: hdrs}, partial: partial}}
+	if cap(block) > readBufSize {
+		block = nil
+	}
+	in := b.stream.in[:0]
+	if cap(in) > h2DefaultWindow {
+		in = nil
+	}
+	b.stream = h2stream{wake: b.stream.wake, in: in}
+	b.bridge = bridgeConn{out: h2Answer{resp: respHead{headers: hdrs}, partial: partial, block: block}}
 	b.tlsView.state = nil
 	b.conn.reuse()
 	bp.p.Put(b)
 }
 
-// open readies b for the request r, whose head the engine reads first,
-// and returns it as the net.Conn the engine serves; owner is the client
-// connection that carries the stream.
-func (b *pooledBridge) open(w http.ResponseWriter, r *http.Request, head []byte, owner net.Conn) net.Conn {
-	bc := &b.bridgeConn
-	bc.w, bc.r = w, r
-	bc.local, bc.remote = owner.LocalAddr(), owner.RemoteAddr()
-	bc.in, bc.inBuf = head, head
-	switch {
-	case r.ContentLength == 0 || r.Body == nil:
-		bc.body = bodyNone
-	case r.ContentLength > 0:
-		bc.body = bodySized
-	default:
-		bc.body = bodyChunked
-	}
-	if r.TLS != nil {
-		b.tlsView.state = r.TLS
+// open readies the bridge for the stream's request and returns it as the
+// net.Conn the engine serves.
+func (b *pooledBridge) open(c *h2conn) net.Conn {
+	bc := &b.bridge
+	bc.st = &b.stream
+	bc.local, bc.remote = c.nc.LocalAddr(), c.nc.RemoteAddr()
+	bc.in, bc.inBuf = b.stream.head, b.stream.head
+	bc.body = b.stream.body
+	if c.tls != nil {
+		b.tlsView.state = c.tls
 		return &b.tlsView
 	}
 	return bc
+}
+
+// finish ends the stream once the engine is done: an answer that runs to
+// the close ends with an empty DATA frame, and one the engine left
+// incomplete (it logged why) is reset, as nginx resets it.
+func (b *pooledBridge) finish() {
+	bc, a := &b.bridge, &b.bridge.out
+	switch {
+	case a.ended:
+	case a.phase == answerToClose && !a.failed:
+		a.ended = true
+		bc.st.writeData(nil, true, bc.writeBy)
+	case !streamGone(bc):
+		bc.st.conn.resetStream(bc.st.id, http2.ErrCodeInternal)
+	}
 }
 
 // answered reports whether the engine wrote a whole answer.
@@ -154,13 +483,9 @@ func (b *bridgeConn) Read(p []byte) (int, error) {
 
 // readBody reads a body of known length straight into p.
 func (b *bridgeConn) readBody(p []byte) (int, error) {
-	b.armRead()
-	n, err := b.r.Body.Read(p)
+	n, err := b.st.read(p, b.readBy)
 	if err == io.EOF {
 		b.body = bodyNone
-		if n > 0 {
-			err = nil
-		}
 	}
 	return n, err
 }
@@ -178,20 +503,13 @@ func (b *bridgeConn) nextChunk() error {
 		b.body = bodyNone
 		return nil
 	}
-	b.armRead()
-	n := 0
-	for n == 0 && b.body == bodyChunked {
-		var err error
-		n, err = b.r.Body.Read(buf[chunkRoom : len(buf)-2])
-		switch {
-		case err == io.EOF:
-			b.body = bodyLast
-		case err != nil:
-			return err
-		}
-	}
-	if n == 0 {
-		return b.nextChunk() // the last chunk
+	n, err := b.st.read(buf[chunkRoom:len(buf)-2], b.readBy)
+	switch {
+	case err == io.EOF:
+		b.body = bodyLast
+		return b.nextChunk()
+	case err != nil:
+		return err
 	}
 	var size [chunkRoom]byte
 	line := append(strconv.AppendInt(size[:0], int64(n), 16), "\r\n"...)
@@ -199,19 +517,6 @@ func (b *bridgeConn) nextChunk() error {
 	copy(buf[start:], line)
 	b.in = append(buf[start:chunkRoom+n], "\r\n"...)
 	return nil
-}
-
-// armRead arms the engine's read deadline on the stream before a body
-// read that may wait. Only then: each arming is a message to net/http's
-// connection goroutine, and a request without a body never waits.
-func (b *bridgeConn) armRead() {
-	if b.readBy.Equal(b.armed) {
-		return
-	}
-	b.armed = b.readBy
-	if rd, ok := b.w.(interface{ SetReadDeadline(time.Time) error }); ok {
-		rd.SetReadDeadline(b.readBy)
-	}
 }
 
 func (b *bridgeConn) Write(p []byte) (int, error) {
@@ -225,16 +530,16 @@ func (b *bridgeConn) Write(p []byte) (int, error) {
 }
 
 // Close ends the engine's side. From another goroutine (a shutdown) it
-// also breaks a body read the handler waits in. It runs only while the
-// engine's clientConn is in the server's set, so before the handler
-// returns: removeConn waits for the shutdown that closes it.
+// also breaks a body read the engine waits in.
 func (b *bridgeConn) Close() error {
 	if b.closed.Swap(true) {
 		return nil
 	}
-	if b.r.Body != nil {
-		b.r.Body.Close()
-	}
+	c := b.st.conn
+	c.mu.Lock()
+	b.st.abandoned = true
+	b.st.signal()
+	c.mu.Unlock()
 	return nil
 }
 
@@ -242,8 +547,8 @@ func (b *bridgeConn) LocalAddr() net.Addr  { return b.local }
 func (b *bridgeConn) RemoteAddr() net.Addr { return b.remote }
 
 func (b *bridgeConn) SetDeadline(t time.Time) error {
-	b.SetReadDeadline(t)
-	return b.SetWriteDeadline(t)
+	b.readBy, b.writeBy = t, t
+	return nil
 }
 
 func (b *bridgeConn) SetReadDeadline(t time.Time) error {
@@ -256,44 +561,24 @@ func (b *bridgeConn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// armWrite arms the engine's write deadline on the stream before a write
-// that may wait for the client (flow control), as armRead does for reads.
-func (b *bridgeConn) armWrite() {
-	if b.writeBy.Equal(b.writeSet) {
-		return
-	}
-	b.writeSet = b.writeBy
-	if wd, ok := b.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
-		wd.SetWriteDeadline(b.writeBy)
-	}
-}
-
-// h2Answer takes the engine's HTTP/1.1 answer apart as it is written.
+// h2Answer takes the engine's HTTP/1.1 answer apart as it is written,
+// into HEADERS and DATA frames.
 type h2Answer struct {
 	phase   answerPhase
 	partial []byte // a head split over writes
 	resp    respHead
-	left    int64 // body bytes (sized) or chunk bytes (chunked) still due
-	taken   int   // body bytes handed to the stream
-	// sized: the answer has a Content-Length or no body. An answer without
-	// one is flushed at least once before the handler returns, or net/http
-	// would give it a Content-Length that nginx does not.
-	sized   bool
-	flushed bool
+	block   []byte // the header block being built
+	left    int64  // body bytes still due (sized)
+	ended   bool   // END_STREAM is queued
+	failed  bool   // the engine could not complete the answer (streamFailed)
 }
 
 type answerPhase uint8
 
 const (
-	answerHead        answerPhase = iota // reading a head
-	answerSized                          // a body of left bytes
-	answerToClose                        // a body running to the close
-	answerChunkSize                      // a chunk's size line
-	answerChunkExt                       // the rest of a size line (extensions)
-	answerChunkData                      // left bytes of chunk data
-	answerChunkEnd                       // the CRLF after chunk data
-	answerTrailer                        // trailer lines after the last chunk
-	answerTrailerLine                    // inside a trailer line
+	answerHead    answerPhase = iota // reading a head
+	answerSized                      // a body of left bytes
+	answerToClose                    // a body running to the engine's close
 	answerDone
 )
 
@@ -301,19 +586,16 @@ const (
 // upstream's bytes relayed as they are, which HTTP/2 cannot carry.
 var errNotHTTP = errors.New("HTTP/0.9 answer on an HTTP/2 stream")
 
-// h2Buffered is what net/http's HTTP/2 response writer buffers before a
-// write has to wait for the client: a smaller answer is handed over
-// whole when the handler returns, so it needs no write deadline.
-const h2Buffered = 4 << 10
-
 func (a *h2Answer) complete() bool {
-	return a.phase == answerDone || a.phase == answerToClose
+	return a.phase == answerDone || a.phase == answerToClose && !a.failed
 }
 
-// write takes one write of the engine's answer. A complete answer is left
-// in net/http's buffer, to go out with the stream's end in one go when the
-// handler returns; a write that leaves it incomplete (a streamed body) is
-// flushed, as the engine flushed it.
+// errChunkedAnswer is an engine answer in chunks, which the engine does
+// not write to a stream (relay.go, headers.go leave them to the close).
+var errChunkedAnswer = errors.New("chunked answer on an HTTP/2 stream")
+
+// write takes one write of the engine's answer; the frames it makes go
+// out together, with the stream's end if the answer is complete.
 func (a *h2Answer) write(b *bridgeConn, p []byte) error {
 	for len(p) > 0 && a.phase != answerDone {
 		var err error
@@ -326,15 +608,13 @@ func (a *h2Answer) write(b *bridgeConn, p []byte) error {
 			return err
 		}
 	}
-	if a.phase == answerHead || a.phase == answerDone && (a.sized || a.flushed) {
-		return nil
+	if a.ended && b.st.conn.busy() {
+		// Other streams of the connection are being served: those whose
+		// answers are ready get to queue them first, so that one TLS
+		// write carries them all.
+		runtime.Gosched()
 	}
-	a.flushed = true
-	b.armWrite()
-	if f, ok := b.w.(interface{ FlushError() error }); ok {
-		return f.FlushError()
-	}
-	return http.NewResponseController(b.w).Flush()
+	return b.st.conn.w.flush(b.writeBy)
 }
 
 // head gathers and parses a head, and returns what follows it.
@@ -360,58 +640,38 @@ func (a *h2Answer) head(b *bridgeConn, p []byte) ([]byte, error) {
 	if err := a.resp.parse(buf[:end]); err != nil {
 		return nil, err
 	}
-	a.emit(b, buf[:end])
-	return rest, nil
+	return rest, a.emit(b)
 }
 
-// emit writes the parsed head to the stream. Header names are made
-// canonical (net/http looks up Content-Type, Date, Content-Length by
-// them); the hop-by-hop ones HTTP/2 forbids are dropped. An interim
-// answer (1xx) is sent at once, except 100 Continue, which net/http
-// sends itself when the handler first reads the body.
-func (a *h2Answer) emit(b *bridgeConn, head []byte) {
+// emit turns the parsed head into the stream's header block. The
+// connection's own headers, which HTTP/2 forbids, are dropped. An interim
+// answer (1xx) goes out as it is, and the final head's block carries the
+// stream's end when no body follows.
+func (a *h2Answer) emit(b *bridgeConn) error {
 	rh := &a.resp
-	if rh.status == 100 {
-		return
-	}
-	s := string(head)
-	at := func(f []byte) string {
-		off := cap(head) - cap(f)
-		return s[off : off+len(f)]
-	}
-	hdr := b.w.Header()
-	vals := make([]string, len(rh.headers))
-	for i, f := range rh.headers {
-		if hopByHop(f.name) {
-			continue
-		}
-		name := textproto.CanonicalMIMEHeaderKey(at(f.name))
-		vals[i] = at(f.value)
-		if vs, ok := hdr[name]; ok {
-			hdr[name] = append(vs, vals[i])
-		} else {
-			hdr[name] = vals[i : i+1 : i+1]
+	a.block = appendHpackStatus(a.block[:0], rh.status)
+	for _, f := range rh.headers {
+		if !hopByHop(f.name) {
+			a.block = appendHpackField(a.block, f.name, f.value)
 		}
 	}
-	b.w.WriteHeader(rh.status)
 	if rh.status < 200 {
-		clear(hdr)
-		return
+		return b.st.writeHeaders(a.block, false)
 	}
-	a.sized = true
 	switch {
-	case b.r.Method == http.MethodHead || rh.status == 204 || rh.status == 304:
+	case b.st.isHEAD || rh.status == 204 || rh.status == 304:
 		a.phase = answerDone
 	case rh.chunked:
-		a.sized = false
-		a.phase = answerChunkSize
+		return errChunkedAnswer
 	case rh.contentLength == 0:
 		a.phase = answerDone
 	case rh.contentLength > 0:
 		a.phase, a.left = answerSized, rh.contentLength
 	default:
-		a.phase, a.sized = answerToClose, false
+		a.phase = answerToClose
 	}
+	a.ended = a.phase == answerDone
+	return b.st.writeHeaders(a.block, a.ended)
 }
 
 // hopByHop names the connection's own headers, which HTTP/2 forbids.
@@ -424,82 +684,20 @@ func hopByHop(name []byte) bool {
 	return false
 }
 
-// body takes body bytes from p, undoing the chunked framing, and returns
-// what is left of p.
+// body takes body bytes from p and returns what is left of it.
 func (a *h2Answer) body(b *bridgeConn, p []byte) ([]byte, error) {
-	switch a.phase {
-	case answerSized, answerChunkData:
-		n := int(min(a.left, int64(len(p))))
-		if err := a.send(b, p[:n]); err != nil {
-			return nil, err
-		}
-		a.left -= int64(n)
-		if a.left == 0 {
-			if a.phase == answerSized {
-				a.phase = answerDone
-			} else {
-				a.phase = answerChunkEnd
-			}
-		}
-		return p[n:], nil
-	case answerToClose:
-		return nil, a.send(b, p)
+	if a.phase == answerToClose {
+		return nil, b.st.writeData(p, false, b.writeBy)
 	}
-	// Framing, a byte at a time: chunk size lines, the CRLF after a
-	// chunk's data, the trailer.
-	ch := p[0]
-	switch a.phase {
-	case answerChunkSize:
-		switch {
-		case ch == '\n' && a.left == 0:
-			a.phase = answerTrailer
-		case ch == '\n':
-			a.phase = answerChunkData
-		case ch == ';' || ch == ' ' || ch == '\t':
-			a.phase = answerChunkExt
-		case ch != '\r':
-			d, ok := hexDigit(ch)
-			if !ok {
-				return nil, errBadAnswerChunk
-			}
-			a.left = a.left<<4 | int64(d)
-		}
-	case answerChunkExt:
-		if ch == '\n' {
-			a.phase = answerChunkData
-			if a.left == 0 {
-				a.phase = answerTrailer
-			}
-		}
-	case answerChunkEnd:
-		if ch == '\n' {
-			a.phase = answerChunkSize
-		}
-	case answerTrailer:
-		switch ch {
-		case '\n':
-			a.phase = answerDone
-		case '\r':
-		default:
-			a.phase = answerTrailerLine
-		}
-	case answerTrailerLine:
-		if ch == '\n' {
-			a.phase = answerTrailer
-		}
+	n := int(min(a.left, int64(len(p))))
+	last := int64(n) == a.left
+	if err := b.st.writeData(p[:n], last, b.writeBy); err != nil {
+		return nil, err
 	}
-	return p[1:], nil
-}
-
-var errBadAnswerChunk = errors.New("bad chunk size in the answer to an HTTP/2 stream")
-
-// send writes body bytes to the stream. Past what net/http buffers, a
-// write may wait for the client, so the engine's write deadline is armed.
-func (a *h2Answer) send(b *bridgeConn, p []byte) error {
-	a.taken += len(p)
-	if a.taken > h2Buffered {
-		b.armWrite()
+	a.ended = last
+	a.left -= int64(n)
+	if last {
+		a.phase = answerDone
 	}
-	_, err := b.w.Write(p)
-	return err
+	return p[n:], nil
 }

@@ -80,6 +80,10 @@ func TestHTTP2AnswerFramingMatchesNginx(t *testing.T) {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
 		case "/404":
 			io.WriteString(c, "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 4\r\n\r\nnope")
+		case "/gz/sized":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2000\r\n\r\n"+strings.Repeat("compress me ", 200)[:2000])
+		case "/gz/chunked":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n"+strings.Repeat("a", 1000)+"\r\n0\r\n\r\n")
 		}
 	})
 	site := `
@@ -88,6 +92,7 @@ server {
     location / { proxy_pass ` + b.target() + `; }
     location /down { proxy_pass http://unix:` + filepath.Join(dir, "none.sock") + `; }
     location = /redirect { return 301 /sized; }
+    location /gz/ { gzip on; gzip_types text/plain; gzip_min_length 1; proxy_pass ` + b.target() + `; }
 }
 `
 	nginxAddr := startNginx(t, dir, site)
@@ -97,6 +102,7 @@ server {
 		{"GET", "/sized"}, {"GET", "/chunked"}, {"GET", "/close"}, {"GET", "/empty"},
 		{"GET", "/204"}, {"GET", "/304"}, {"GET", "/big"}, {"HEAD", "/sized"}, {"HEAD", "/chunked"},
 		{"GET", "/cut"}, {"GET", "/cutchunk"}, {"GET", "/404"}, {"GET", "/down"}, {"GET", "/redirect"},
+		{"GET", "/gz/sized"}, {"GET", "/gz/chunked"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			get := func(addr string) h2Result {
@@ -174,127 +180,6 @@ server {
 				t.Errorf("backend saw no head: %q", w.body)
 			}
 		})
-	}
-}
-
-// TestHTTP2AnswerParsing takes engine answers apart written in every
-// split, byte by byte included: the stream gets the same status, headers
-// and body.
-func TestHTTP2AnswerParsing(t *testing.T) {
-	for _, tc := range []struct {
-		name, answer, method string
-		status               int
-		header               http.Header
-		body                 string
-		complete             bool
-	}{
-		{"sized", "HTTP/1.1 200 OK\r\nServer: wisp\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello", "GET",
-			200, http.Header{"Server": {"wisp"}, "Content-Type": {"text/plain"}, "Content-Length": {"5"}}, "hello", true},
-		{"chunked with extensions and a trailer", "HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\nx-lower: v\r\n\r\n3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n", "GET",
-			201, http.Header{"X-Lower": {"v"}}, "abc0123456789", true},
-		{"repeated headers", "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n", "GET",
-			200, http.Header{"Set-Cookie": {"a=1", "b=2"}, "Content-Length": {"0"}}, "", true},
-		{"100 Continue first", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "POST",
-			200, http.Header{"Content-Length": {"2"}}, "ok", true},
-		{"HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "HEAD",
-			200, http.Header{"Content-Length": {"10"}}, "", true},
-		{"to the close", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nrest", "GET",
-			200, http.Header{}, "rest", true},
-		{"cut short", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "GET",
-			200, http.Header{"Content-Length": {"10"}}, "abc", false},
-		{"last chunk missing", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", "GET",
-			200, http.Header{}, "abc", false},
-	} {
-		for _, split := range []int{0, 1, 7} {
-			t.Run(tc.name+"/split "+strconv.Itoa(split), func(t *testing.T) {
-				rec := &recordingWriter{header: http.Header{}}
-				b := &bridgeConn{w: rec, r: &http.Request{Method: tc.method}}
-				in := []byte(tc.answer)
-				for len(in) > 0 {
-					n := len(in)
-					if split > 0 {
-						n = min(split, n)
-					}
-					if _, err := b.Write(in[:n]); err != nil {
-						t.Fatalf("write: %v", err)
-					}
-					in = in[n:]
-				}
-				if rec.status != tc.status || rec.body.String() != tc.body || b.answered() != tc.complete {
-					t.Errorf("got %d %q complete %v, want %d %q complete %v", rec.status, rec.body.String(), b.answered(), tc.status, tc.body, tc.complete)
-				}
-				if got, want := rec.header, tc.header; !equalHeader(got, want) {
-					t.Errorf("headers %v, want %v", got, want)
-				}
-			})
-		}
-	}
-}
-
-func equalHeader(a, b http.Header) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if strings.Join(v, "\n") != strings.Join(b[k], "\n") {
-			return false
-		}
-	}
-	return true
-}
-
-// recordingWriter is an http.ResponseWriter that keeps what it is given.
-type recordingWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recordingWriter) Header() http.Header { return w.header }
-func (w *recordingWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-}
-func (w *recordingWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
-func (w *recordingWriter) Flush()                      {}
-
-// TestHTTP2RequestFraming: the engine reads the stream's request as an
-// HTTP/1.1 head and then its body, chunked when its length is unknown,
-// whatever size its reads are.
-func TestHTTP2RequestFraming(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		length int64
-		body   string
-		want   string
-	}{
-		{"no body", 0, "", "GET / HTTP/1.1\r\nHost: h\r\n\r\n"},
-		{"known length", 5, "hello", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"},
-		{"unknown length", -1, "hello", "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
-		{"unknown length, empty", -1, "", "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-	} {
-		for _, size := range []int{1, 3, 4096} {
-			t.Run(tc.name+"/reads of "+strconv.Itoa(size), func(t *testing.T) {
-				r := &http.Request{Method: "GET", RequestURI: "/", Host: "h", Header: http.Header{}, ContentLength: tc.length,
-					Body: io.NopCloser(strings.NewReader(tc.body))}
-				var pb pooledBridge
-				nc := pb.open(&recordingWriter{header: http.Header{}}, r, appendH1Head(make([]byte, 0, readBufSize), r), &net.TCPConn{})
-				var got bytes.Buffer
-				buf := make([]byte, size)
-				for {
-					n, err := nc.Read(buf)
-					got.Write(buf[:n])
-					if err == io.EOF {
-						break
-					}
-					must(t, err)
-				}
-				if got.String() != tc.want {
-					t.Errorf("read %q, want %q", got.String(), tc.want)
-				}
-			})
-		}
 	}
 }
 

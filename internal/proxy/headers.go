@@ -379,7 +379,7 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 		out.status = ec.errStatus
 	}
 	head := string(c.req.method) == "HEAD"
-	chunked := out.length < 0 && out.status != 304 && c.req.minor >= 1 && !head
+	chunked := out.length < 0 && out.status != 304 && c.req.minor >= 1 && !head && !isBridged(c.nc)
 	if out.length < 0 && out.status != 304 && !chunked && !head {
 		keep = false
 	}

@@ -230,8 +230,9 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	}
 	noBody := string(r.method) == "HEAD" || rh.status == 101 || rh.status == 204 || rh.status == 304
 	gz := c.gzipRelay(ec, rh) // the gzip filter compresses this body (gzip.go)
-	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1 && !informational
+	clientChunked := !noBody && (rh.contentLength < 0 || gz) && r.minor >= 1 && !informational && !isBridged(c.nc)
 	// (nginx keeps the client after a 1xx answer's close-delimited body.)
+	// An HTTP/2 stream's body ends with its stream, not chunked (h2stream.go).
 	if !noBody && (rh.contentLength < 0 || gz) && !clientChunked && !informational {
 		keepClient = false // HTTP/1.0 client: the end of the body is the close
 	}
@@ -337,6 +338,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 	ec.out.noteRelayed(rh.contentLength, !gz && !noBody, err == nil)
 	if err != nil {
 		keepClient = false
+		streamFailed(c.nc) // an HTTP/2 stream is reset, not ended
 		if chunks != nil && chunks.invalid {
 			// nginx drops what it has not sent yet of a broken chunked body.
 			c.srv.log.Error("upstream sent invalid chunked response while reading upstream", c.logCtxPeer(ec, uc.peer)...)

@@ -207,7 +207,7 @@ var errClientGone = errors.New("client prematurely closed connection")
 // peek finds EOF or an error. Bytes of a pipelined request are not taken.
 func (c *clientConn) clientGone() bool {
 	if c.raw == nil {
-		return false
+		return streamGone(c.nc) // an HTTP/2 stream the client reset (h2stream.go)
 	}
 	n, err := peek(c.raw)
 	return (n == 0 && err == nil) || (err != nil && err != syscall.EAGAIN && err != syscall.EINTR)

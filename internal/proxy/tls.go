@@ -21,7 +21,7 @@ import (
 // ghost-compat.md for what Ghost-CLI writes). HTTP/1.1 over TLS runs
 // through the proxy's own engine: the accepted connection is wrapped in a
 // tls.Conn and served by the same clientConn code. HTTP/2 (ALPN "h2") is
-// served by net/http and bridged into the engine (http2.go).
+// served by the engine's own HTTP/2 side (http2.go, h2conn.go).
 //
 // ssl_* directives are collected per level (http, server) and inherited
 // as nginx does; a server's settings become one *tls.Config, chosen per

@@ -22,7 +22,8 @@ import (
 // bytes of a partial record for the next read, so nothing is lost: the rest
 // of the record makes the socket readable and wakes the connection.
 //
-// HTTP/2 connections are not parked: net/http owns them (http2.go).
+// HTTP/2 connections are not parked: their reader waits on them
+// (h2conn.go).
 
 // tlsSocket is the TCP connection under a client's tls.Conn.
 type tlsSocket struct {
@@ -39,12 +40,15 @@ type tlsSocket struct {
 	// out (a pooled buffer waitHotTLS lends) instead of sending them, and
 	// the next waiting Read sends them first (sendThenWait), then calls
 	// idle.
-	hold   bool
-	out    []byte
-	sent   int
-	idle   func() bool // the clientConn's idleNow
-	hotFn  func(fd uintptr) bool
-	waited bool // sendThenWait has sent out and is waiting to read
+	hold bool
+	out  []byte
+	// rawWrites: Write tries a non-blocking write first (an HTTP/2
+	// connection's writer, which the hold above never applies to).
+	rawWrites bool
+	sent      int
+	idle      func() bool // the clientConn's idleNow
+	hotFn     func(fd uintptr) bool
+	waited    bool // sendThenWait has sent out and is waiting to read
 }
 
 func newTLSSocket(nc net.Conn, raw syscall.RawConn, idle func() bool) *tlsSocket {
@@ -68,6 +72,18 @@ func (s *tlsSocket) Write(p []byte) (int, error) {
 	if s.hold {
 		s.out = append(s.out, p...)
 		return len(p), nil
+	}
+	if s.rawWrites {
+		// What the socket takes at once is written without the runtime's
+		// blocking-syscall path (h2write.go's frames); only a full socket
+		// waits in the poller, under the write deadline.
+		sent := 0
+		s.raw.Control(func(fd uintptr) { writeNow(int(fd), p, &sent) })
+		if sent == len(p) {
+			return sent, nil
+		}
+		n, err := s.Conn.Write(p[sent:])
+		return sent + n, err
 	}
 	return s.Conn.Write(p)
 }

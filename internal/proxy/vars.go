@@ -35,6 +35,7 @@ const (
 	varArg     // $arg_NAME; the part's name holds NAME (rewrite.go)
 	varCookie  // $cookie_NAME; the part's name holds NAME (rewrite.go)
 	varHTTPS   // "on" on TLS connections
+	varHTTP2   // "h2" or "h2c" on an HTTP/2 stream (h2stream.go)
 	// The response modules' own (static.go, accesslog.go).
 	varRealpathRoot
 	varSentContentType // $sent_http_content_type
@@ -99,6 +100,8 @@ func builtinVar(name string) (varID, bool) {
 		return varStatus, true
 	case "https":
 		return varHTTPS, true
+	case "http2":
+		return varHTTP2, true
 	case "realpath_root":
 		return varRealpathRoot, true
 	case "time_local":
@@ -389,6 +392,8 @@ func (ec *evalCtx) appendVar(dst []byte, pt *part) []byte {
 		if isTLS(ec.conn.nc) {
 			return append(dst, "on"...)
 		}
+	case varHTTP2:
+		return append(dst, http2Var(ec.conn.nc)...)
 	case varRequestFilename, varDocumentRoot, varRequestID:
 		return ec.appendFlowVar(dst, pt.v)
 	default:
