@@ -358,6 +358,7 @@ type clientConn struct {
 	rawErr    error
 	rawBlock  bool                  // rawRead lets raw.Read wait for readability
 	hotFn     func(fd uintptr) bool // hotRead as a method value
+	looker    sockPeek              // clientGone's look at the socket
 
 	// tail is a response's last bytes, held for the hot wait to write
 	// (tail.go); while it is held the connection stays active.
@@ -395,6 +396,7 @@ func (c *clientConn) reuse() {
 		resp:   respHead{headers: c.resp.headers[:0]},
 		rs:     relayState{flushFn: c.rs.flushFn},
 		readFn: c.readFn, readNowFn: c.readNowFn, hotFn: c.hotFn,
+		looker: sockPeek{fn: c.looker.fn},
 	}
 }
 
