@@ -368,6 +368,9 @@ type clientConn struct {
 	// lastReadFull: the last read of the client filled the buffer, so more
 	// may be waiting unread.
 	lastReadFull bool
+	// body is the request body's fate: taken, discarded, lingered on
+	// (linger.go).
+	body bodyEnd
 }
 
 // setAddrs formats the addresses into what the slices hold already, which
@@ -427,8 +430,13 @@ func (c *clientConn) serve() {
 			var pe *parseError
 			if errors.As(err, &pe) {
 				c.active.Store(true)
+				// A head over the buffers has more of it to come.
+				c.body = bodyEnd{taken: true, linger: pe.status == 494 || pe.status == 414}
 				c.sendError(pe.status, nil, false)
 				c.srv.log.Info(pe.msg, "conn", c.id, "client", string(c.remoteAddr))
+				if c.lingers(nil) {
+					c.lingerClose(c.lingerOf(nil))
+				}
 			} else if errors.Is(err, os.ErrDeadlineExceeded) {
 				c.srv.log.Info("client timed out (110: Connection timed out) while reading client request headers", "conn", c.id, "client", string(c.remoteAddr))
 			}
@@ -441,6 +449,9 @@ func (c *clientConn) serve() {
 		c.requests++
 		if !keep || (c.tail.buf == nil && !c.idleNow()) {
 			c.flushTail()
+			if !keep && c.body.lingerNow {
+				c.lingerClose(c.body.close)
+			}
 			c.finish()
 			return
 		}
@@ -719,9 +730,9 @@ func (c *clientConn) fill() error {
 // from the socket, never past the body's end (pipelined requests stay
 // buffered).
 type bodyReader struct {
-	c       *clientConn
-	remain  int64
-	timeout time.Duration
+	c      *clientConn
+	remain int64
+	timer  readTimer
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -738,7 +749,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.remain -= int64(n)
 		return n, nil
 	}
-	c.setReadDeadline(time.Now().Add(b.timeout))
+	c.setReadDeadline(b.timer.deadline())
 	n, err := c.nc.Read(p)
 	b.remain -= int64(n)
 	if err == io.EOF && b.remain > 0 {

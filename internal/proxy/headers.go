@@ -386,6 +386,7 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	if !c.keepAllowed() {
 		keep = false
 	}
+	c.answeringHere()
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()

@@ -623,6 +623,9 @@ func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	if ec == nil && c.group != nil {
 		return c.refuse(status) // before routing: answered and logged (accesslog.go)
 	}
+	if status == 400 || status == 497 {
+		c.body.linger = false // as nginx's special response handler
+	}
 	if ec != nil {
 		if done, handled := c.errorPage(status, ec, keep); handled {
 			return done
@@ -681,6 +684,7 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	}
 	if ec != nil {
 		ec.status = sr.code
+		c.answeringHere()
 	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"time"
 
 	"wisp/internal/ngxconf"
 )
@@ -174,7 +173,7 @@ type chunkSource interface {
 
 // newChunkedBody decodes the request's chunked body from the connection.
 func (c *clientConn) newChunkedBody(limit int64) *chunkedBody {
-	return &chunkedBody{br: &connBody{c: c, headEnd: c.bodyPos, timeout: c.client.bodyTimeout()}, limit: limit}
+	return &chunkedBody{br: &connBody{c: c, headEnd: c.bodyPos, timer: readTimer{timeout: c.client.bodyTimeout()}}, limit: limit}
 }
 
 // connBody gives a chunked body's bytes from the connection without
@@ -187,7 +186,7 @@ func (c *clientConn) newChunkedBody(limit int64) *chunkedBody {
 type connBody struct {
 	c       *clientConn
 	headEnd int // the head ends there: bytes before stay (the request refers to them)
-	timeout time.Duration
+	timer   readTimer
 	one     [1]byte // a byte read alone when the head fills the buffer
 	has     bool
 }
@@ -205,7 +204,7 @@ func (s *connBody) Read(p []byte) (int, error) {
 		c.bodyPos += n
 		return n, nil
 	}
-	c.setReadDeadline(time.Now().Add(s.timeout))
+	c.setReadDeadline(s.timer.deadline())
 	n, err := c.nc.Read(p)
 	if n > 0 {
 		return n, nil
@@ -248,7 +247,7 @@ func (s *connBody) fill() error {
 		n := copy(c.buf[s.headEnd:], c.buf[c.bodyPos:c.end])
 		c.bodyPos, c.end = s.headEnd, s.headEnd+n
 	}
-	c.setReadDeadline(time.Now().Add(s.timeout))
+	c.setReadDeadline(s.timer.deadline())
 	if c.end < len(c.buf) {
 		n, err := c.nc.Read(c.buf[c.end:])
 		c.end += n

@@ -907,6 +907,9 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 		if loc != nil && loc.internal && !ec.redirected {
 			return c.sendError(404, ec, keep)
 		}
+		if loc != nil && c.tooLarge(ec, loc.maxBody) {
+			return c.sendError(413, ec, false)
+		}
 		if loc == nil || len(loc.rw) == 0 {
 			break
 		}

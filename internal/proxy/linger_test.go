@@ -1,0 +1,150 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// slowClient is a client that sends a request head, then its body in
+// pieces after the proxy has had the time to answer the head, then more
+// bytes, and only then reads: what it reads and how the connection ended
+// ("EOF", "reset") show whether the proxy kept reading until the body
+// ended (nginx's discard and lingering close) or closed under a client
+// still sending, which resets the connection and loses the answer.
+type slowClient struct {
+	head   string
+	pieces []string // sent one by one after the head
+	after  string   // sent after the pieces
+}
+
+// bodyPieces is n bytes of body in 16 KiB pieces; chunked frames each
+// piece as a chunk and ends with the last chunk.
+func bodyPieces(n int, chunked bool) []string {
+	var out []string
+	for n > 0 {
+		k := min(n, 16<<10)
+		p := strings.Repeat("x", k)
+		if chunked {
+			p = strconv.FormatInt(int64(k), 16) + "\r\n" + p + "\r\n"
+		}
+		out = append(out, p)
+		n -= k
+	}
+	if chunked {
+		out = append(out, "0\r\n\r\n")
+	}
+	return out
+}
+
+func (s slowClient) run(t *testing.T, addr string) (answer, end string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(15 * time.Second))
+	_, err = io.WriteString(c, s.head)
+	must(t, err)
+	// The pauses only let the proxy answer the head before the body: the
+	// outcome compared does not depend on them.
+	time.Sleep(50 * time.Millisecond)
+	var werr error
+	for _, p := range s.pieces {
+		if _, werr = io.WriteString(c, p); werr != nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if werr == nil && s.after != "" {
+		_, werr = io.WriteString(c, s.after)
+	}
+	b, rerr := io.ReadAll(c)
+	switch {
+	case rerr == nil:
+		end = "EOF"
+	case errors.Is(rerr, syscall.ECONNRESET) || errors.Is(werr, syscall.ECONNRESET) || errors.Is(werr, syscall.EPIPE):
+		end = "reset"
+	default:
+		end = rerr.Error()
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	return strings.ReplaceAll(dateRE.ReplaceAllString(string(b), "Date: *"), ":"+port, ":PORT"), end
+}
+
+func TestBodiesNotReadAreDiscardedAsNginx(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "echo.sock")
+	startEcho(t, sock, "echo")
+	site := strings.NewReplacer("SOCK", sock).Replace(`
+server {
+    listen LISTEN;
+    server_name linger.test;
+    lingering_timeout 1s;
+    location / { return 200 "ok\n"; }
+    location /big { client_max_body_size 1k; return 200 "big\n"; }
+    location /bigoff { client_max_body_size 1k; lingering_close off; return 200 "big\n"; }
+    location /always { lingering_close always; return 200 "always\n"; }
+    location /missing { return 404; }
+    location /p/ { proxy_pass http://unix:SOCK:/; }
+}`)
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	post := func(path, extra string) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: linger.test\r\n" + extra + "\r\n"
+	}
+	const big = 200 << 10
+	cl := "Content-Length: " + strconv.Itoa(big) + "\r\n"
+	chunked := "Transfer-Encoding: chunked\r\n"
+	next := "GET /next HTTP/1.1\r\nHost: linger.test\r\nConnection: close\r\n\r\n"
+	for _, tc := range []struct {
+		name string
+		s    slowClient
+		want string // in the answer, so that the two proxies agreeing on a failure fails
+		end  string
+	}{
+		{"413 reaches a client still sending its body", slowClient{head: post("/big", cl), pieces: bodyPieces(big, false)},
+			"413 Request Entity Too Large", "EOF"},
+		{"413 to Expect: 100-continue sends no 100", slowClient{head: post("/big", cl+"Expect: 100-continue\r\n"), pieces: bodyPieces(big, false)},
+			"413 Request Entity Too Large", "EOF"},
+		{"413 with lingering_close off still reads the body", slowClient{head: post("/bigoff", cl), pieces: bodyPieces(big, false)},
+			"413 Request Entity Too Large", "EOF"},
+		{"return keeps the connection while the body is discarded", slowClient{head: post("/", cl), pieces: bodyPieces(big, false), after: next},
+			"\r\n\r\nok\n", "EOF"},
+		{"a chunked body is discarded by its chunks", slowClient{head: post("/", chunked), pieces: bodyPieces(big, true), after: next},
+			"\r\n\r\nok\n", "EOF"},
+		{"an error page discards the body too", slowClient{head: post("/missing", cl), pieces: bodyPieces(big, false), after: next},
+			"404 Not Found", "EOF"},
+		{"Connection: close closes once the body is discarded", slowClient{head: post("/", cl+"Connection: close\r\n"), pieces: bodyPieces(big, false)},
+			"\r\n\r\nok\n", "EOF"},
+		{"Expect: 100-continue is answered before a discarded body", slowClient{head: post("/", "Content-Length: 5\r\nExpect: 100-continue\r\n"), pieces: []string{"hello"}, after: next},
+			"100 Continue", "EOF"},
+		{"a body that stops comes to lingering_timeout", slowClient{head: post("/", cl), pieces: bodyPieces(big/4, false)},
+			"\r\n\r\nok\n", "EOF"},
+		{"a bad chunk while discarding closes", slowClient{head: post("/", chunked), pieces: []string{"zz\r\n"}},
+			"\r\n\r\nok\n", "EOF"},
+		{"lingering_close always", slowClient{head: "GET /always HTTP/1.1\r\nHost: linger.test\r\nConnection: close\r\n\r\n", after: next},
+			"always", "EOF"},
+		{"bytes after a closing answer are read before the close", slowClient{head: "GET / HTTP/1.1\r\nHost: linger.test\r\nConnection: close\r\n\r\n" + next, pieces: bodyPieces(big, false)},
+			"\r\n\r\nok\n", "EOF"},
+		{"a proxied body answered with close", slowClient{head: post("/p/x", cl+"Connection: close\r\n"), pieces: bodyPieces(big, false)},
+			"POST /x HTTP/1.0", "EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n, nend := tc.s.run(t, nginx)
+			w, wend := tc.s.run(t, wisp)
+			if n != w || nend != wend {
+				t.Errorf("nginx (%s):\n%.600q\nwisp (%s):\n%.600q", nend, n, wend, w)
+			}
+			if !strings.Contains(n, tc.want) || nend != tc.end {
+				t.Errorf("nginx answered %.300q and ended with %s; want %q in it and %s", n, nend, tc.want, tc.end)
+			}
+		})
+	}
+}
