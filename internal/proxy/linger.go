@@ -98,7 +98,7 @@ func (l *lingering) set(d *ngxconf.Directive) error {
 		case "always":
 			l.mode = lingerAlways
 		default:
-			return ngxconf.Errorf(d.Pos, "invalid value %q in %q directive, it must be \"off\", \"on\" or \"always\"", arg, d.Name)
+			return ngxconf.Errorf(d.Pos, "invalid value %q", arg)
 		}
 		return nil
 	}

@@ -118,6 +118,8 @@ server {
 			"\r\n\r\nok\n", "EOF"},
 		{"a chunked body is discarded by its chunks", slowClient{head: post("/", chunked), pieces: bodyPieces(big, true), after: next},
 			"\r\n\r\nok\n", "EOF"},
+		{"an error page sends no 100 Continue", slowClient{head: post("/missing", "Content-Length: 5\r\nExpect: 100-continue\r\n"), pieces: []string{"hello"}, after: next},
+			"404 Not Found", "EOF"},
 		{"an error page discards the body too", slowClient{head: post("/missing", cl), pieces: bodyPieces(big, false), after: next},
 			"404 Not Found", "EOF"},
 		{"Connection: close closes once the body is discarded", slowClient{head: post("/", cl+"Connection: close\r\n"), pieces: bodyPieces(big, false)},

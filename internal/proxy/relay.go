@@ -623,8 +623,12 @@ func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	if ec == nil && c.group != nil {
 		return c.refuse(status) // before routing: answered and logged (accesslog.go)
 	}
+	// As nginx's special response handler: no 100 Continue goes before an
+	// error page, and a 400 is not followed by a lingering close for the
+	// request's own body.
+	c.req.expect100 = false
 	if status == 400 || status == 497 {
-		c.body.linger = false // as nginx's special response handler
+		c.body.linger = false
 	}
 	if ec != nil {
 		if done, handled := c.errorPage(status, ec, keep); handled {
