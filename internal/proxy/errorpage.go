@@ -115,16 +115,17 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 	return c.sendRedirect(ec, code, uri, keep), true
 }
 
-// dropSpentBody forgets a request body that already went to an upstream
-// (ec.handler is set once a proxy_pass took the request) without being
-// recorded (proxy_request_buffering off). nginx keeps the body and sends
-// it along an error_page redirect, GET or not; a recorded body is sent
-// again from ec.body (forward.go), but a streamed one cannot be, so the
-// redirected request goes without it. A body not read yet stays for the
-// next handler.
+// dropSpentBody marks a request body that a proxy_pass took (ec.handler
+// is set once one did) without recording it (proxy_request_buffering
+// off, the body still coming): nginx keeps a body and sends it along an
+// error_page redirect, GET or not, and a recorded one is sent again from
+// ec.body (forward.go), but of a streamed one nginx has nothing left. The
+// next proxy_pass then sends the body's framing (Content-Length, or
+// chunked) and no body, as nginx 1.22 does, and the client's connection
+// closes after the answer, the rest of its body unread (linger.go).
 func (c *clientConn) dropSpentBody(ec *evalCtx) {
-	if ec.handler != nil && ec.body == nil {
-		c.req.contentLength, c.req.chunked = -1, false
+	if ec.handler != nil && ec.body == nil && c.req.hasBody() {
+		c.body.spent = true
 	}
 }
 

@@ -62,6 +62,8 @@ func (c *clientConn) handle() bool {
 		keep = c.runPhases(ec, keep)
 	}
 	switch {
+	case c.body.spent:
+		keep = false
 	case !r.hasBody() || c.body.taken:
 	case c.socket():
 		if !c.discardBody(ec) {
@@ -225,6 +227,12 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	keepClient := r.keepAlive()
 	c.body.taken = true // read here, or not at all (linger.go)
 	switch {
+	case c.body.spent:
+		// A second proxy_pass after a streamed body (dropSpentBody).
+		bodyLen = r.contentLength
+		if r.chunked {
+			bodyLen = streamedChunked
+		}
 	case ec.body != nil && (r.contentLength > 0 || r.chunked) && ec.body.rewind():
 		// A second proxy_pass in the request (error_page): the body the
 		// first one read, and whatever of it is still to come.

@@ -138,6 +138,7 @@ type bodyEnd struct {
 	taken    bool
 	linger   bool
 	abort    bool      // the discard failed: close without lingering
+	spent    bool      // streamed to an upstream and gone (dropSpentBody)
 	lingerBy time.Time // lingering_time's end, once a discard started it
 	// lingerNow: the connection closes after this request with a
 	// lingering close, timed by close.
