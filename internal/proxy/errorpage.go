@@ -132,6 +132,9 @@ func (c *clientConn) dropSpentBody(ec *evalCtx) {
 // sendRedirect answers code with nginx's page and Location: a path is
 // made absolute as nginx's header filter does, a URL is sent as is.
 func (c *clientConn) sendRedirect(ec *evalCtx, code int, target []byte, keep bool) bool {
+	if c.answeringHere(ec, true) { // nginx's special response handler
+		keep = false
+	}
 	if !c.keepAllowed() {
 		keep = false
 	}
@@ -145,6 +148,9 @@ func (c *clientConn) sendRedirect(ec *evalCtx, code int, target []byte, keep boo
 // sendText answers "return code text": the text as the body, with the
 // status error_page imposed if any.
 func (c *clientConn) sendText(ec *evalCtx, code int, text []byte, keep bool) bool {
+	if c.answeringHere(ec, false) {
+		return c.sendError(400, ec, false)
+	}
 	if !c.keepAllowed() {
 		keep = false
 	}

@@ -64,6 +64,8 @@ func (c *clientConn) handle() bool {
 	switch {
 	case c.body.spent:
 		keep = false
+	case c.body.abort: // a malformed chunked body (answeringHere)
+		keep = false
 	case !r.hasBody() || c.body.taken:
 	case c.socket():
 		if !c.discardBody(ec) {

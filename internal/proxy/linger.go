@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -139,6 +140,7 @@ type bodyEnd struct {
 	linger   bool
 	abort    bool      // the discard failed: close without lingering
 	spent    bool      // streamed to an upstream and gone (dropSpentBody)
+	started  bool      // answeringHere looked at what came with the head
 	lingerBy time.Time // lingering_time's end, once a discard started it
 	// lingerNow: the connection closes after this request with a
 	// lingering close, timed by close.
@@ -183,12 +185,26 @@ func (c *clientConn) discardBody(ec *evalCtx) bool {
 
 // answeringHere is called before an answer made here goes out: a body
 // no handler took is about to be discarded, and nginx starts the discard
-// first, which answers "Expect: 100-continue" (except for a body refused
-// as too large).
-func (c *clientConn) answeringHere() {
-	if !c.body.taken && c.req.hasBody() && c.socket() {
-		c.sendContinue()
+// first, on what has come with the head. The discard answers "Expect:
+// 100-continue", except before an error page or a redirect (special is
+// nginx's special response handler, which marks the expectation tested)
+// or a body refused as too large. It reports a chunked body found
+// malformed there, which nginx logs: an error page then closes the
+// connection, other answers become a 400.
+func (c *clientConn) answeringHere(ec *evalCtx, special bool) (bad bool) {
+	if special {
+		c.req.expect100 = false
 	}
+	if c.body.taken || c.body.started || !c.req.hasBody() || !c.socket() {
+		return c.body.abort && c.body.started
+	}
+	c.body.started = true
+	c.sendContinue()
+	if c.req.chunked && errors.Is(c.prereadChunks(0), errBadChunk) {
+		c.srv.log.Error("client sent invalid chunked body", c.withHost(c.logCtx(ec))...)
+		c.body.abort = true
+	}
+	return c.body.abort
 }
 
 // readTimer is the deadline of one read of a request body: timeout from

@@ -623,16 +623,17 @@ func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	if ec == nil && c.group != nil {
 		return c.refuse(status) // before routing: answered and logged (accesslog.go)
 	}
-	// As nginx's special response handler: no 100 Continue goes before an
-	// error page, and a 400 is not followed by a lingering close for the
-	// request's own body.
-	c.req.expect100 = false
+	// As nginx's special response handler: a 400 is not followed by a
+	// lingering close for the request's own body.
 	if status == 400 || status == 497 {
 		c.body.linger = false
 	}
 	if ec != nil {
 		if done, handled := c.errorPage(status, ec, keep); handled {
 			return done
+		}
+		if c.answeringHere(ec, true) {
+			keep = false
 		}
 	}
 	if !c.keepAllowed() {
@@ -688,7 +689,6 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 	}
 	if ec != nil {
 		ec.status = sr.code
-		c.answeringHere()
 	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)

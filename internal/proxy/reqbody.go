@@ -278,10 +278,17 @@ func clientBodyError(err error) error {
 // proxy_request_buffering off a whole body goes with Content-Length and a
 // faulty one is refused before any upstream traffic.
 func (c *clientConn) chunkedPreread(limit int64) bool {
+	var more clientReadError // the bytes ran out: the rest is to come
+	return !errors.As(c.prereadChunks(limit), &more)
+}
+
+// prereadChunks runs the chunked body's bytes that came with the head
+// through the chunk parser: nil when they hold the whole body, a
+// clientReadError when more is to come, else the body's fault.
+func (c *clientConn) prereadChunks(limit int64) error {
 	d := chunkedBody{br: bufio.NewReaderSize(bytes.NewReader(c.buf[c.bodyPos:c.end]), 512), limit: limit}
 	_, err := io.Copy(io.Discard, &d)
-	var more clientReadError // the bytes ran out: the rest is to come
-	return !errors.As(err, &more)
+	return err
 }
 
 // errBadChunk is a chunked body nginx's parser refuses.
