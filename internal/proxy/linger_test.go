@@ -15,7 +15,7 @@ import (
 // slowClient is a client that sends a request head, then its body in
 // pieces after the proxy has had the time to answer the head, then more
 // bytes, and only then reads: what it reads and how the connection ended
-// ("EOF", "reset") show whether the proxy kept reading until the body
+// ("EOF", "reset", "send failed") show whether the proxy kept reading until the body
 // ended (nginx's discard and lingering close) or closed under a client
 // still sending, which resets the connection and loses the answer.
 type slowClient struct {
@@ -65,10 +65,16 @@ func (s slowClient) run(t *testing.T, addr string) (answer, end string) {
 		_, werr = io.WriteString(c, s.after)
 	}
 	b, rerr := io.ReadAll(c)
+	// A client that could not send all of its body sees an error, whatever
+	// it may still read (many report that and not the answer).
 	switch {
+	case werr != nil && (errors.Is(werr, syscall.ECONNRESET) || errors.Is(werr, syscall.EPIPE)):
+		end = "send failed"
+	case werr != nil:
+		end = werr.Error()
 	case rerr == nil:
 		end = "EOF"
-	case errors.Is(rerr, syscall.ECONNRESET) || errors.Is(werr, syscall.ECONNRESET) || errors.Is(werr, syscall.EPIPE):
+	case errors.Is(rerr, syscall.ECONNRESET):
 		end = "reset"
 	default:
 		end = rerr.Error()
@@ -92,6 +98,7 @@ server {
     location /always { lingering_close always; return 200 "always\n"; }
     location /missing { return 404; }
     location /p/ { proxy_pass http://unix:SOCK:/; }
+    location /upload/ { client_max_body_size 1k; proxy_pass http://unix:SOCK:/; }
 }`)
 	nginx := startNginx(t, dir, site)
 	wisp, _ := startWisp(t, dir, site)
@@ -109,6 +116,8 @@ server {
 		end  string
 	}{
 		{"413 reaches a client still sending its body", slowClient{head: post("/big", cl), pieces: bodyPieces(big, false)},
+			"413 Request Entity Too Large", "EOF"},
+		{"413 of a proxied location reaches a client still sending", slowClient{head: post("/upload/x", cl), pieces: bodyPieces(big, false)},
 			"413 Request Entity Too Large", "EOF"},
 		{"413 to Expect: 100-continue sends no 100", slowClient{head: post("/big", cl+"Expect: 100-continue\r\n"), pieces: bodyPieces(big, false)},
 			"413 Request Entity Too Large", "EOF"},
