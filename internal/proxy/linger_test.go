@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -22,6 +23,7 @@ type slowClient struct {
 	head   string
 	pieces []string // sent one by one after the head
 	after  string   // sent after the pieces
+	tls    bool     // over TLS
 }
 
 // bodyPieces is n bytes of body in 16 KiB pieces; chunked frames each
@@ -47,6 +49,9 @@ func (s slowClient) run(t *testing.T, addr string) (answer, end string) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	must(t, err)
+	if s.tls {
+		c = tls.Client(c, &tls.Config{InsecureSkipVerify: true, ServerName: "linger.test"})
+	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(15 * time.Second))
 	_, err = io.WriteString(c, s.head)
@@ -159,6 +164,47 @@ server {
 			}
 			if !strings.Contains(n, tc.want) || nend != tc.end {
 				t.Errorf("nginx answered %.300q and ended with %s; want %q in it and %s", n, nend, tc.want, tc.end)
+			}
+		})
+	}
+}
+
+// TestBodiesNotReadOverTLSAsNginx: the discard and the lingering close
+// over TLS, where the close is a close_notify.
+func TestBodiesNotReadOverTLSAsNginx(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := newTestCA(t).issue(t, dir, "linger", false, "linger.test")
+	site := `
+server {
+    listen LISTEN ssl;
+    server_name linger.test;
+    ssl_certificate ` + cert + `;
+    ssl_certificate_key ` + key + `;
+    location / { return 200 "ok\n"; }
+    location /big { client_max_body_size 1k; return 200 "big\n"; }
+}`
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	const big = 200 << 10
+	head := func(path string) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: linger.test\r\nContent-Length: " + strconv.Itoa(big) + "\r\n\r\n"
+	}
+	next := "GET /next HTTP/1.1\r\nHost: linger.test\r\nConnection: close\r\n\r\n"
+	for _, tc := range []struct {
+		name, want string
+		s          slowClient
+	}{
+		{"413 reaches a client still sending its body", "413 Request Entity Too Large", slowClient{head: head("/big"), pieces: bodyPieces(big, false), tls: true}},
+		{"return keeps the connection while the body is discarded", "Connection: close", slowClient{head: head("/"), pieces: bodyPieces(big, false), after: next, tls: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, nend := tc.s.run(t, nginx)
+			w, wend := tc.s.run(t, wisp)
+			if n != w || nend != wend {
+				t.Errorf("nginx (%s):\n%.600q\nwisp (%s):\n%.600q", nend, n, wend, w)
+			}
+			if !strings.Contains(n, tc.want) || nend != "EOF" {
+				t.Errorf("nginx answered %.300q and ended with %s; want %q in it and EOF", n, nend, tc.want)
 			}
 		})
 	}
