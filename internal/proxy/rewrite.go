@@ -953,7 +953,7 @@ func (c *clientConn) respondReturn(ec *evalCtx, resp *rwResponse, keep bool) boo
 	switch {
 	case resp.code == 444:
 		c.body.taken, c.body.abort = true, true // nor does it read the body
-		return false // nginx closes the connection without a response
+		return false                            // nginx closes the connection without a response
 	case resp.location != nil:
 		return c.sendRedirect(ec, resp.code, resp.location, keep)
 	case isRedirectCode(resp.code):
