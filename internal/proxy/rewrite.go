@@ -952,8 +952,10 @@ func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *loca
 func (c *clientConn) respondReturn(ec *evalCtx, resp *rwResponse, keep bool) bool {
 	switch {
 	case resp.code == 444:
-		c.body.taken, c.body.abort = true, true // nor does it read the body
-		return false                            // nginx closes the connection without a response
+		// nginx closes the connection without a response, and without
+		// reading a body.
+		c.body.taken, c.body.abort = true, true
+		return false
 	case resp.location != nil:
 		return c.sendRedirect(ec, resp.code, resp.location, keep)
 	case isRedirectCode(resp.code):
