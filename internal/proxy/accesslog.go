@@ -41,33 +41,72 @@ type reqOut struct {
 	upCtype      []byte
 	gzip         bool // a relayed body is being compressed (Content-Encoding)
 	upstreamAddr string
-	upstreamTime time.Duration
-	upstreamSet  bool
+	upstreamSet  bool // the answering try has ended: upstreamTimes.response holds
 	// upstreamStatus is the status the upstream answered.
 	upstreamStatus int
+	// upstream is the answering try's, from its response head on.
+	upstream tryStats
+	// tryStart is when the try under way began, and connected when its
+	// connection was made (zero until then), as nginx times each try
+	// (from ngx_http_upstream_connect). Both come from clock readings
+	// the retry loop makes anyway.
+	tryStart, connected time.Time
 	// tried lists the tries that ended before the answering one, each
-	// as nginx shows it in $upstream_addr, $upstream_status and
-	// $upstream_response_time (", " between tries); empty unless a peer
-	// failed or was passed over.
+	// as nginx shows it in $upstream_addr, $upstream_status and the
+	// $upstream_*_time variables (", " between tries); empty unless a
+	// peer failed or was passed over.
 	tried triedList
+}
+
+// tryStats are one try's $upstream_response_time, $upstream_connect_time
+// and $upstream_header_time (a negative one is nginx's "-": no connection
+// was made, or no head came), and its $upstream_bytes_received and
+// $upstream_bytes_sent.
+type tryStats struct {
+	response, connect, header time.Duration
+	recv, sent                int64
+}
+
+// startTry notes that a try begins at now.
+func (o *reqOut) startTry(now time.Time) { o.tryStart, o.connected = now, time.Time{} }
+
+// endTry returns the figures of the try under way, which ended at end on
+// uc, the request's latest upstream connection (an earlier try's, or nil,
+// when this one never connected); headed: its response head came.
+func (o *reqOut) endTry(end time.Time, headed bool, uc *upConn) tryStats {
+	t := tryStats{response: end.Sub(o.tryStart), connect: -1, header: -1}
+	if !o.connected.IsZero() {
+		t.connect = o.connected.Sub(o.tryStart)
+		t.recv, t.sent = uc.src.recv, uc.src.sent
+	}
+	if headed {
+		t.header = t.response
+	}
+	return t
 }
 
 // triedList is the per-try text of the $upstream_* variables, built only
 // on the failure path.
 type triedList struct {
-	addr, status, time []byte
+	addr, status, time, connect, header, recv, sent []byte
 }
 
 // noteTry records a try that did not answer the client: a failed peer
 // (502, 504) or a response dropped for the next one. nginx names a group
 // with no live peer by the group's name.
-func (t *triedList) noteTry(addr string, status int, took time.Duration) {
+func (t *triedList) noteTry(addr string, status int, took tryStats) {
 	if len(t.addr) > 0 {
 		t.addr, t.status, t.time = append(t.addr, ", "...), append(t.status, ", "...), append(t.time, ", "...)
+		t.connect, t.header = append(t.connect, ", "...), append(t.header, ", "...)
+		t.recv, t.sent = append(t.recv, ", "...), append(t.sent, ", "...)
 	}
 	t.addr = append(t.addr, addr...)
 	t.status = strconv.AppendInt(t.status, int64(status), 10)
-	t.time = appendSeconds(t.time, took)
+	t.time = appendSeconds(t.time, took.response)
+	t.connect = appendSeconds(t.connect, took.connect)
+	t.header = appendSeconds(t.header, took.header)
+	t.recv = strconv.AppendInt(t.recv, took.recv, 10)
+	t.sent = strconv.AppendInt(t.sent, took.sent, 10)
 }
 
 // triedThen writes the tries before the answering one and, when one is
@@ -420,7 +459,8 @@ func (ec *evalCtx) found(pt *part) bool {
 		return ok
 	case varArgs:
 		return ec.argsSet || ec.req.hasQuery
-	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime, varUpstreamStatus:
+	case varRemoteUser, varUpstreamAddr, varUpstreamResponseTime, varUpstreamStatus,
+		varUpstreamConnectTime, varUpstreamHeaderTime, varUpstreamBytesReceived, varUpstreamBytesSent:
 		return false
 	case varSentContentType:
 		return ec.out.ctype != "" || len(ec.out.upCtype) > 0
@@ -545,10 +585,7 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 	case varTimeISO8601:
 		return time.Now().AppendFormat(dst, "2006-01-02T15:04:05-07:00")
 	case varMsec:
-		now := time.Now()
-		dst = strconv.AppendInt(dst, now.Unix(), 10)
-		dst = append(dst, '.')
-		return append(dst, fmt.Sprintf("%03d", now.Nanosecond()/1e6)...)
+		return appendMillis(dst, time.Now().UnixMilli())
 	case varRequest:
 		dst = append(dst, r.method...)
 		dst = append(dst, ' ')
@@ -578,11 +615,38 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 		case !ec.out.upstreamSet:
 			return append(dst, '-')
 		}
-		return appendSeconds(dst, ec.out.upstreamTime)
-	case varUpstreamStatus:
-		dst = triedThen(dst, ec.out.tried.status, ec.out.upstreamAddr != "")
+		return appendSeconds(dst, ec.out.upstream.response)
+	case varUpstreamConnectTime:
+		dst = triedThen(dst, ec.out.tried.connect, ec.out.upstreamAddr != "")
 		if ec.out.upstreamAddr == "" {
 			return dst
+		}
+		return appendSeconds(dst, ec.out.upstream.connect)
+	case varUpstreamHeaderTime:
+		dst = triedThen(dst, ec.out.tried.header, ec.out.upstreamAddr != "")
+		if ec.out.upstreamAddr == "" {
+			return dst
+		}
+		return appendSeconds(dst, ec.out.upstream.header)
+	case varUpstreamBytesReceived:
+		dst = triedThen(dst, ec.out.tried.recv, ec.out.upstreamAddr != "")
+		if ec.out.upstreamAddr == "" {
+			return dst
+		}
+		return strconv.AppendInt(dst, ec.out.upstream.recv, 10)
+	case varUpstreamBytesSent:
+		dst = triedThen(dst, ec.out.tried.sent, ec.out.upstreamAddr != "")
+		if ec.out.upstreamAddr == "" {
+			return dst
+		}
+		return strconv.AppendInt(dst, ec.out.upstream.sent, 10)
+	case varUpstreamStatus:
+		dst = triedThen(dst, ec.out.tried.status, ec.out.upstreamAddr != "")
+		switch {
+		case ec.out.upstreamAddr == "":
+			return dst
+		case ec.out.upstreamStatus == 0: // the client left first (499)
+			return append(dst, '-')
 		}
 		return strconv.AppendInt(dst, int64(ec.out.upstreamStatus), 10)
 	case varRequestLength:
@@ -599,12 +663,17 @@ func (ec *evalCtx) appendLogVar(dst []byte, pt *part) []byte {
 	return ec.appendStaticVar(dst, pt) // static.go
 }
 
-// appendSeconds writes d as nginx's "%T.%03M": seconds with milliseconds.
+// appendSeconds writes d as nginx's "%T.%03M": seconds with milliseconds;
+// a negative d is "-", nginx's unset time.
 func appendSeconds(dst []byte, d time.Duration) []byte {
 	if d < 0 {
-		d = 0
+		return append(dst, '-')
 	}
-	ms := d.Milliseconds()
+	return appendMillis(dst, d.Milliseconds())
+}
+
+// appendMillis writes ms milliseconds as seconds with three decimals.
+func appendMillis(dst []byte, ms int64) []byte {
 	dst = strconv.AppendInt(dst, ms/1000, 10)
 	dst = append(dst, '.')
 	frac := ms % 1000
@@ -636,15 +705,16 @@ func appendRemoteUser(dst []byte, r *request) []byte {
 }
 
 // noteUpstream records the peer that answered and when its response
-// ended. The time runs from the start of the request rather than from the
-// connect, which differs from nginx's by the time spent before proxying
-// (microseconds: the head is parsed when the request starts).
+// ended: $upstream_response_time runs from the start of its try.
 func (c *clientConn) noteUpstream(ec *evalCtx, p *peer) {
 	if ec == nil || p == nil {
 		return
 	}
+	ec.out.upstream.response = time.Since(ec.out.tryStart)
+	if uc := c.up.Load(); uc != nil {
+		ec.out.upstream.recv, ec.out.upstream.sent = uc.src.recv, uc.src.sent
+	}
 	ec.out.upstreamAddr = p.name
 	ec.out.upstreamStatus = ec.out.status
-	ec.out.upstreamTime = time.Since(ec.out.start)
 	ec.out.upstreamSet = true
 }

@@ -359,18 +359,13 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 		if err := argCount(d, 1); err != nil {
 			return true, err
 		}
-		t, err := ngxconf.ParseDuration(d.Args[0])
-		if err != nil || t <= 0 {
-			return true, ngxconf.Errorf(d.Pos, "%q directive invalid value", d.Name)
-		}
 		switch d.Name {
 		case "proxy_connect_timeout":
-			conf.connect = t
+			return true, parseTimeout(d, &conf.connect, waitNow)
 		case "proxy_read_timeout":
-			conf.read = t
-		default:
-			conf.send = t
+			return true, parseTimeout(d, &conf.read, waitNow)
 		}
+		return true, parseTimeout(d, &conf.send, writeWaitNow)
 	case "proxy_http_version":
 		if err := argCount(d, 1); err != nil {
 			return true, err

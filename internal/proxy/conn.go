@@ -180,6 +180,10 @@ func (s *Server) acceptLoop(l *boundListener) error {
 			nc.Close()
 			return nil
 		}
+		if c.refusesConnections() {
+			c.expire()
+			continue
+		}
 		// Until its first byte, a new connection waits like an idle one.
 		if !c.park(c.headerTimeout()) {
 			go c.serve()
@@ -210,6 +214,11 @@ func (s *Server) openConn(c *clientConn, nc net.Conn, key string) *clientConn {
 			c.raw, c.idle.rc = rc, rc
 			rc.Control(func(fd uintptr) { c.idle.fd = int32(fd) })
 		}
+	}
+	c.wr = nc
+	if c.raw != nil {
+		c.sw.reset(c.raw)
+		c.wr = &c.sw
 	}
 	if c.readFn == nil {
 		c.readFn = c.rawRead
@@ -266,7 +275,7 @@ func (s *Server) shutdown() {
 	case <-timer.C:
 		s.mu.Lock()
 		for c := range s.conns {
-			c.nc.Close()
+			c.abort()
 		}
 		s.mu.Unlock()
 		<-done
@@ -312,7 +321,9 @@ type clientConn struct {
 	srv   *Server
 	nc    net.Conn
 	raw   syscall.RawConn // nil when nc is not a socket (TLS, HTTP/2 streams)
-	tls   *tlsSocket      // the socket under nc when nc is TLS over a socket (tlsidle.go)
+	wr    io.Writer       // where answers are written: &sw over a socket, else nc
+	sw    sockWriter
+	tls   *tlsSocket // the socket under nc when nc is TLS over a socket (tlsidle.go)
 	id    uint64
 	group *vhostGroup
 	idle  idleLink // state while parked in Server.idle
@@ -337,6 +348,9 @@ type clientConn struct {
 	requests   int
 	active     atomic.Bool // a request is being handled
 	closed     atomic.Bool
+	// up is the upstream connection of the request in flight, which a
+	// fast stop (Abort) closes so that no wait on the peer outlasts it.
+	up atomic.Pointer[upConn]
 
 	// headBy is when the head being read must be complete: set at accept
 	// for the first request and at the first byte of later ones; it is
@@ -399,6 +413,7 @@ func (c *clientConn) reuse() {
 		resp:   respHead{headers: c.resp.headers[:0]},
 		rs:     relayState{flushFn: c.rs.flushFn},
 		readFn: c.readFn, readNowFn: c.readNowFn, hotFn: c.hotFn,
+		sw:     sockWriter{writeFn: c.sw.writeFn},
 		looker: sockPeek{fn: c.looker.fn},
 	}
 }

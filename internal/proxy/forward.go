@@ -77,7 +77,11 @@ func (c *clientConn) handle() bool {
 	if !keep && c.lingers(ec) {
 		c.body.close, c.body.lingerNow = c.lingerOf(ec), true
 	}
-	c.logAccess(ec)
+	// A request that a stop cut (Abort) is not logged: nginx's worker
+	// exits before the request's log phase.
+	if !c.closed.Load() {
+		c.logAccess(ec)
+	}
 	return keep
 }
 
@@ -298,9 +302,12 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 		if aerr != nil {
 			return nil, nil, false, aerr
 		}
+		c.up.Store(uc)
+		uc.src.recv, uc.src.sent = 0, 0
 		if !reused {
 			now = time.Now() // after the dial
 		}
+		ec.out.connected = now // $upstream_connect_time
 		uc.armWrite(now, h.send)
 		err := c.sendRequest(uc, h, head, body)
 		if err != nil {
@@ -333,6 +340,9 @@ func (c *clientConn) attempt(h *proxyHandler, p *peer, head []byte, body io.Read
 			}
 			if err == errClientGone {
 				return nil, nil, true, &attemptError{client: true, msg: "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while reading response header from upstream"}
+			}
+			if c.closed.Load() {
+				return nil, nil, true, &attemptError{client: true} // Abort: nothing to log, as nginx
 			}
 			if errors.Is(err, errTooBigHeader) || errors.Is(err, errBadHeader) {
 				return nil, nil, true, &attemptError{invalid: true, msg: err.Error() + " while reading response header from upstream"}
@@ -387,7 +397,8 @@ func (s *upSource) sendThenRead(p []byte) (int, error) {
 	case s.err != nil:
 		return 0, s.err
 	case s.unsent != nil:
-		_, err := s.conn.Write(s.unsent)
+		n, err := s.conn.Write(s.unsent)
+		s.sent += int64(n)
 		s.unsent = nil
 		if err != nil {
 			return 0, upSendError{err}
@@ -406,6 +417,7 @@ func (s *upSource) sendRead(fd uintptr) bool {
 		sent := 0
 		err := writeNow(int(fd), s.unsent, &sent)
 		s.unsent = s.unsent[sent:]
+		s.sent += int64(sent)
 		switch {
 		case err == syscall.EAGAIN:
 			return true // sendThenRead writes the rest
@@ -441,7 +453,9 @@ func (c *clientConn) copyToUpstream(uc *upConn, body io.Reader, h *proxyHandler)
 		n, rerr := body.Read(buf)
 		if n > 0 {
 			uc.armWrite(time.Now(), h.send)
-			if _, err := uc.Write(buf[:n]); err != nil {
+			w, err := uc.Write(buf[:n])
+			uc.src.sent += int64(w)
+			if err != nil {
 				return err
 			}
 		}

@@ -392,7 +392,7 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
-	c.setWriteDeadline(time.Now().Add(sendTimeout))
+	c.setWriteDeadline(time.Now().Add(c.client.sendTimeout()))
 	// The header filters see a range answer as the 200 it was before
 	// the range filter (which runs after them in nginx) cut it.
 	ec.status = out.status
@@ -582,7 +582,7 @@ const sendChunk = 1 << 20
 func copyWithDeadlines(c *clientConn, body io.Reader) (int64, error) {
 	var total int64
 	for {
-		c.setWriteDeadline(time.Now().Add(sendTimeout))
+		c.setWriteDeadline(time.Now().Add(c.client.sendTimeout()))
 		n, err := io.CopyN(c.nc, body, sendChunk)
 		total += n
 		if err == io.EOF {

@@ -335,7 +335,7 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 	up := h.up
 	start := time.Now()
 	filter := peerFilter{now: start.Unix(), tried: c.tried[:0]}
-	defer func() { c.tried = filter.tried[:0] }()
+	defer func() { c.tried = filter.tried[:0]; c.up.Store(nil) }()
 	if kb, ok := up.policy.(keyedBalancer); ok && !up.single() {
 		filter.key = kb.appendKey(nil, ec)
 	}
@@ -351,12 +351,12 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		replay, _ = body.(*replayBody)
 	}
 	status := 502
-	tryStart := start // of the try under way, for $upstream_response_time
+	ec.out.startTry(start)
 	for {
 		p := up.get(&filter)
 		if p == nil {
 			c.srv.log.Error("no live upstreams while connecting to upstream", c.withHost(append(c.logCtx(ec), "upstream", "http://"+up.name+string(ec.requestURI)))...)
-			ec.out.tried.noteTry(up.name, 502, 0)
+			ec.out.tried.noteTry(up.name, 502, tryStats{connect: -1, header: -1})
 			status = 502
 			break
 		}
@@ -374,11 +374,14 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 				if up.free(p, failed, now) {
 					c.srv.log.Warn("upstream server temporarily disabled while reading response header from upstream", c.logCtxPeer(ec, p)...)
 				}
-				ec.out.tried.noteTry(p.name, resp.status, now.Sub(tryStart))
-				tryStart = now
+				ec.out.tried.noteTry(p.name, resp.status, ec.out.endTry(now, true, uc))
+				ec.out.startTry(now)
 				tries--
 				continue
 			}
+			// nginx counts the bytes sent only once the try ends.
+			ec.out.upstream = ec.out.endTry(now, true, uc)
+			ec.out.upstream.sent = 0
 			keep := c.relay(h, ec, uc, resp, keepClient && !ec.bodyUnread)
 			up.free(p, false, time.Now())
 			return keep
@@ -388,9 +391,17 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 			// body failed: not the peer's failure.
 			up.free(p, false, now)
 			if aerr.body != nil {
+				ec.out.upstream = ec.out.endTry(now, false, c.up.Load())
 				return c.bodyFailed(ec, p, aerr.body)
 			}
-			c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
+			if aerr.msg != "" {
+				c.srv.log.Info(aerr.msg, c.logCtxPeer(ec, p)...)
+			}
+			// nginx's 499, with this try in the $upstream_* variables
+			// and no status from the peer ("-").
+			ec.status, ec.out.status = 499, 499
+			ec.out.upstream = ec.out.endTry(now, false, c.up.Load())
+			ec.out.upstreamAddr, ec.out.upstreamStatus, ec.out.upstreamSet = p.name, 0, true
 			return false
 		}
 		// error, timeout and invalid_header always count as a failure,
@@ -418,8 +429,8 @@ func (c *clientConn) forwardToPeers(h *proxyHandler, ec *evalCtx, head []byte, b
 		default:
 			status = 502
 		}
-		ec.out.tried.noteTry(p.name, status, now.Sub(tryStart))
-		tryStart = now
+		ec.out.tried.noteTry(p.name, status, ec.out.endTry(now, false, c.up.Load()))
+		ec.out.startTry(now)
 		if tries == 0 || !h.next.mayRetry(cond, sent, replay.resendable(body), r.method, now.Sub(start)) {
 			break
 		}

@@ -1008,7 +1008,7 @@ func (c *clientConn) relayHTTP09(h *proxyHandler, ec *evalCtx, uc *upConn, keepC
 		return false
 	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
-	ec.out.wire = countingWriter{w: c.nc} // $body_bytes_sent: all of it is body
+	ec.out.wire = countingWriter{w: c.wr} // $body_bytes_sent: all of it is body
 	bw.Reset(&ec.out.wire)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 	err := c.copyBody(bw, uc, uc.br, h, false)

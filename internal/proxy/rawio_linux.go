@@ -3,6 +3,8 @@ package proxy
 import (
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // nbRead and nbWrite are read(2) and write(2) for the engine's sockets, which
@@ -24,6 +26,16 @@ func nbRead(fd int, p []byte) (int, error) {
 
 func nbWrite(fd int, p []byte) (int, error) {
 	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// nbSplice is splice(2) between a socket and a pipe, both non-blocking (the
+// pipe by SPLICE_F_NONBLOCK), made the same way for the same reason.
+func nbSplice(rfd, wfd, n int) (int, error) {
+	r, _, e := syscall.RawSyscall6(syscall.SYS_SPLICE, uintptr(rfd), 0, uintptr(wfd), 0, uintptr(n), unix.SPLICE_F_NONBLOCK)
 	if e != 0 {
 		return -1, e
 	}

@@ -239,7 +239,7 @@ func (c *clientConn) relay(h *proxyHandler, ec *evalCtx, uc *upConn, rh *respHea
 		keepClient = false
 	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
-	ec.out.wire = countingWriter{w: c.nc} // $body_bytes_sent, $bytes_sent (accesslog.go)
+	ec.out.wire = countingWriter{w: c.wr} // $body_bytes_sent, $bytes_sent (accesslog.go)
 	bw.Reset(&ec.out.wire)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 
@@ -691,7 +691,7 @@ func (c *clientConn) writeResponse(sr simpleResponse, ec *evalCtx, keep bool) bo
 		ec.status = sr.code
 	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
-	bw.Reset(c.nc)
+	bw.Reset(c.wr)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()
 	c.armWrite()
 	bw.WriteString("HTTP/1.1 ")

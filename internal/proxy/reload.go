@@ -163,11 +163,20 @@ func (s *Server) Abort() {
 		l.Close()
 	}
 	for c := range s.conns {
-		c.closed.Store(true)
-		c.nc.Close()
+		c.abort()
 	}
 	s.mu.Unlock()
 	s.abortHTTP2()
+}
+
+// abort closes the connection at once, and the upstream connection its
+// request in flight waits on, so that no wait outlasts a stop.
+func (c *clientConn) abort() {
+	c.closed.Store(true)
+	c.nc.Close()
+	if uc := c.up.Load(); uc != nil {
+		uc.Close()
+	}
 }
 
 // refresh moves the connection to the current config once a request has

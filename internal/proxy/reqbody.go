@@ -131,17 +131,23 @@ func (c *clientConn) sendRequest(uc *upConn, h *proxyHandler, head []byte, body 
 		head, body, rb = append(head, rb.mem...), nil, nil
 	}
 	switch {
-	case body == nil && uc.src.raw != nil:
+	case body == nil && uc.src.raw != nil && h.read != waitNow:
+		// (With proxy_read_timeout 0 the read cannot wait, so it would
+		// fail before the head in its callback went out: nginx sends it.)
 		uc.src.sendWithRead(head)
 		return nil
 	case rb == nil:
-		if _, err := uc.Write(head); err != nil || body == nil {
+		n, err := uc.Write(head)
+		uc.src.sent += int64(n)
+		if err != nil || body == nil {
 			return err
 		}
 		return c.copyToUpstream(uc, body, h)
 	}
 	bufs := net.Buffers{head, rb.mem}
-	if _, err := bufs.WriteTo(uc.Conn); err != nil {
+	n, err := bufs.WriteTo(uc.Conn)
+	uc.src.sent += n
+	if err != nil {
 		return err
 	}
 	rb.pos = int64(len(rb.mem))

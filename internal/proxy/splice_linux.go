@@ -113,6 +113,7 @@ func (c *clientConn) spliceBody(p *splicePipe, uc *upConn, n int64, h *proxyHand
 				return errors.New("upstream prematurely closed connection while reading upstream")
 			}
 			n -= int64(p.moved)
+			uc.src.recv += int64(p.moved)
 		}
 		if p.held > 0 {
 			if err := c.raw.Write(p.drain); err != nil {
@@ -195,9 +196,9 @@ func closePipe(fds [2]int) {
 // fillFrom splices what the upstream socket holds into the pipe, once.
 func (p *splicePipe) fillFrom(fd uintptr) bool {
 	p.moved, p.eof, p.err = 0, false, nil
-	n, err := unix.Splice(int(fd), nil, p.w, nil, p.want, unix.SPLICE_F_NONBLOCK)
+	n, err := nbSplice(int(fd), p.w, p.want)
 	for err == unix.EINTR {
-		n, err = unix.Splice(int(fd), nil, p.w, nil, p.want, unix.SPLICE_F_NONBLOCK)
+		n, err = nbSplice(int(fd), p.w, p.want)
 	}
 	switch {
 	case err == unix.EAGAIN:
@@ -219,7 +220,7 @@ func (p *splicePipe) fillFrom(fd uintptr) bool {
 func (p *splicePipe) drainTo(fd uintptr) bool {
 	p.err = nil
 	for p.held > 0 {
-		n, err := unix.Splice(p.r, nil, int(fd), nil, p.held, unix.SPLICE_F_NONBLOCK)
+		n, err := nbSplice(p.r, int(fd), p.held)
 		switch {
 		case err == unix.EINTR:
 			continue

@@ -29,6 +29,11 @@ type upSource struct {
 	n        int
 	err      error
 	blockErr error
+
+	// recv and sent count the bytes of the try under way, for
+	// $upstream_bytes_received and $upstream_bytes_sent (attempt zeroes
+	// them).
+	recv, sent int64
 }
 
 func (s *upSource) init(nc net.Conn) {
@@ -42,6 +47,12 @@ func (s *upSource) init(nc net.Conn) {
 }
 
 func (s *upSource) Read(p []byte) (int, error) {
+	n, err := s.read(p)
+	s.recv += int64(n)
+	return n, err
+}
+
+func (s *upSource) read(p []byte) (int, error) {
 	if s.unsent != nil {
 		return s.sendThenRead(p)
 	}

@@ -86,7 +86,7 @@ func (c *clientConn) flushTail() error {
 		return nil
 	}
 	c.armWrite()
-	_, err := c.nc.Write(c.tail.buf[c.tail.sent:])
+	_, err := c.wr.Write(c.tail.buf[c.tail.sent:])
 	c.releaseTail()
 	if err != nil {
 		return clientWriteError{err}

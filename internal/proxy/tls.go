@@ -548,6 +548,7 @@ func (c *clientConn) handshake() bool {
 	c.nc = tc
 	c.srv.mu.Unlock()
 	c.raw = nil // reads must go through TLS; the poller still has the socket (c.idle.rc)
+	c.wr = tc
 	ctx, cancel := context.WithTimeout(context.Background(), clientHeaderTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {

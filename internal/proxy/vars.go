@@ -51,6 +51,10 @@ const (
 	varUpstreamAddr
 	varUpstreamResponseTime
 	varUpstreamStatus
+	varUpstreamConnectTime
+	varUpstreamHeaderTime
+	varUpstreamBytesReceived
+	varUpstreamBytesSent
 	varRequestLength
 	varConnection
 	varConnectionRequests
@@ -121,6 +125,14 @@ func builtinVar(name string) (varID, bool) {
 		return varUpstreamResponseTime, true
 	case "upstream_status":
 		return varUpstreamStatus, true
+	case "upstream_connect_time":
+		return varUpstreamConnectTime, true
+	case "upstream_header_time":
+		return varUpstreamHeaderTime, true
+	case "upstream_bytes_received":
+		return varUpstreamBytesReceived, true
+	case "upstream_bytes_sent":
+		return varUpstreamBytesSent, true
 	case "request_length":
 		return varRequestLength, true
 	case "connection":
