@@ -465,7 +465,7 @@ func (c *clientConn) serve() {
 		if !keep || (c.tail.buf == nil && !c.idleNow()) {
 			c.flushTail()
 			if !keep && c.body.lingerNow {
-				c.lingerClose(c.body.close)
+				c.lingerClose(c.body.closeConf)
 			}
 			c.finish()
 			return

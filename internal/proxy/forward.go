@@ -75,7 +75,7 @@ func (c *clientConn) handle() bool {
 		c.bodyPos += int(r.contentLength)
 	}
 	if !keep && c.lingers(ec) {
-		c.body.close, c.body.lingerNow = c.lingerOf(ec), true
+		c.body.closeConf, c.body.lingerNow = c.lingerOf(ec), true
 	}
 	// A request that a stop cut (Abort) is not logged: nginx's worker
 	// exits before the request's log phase.

@@ -143,9 +143,9 @@ type bodyEnd struct {
 	started  bool      // answeringHere looked at what came with the head
 	lingerBy time.Time // lingering_time's end, once a discard started it
 	// lingerNow: the connection closes after this request with a
-	// lingering close, timed by close.
+	// lingering close, timed by closeConf.
 	lingerNow bool
-	close     lingering
+	closeConf lingering
 }
 
 // socket reports whether the connection is a socket (or TLS over one),

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"wisp/internal/ngxconf"
 )
 
 // slowClient is a client that sends a request head, then its body in
@@ -205,6 +207,35 @@ server {
 			}
 			if !strings.Contains(n, tc.want) || nend != "EOF" {
 				t.Errorf("nginx answered %.300q and ended with %s; want %q in it and EOF", n, nend, tc.want)
+			}
+		})
+	}
+}
+
+func TestLingeringDirectivesInheritAndDefault(t *testing.T) {
+	d := func(name, arg string) *ngxconf.Directive { return &ngxconf.Directive{Name: name, Args: []string{arg}} }
+	set := func(ds ...*ngxconf.Directive) lingering {
+		var l lingering
+		for _, x := range ds {
+			must(t, l.set(x))
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		name        string
+		own, parent lingering
+		mode        lingerMode
+		total, idle time.Duration
+	}{
+		{"nginx's defaults", lingering{}, lingering{}, lingerUnset, 30 * time.Second, 5 * time.Second},
+		{"set here", set(d("lingering_close", "always"), d("lingering_time", "10s"), d("lingering_timeout", "0")), lingering{}, lingerAlways, 10 * time.Second, 0},
+		{"inherited", lingering{}, set(d("lingering_close", "off"), d("lingering_timeout", "2s")), lingerOff, 30 * time.Second, 2 * time.Second},
+		{"own beats inherited", set(d("lingering_close", "on")), set(d("lingering_close", "off")), lingerOn, 30 * time.Second, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tc.own.inherit(tc.parent)
+			if l.mode != tc.mode || l.total() != tc.total || l.idle() != tc.idle {
+				t.Errorf("got mode %d, time %v, timeout %v; want %d, %v, %v", l.mode, l.total(), l.idle(), tc.mode, tc.total, tc.idle)
 			}
 		})
 	}
