@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -94,7 +95,9 @@ func TestBodiesNotReadAreDiscardedAsNginx(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "echo.sock")
 	startEcho(t, sock, "echo")
-	site := strings.NewReplacer("SOCK", sock).Replace(`
+	must(t, os.MkdirAll(filepath.Join(dir, "files"), 0o755))
+	must(t, writeFile(filepath.Join(dir, "files", "a.txt"), "file\n"))
+	site := strings.NewReplacer("SOCK", sock, "ROOT", dir).Replace(`
 server {
     listen LISTEN;
     server_name linger.test;
@@ -105,6 +108,7 @@ server {
     location /always { lingering_close always; return 200 "always\n"; }
     location /missing { return 404; }
     location /p/ { proxy_pass http://unix:SOCK:/; }
+    location /files/ { root ROOT; }
     location /upload/ { client_max_body_size 1k; proxy_pass http://unix:SOCK:/; }
 }`)
 	nginx := startNginx(t, dir, site)
@@ -134,6 +138,8 @@ server {
 			"\r\n\r\nok\n", "EOF"},
 		{"a chunked body is discarded by its chunks", slowClient{head: post("/", chunked), pieces: bodyPieces(big, true), after: next},
 			"\r\n\r\nok\n", "EOF"},
+		{"a file answer discards the body too", slowClient{head: "GET /files/a.txt HTTP/1.1\r\nHost: linger.test\r\n" + cl + "Expect: 100-continue\r\n\r\n", pieces: bodyPieces(big, false), after: next},
+			"file\n", "EOF"},
 		{"an error page sends no 100 Continue", slowClient{head: post("/missing", "Content-Length: 5\r\nExpect: 100-continue\r\n"), pieces: []string{"hello"}, after: next},
 			"404 Not Found", "EOF"},
 		{"an error page discards the body too", slowClient{head: post("/missing", cl), pieces: bodyPieces(big, false), after: next},
