@@ -313,6 +313,13 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 		conf.seen[d.Name] = true
 		return true, conf.client.set(d)
 	}
+	if isLingerDirective(d.Name) {
+		if conf.seen[d.Name] {
+			return true, ngxconf.Errorf(d.Pos, "%q directive is duplicate", d.Name)
+		}
+		conf.seen[d.Name] = true
+		return true, conf.resp.linger.set(d) // linger.go
+	}
 	if ok, err := c.contentDirective(d, conf); ok {
 		return true, err
 	}
@@ -824,6 +831,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 		return nil, err
 	}
 	l.resp = &conf.resp
+	l.maxBody = conf.maxBody
 	l.mod = &conf.mod
 	if pass != nil {
 		h, err := c.proxyPass(pass, l, conf)

@@ -375,6 +375,7 @@ type clientConn struct {
 	rawErr    error
 	rawBlock  bool                  // rawRead lets raw.Read wait for readability
 	hotFn     func(fd uintptr) bool // hotRead as a method value
+	looker    sockPeek              // clientGone's look at the socket
 
 	// tail is a response's last bytes, held for the hot wait to write
 	// (tail.go); while it is held the connection stays active.
@@ -384,6 +385,9 @@ type clientConn struct {
 	// lastReadFull: the last read of the client filled the buffer, so more
 	// may be waiting unread.
 	lastReadFull bool
+	// body is the request body's fate: taken, discarded, lingered on
+	// (linger.go).
+	body bodyEnd
 }
 
 // setAddrs formats the addresses into what the slices hold already, which
@@ -412,7 +416,8 @@ func (c *clientConn) reuse() {
 		resp:   respHead{headers: c.resp.headers[:0]},
 		rs:     relayState{flushFn: c.rs.flushFn},
 		readFn: c.readFn, readNowFn: c.readNowFn, hotFn: c.hotFn,
-		sw: sockWriter{writeFn: c.sw.writeFn},
+		sw:     sockWriter{writeFn: c.sw.writeFn},
+		looker: sockPeek{fn: c.looker.fn},
 	}
 }
 
@@ -443,8 +448,13 @@ func (c *clientConn) serve() {
 			var pe *parseError
 			if errors.As(err, &pe) {
 				c.active.Store(true)
+				// A head over the buffers has more of it to come.
+				c.body = bodyEnd{taken: true, linger: pe.status == 494 || pe.status == 414}
 				c.sendError(pe.status, nil, false)
 				c.srv.log.Info(pe.msg, "conn", c.id, "client", string(c.remoteAddr))
+				if c.lingers(nil) {
+					c.lingerClose(c.lingerOf(nil))
+				}
 			} else if errors.Is(err, os.ErrDeadlineExceeded) {
 				c.srv.log.Info("client timed out (110: Connection timed out) while reading client request headers", "conn", c.id, "client", string(c.remoteAddr))
 			}
@@ -457,6 +467,9 @@ func (c *clientConn) serve() {
 		c.requests++
 		if !keep || (c.tail.buf == nil && !c.idleNow()) {
 			c.flushTail()
+			if !keep && c.body.lingerNow {
+				c.lingerClose(c.body.closeConf)
+			}
 			c.finish()
 			return
 		}
@@ -735,9 +748,9 @@ func (c *clientConn) fill() error {
 // from the socket, never past the body's end (pipelined requests stay
 // buffered).
 type bodyReader struct {
-	c       *clientConn
-	remain  int64
-	timeout time.Duration
+	c      *clientConn
+	remain int64
+	timer  readTimer
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -754,7 +767,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.remain -= int64(n)
 		return n, nil
 	}
-	c.setReadDeadline(time.Now().Add(b.timeout))
+	c.setReadDeadline(b.timer.deadline())
 	n, err := c.nc.Read(p)
 	b.remain -= int64(n)
 	if err == io.EOF && b.remain > 0 {

@@ -555,6 +555,12 @@ func TestProxyConfigErrorsMatchNginx(t *testing.T) {
 		{"location / { proxy_max_temp_file_size 2g; }", ""},
 		{"location / { proxy_max_temp_file_size x; }", ""},
 		{"location / { proxy_temp_file_write_size 1g; }", ""},
+		{"location / { lingering_close maybe; }", ""},
+		{"location / { lingering_close on; lingering_close off; }", ""},
+		{"location / { lingering_time x; }", ""},
+		{"location / { lingering_timeout -1; }", ""},
+		{"location / { lingering_timeout 0; lingering_time 0; lingering_close always; }", ""},
+		{"lingering_close off;", "lingering_time 10s; lingering_timeout 2s;"},
 	} {
 		conf := "events {}\nhttp {\n upstream grp { server 127.0.0.1:9; }\n " + tc.http + "\n server {\n  listen 127.0.0.1:1;\n  " + tc.server + "\n }\n}\n"
 		n, w := nginxTestError(t, dir, conf), wispTestError(t, dir, conf)

@@ -952,10 +952,9 @@ server {
 		{name: "POST to a named location keeps the method", raw: "POST /post/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
 		{name: "POST to a URI becomes GET", raw: "POST /posturi/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
 		{name: "named location with rewrite last", raw: get("/named/a%20b?q=1")},
-		// Known difference: after an intercepted upstream error nginx sends
-		// the POST body again along the error_page redirect; wisp has
-		// streamed it and sends none (errorpage.go dropSpentBody).
 		{name: "GET intercepted upstream error to a URI", raw: get("/intercept/x", "X-Want-Status: 502")},
+		// The buffered body goes again along the error_page redirect.
+		{name: "POST intercepted upstream error to a URI", raw: "POST /intercept/x HTTP/1.1\r\nHost: flow.test\r\nX-Want-Status: 502\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
 		{name: "POST static 404 to a URI", raw: "POST /static/x HTTP/1.1\r\nHost: flow.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"},
 		{name: "chunked POST to a URI", raw: "POST /posturi/x HTTP/1.1\r\nHost: flow.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
 		{name: "rewrite last into a location without URI", raw: get("/rwlastnouri/a%20b+c?o=1")},

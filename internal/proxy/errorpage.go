@@ -115,22 +115,26 @@ func (c *clientConn) errorPage(status int, ec *evalCtx, keep bool) (done, handle
 	return c.sendRedirect(ec, code, uri, keep), true
 }
 
-// dropSpentBody forgets a request body that already went to an upstream
-// (ec.handler is set once a proxy_pass took the request) without being
-// recorded (proxy_request_buffering off). nginx keeps the body and sends
-// it along an error_page redirect, GET or not; a recorded body is sent
-// again from ec.body (forward.go), but a streamed one cannot be, so the
-// redirected request goes without it. A body not read yet stays for the
-// next handler.
+// dropSpentBody marks a request body that a proxy_pass took (ec.handler
+// is set once one did) without recording it (proxy_request_buffering
+// off, the body still coming): nginx keeps a body and sends it along an
+// error_page redirect, GET or not, and a recorded one is sent again from
+// ec.body (forward.go), but of a streamed one nginx has nothing left. The
+// next proxy_pass then sends the body's framing (Content-Length, or
+// chunked) and no body, as nginx 1.22 does, and the client's connection
+// closes after the answer, the rest of its body unread (linger.go).
 func (c *clientConn) dropSpentBody(ec *evalCtx) {
-	if ec.handler != nil && ec.body == nil {
-		c.req.contentLength, c.req.chunked = -1, false
+	if ec.handler != nil && ec.body == nil && c.req.hasBody() {
+		c.body.spent = true
 	}
 }
 
 // sendRedirect answers code with nginx's page and Location: a path is
 // made absolute as nginx's header filter does, a URL is sent as is.
 func (c *clientConn) sendRedirect(ec *evalCtx, code int, target []byte, keep bool) bool {
+	if c.answeringHere(ec, true) { // nginx's special response handler
+		keep = false
+	}
 	if !c.keepAllowed() {
 		keep = false
 	}
@@ -144,6 +148,9 @@ func (c *clientConn) sendRedirect(ec *evalCtx, code int, target []byte, keep boo
 // sendText answers "return code text": the text as the body, with the
 // status error_page imposed if any.
 func (c *clientConn) sendText(ec *evalCtx, code int, text []byte, keep bool) bool {
+	if c.answeringHere(ec, false) {
+		return c.sendError(400, ec, false)
+	}
 	if !c.keepAllowed() {
 		keep = false
 	}

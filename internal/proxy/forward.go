@@ -43,12 +43,15 @@ func (c *clientConn) handle() bool {
 			ec.requestURI = r.target[len(r.target)-len(r.path)-1-len(r.query):]
 		}
 	}
-	// A body that has fully arrived with the head is discarded when the
-	// request is answered here, as nginx discards it, and the connection
-	// stays open; one still on its way closes it.
+	// A body no handler takes is discarded after the answer, as nginx
+	// discards it, and the connection serves its next request once the
+	// body has ended (linger.go). Over an HTTP/2 stream one that has fully
+	// arrived with the head is skipped, and one still on its way closes
+	// the stream's connection.
 	bodyStart := c.bodyPos
 	buffered := !r.chunked && r.contentLength > 0 && int64(c.end-c.bodyPos) >= r.contentLength
-	keep := r.keepAlive() && (!r.hasBody() || buffered)
+	c.body = bodyEnd{linger: r.hasBody()}
+	keep := r.keepAlive() && (c.socket() || !r.hasBody() || buffered)
 	if string(r.method) == "TRACE" {
 		// nginx refuses TRACE as soon as the head is read, before any
 		// location (ngx_http_process_request_header).
@@ -57,9 +60,22 @@ func (c *clientConn) handle() bool {
 	} else {
 		// The rewrite phases pick ec.loc and call serveLocation.
 		keep = c.runPhases(ec, keep)
-		if keep && buffered && c.bodyPos == bodyStart {
-			c.bodyPos += int(r.contentLength)
+	}
+	switch {
+	case c.body.spent:
+		keep = false
+	case c.body.abort: // a malformed chunked body (answeringHere)
+		keep = false
+	case !r.hasBody() || c.body.taken:
+	case c.socket():
+		if !c.discardBody(ec) {
+			keep = false
 		}
+	case keep && buffered && c.bodyPos == bodyStart:
+		c.bodyPos += int(r.contentLength)
+	}
+	if !keep && c.lingers(ec) {
+		c.body.closeConf, c.body.lingerNow = c.lingerOf(ec), true
 	}
 	// A request that a stop cut (Abort) is not logged: nginx's worker
 	// exits before the request's log phase.
@@ -71,7 +87,6 @@ func (c *clientConn) handle() bool {
 
 // serveLocation answers from the location the request phases chose.
 func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
-	r := &c.req
 	loc := ec.loc
 	if loc != nil && loc.handler != nil {
 		c.ka, c.client = loc.handler.ka, loc.handler.client
@@ -93,12 +108,25 @@ func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 		}
 		h = dh
 	}
-	ec.handler = h
-	if h.maxBody > 0 && r.contentLength > h.maxBody {
-		c.srv.log.Error(fmt.Sprintf("client intended to send too large body: %d bytes", r.contentLength), c.withHost(c.logCtx(ec))...)
+	if c.tooLarge(ec, h.maxBody) {
 		return c.sendError(413, ec, false)
 	}
+	ec.handler = h
 	return c.forward(h, ec)
+}
+
+// tooLarge reports whether the request's Content-Length is over limit
+// (client_max_body_size; 0: none), which nginx checks once it has chosen
+// the location, before the location's rewrites: it logs it, answers no
+// 100 to the body, and the caller answers 413 and discards the body.
+func (c *clientConn) tooLarge(ec *evalCtx, limit int64) bool {
+	r := &c.req
+	if limit <= 0 || r.contentLength <= limit || c.body.taken {
+		return false
+	}
+	r.expect100 = false
+	c.srv.log.Error(fmt.Sprintf("client intended to send too large body: %d bytes", r.contentLength), c.withHost(c.logCtx(ec))...)
+	return true
 }
 
 // normalisedURI returns $uri: the path decoded and with "//", "/./" and
@@ -203,7 +231,14 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 	var body io.Reader
 	bodyLen := int64(-1)
 	keepClient := r.keepAlive()
+	c.body.taken = true // read here, or not at all (linger.go)
 	switch {
+	case c.body.spent:
+		// A second proxy_pass after a streamed body (dropSpentBody).
+		bodyLen = r.contentLength
+		if r.chunked {
+			bodyLen = streamedChunked
+		}
 	case ec.body != nil && (r.contentLength > 0 || r.chunked) && ec.body.rewind():
 		// A second proxy_pass in the request (error_page): the body the
 		// first one read, and whatever of it is still to come.
@@ -225,7 +260,7 @@ func (c *clientConn) forward(h *proxyHandler, ec *evalCtx) bool {
 		body, bodyLen = data, n
 	case r.contentLength > 0:
 		c.sendContinue()
-		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timeout: c.client.bodyTimeout()}, r.contentLength
+		body, bodyLen = &bodyReader{c: c, remain: r.contentLength, timer: readTimer{timeout: c.client.bodyTimeout()}}, r.contentLength
 		if !h.next.body.streamed(false, h.http11) || int64(c.end-c.bodyPos) >= r.contentLength {
 			// Read whole before any peer is chosen (reqbody.go); one that
 			// came with the head is kept even when streamed, as nginx

@@ -386,6 +386,9 @@ func (c *clientConn) writeOut(ec *evalCtx, m *contentConf, out *outHead, body io
 	if !c.keepAllowed() {
 		keep = false
 	}
+	if c.answeringHere(ec, false) {
+		return c.sendError(400, ec, false)
+	}
 	bw := c.srv.writeBufs.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	defer func() { bw.Reset(nil); c.srv.writeBufs.Put(bw) }()

@@ -23,6 +23,7 @@ type upConn struct {
 	bodiless bool
 	writeBy  lazyDeadline // the write deadline armed (armWrite)
 	readBy   lazyDeadline // the read deadline armed (armRead)
+	looker   sockPeek     // open's look at the socket
 }
 
 // armWrite arms the write deadline for a write that may take timeout from
@@ -90,7 +91,7 @@ func (uc *upConn) open() bool {
 	if uc.src.raw == nil {
 		return true
 	}
-	_, err := peek(uc.src.raw)
+	_, err := uc.looker.peek(uc.src.raw)
 	return err == syscall.EAGAIN
 }
 

@@ -41,6 +41,7 @@ type respConf struct {
 	// dns keeps the resolver's answers; nil without valid=.
 	dns     *dnsCache
 	buffers proxyBuffers
+	linger  lingering // lingering_close, _time, _timeout (linger.go)
 }
 
 // proxyBuffers holds proxy_buffer_size, proxy_buffers and
@@ -103,6 +104,7 @@ func (b proxyBuffers) check() error {
 }
 
 func (r respConf) inherit(p respConf) respConf {
+	r.linger = r.linger.inherit(p.linger)
 	if inherits(r.set, "error_page") {
 		r.pages = p.pages
 	}

@@ -41,3 +41,15 @@ func nbSplice(rfd, wfd, n int) (int, error) {
 	}
 	return int(r), nil
 }
+
+// nbPeek is recv(2) with MSG_PEEK and MSG_DONTWAIT: a look at whether a
+// socket has a byte or a close waiting, taking nothing. recvfrom with no
+// address buffer, since syscall.Recvfrom allocates the sender's address.
+func nbPeek(fd int, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}

@@ -625,9 +625,17 @@ func (c *clientConn) sendError(status int, ec *evalCtx, keep bool) bool {
 	if ec == nil && c.group != nil {
 		return c.refuse(status) // before routing: answered and logged (accesslog.go)
 	}
+	// As nginx's special response handler: a 400 is not followed by a
+	// lingering close for the request's own body.
+	if status == 400 || status == 497 {
+		c.body.linger = false
+	}
 	if ec != nil {
 		if done, handled := c.errorPage(status, ec, keep); handled {
 			return done
+		}
+		if c.answeringHere(ec, true) {
+			keep = false
 		}
 	}
 	if !c.keepAllowed() {

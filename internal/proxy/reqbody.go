@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"time"
 
 	"wisp/internal/ngxconf"
 )
@@ -180,7 +179,7 @@ type chunkSource interface {
 
 // newChunkedBody decodes the request's chunked body from the connection.
 func (c *clientConn) newChunkedBody(limit int64) *chunkedBody {
-	return &chunkedBody{br: &connBody{c: c, headEnd: c.bodyPos, timeout: c.client.bodyTimeout()}, limit: limit}
+	return &chunkedBody{br: &connBody{c: c, headEnd: c.bodyPos, timer: readTimer{timeout: c.client.bodyTimeout()}}, limit: limit}
 }
 
 // connBody gives a chunked body's bytes from the connection without
@@ -193,7 +192,7 @@ func (c *clientConn) newChunkedBody(limit int64) *chunkedBody {
 type connBody struct {
 	c       *clientConn
 	headEnd int // the head ends there: bytes before stay (the request refers to them)
-	timeout time.Duration
+	timer   readTimer
 	one     [1]byte // a byte read alone when the head fills the buffer
 	has     bool
 }
@@ -211,7 +210,7 @@ func (s *connBody) Read(p []byte) (int, error) {
 		c.bodyPos += n
 		return n, nil
 	}
-	c.setReadDeadline(time.Now().Add(s.timeout))
+	c.setReadDeadline(s.timer.deadline())
 	n, err := c.nc.Read(p)
 	if n > 0 {
 		return n, nil
@@ -254,7 +253,7 @@ func (s *connBody) fill() error {
 		n := copy(c.buf[s.headEnd:], c.buf[c.bodyPos:c.end])
 		c.bodyPos, c.end = s.headEnd, s.headEnd+n
 	}
-	c.setReadDeadline(time.Now().Add(s.timeout))
+	c.setReadDeadline(s.timer.deadline())
 	if c.end < len(c.buf) {
 		n, err := c.nc.Read(c.buf[c.end:])
 		c.end += n
@@ -285,10 +284,17 @@ func clientBodyError(err error) error {
 // proxy_request_buffering off a whole body goes with Content-Length and a
 // faulty one is refused before any upstream traffic.
 func (c *clientConn) chunkedPreread(limit int64) bool {
+	var more clientReadError // the bytes ran out: the rest is to come
+	return !errors.As(c.prereadChunks(limit), &more)
+}
+
+// prereadChunks runs the chunked body's bytes that came with the head
+// through the chunk parser: nil when they hold the whole body, a
+// clientReadError when more is to come, else the body's fault.
+func (c *clientConn) prereadChunks(limit int64) error {
 	d := chunkedBody{br: bufio.NewReaderSize(bytes.NewReader(c.buf[c.bodyPos:c.end]), 512), limit: limit}
 	_, err := io.Copy(io.Discard, &d)
-	var more clientReadError // the bytes ran out: the rest is to come
-	return !errors.As(err, &more)
+	return err
 }
 
 // errBadChunk is a chunked body nginx's parser refuses.

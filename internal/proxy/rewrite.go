@@ -907,6 +907,9 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 		if loc != nil && loc.internal && !ec.redirected {
 			return c.sendError(404, ec, keep)
 		}
+		if loc != nil && c.tooLarge(ec, loc.maxBody) {
+			return c.sendError(413, ec, false)
+		}
 		if loc == nil || len(loc.rw) == 0 {
 			break
 		}
@@ -949,7 +952,10 @@ func (c *clientConn) internalRedirect(ec *evalCtx, uri, args []byte, named *loca
 func (c *clientConn) respondReturn(ec *evalCtx, resp *rwResponse, keep bool) bool {
 	switch {
 	case resp.code == 444:
-		return false // nginx closes the connection without a response
+		// nginx closes the connection without a response, and without
+		// reading a body.
+		c.body.taken, c.body.abort = true, true
+		return false
 	case resp.location != nil:
 		return c.sendRedirect(ec, resp.code, resp.location, keep)
 	case isRedirectCode(resp.code):

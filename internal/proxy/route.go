@@ -150,6 +150,7 @@ type location struct {
 	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
 	mod      *contentConf  // static files, headers, access, gzip, logs (static.go)
 	internal bool          // only internal redirects may use it (rewrite.go)
+	maxBody  int64         // client_max_body_size; 0: none
 }
 
 // locationLevel holds the locations of one nesting level.

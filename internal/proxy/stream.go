@@ -209,21 +209,34 @@ func (c *clientConn) clientGone() bool {
 	if c.raw == nil {
 		return streamGone(c.nc) // an HTTP/2 stream the client reset (h2stream.go)
 	}
-	n, err := peek(c.raw)
+	n, err := c.looker.peek(c.raw)
 	return (n == 0 && err == nil) || (err != nil && err != syscall.EAGAIN && err != syscall.EINTR)
 }
 
-// peek looks at whether a socket has a byte to read, without taking it
-// or waiting: n 0 with no error is the peer's close, EAGAIN nothing yet.
-func peek(raw syscall.RawConn) (n int, err error) {
-	var b [1]byte
-	cerr := raw.Control(func(fd uintptr) {
-		n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	})
-	if cerr != nil {
-		return 0, cerr
+// sockPeek looks at whether a socket has a byte to read, without taking
+// it or waiting: n 0 with no error is the peer's close, EAGAIN nothing
+// yet. Its raw.Control callback is a method value made on the first look
+// and kept with the connection, so a look allocates nothing (a closure
+// over the results would be a few allocations each time).
+type sockPeek struct {
+	fn  func(fd uintptr)
+	n   int
+	err error
+	b   [1]byte
+}
+
+func (p *sockPeek) peek(raw syscall.RawConn) (int, error) {
+	if p.fn == nil {
+		p.fn = p.recv
 	}
-	return n, err
+	if err := raw.Control(p.fn); err != nil {
+		return 0, err
+	}
+	return p.n, p.err
+}
+
+func (p *sockPeek) recv(fd uintptr) {
+	p.n, p.err = nbPeek(int(fd), p.b[:])
 }
 
 // clientReadError is a failure reading the request body from the client.
