@@ -33,6 +33,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	done
 fi
 
+# h2spec, the HTTP/2 conformance suite the proxy's tests run (h2spec_test.go),
+# from the Go module proxy into $(go env GOPATH)/bin.
+gobin="$(go env GOBIN)"
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+command -v h2spec >/dev/null 2>&1 || [ -x "$gobin/h2spec" ] ||
+	go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+
 ulimit -n 65536 2>/dev/null || true
 go vet ./...
 go test -race -timeout 20m "$@" ./...

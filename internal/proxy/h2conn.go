@@ -84,9 +84,6 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 			c.ka.timeout = keepaliveTimeout
 		}
 	}
-	if owner.tls != nil {
-		owner.tls.rawWrites = true
-	}
 	if tc, ok := nc.(tlsConn); ok {
 		st := tc.ConnectionState()
 		c.tls = &st

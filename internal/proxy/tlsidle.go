@@ -40,21 +40,22 @@ type tlsSocket struct {
 	// out (a pooled buffer waitHotTLS lends) instead of sending them, and
 	// the next waiting Read sends them first (sendThenWait), then calls
 	// idle.
-	hold bool
-	out  []byte
-	// rawWrites: Write tries a non-blocking write first (an HTTP/2
-	// connection's writer, which the hold above never applies to).
-	rawWrites bool
-	sent      int
-	idle      func() bool // the clientConn's idleNow
-	hotFn     func(fd uintptr) bool
-	waited    bool // sendThenWait has sent out and is waiting to read
+	hold   bool
+	out    []byte
+	sent   int
+	idle   func() bool // the clientConn's idleNow
+	hotFn  func(fd uintptr) bool
+	waited bool // sendThenWait has sent out and is waiting to read
+	// sw writes crypto/tls's records as plain answers are written
+	// (sockwriter.go): HTTP/2 frames, and answers not held as a tail.
+	sw sockWriter
 }
 
 func newTLSSocket(nc net.Conn, raw syscall.RawConn, idle func() bool) *tlsSocket {
 	s := &tlsSocket{Conn: nc, raw: raw, idle: idle}
 	s.readFn = s.readNow
 	s.hotFn = s.sendThenWait
+	s.sw.reset(raw)
 	return s
 }
 
@@ -73,19 +74,7 @@ func (s *tlsSocket) Write(p []byte) (int, error) {
 		s.out = append(s.out, p...)
 		return len(p), nil
 	}
-	if s.rawWrites {
-		// What the socket takes at once is written without the runtime's
-		// blocking-syscall path (h2write.go's frames); only a full socket
-		// waits in the poller, under the write deadline.
-		sent := 0
-		s.raw.Control(func(fd uintptr) { writeNow(int(fd), p, &sent) })
-		if sent == len(p) {
-			return sent, nil
-		}
-		n, err := s.Conn.Write(p[sent:])
-		return sent + n, err
-	}
-	return s.Conn.Write(p)
+	return s.sw.Write(p)
 }
 
 // sendThenWait is the raw read callback of a hot wait with a tail: it
