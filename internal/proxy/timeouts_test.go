@@ -2,16 +2,12 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"wisp/internal/ngxconf"
 )
 
 // sendAndDrain sends raw on a fresh connection, optionally more after a
@@ -136,16 +132,7 @@ func TestTimeoutDirectivesTakeZeroAndRefuseBadValuesAsNginx(t *testing.T) {
 			t.Run(name+" "+tc.value, func(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "nginx.conf")
 				must(t, writeFile(path, "events {}\nhttp {\n "+name+" "+tc.value+";\n server { listen 127.0.0.1:8000; }\n}\n"))
-				src, err := ngxconf.Load(ngxconf.Options{ConfFile: path})
-				if err == nil {
-					_, err = Compile(context.Background(), src.Main, CompileOptions{Prefix: src.Prefix, DefaultPort: 8000})
-				}
-				switch {
-				case tc.wantErr == "" && err != nil:
-					t.Fatalf("compile: %v", err)
-				case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "nginx.conf:3")):
-					t.Fatalf("got %v, want %q in nginx.conf:3", err, tc.wantErr)
-				}
+				checkConfError(t, path, tc.wantErr, "nginx.conf:3")
 			})
 		}
 	}
