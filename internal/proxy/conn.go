@@ -385,6 +385,9 @@ type clientConn struct {
 	// lastReadFull: the last read of the client filled the buffer, so more
 	// may be waiting unread.
 	lastReadFull bool
+	// unsentCapped: limitUnsent has capped the socket's unsent queue
+	// (splice_linux.go), which lasts for the connection.
+	unsentCapped bool
 	// body is the request body's fate: taken, discarded, lingered on
 	// (linger.go).
 	body bodyEnd

@@ -115,7 +115,7 @@ func (p *idlePoller) park(c *clientConn, timeout time.Duration, stopping func() 
 		// cannot let the number be reused before it is in the set.
 		err := l.rc.Control(func(fd uintptr) {
 			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollOneShot, Fd: int32(fd)}
-			cerr = syscall.EpollCtl(int(epfd), op, int(fd), &ev)
+			cerr = nbEpollCtl(int(epfd), op, int(fd), &ev)
 		})
 		if cerr == nil {
 			cerr = err
@@ -190,7 +190,7 @@ func (p *idlePoller) run() {
 		var n int
 		var werr error
 		err := p.raw.Read(func(fd uintptr) bool {
-			n, werr = syscall.EpollWait(int(fd), events, 0)
+			n, werr = nbEpollWait(int(fd), events)
 			if werr == syscall.EINTR {
 				n, werr = 0, nil
 			}

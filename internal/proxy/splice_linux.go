@@ -52,9 +52,10 @@ func (c *clientConn) canSplice(uc *upConn, n int64) bool {
 // bodies, wrk 966-1,020 -> 842-922 us per request, wisp 1,042-1,153 ->
 // 1,188-1,199.)
 func (c *clientConn) limitUnsent() {
-	if c.raw == nil {
+	if c.raw == nil || c.unsentCapped {
 		return
 	}
+	c.unsentCapped = true
 	if _, ok := c.nc.(*net.TCPConn); !ok {
 		return
 	}
