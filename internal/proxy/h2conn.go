@@ -51,16 +51,24 @@ type h2conn struct {
 	ka keepalive
 }
 
-// The connection's own settings. The stream and connection receive
-// windows stay at the protocol's default (65,535): bodies are read as the
-// engine wants them, and a stream's window is given back as it reads.
+// The connection's own settings and receive windows. As nginx 1.22 does,
+// a stream may send 64 KiB (http2_body_preread_size) before the engine
+// reads its body, and the connection's window is opened to the maximum at
+// once: what the connection holds unread is bounded by its streams'
+// windows. Once the engine reads a body the stream's window grows to
+// h2BodyWindow so that a fast uploader need not wait for each update
+// (nginx opens it to the maximum and spools to a file; here the unread
+// bytes are in memory, so the window stays bounded).
 const (
 	h2MaxStreams     = 128 // nginx's http2_max_concurrent_streams
 	h2DefaultWindow  = 65535
+	h2RecvWindow     = 64 << 10 // SETTINGS_INITIAL_WINDOW_SIZE sent, nginx's http2_body_preread_size
+	h2BodyWindow     = 256 << 10
 	h2MaxWindow      = 1<<31 - 1
 	h2DefaultFrame   = 16384
 	h2MaxHeaderList  = 64 << 10
-	h2WindowBatch    = 16 << 10 // window given back in pieces of at least this
+	h2WindowBatch    = 16 << 10        // a stream's window given back in pieces of at least this
+	h2ConnRefill     = h2MaxWindow / 2 // the connection's window given back once this much came
 	h2MaxRunning     = 2 * h2MaxStreams
 	h2ReadBufferSize = 16 << 10
 )
@@ -74,7 +82,7 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 		sendWin:  h2DefaultWindow,
 		initWin:  h2DefaultWindow,
 		maxFrame: h2DefaultFrame,
-		recvWin:  h2DefaultWindow,
+		recvWin:  h2MaxWindow,
 	}
 	c.w.nc = nc
 	c.ka = keepalive{keepaliveTimeout, keepaliveRequests}
@@ -127,11 +135,16 @@ func (c *h2conn) serve() {
 	}
 }
 
-// appendServerSettings is the connection's SETTINGS frame, as nginx
-// sends it: MAX_CONCURRENT_STREAMS.
+// appendServerSettings is the connection's preface as nginx 1.22 sends
+// it: SETTINGS with MAX_CONCURRENT_STREAMS and INITIAL_WINDOW_SIZE, and a
+// WINDOW_UPDATE that opens the connection's window to the maximum. (nginx
+// also offers MAX_FRAME_SIZE 16777215; frames are read whole here, so the
+// default 16,384 is kept.)
 func appendServerSettings(b []byte) []byte {
-	b = appendFrameHeader(b, 6, http2.FrameSettings, 0, 0)
-	return append(b, 0, byte(http2.SettingMaxConcurrentStreams), 0, 0, 0, h2MaxStreams)
+	b = appendFrameHeader(b, 12, http2.FrameSettings, 0, 0)
+	b = appendSetting(b, http2.SettingMaxConcurrentStreams, h2MaxStreams)
+	b = appendSetting(b, http2.SettingInitialWindowSize, h2RecvWindow)
+	return appendWindowUpdate(b, 0, h2MaxWindow-h2DefaultWindow)
 }
 
 func (c *h2conn) readPreface() bool {
@@ -369,7 +382,7 @@ func (c *h2conn) onData(f *http2.DataFrame) error {
 	// stream holds unread is bounded by its own window.
 	c.recvWin -= n
 	c.recvDue += n
-	if c.recvDue >= h2WindowBatch {
+	if c.recvDue >= h2ConnRefill {
 		due := c.recvDue
 		c.recvWin += due
 		c.recvDue = 0

@@ -222,6 +222,11 @@ func appendPingAck(b []byte, data [8]byte) []byte {
 	return append(b, data[:]...)
 }
 
+func appendSetting(b []byte, id http2.SettingID, v uint32) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(id))
+	return binary.BigEndian.AppendUint32(b, v)
+}
+
 func appendWindowUpdate(b []byte, stream uint32, n uint32) []byte {
 	b = appendFrameHeader(b, 4, http2.FrameWindowUpdate, 0, stream)
 	return binary.BigEndian.AppendUint32(b, n&0x7fffffff)
