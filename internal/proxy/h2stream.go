@@ -426,7 +426,7 @@ func (bp *bridgePool) put(b *pooledBridge, s *Server) {
 		block = nil
 	}
 	in := b.stream.in[:0]
-	if cap(in) > h2DefaultWindow {
+	if cap(in) > h2RecvWindow {
 		in = nil
 	}
 	b.stream = h2stream{wake: b.stream.wake, in: in}
