@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -27,7 +26,7 @@ type h2conn struct {
 	owner *clientConn // the accepted connection; active while this runs
 	nc    net.Conn
 	tls   *tls.ConnectionState // nil for cleartext HTTP/2
-	br    *bufio.Reader
+	in    h2Input
 	fr    *http2.Framer
 	w     h2writer
 	done  chan struct{} // closed when the reader has ended
@@ -60,23 +59,22 @@ type h2conn struct {
 // (nginx opens it to the maximum and spools to a file; here the unread
 // bytes are in memory, so the window stays bounded).
 const (
-	h2MaxStreams     = 128 // nginx's http2_max_concurrent_streams
-	h2DefaultWindow  = 65535
-	h2RecvWindow     = 64 << 10 // SETTINGS_INITIAL_WINDOW_SIZE sent, nginx's http2_body_preread_size
-	h2BodyWindow     = 256 << 10
-	h2MaxWindow      = 1<<31 - 1
-	h2DefaultFrame   = 16384
-	h2MaxHeaderList  = 64 << 10
-	h2WindowBatch    = 16 << 10        // a stream's window given back in pieces of at least this
-	h2ConnRefill     = h2MaxWindow / 2 // the connection's window given back once this much came
-	h2MaxRunning     = 2 * h2MaxStreams
-	h2ReadBufferSize = 16 << 10
+	h2MaxStreams    = 128 // nginx's http2_max_concurrent_streams
+	h2DefaultWindow = 65535
+	h2RecvWindow    = 64 << 10 // SETTINGS_INITIAL_WINDOW_SIZE sent, nginx's http2_body_preread_size
+	h2BodyWindow    = 256 << 10
+	h2MaxWindow     = 1<<31 - 1
+	h2DefaultFrame  = 16384
+	h2MaxHeaderList = 64 << 10
+	h2WindowBatch   = 16 << 10        // a stream's window given back in pieces of at least this
+	h2ConnRefill    = h2MaxWindow / 2 // the connection's window given back once this much came
+	h2MaxRunning    = 2 * h2MaxStreams
 )
 
 func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 	c := &h2conn{
 		srv: s, owner: owner, nc: nc,
-		br:       bufio.NewReaderSize(nc, h2ReadBufferSize),
+		in:       newH2Input(nc),
 		done:     make(chan struct{}),
 		streams:  map[uint32]*h2stream{},
 		sendWin:  h2DefaultWindow,
@@ -96,7 +94,7 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 		st := tc.ConnectionState()
 		c.tls = &st
 	}
-	c.fr = http2.NewFramer(nil, c.br)
+	c.fr = http2.NewFramer(nil, &c.in)
 	c.fr.SetMaxReadFrameSize(h2DefaultFrame)
 	c.fr.MaxHeaderListSize = h2MaxHeaderList
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -116,7 +114,7 @@ func (c *h2conn) serve() {
 	}
 	c.setIdle()
 	for {
-		if c.br.Buffered() == 0 {
+		if c.in.buffered() == 0 {
 			// Nothing more to read without waiting: what the frames read so
 			// far made (acknowledgements, window updates) goes out now,
 			// written by another goroutine if the socket makes it wait.
@@ -150,7 +148,7 @@ func appendServerSettings(b []byte) []byte {
 func (c *h2conn) readPreface() bool {
 	c.nc.SetReadDeadline(time.Now().Add(clientHeaderTimeout))
 	var got [len(h2Preface)]byte
-	if _, err := io.ReadFull(c.br, got[:]); err != nil {
+	if _, err := io.ReadFull(&c.in, got[:]); err != nil {
 		return false
 	}
 	if string(got[:]) != h2Preface {
@@ -538,12 +536,16 @@ func (c *h2conn) streamDone(st *h2stream) {
 	}
 	c.running--
 	c.setIdle()
-	wake := c.closing && c.running == 0
+	idle := c.running == 0
+	wake := c.closing && idle
 	c.mu.Unlock()
 	if stop {
 		c.w.queue(func(b []byte) []byte { return appendRSTStream(b, st.id, http2.ErrCodeNo) })
 	}
 	c.w.flush(time.Time{})
+	if idle {
+		c.w.release() // an idle connection keeps no large answer's buffers
+	}
 	if wake {
 		c.nc.SetReadDeadline(time.Now())
 	}

@@ -66,6 +66,23 @@ func (w *h2writer) pending() int {
 	return len(w.buf)
 }
 
+// release drops buffers grown past readBufSize (a large answer's DATA)
+// when nothing waits to be written, so that an idle connection keeps no
+// more than small ones.
+func (w *h2writer) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.writing || len(w.buf) > 0 {
+		return
+	}
+	if cap(w.buf) > readBufSize {
+		w.buf = nil
+	}
+	if cap(w.spare) > readBufSize {
+		w.spare = nil
+	}
+}
+
 // flush writes what is queued unless another goroutine is writing, which
 // then takes it. It fails only if what was queued before it cannot go
 // out: a connection that closed after writing it is no failure of its.
