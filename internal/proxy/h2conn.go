@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -27,7 +26,7 @@ type h2conn struct {
 	owner *clientConn // the accepted connection; active while this runs
 	nc    net.Conn
 	tls   *tls.ConnectionState // nil for cleartext HTTP/2
-	br    *bufio.Reader
+	in    h2Input
 	fr    *http2.Framer
 	w     h2writer
 	done  chan struct{} // closed when the reader has ended
@@ -51,30 +50,37 @@ type h2conn struct {
 	ka keepalive
 }
 
-// The connection's own settings. The stream and connection receive
-// windows stay at the protocol's default (65,535): bodies are read as the
-// engine wants them, and a stream's window is given back as it reads.
+// The connection's own settings and receive windows. As nginx 1.22 does,
+// a stream may send 64 KiB (http2_body_preread_size) before the engine
+// reads its body, and the connection's window is opened to the maximum at
+// once: what the connection holds unread is bounded by its streams'
+// windows. Once the engine reads a body the stream's window grows to
+// h2BodyWindow so that a fast uploader need not wait for each update
+// (nginx opens it to the maximum and spools to a file; here the unread
+// bytes are in memory, so the window stays bounded).
 const (
-	h2MaxStreams     = 128 // nginx's http2_max_concurrent_streams
-	h2DefaultWindow  = 65535
-	h2MaxWindow      = 1<<31 - 1
-	h2DefaultFrame   = 16384
-	h2MaxHeaderList  = 64 << 10
-	h2WindowBatch    = 16 << 10 // window given back in pieces of at least this
-	h2MaxRunning     = 2 * h2MaxStreams
-	h2ReadBufferSize = 16 << 10
+	h2MaxStreams    = 128 // nginx's http2_max_concurrent_streams
+	h2DefaultWindow = 65535
+	h2RecvWindow    = 64 << 10 // SETTINGS_INITIAL_WINDOW_SIZE sent, nginx's http2_body_preread_size
+	h2BodyWindow    = 256 << 10
+	h2MaxWindow     = 1<<31 - 1
+	h2DefaultFrame  = 16384
+	h2MaxHeaderList = 64 << 10
+	h2WindowBatch   = 16 << 10        // a stream's window given back in pieces of at least this
+	h2ConnRefill    = h2MaxWindow / 2 // the connection's window given back once this much came
+	h2MaxRunning    = 2 * h2MaxStreams
 )
 
 func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 	c := &h2conn{
 		srv: s, owner: owner, nc: nc,
-		br:       bufio.NewReaderSize(nc, h2ReadBufferSize),
+		in:       newH2Input(nc),
 		done:     make(chan struct{}),
 		streams:  map[uint32]*h2stream{},
 		sendWin:  h2DefaultWindow,
 		initWin:  h2DefaultWindow,
 		maxFrame: h2DefaultFrame,
-		recvWin:  h2DefaultWindow,
+		recvWin:  h2MaxWindow,
 	}
 	c.w.nc = nc
 	c.ka = keepalive{keepaliveTimeout, keepaliveRequests}
@@ -88,7 +94,7 @@ func newH2Conn(s *Server, owner *clientConn, nc net.Conn) *h2conn {
 		st := tc.ConnectionState()
 		c.tls = &st
 	}
-	c.fr = http2.NewFramer(nil, c.br)
+	c.fr = http2.NewFramer(nil, &c.in)
 	c.fr.SetMaxReadFrameSize(h2DefaultFrame)
 	c.fr.MaxHeaderListSize = h2MaxHeaderList
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -108,7 +114,7 @@ func (c *h2conn) serve() {
 	}
 	c.setIdle()
 	for {
-		if c.br.Buffered() == 0 {
+		if c.in.buffered() == 0 {
 			// Nothing more to read without waiting: what the frames read so
 			// far made (acknowledgements, window updates) goes out now,
 			// written by another goroutine if the socket makes it wait.
@@ -127,17 +133,22 @@ func (c *h2conn) serve() {
 	}
 }
 
-// appendServerSettings is the connection's SETTINGS frame, as nginx
-// sends it: MAX_CONCURRENT_STREAMS.
+// appendServerSettings is the connection's preface as nginx 1.22 sends
+// it: SETTINGS with MAX_CONCURRENT_STREAMS and INITIAL_WINDOW_SIZE, and a
+// WINDOW_UPDATE that opens the connection's window to the maximum. (nginx
+// also offers MAX_FRAME_SIZE 16777215; frames are read whole here, so the
+// default 16,384 is kept.)
 func appendServerSettings(b []byte) []byte {
-	b = appendFrameHeader(b, 6, http2.FrameSettings, 0, 0)
-	return append(b, 0, byte(http2.SettingMaxConcurrentStreams), 0, 0, 0, h2MaxStreams)
+	b = appendFrameHeader(b, 12, http2.FrameSettings, 0, 0)
+	b = appendSetting(b, http2.SettingMaxConcurrentStreams, h2MaxStreams)
+	b = appendSetting(b, http2.SettingInitialWindowSize, h2RecvWindow)
+	return appendWindowUpdate(b, 0, h2MaxWindow-h2DefaultWindow)
 }
 
 func (c *h2conn) readPreface() bool {
 	c.nc.SetReadDeadline(time.Now().Add(clientHeaderTimeout))
 	var got [len(h2Preface)]byte
-	if _, err := io.ReadFull(c.br, got[:]); err != nil {
+	if _, err := io.ReadFull(&c.in, got[:]); err != nil {
 		return false
 	}
 	if string(got[:]) != h2Preface {
@@ -369,7 +380,7 @@ func (c *h2conn) onData(f *http2.DataFrame) error {
 	// stream holds unread is bounded by its own window.
 	c.recvWin -= n
 	c.recvDue += n
-	if c.recvDue >= h2WindowBatch {
+	if c.recvDue >= h2ConnRefill {
 		due := c.recvDue
 		c.recvWin += due
 		c.recvDue = 0
@@ -525,12 +536,16 @@ func (c *h2conn) streamDone(st *h2stream) {
 	}
 	c.running--
 	c.setIdle()
-	wake := c.closing && c.running == 0
+	idle := c.running == 0
+	wake := c.closing && idle
 	c.mu.Unlock()
 	if stop {
 		c.w.queue(func(b []byte) []byte { return appendRSTStream(b, st.id, http2.ErrCodeNo) })
 	}
 	c.w.flush(time.Time{})
+	if idle {
+		c.w.release() // an idle connection keeps no large answer's buffers
+	}
 	if wake {
 		c.nc.SetReadDeadline(time.Now())
 	}

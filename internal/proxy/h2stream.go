@@ -34,6 +34,7 @@ type h2stream struct {
 	sendWin    int64 // what this side may still send
 	recvWin    int64 // what the client may still send
 	recvDue    int64 // body bytes read, not yet given back to the client
+	grown      bool  // the window was raised to h2BodyWindow
 	declared   int64 // content-length, or -1
 	got        int64 // body bytes received
 	in         []byte
@@ -78,7 +79,7 @@ func (st *h2stream) start(c *h2conn, f *http2.MetaHeadersFrame, head []byte) err
 		remoteOpen: !f.StreamEnded(), declared: -1,
 	}
 	c.mu.Lock()
-	st.sendWin, st.recvWin = c.initWin, h2DefaultWindow
+	st.sendWin, st.recvWin = c.initWin, h2RecvWindow
 	c.mu.Unlock()
 	var method, path, scheme, authority string
 	for _, hf := range f.PseudoFields() {
@@ -209,8 +210,16 @@ func (st *h2stream) read(p []byte, deadline time.Time) (int, error) {
 	}
 	st.recvDue += int64(n)
 	due := int64(0)
-	if st.recvDue >= h2WindowBatch && st.remoteOpen && !st.reset {
-		due, st.recvDue = st.recvDue, 0
+	if st.remoteOpen && !st.reset {
+		if !st.grown && (st.declared < 0 || st.declared-st.got > st.recvWin) {
+			// The engine reads the body: let the client send ahead of it.
+			st.grown = true
+			due = h2BodyWindow - h2RecvWindow
+		}
+		if st.recvDue >= h2WindowBatch {
+			due += st.recvDue
+			st.recvDue = 0
+		}
 		st.recvWin += due
 	}
 	c.mu.Unlock()
@@ -417,7 +426,7 @@ func (bp *bridgePool) put(b *pooledBridge, s *Server) {
 		block = nil
 	}
 	in := b.stream.in[:0]
-	if cap(in) > h2DefaultWindow {
+	if cap(in) > h2RecvWindow {
 		in = nil
 	}
 	b.stream = h2stream{wake: b.stream.wake, in: in}

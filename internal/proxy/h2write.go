@@ -66,6 +66,23 @@ func (w *h2writer) pending() int {
 	return len(w.buf)
 }
 
+// release drops buffers grown past readBufSize (a large answer's DATA)
+// when nothing waits to be written, so that an idle connection keeps no
+// more than small ones.
+func (w *h2writer) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.writing || len(w.buf) > 0 {
+		return
+	}
+	if cap(w.buf) > readBufSize {
+		w.buf = nil
+	}
+	if cap(w.spare) > readBufSize {
+		w.spare = nil
+	}
+}
+
 // flush writes what is queued unless another goroutine is writing, which
 // then takes it. It fails only if what was queued before it cannot go
 // out: a connection that closed after writing it is no failure of its.
@@ -220,6 +237,11 @@ func appendSettingsAck(b []byte) []byte {
 func appendPingAck(b []byte, data [8]byte) []byte {
 	b = appendFrameHeader(b, 8, http2.FramePing, http2.FlagPingAck, 0)
 	return append(b, data[:]...)
+}
+
+func appendSetting(b []byte, id http2.SettingID, v uint32) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(id))
+	return binary.BigEndian.AppendUint32(b, v)
 }
 
 func appendWindowUpdate(b []byte, stream uint32, n uint32) []byte {
