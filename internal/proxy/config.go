@@ -85,6 +85,7 @@ type proxyConf struct {
 	kaTimeout  time.Duration
 	kaSet      bool
 	kaRequests int
+	kaReqSet   bool            // keepalive_requests set here (0 is a value: no keep-alive)
 	client     clientTimeouts  // timeouts.go
 	next       nextUpstream    // proxy_next_upstream, _tries, _timeout
 	resp       respConf        // error_page, proxy_redirect, resolver... (proxyresp.go)
@@ -115,8 +116,8 @@ func (c proxyConf) inherit(parent proxyConf) proxyConf {
 	if !c.kaSet {
 		c.kaTimeout, c.kaSet = parent.kaTimeout, parent.kaSet
 	}
-	if c.kaRequests == 0 {
-		c.kaRequests = parent.kaRequests
+	if !c.kaReqSet {
+		c.kaRequests, c.kaReqSet = parent.kaRequests, parent.kaReqSet
 	}
 	c.client = c.client.inherit(parent.client)
 	c.next = c.next.inherit(parent.next)
@@ -281,7 +282,7 @@ func (c *compiler) http(hd *ngxconf.Directive) error {
 	}
 	base := conf.inherit(proxyConf{connect: 60 * time.Second, read: 60 * time.Second,
 		send: 60 * time.Second, httpVersion: "1.0", maxBody: 1 << 20, maxBodySet: true,
-		kaTimeout: keepaliveTimeout, kaSet: true, kaRequests: keepaliveRequests, resp: defaultRespConf(),
+		kaTimeout: keepaliveTimeout, kaSet: true, kaRequests: keepaliveRequests, kaReqSet: true, resp: defaultRespConf(),
 		mod: c.defaultContentConf()})
 	for _, sd := range servers {
 		if err := c.server(sd, base); err != nil {
@@ -403,7 +404,7 @@ func (c *compiler) common(d *ngxconf.Directive, conf *proxyConf) (bool, error) {
 		if err != nil || n < 0 {
 			return true, ngxconf.Errorf(d.Pos, "invalid value %q in %q directive", d.Args[0], d.Name)
 		}
-		conf.kaRequests = n
+		conf.kaRequests, conf.kaReqSet = n, true
 	}
 	return true, nil
 }
@@ -832,6 +833,7 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 	}
 	l.resp = &conf.resp
 	l.maxBody = conf.maxBody
+	l.ka, l.client = keepalive{conf.kaTimeout, conf.kaRequests}, conf.client
 	l.mod = &conf.mod
 	if pass != nil {
 		h, err := c.proxyPass(pass, l, conf)
@@ -839,8 +841,6 @@ func (c *compiler) location(d *ngxconf.Directive, parent proxyConf, outer string
 			return nil, err
 		}
 		l.handler = h
-		h.ka = keepalive{conf.kaTimeout, conf.kaRequests}
-		h.client = conf.client
 	}
 	if err := c.ifLocations(ifMark, l, conf); err != nil {
 		return nil, err

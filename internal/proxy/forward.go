@@ -88,9 +88,6 @@ func (c *clientConn) handle() bool {
 // serveLocation answers from the location the request phases chose.
 func (c *clientConn) serveLocation(ec *evalCtx, keep bool) bool {
 	loc := ec.loc
-	if loc != nil && loc.handler != nil {
-		c.ka, c.client = loc.handler.ka, loc.handler.client
-	}
 	if (loc == nil || loc.kind != locRedirect) && c.denied(ec) {
 		return c.sendError(403, ec, keep)
 	}

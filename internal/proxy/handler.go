@@ -22,8 +22,6 @@ type proxyHandler struct {
 	connect, read, send  time.Duration
 	http11               bool
 	maxBody              int64
-	ka                   keepalive
-	client               clientTimeouts // client_body_timeout, send_timeout (timeouts.go)
 	// reuse: upstream connections may be kept (keepalive N, HTTP/1.1 and
 	// the Connection header cleared, as nginx requires).
 	reuse bool

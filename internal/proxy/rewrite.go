@@ -904,6 +904,13 @@ func (c *clientConn) phasesFrom(ec *evalCtx, keep bool, named *location) bool {
 			}
 		}
 		ec.loc = loc
+		if loc != nil && loc.kind != locRedirect {
+			// The location's keep-alive and client timeouts govern what
+			// it answers, proxied or not (return, files), as in nginx;
+			// the redirect made for a proxy_pass location ending in "/"
+			// keeps the server's.
+			c.ka, c.client = loc.ka, loc.client
+		}
 		if loc != nil && loc.internal && !ec.redirected {
 			return c.sendError(404, ec, keep)
 		}

@@ -144,13 +144,15 @@ type location struct {
 	kind     locKind
 	re       *regexp.Regexp
 	children locationLevel
-	handler  *proxyHandler // nil: nothing to proxy, answered 404
-	target   *location     // for locRedirect: the location redirected to
-	rw       []rwStep      // rewrite directives of this location (rewrite.go)
-	resp     *respConf     // error_page etc. (errorpage.go, proxyresp.go)
-	mod      *contentConf  // static files, headers, access, gzip, logs (static.go)
-	internal bool          // only internal redirects may use it (rewrite.go)
-	maxBody  int64         // client_max_body_size; 0: none
+	handler  *proxyHandler  // nil: nothing to proxy, answered 404
+	target   *location      // for locRedirect: the location redirected to
+	rw       []rwStep       // rewrite directives of this location (rewrite.go)
+	resp     *respConf      // error_page etc. (errorpage.go, proxyresp.go)
+	mod      *contentConf   // static files, headers, access, gzip, logs (static.go)
+	internal bool           // only internal redirects may use it (rewrite.go)
+	maxBody  int64          // client_max_body_size; 0: none
+	ka       keepalive      // keepalive_timeout, keepalive_requests
+	client   clientTimeouts // client_body_timeout, send_timeout (timeouts.go)
 }
 
 // locationLevel holds the locations of one nesting level.

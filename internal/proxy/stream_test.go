@@ -461,7 +461,7 @@ func TestClientTimeoutsDefaultToNginxs(t *testing.T) {
 			if got := srv.client.headerTimeout(); got != tc.header {
 				t.Errorf("client_header_timeout %v, want %v", got, tc.header)
 			}
-			if got := loc.handler.client.bodyTimeout(); got != tc.body {
+			if got := loc.client.bodyTimeout(); got != tc.body {
 				t.Errorf("client_body_timeout %v, want %v", got, tc.body)
 			}
 		})

@@ -137,3 +137,28 @@ func TestTimeoutDirectivesTakeZeroAndRefuseBadValuesAsNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestLocationKeepaliveAppliesWithoutProxyPass: keepalive_timeout and
+// keepalive_requests set in a location take effect for answers made there
+// (return, files), not only for proxied ones, as in nginx 1.22.
+func TestLocationKeepaliveAppliesWithoutProxyPass(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file\n"), 0o644))
+	site := `
+server {
+    listen LISTEN;
+    location /ret0 { keepalive_timeout 0; return 200 "r\n"; }
+    location /req0 { keepalive_requests 0; return 200 "q\n"; }
+    location /f.txt { keepalive_timeout 0; root ` + dir + `; }
+    location / { return 200 "kept\n"; }
+}
+`
+	nginx := startNginx(t, dir, site)
+	wisp, _ := startWisp(t, dir, site)
+	runDiff(t, nginx, wisp, []diffCase{
+		{name: "return in a location with keepalive_timeout 0 closes", raw: "GET /ret0 HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{name: "return in a location with keepalive_requests 0 closes", raw: "GET /req0 HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{name: "a file from a location with keepalive_timeout 0 closes", raw: "GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{name: "the server's keep-alive elsewhere", raw: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+	})
+}
